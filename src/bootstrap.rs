@@ -1,0 +1,103 @@
+//! First start: the naming-context entry, the administrator entry with a generated password
+//! (written to a 0600 file in the data dir), and the top-level containers.
+
+use crate::acl::Identity;
+use crate::entry::Entry;
+use crate::error::LdapError;
+use crate::ops::write::{prepare_values, record, stamp, stamp_create};
+use crate::ops::Directory;
+use crate::store::changelog::ChangeKind;
+use crate::store::tables::ROOT_ID;
+use crate::store::View;
+use std::path::PathBuf;
+
+pub const ADMIN_PASSWORD_FILE: &str = "admin-password";
+
+fn vals(v: &[&str]) -> Vec<Vec<u8>> {
+    v.iter().map(|s| s.as_bytes().to_vec()).collect()
+}
+
+/// Create the base entries if the store is empty. Returns the admin password file's path.
+pub fn ensure_base(dir: &Directory) -> Result<PathBuf, String> {
+    let pwfile = dir.config.data_dir.join(ADMIN_PASSWORD_FILE);
+    if !dir.store.is_empty().map_err(|e| e.message)? {
+        return Ok(pwfile);
+    }
+    let password = dir.hasher.generate();
+    let suffix = &dir.suffix;
+    let admin = &dir.policy.admin;
+    let mut base = Entry::new(suffix.display());
+    let rdn = suffix.rdn().ok_or("empty suffix")?;
+    let first = &rdn.avas()[0];
+    let first_value = String::from_utf8_lossy(&first.value).to_string();
+    match first.attr.to_ascii_lowercase().as_str() {
+        "dc" => {
+            base.set("objectClass", vals(&["top", "dcObject", "organization"]));
+            base.set("o", vec![b"ccTLD incident-response directory".to_vec()]);
+        }
+        "o" => base.set("objectClass", vals(&["top", "organization"])),
+        "ou" => base.set("objectClass", vals(&["top", "organizationalUnit"])),
+        "c" => base.set("objectClass", vals(&["top", "country"])),
+        _ => base.set("objectClass", vals(&["top", "extensibleObject"])),
+    }
+    for ava in rdn.avas() {
+        base.set(&ava.attr, vec![ava.value.clone()]);
+    }
+    let _ = first_value;
+
+    let who = Identity::User(admin.clone());
+    let st = stamp(dir, &who);
+    let mut entries: Vec<(crate::dn::Dn, Entry)> = vec![(suffix.clone(), base)];
+    if admin.is_descendant_or_self(suffix) && admin.norm() != suffix.norm() {
+        let mut a = Entry::new(admin.display());
+        a.set(
+            "objectClass",
+            vals(&["top", "organizationalRole", "simpleSecurityObject"]),
+        );
+        let arn = admin.rdn().ok_or("empty admin DN")?;
+        for ava in arn.avas() {
+            a.set(&ava.attr, vec![ava.value.clone()]);
+        }
+        a.set("description", vec![b"Directory administrator".to_vec()]);
+        let desc =
+            crate::entry::AttrDesc::parse("userPassword", &dir.schema).map_err(|e| e.message)?;
+        let hashed = prepare_values(dir, &desc, vec![password.clone().into_bytes()])
+            .map_err(|e| e.message)?;
+        a.set("userPassword", hashed);
+        entries.push((admin.clone(), a));
+    }
+    for ou in ["registries", "groups"] {
+        let dn = crate::dn::Dn::parse(&format!("ou={ou},{}", suffix.display()), &dir.schema)
+            .map_err(|e| e.message)?;
+        let mut e = Entry::new(dn.display());
+        e.set("objectClass", vals(&["top", "organizationalUnit"]));
+        e.set("ou", vec![ou.as_bytes().to_vec()]);
+        entries.push((dn, e));
+    }
+    dir.store
+        .write(|w| {
+            for (dn, mut e) in entries {
+                stamp_create(&mut e, &st);
+                let parent = if dn.norm() == suffix.norm() {
+                    ROOT_ID
+                } else {
+                    w.id_of(&dn.parent())?
+                        .ok_or_else(|| LdapError::other("bootstrap: parent missing"))?
+                };
+                w.insert(parent, &dn, &e)?;
+                w.log(&record(&st, ChangeKind::Add, dn.display(), None, vec![]))?;
+            }
+            Ok(())
+        })
+        .map_err(|e| e.message)?;
+    // No trailing newline: `ldapsearch -y FILE` uses the whole file as the password.
+    crate::tls::write_file(&pwfile, password.as_bytes(), true)?;
+    tracing::info!(
+        admin_dn = %admin.display(),
+        password_file = %pwfile.display(),
+        "created the directory; the admin password is in the file (bind with -D \"{}\" -y {})",
+        admin.display(),
+        pwfile.display()
+    );
+    Ok(pwfile)
+}

@@ -1,0 +1,107 @@
+//! The one error type that flows back from every layer: an LDAP result code with a diagnostic message
+//! and, for noSuchObject, the matched DN. The connection turns it into the response PDU.
+
+use ldap3_proto::proto::{LdapResult, LdapResultCode};
+use std::fmt;
+
+/// An LDAP result other than success, ready to be sent to the client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LdapError {
+    pub code: LdapResultCode,
+    pub message: String,
+    pub matched_dn: String,
+}
+
+pub type LdapResultT<T> = Result<T, LdapError>;
+
+impl LdapError {
+    pub fn new(code: LdapResultCode, message: impl Into<String>) -> Self {
+        LdapError {
+            code,
+            message: message.into(),
+            matched_dn: String::new(),
+        }
+    }
+
+    pub fn with_matched(mut self, matched: impl Into<String>) -> Self {
+        self.matched_dn = matched.into();
+        self
+    }
+
+    pub fn protocol(msg: impl Into<String>) -> Self {
+        Self::new(LdapResultCode::ProtocolError, msg)
+    }
+    pub fn operations(msg: impl Into<String>) -> Self {
+        Self::new(LdapResultCode::OperationsError, msg)
+    }
+    pub fn other(msg: impl Into<String>) -> Self {
+        Self::new(LdapResultCode::Other, msg)
+    }
+    pub fn unwilling(msg: impl Into<String>) -> Self {
+        Self::new(LdapResultCode::UnwillingToPerform, msg)
+    }
+    pub fn invalid_dn(msg: impl Into<String>) -> Self {
+        Self::new(LdapResultCode::InvalidDNSyntax, msg)
+    }
+    pub fn no_such_object(msg: impl Into<String>) -> Self {
+        Self::new(LdapResultCode::NoSuchObject, msg)
+    }
+    pub fn insufficient_access(msg: impl Into<String>) -> Self {
+        Self::new(LdapResultCode::InsufficentAccessRights, msg)
+    }
+    pub fn constraint(msg: impl Into<String>) -> Self {
+        Self::new(LdapResultCode::ConstraintViolation, msg)
+    }
+    pub fn syntax(msg: impl Into<String>) -> Self {
+        Self::new(LdapResultCode::InvalidAttributeSyntax, msg)
+    }
+    pub fn undefined_type(msg: impl Into<String>) -> Self {
+        Self::new(LdapResultCode::UndefinedAttributeType, msg)
+    }
+    pub fn invalid_credentials() -> Self {
+        Self::new(LdapResultCode::InvalidCredentials, "invalid credentials")
+    }
+
+    /// Internal failures (store I/O and the like): logged by the caller, reported as `other` (80)
+    /// without internal detail beyond a short description.
+    pub fn internal(what: &str, err: impl fmt::Display) -> Self {
+        tracing::error!(error = %err, "{what}");
+        Self::new(LdapResultCode::Other, format!("internal error: {what}"))
+    }
+
+    pub fn into_result(self) -> LdapResult {
+        LdapResult {
+            code: self.code,
+            matcheddn: self.matched_dn,
+            message: self.message,
+            referral: vec![],
+        }
+    }
+}
+
+impl fmt::Display for LdapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({:?}): {}",
+            code_number(&self.code),
+            self.code,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for LdapError {}
+
+pub fn success() -> LdapResult {
+    LdapResult {
+        code: LdapResultCode::Success,
+        matcheddn: String::new(),
+        message: String::new(),
+        referral: vec![],
+    }
+}
+
+pub fn code_number(code: &LdapResultCode) -> u32 {
+    code.clone() as u32
+}

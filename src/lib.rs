@@ -1,0 +1,21 @@
+//! ccdir: an LDAPv3 directory server for ccTLD incident-response contacts.
+
+pub mod acl;
+pub mod bootstrap;
+pub mod clock;
+pub mod config;
+pub mod connection;
+pub mod dn;
+pub mod entry;
+pub mod error;
+pub mod filter;
+pub mod filter_text;
+pub mod ops;
+pub mod password;
+pub mod schema;
+pub mod server;
+pub mod store;
+pub mod tls;
+
+pub use config::Config;
+pub use server::Server;

@@ -1,0 +1,193 @@
+//! The `ccdir` command: serve, hash-password, check-config.
+
+use ccdir::config::{Config, LogFormat};
+use ccdir::Server;
+use clap::{Args, Parser, Subcommand};
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "ccdir",
+    version,
+    about = "LDAPv3 directory server for ccTLD incident-response contacts"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (defaults: ldap://127.0.0.1:3389 with StartTLS, ldaps://127.0.0.1:6636, data in ./ccdir-data).
+    Serve(ConfigArgs),
+    /// Print an argon2id hash ({ARGON2}...) of a password read from standard input, for configs and LDIF.
+    HashPassword(ConfigArgs),
+    /// Validate the configuration without starting.
+    CheckConfig(ConfigArgs),
+}
+
+#[derive(Args, Clone)]
+struct ConfigArgs {
+    /// TOML configuration file (see ccdir.example.toml).
+    #[arg(long, short = 'c')]
+    config: Option<PathBuf>,
+    /// Data directory.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Naming context, e.g. dc=cctld-ir,dc=example.
+    #[arg(long)]
+    suffix: Option<String>,
+    /// Plain LDAP listen address (repeatable), e.g. 127.0.0.1:3389.
+    #[arg(long = "ldap-listen")]
+    ldap_listen: Vec<String>,
+    /// LDAPS listen address (repeatable), e.g. 127.0.0.1:6636.
+    #[arg(long = "ldaps-listen")]
+    ldaps_listen: Vec<String>,
+    /// PEM certificate chain (with --tls-key).
+    #[arg(long)]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key (with --tls-cert).
+    #[arg(long)]
+    tls_key: Option<PathBuf>,
+    /// Log format: human or json.
+    #[arg(long)]
+    log_format: Option<String>,
+    /// Log level filter, e.g. info or ccdir=debug.
+    #[arg(long)]
+    log_level: Option<String>,
+    /// Set any configuration key, e.g. --set limits.size_limit=1000 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+impl ConfigArgs {
+    fn load(&self) -> Result<Config, String> {
+        let mut c = match &self.config {
+            Some(p) => Config::from_file(p)?,
+            None => Config::default(),
+        };
+        if let Some(d) = &self.data_dir {
+            c.data_dir = d.clone();
+        }
+        if let Some(s) = &self.suffix {
+            c.suffix = s.clone();
+        }
+        if !self.ldap_listen.is_empty() {
+            c.listen.ldap = self.ldap_listen.clone();
+        }
+        if !self.ldaps_listen.is_empty() {
+            c.listen.ldaps = self.ldaps_listen.clone();
+        }
+        if let Some(p) = &self.tls_cert {
+            c.tls.cert = Some(p.clone());
+        }
+        if let Some(p) = &self.tls_key {
+            c.tls.key = Some(p.clone());
+        }
+        if let Some(f) = &self.log_format {
+            c.log.format = match f.as_str() {
+                "human" => LogFormat::Human,
+                "json" => LogFormat::Json,
+                other => return Err(format!("--log-format {other}: expected human or json")),
+            };
+        }
+        if let Some(l) = &self.log_level {
+            c.log.level = l.clone();
+        }
+        let c = c.with_overrides(&self.set)?;
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+fn init_logging(c: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&c.log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match c.log.format {
+        LogFormat::Json => b.json().init(),
+        LogFormat::Human => b.init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(a) => a.load().and_then(serve),
+        Command::HashPassword(a) => a.load().and_then(|c| hash_password(&c)),
+        Command::CheckConfig(a) => a.load().map(|c| {
+            println!(
+                "configuration OK (data dir {}, suffix {})",
+                c.data_dir.display(),
+                c.suffix
+            );
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ccdir: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(c: Config) -> Result<(), String> {
+    init_logging(&c);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    rt.block_on(async move {
+        let server = Server::start(c).await?;
+        wait_for_signal().await;
+        tracing::info!("shutting down: no new connections, finishing in-flight operations");
+        server.shutdown().await;
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn hash_password(c: &Config) -> Result<(), String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Password: ");
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    let pw = line.trim_end_matches(['\r', '\n']);
+    if pw.is_empty() {
+        return Err("empty password".into());
+    }
+    let h = ccdir::password::Hasher::new(&c.password)?;
+    println!("{}", h.hash(pw.as_bytes())?);
+    Ok(())
+}

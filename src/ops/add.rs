@@ -1,0 +1,67 @@
+//! Add (RFC 4511 4.7).
+
+use super::write::{self, check_entry, check_user_modifiable, prepare_values, stamp, stamp_create};
+use super::{Directory, Session};
+use crate::entry::{AttrDesc, Entry};
+use crate::error::LdapError;
+use crate::store::changelog::ChangeKind;
+use crate::store::View;
+use ldap3_proto::proto::{LdapAddRequest, LdapResultCode};
+
+pub fn add(dir: &Directory, s: &Session, req: LdapAddRequest) -> Result<(), LdapError> {
+    let dn = dir.parse_dn(&req.dn)?;
+    if dn.is_root() {
+        return Err(LdapError::new(
+            LdapResultCode::EntryAlreadyExists,
+            "the root DSE exists",
+        ));
+    }
+    if dir.policy.can_write(&s.identity, &dn).is_none() {
+        return Err(write::denied(dir, &s.identity, &dn));
+    }
+    let mut entry = Entry::new(dn.display());
+    let mut names = Vec::new();
+    for a in req.attributes {
+        let desc = AttrDesc::parse(&a.atype, &dir.schema)?;
+        check_user_modifiable(&desc.ty)?;
+        if a.vals.is_empty() {
+            return Err(LdapError::protocol(format!(
+                "{}: no values for attribute type",
+                a.atype
+            )));
+        }
+        let name = desc.to_attribute_name();
+        let mut values = a.vals;
+        if let Some(existing) = entry.get_mut(&name) {
+            let mut all = std::mem::take(&mut existing.values);
+            all.append(&mut values);
+            values = all;
+        }
+        let values = prepare_values(dir, &desc, values)?;
+        entry.set(&name, values);
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    check_entry(dir, &dn, &entry, LdapResultCode::NamingViolation)?;
+    let st = stamp(dir, &s.identity);
+    stamp_create(&mut entry, &st);
+    dir.store.write(|w| {
+        let parent = write::parent_id(dir, w, &dn)?;
+        if w.id_of(&dn)?.is_some() {
+            return Err(LdapError::new(
+                LdapResultCode::EntryAlreadyExists,
+                format!("entry {} already exists", dn.display()),
+            ));
+        }
+        w.insert(parent, &dn, &entry)?;
+        w.log(&write::record(
+            &st,
+            ChangeKind::Add,
+            dn.display(),
+            None,
+            names,
+        ))?;
+        Ok(())
+    })
+}

@@ -1,0 +1,60 @@
+//! Compare (RFC 4511 4.10): compareTrue (6) / compareFalse (5), noSuchAttribute (16) when the entry
+//! lacks the attribute.
+
+use super::write::norm_value;
+use super::{Directory, Session};
+use crate::error::LdapError;
+use crate::filter::AttrSel;
+use crate::store::View;
+use ldap3_proto::proto::{LdapCompareRequest, LdapResultCode};
+
+pub fn compare(
+    dir: &Directory,
+    s: &Session,
+    req: &LdapCompareRequest,
+) -> Result<LdapResultCode, LdapError> {
+    let dn = dir.parse_dn(&req.dn)?;
+    if dir.policy.can_read_entries(&s.identity).is_none() {
+        return Err(LdapError::no_such_object(format!(
+            "no such entry: {}",
+            dn.display()
+        )));
+    }
+    let attr = AttrSel::new(&req.atype, &dir.schema).ok_or_else(|| {
+        LdapError::undefined_type(format!("{}: attribute type undefined", req.atype))
+    })?;
+    let ty = attr.ty.clone();
+    if ty.equality.is_none() {
+        return Err(LdapError::new(
+            LdapResultCode::InappropriateMatching,
+            format!("{}: no equality matching rule", ty.name()),
+        ));
+    }
+    let snap = dir.store.read()?;
+    let Some((_, entry)) = snap.lookup(&dn)? else {
+        return Err(snap.no_such_object(&dn));
+    };
+    if !dir.policy.can_read_attr_dn(&s.identity, &dn, ty.name()) {
+        return Err(LdapError::insufficient_access(format!(
+            "no compare access to {}",
+            ty.name()
+        )));
+    }
+    let want = norm_value(dir, &ty, &req.val).ok_or_else(|| {
+        LdapError::syntax(format!("{}: assertion value invalid per syntax", ty.name()))
+    })?;
+    let mut any = false;
+    for v in attr.values(&entry) {
+        any = true;
+        if norm_value(dir, &ty, v).as_deref() == Some(want.as_slice()) {
+            return Ok(LdapResultCode::CompareTrue);
+        }
+    }
+    if !any {
+        return Err(LdapError::new(
+            LdapResultCode::NoSuchAttribute,
+            format!("{} has no {} attribute", dn.display(), ty.name()),
+        ));
+    }
+    Ok(LdapResultCode::CompareFalse)
+}

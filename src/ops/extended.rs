@@ -1,0 +1,113 @@
+//! Extended operations: Who am I? (RFC 4532) and Password Modify (RFC 3062). StartTLS (RFC 4511
+//! 4.14) changes the connection and is handled there; unknown operations get protocolError.
+
+use super::write::{self, stamp, stamp_modify};
+use super::{Directory, Session};
+use crate::error::LdapError;
+use crate::store::changelog::ChangeKind;
+use crate::store::View;
+use ldap3_proto::proto::{
+    LdapExtendedRequest, LdapExtendedResponse, LdapPasswordModifyRequest,
+    LdapPasswordModifyResponse, OID_PASSWORD_MODIFY, OID_WHOAMI,
+};
+
+pub const OID_STARTTLS: &str = "1.3.6.1.4.1.1466.20037";
+
+pub const SUPPORTED: &[&str] = &[OID_STARTTLS, OID_WHOAMI, OID_PASSWORD_MODIFY];
+
+pub fn extended(
+    dir: &Directory,
+    s: &Session,
+    req: &LdapExtendedRequest,
+) -> Result<LdapExtendedResponse, LdapError> {
+    match req.name.as_str() {
+        OID_WHOAMI => {
+            let authz = match s.identity.dn() {
+                Some(d) => format!("dn:{}", d.display()),
+                None => String::new(),
+            };
+            Ok(LdapExtendedResponse::new_success(None, Some(&authz)))
+        }
+        OID_PASSWORD_MODIFY => password_modify(dir, s, req),
+        other => Err(LdapError::protocol(format!(
+            "extended operation {other} is not supported"
+        ))),
+    }
+}
+
+fn password_modify(
+    dir: &Directory,
+    s: &Session,
+    req: &LdapExtendedRequest,
+) -> Result<LdapExtendedResponse, LdapError> {
+    let pm = if req.value.is_none() {
+        LdapPasswordModifyRequest {
+            user_identity: None,
+            old_password: None,
+            new_password: None,
+        }
+    } else {
+        LdapPasswordModifyRequest::try_from(req)
+            .map_err(|_| LdapError::protocol("malformed password modify request"))?
+    };
+    let target = match &pm.user_identity {
+        Some(id) => {
+            let text = id.strip_prefix("dn:").unwrap_or(id);
+            dir.parse_dn(text)?
+        }
+        None => match s.identity.dn() {
+            Some(d) => d.clone(),
+            None => {
+                return Err(LdapError::unwilling(
+                    "password modify requires a bind or a user identity",
+                ))
+            }
+        },
+    };
+    if dir.policy.can_set_password(&s.identity, &target).is_none() {
+        return Err(write::denied(dir, &s.identity, &target));
+    }
+    let generated = pm.new_password.is_none();
+    let new_pw = match &pm.new_password {
+        Some(p) if p.is_empty() => return Err(LdapError::unwilling("empty new password")),
+        Some(p) => p.clone(),
+        None => dir.hasher.generate(),
+    };
+    let hash = dir
+        .hasher
+        .hash(new_pw.as_bytes())
+        .map_err(|e| LdapError::other(format!("password hashing failed: {e}")))?;
+    let st = stamp(dir, &s.identity);
+    dir.store.write(|w| {
+        let Some((id, old)) = w.lookup(&target)? else {
+            return Err(w.no_such_object(&target));
+        };
+        if let Some(oldpw) = &pm.old_password {
+            let ok = old.get("userPassword").is_some_and(|a| {
+                a.values
+                    .iter()
+                    .any(|h| dir.hasher.verify(h, oldpw.as_bytes()))
+            });
+            if !ok {
+                return Err(LdapError::invalid_credentials());
+            }
+        }
+        let mut e = old.clone();
+        e.set("userPassword", vec![hash.into_bytes()]);
+        stamp_modify(&mut e, &st);
+        w.update(id, &old, &e)?;
+        w.log(&write::record(
+            &st,
+            ChangeKind::Modify,
+            &e.dn,
+            None,
+            vec!["userPassword".into()],
+        ))?;
+        Ok(())
+    })?;
+    let resp = LdapPasswordModifyResponse {
+        res: crate::error::success(),
+        gen_password: generated.then_some(new_pw),
+    };
+    Ok(resp.into())
+}

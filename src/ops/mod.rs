@@ -1,0 +1,151 @@
+//! Operations: plain synchronous functions over the store, called off the async runtime.
+//! Each takes the shared [`Directory`], the caller's [`Session`] state and the decoded request,
+//! and returns the response (search streams its entries through a callback).
+
+pub mod add;
+pub mod bind;
+pub mod compare;
+pub mod controls;
+pub mod delete;
+pub mod extended;
+pub mod modify;
+pub mod modrdn;
+pub mod rootdse;
+pub mod search;
+pub mod write;
+
+use crate::acl::{Identity, Policy};
+use crate::clock::{Clock, CsnGenerator};
+use crate::config::Config;
+use crate::dn::Dn;
+use crate::filter::FilterLimits;
+use crate::password::Hasher;
+use crate::schema::Schema;
+use crate::store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Everything operations share: the store, schema, configuration, policy, clock.
+pub struct Directory {
+    pub store: Store,
+    pub schema: Arc<Schema>,
+    pub config: Config,
+    pub suffix: Dn,
+    pub policy: Policy,
+    pub hasher: Hasher,
+    pub clock: Arc<dyn Clock>,
+    pub csn: CsnGenerator,
+}
+
+impl Directory {
+    pub fn filter_limits(&self) -> FilterLimits {
+        FilterLimits {
+            max_depth: self.config.limits.max_filter_depth,
+            max_elements: self.config.limits.max_filter_elements,
+        }
+    }
+
+    pub fn parse_dn(&self, text: &str) -> Result<Dn, crate::error::LdapError> {
+        Dn::parse(text, &self.schema)
+    }
+}
+
+/// Per-connection state the operations read and bind changes.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: u64,
+    pub peer: SocketAddr,
+    pub identity: Identity,
+    pub tls: bool,
+}
+
+impl Session {
+    pub fn new(id: u64, peer: SocketAddr, tls: bool) -> Self {
+        Session {
+            id,
+            peer,
+            identity: Identity::Anonymous,
+            tls,
+        }
+    }
+}
+
+use crate::error::{success, LdapError};
+use ldap3_proto::proto::{LdapExtendedResponse, LdapMsg, LdapOp, LdapResult};
+
+fn result_of(r: Result<(), LdapError>) -> LdapResult {
+    match r {
+        Ok(()) => success(),
+        Err(e) => e.into_result(),
+    }
+}
+
+/// Run one of the operations that answer with a single response (all but bind, search, abandon,
+/// unbind and StartTLS, which the connection handles). Blocking: call off the async runtime.
+pub fn respond(
+    dir: &Directory,
+    s: &Session,
+    msgid: i32,
+    op: LdapOp,
+    ctrls: &[ldap3_proto::control::LdapControl],
+) -> LdapMsg {
+    let checked = controls::parse(ctrls, false);
+    let op_out = match op {
+        LdapOp::AddRequest(req) => {
+            LdapOp::AddResponse(result_of(checked.and_then(|_| add::add(dir, s, req))))
+        }
+        LdapOp::DelRequest(dn) => {
+            LdapOp::DelResponse(result_of(checked.and_then(|_| delete::delete(dir, s, &dn))))
+        }
+        LdapOp::ModifyRequest(req) => {
+            LdapOp::ModifyResponse(result_of(checked.and_then(|_| modify::modify(dir, s, req))))
+        }
+        LdapOp::ModifyDNRequest(req) => LdapOp::ModifyDNResponse(result_of(
+            checked.and_then(|_| modrdn::modrdn(dir, s, &req)),
+        )),
+        LdapOp::CompareRequest(req) => {
+            LdapOp::CompareResult(match checked.and_then(|_| compare::compare(dir, s, &req)) {
+                Ok(code) => LdapResult {
+                    code,
+                    matcheddn: String::new(),
+                    message: String::new(),
+                    referral: vec![],
+                },
+                Err(e) => e.into_result(),
+            })
+        }
+        LdapOp::ExtendedRequest(req) => LdapOp::ExtendedResponse(
+            match checked.and_then(|_| extended::extended(dir, s, &req)) {
+                Ok(r) => r,
+                Err(e) => LdapExtendedResponse {
+                    res: e.into_result(),
+                    name: None,
+                    value: None,
+                },
+            },
+        ),
+        other => LdapOp::ExtendedResponse(LdapExtendedResponse {
+            res: LdapError::protocol(format!("unexpected {} in a request", op_name(&other)))
+                .into_result(),
+            name: None,
+            value: None,
+        }),
+    };
+    LdapMsg::new(msgid, op_out)
+}
+
+pub fn op_name(op: &LdapOp) -> &'static str {
+    match op {
+        LdapOp::BindRequest(_) => "bind",
+        LdapOp::UnbindRequest => "unbind",
+        LdapOp::SearchRequest(_) => "search",
+        LdapOp::ModifyRequest(_) => "modify",
+        LdapOp::AddRequest(_) => "add",
+        LdapOp::DelRequest(_) => "delete",
+        LdapOp::ModifyDNRequest(_) => "modrdn",
+        LdapOp::CompareRequest(_) => "compare",
+        LdapOp::AbandonRequest(_) => "abandon",
+        LdapOp::ExtendedRequest(_) => "extended",
+        _ => "response",
+    }
+}

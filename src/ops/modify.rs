@@ -1,0 +1,174 @@
+//! Modify (RFC 4511 4.6) with add / delete / replace and increment (RFC 4525). All changes apply
+//! to a copy of the entry; the entry is written only if every change and the final checks pass.
+
+use super::write::{
+    self, check_entry, check_user_modifiable, norm_value, prepare_values, stamp, stamp_modify,
+};
+use super::{Directory, Session};
+use crate::entry::{AttrDesc, Entry};
+use crate::error::LdapError;
+use crate::schema::matching::EqualityRule;
+use crate::store::changelog::ChangeKind;
+use crate::store::View;
+use ldap3_proto::proto::{LdapModify, LdapModifyRequest, LdapModifyType, LdapResultCode};
+
+pub fn modify(dir: &Directory, s: &Session, req: LdapModifyRequest) -> Result<(), LdapError> {
+    let dn = dir.parse_dn(&req.dn)?;
+    if dir.policy.can_write(&s.identity, &dn).is_none() {
+        return Err(write::denied(dir, &s.identity, &dn));
+    }
+    // Parse and prepare every change before taking the write lock.
+    let mut changes = Vec::with_capacity(req.changes.len());
+    for LdapModify {
+        operation,
+        modification,
+    } in req.changes
+    {
+        let desc = AttrDesc::parse(&modification.atype, &dir.schema)?;
+        check_user_modifiable(&desc.ty)?;
+        let values = match operation {
+            LdapModifyType::Delete => modification.vals,
+            LdapModifyType::Increment => modification.vals,
+            _ => prepare_values(dir, &desc, modification.vals)?,
+        };
+        changes.push((operation, desc, values));
+    }
+    let st = stamp(dir, &s.identity);
+    dir.store.write(|w| {
+        let Some((id, old)) = w.lookup(&dn)? else {
+            return Err(w.no_such_object(&dn));
+        };
+        let mut e = old.clone();
+        let mut names: Vec<String> = Vec::new();
+        for (op, desc, values) in &changes {
+            apply(dir, &mut e, op, desc, values.clone())?;
+            let n = desc.to_attribute_name();
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+        check_entry(dir, &dn, &e, LdapResultCode::NotALlowedOnRDN)?;
+        if let Some(sc) = write::structural_class(&old) {
+            if write::structural_class(&e).is_none_or(|n| !n.eq_ignore_ascii_case(&sc)) {
+                return Err(LdapError::new(
+                    LdapResultCode::ObjectClassModsProhibited,
+                    format!("structural object class modification from '{sc}' is not allowed"),
+                ));
+            }
+        }
+        stamp_modify(&mut e, &st);
+        w.update(id, &old, &e)?;
+        w.log(&write::record(&st, ChangeKind::Modify, &e.dn, None, names))?;
+        Ok(())
+    })
+}
+
+fn apply(
+    dir: &Directory,
+    e: &mut Entry,
+    op: &LdapModifyType,
+    desc: &AttrDesc,
+    values: Vec<Vec<u8>>,
+) -> Result<(), LdapError> {
+    let name = desc.to_attribute_name();
+    let ty = &desc.ty;
+    let norm = |v: &[u8]| norm_value(dir, ty, v);
+    match op {
+        LdapModifyType::Add => {
+            if values.is_empty() {
+                return Err(LdapError::protocol(format!("{name}: no values to add")));
+            }
+            let mut cur = e.get(&name).map(|a| a.values.clone()).unwrap_or_default();
+            let existing: Vec<Option<Vec<u8>>> = cur.iter().map(|v| norm(v)).collect();
+            for (i, v) in values.into_iter().enumerate() {
+                let n = norm(&v);
+                if ty.equality.is_some() && existing.contains(&n) {
+                    return Err(LdapError::new(
+                        LdapResultCode::AttributeOrValueExists,
+                        format!("{name}: value #{i} already exists"),
+                    ));
+                }
+                cur.push(v);
+            }
+            e.set(&name, cur);
+        }
+        LdapModifyType::Delete => {
+            let Some(attr) = e.get(&name) else {
+                return Err(LdapError::new(
+                    LdapResultCode::NoSuchAttribute,
+                    format!("{name}: no such attribute"),
+                ));
+            };
+            if values.is_empty() {
+                e.remove(&name);
+            } else {
+                let mut cur = attr.values.clone();
+                for (i, v) in values.iter().enumerate() {
+                    let n = norm(v).ok_or_else(|| {
+                        LdapError::new(
+                            LdapResultCode::NoSuchAttribute,
+                            format!("{name}: value #{i} invalid per syntax, so not present"),
+                        )
+                    })?;
+                    let pos = cur
+                        .iter()
+                        .position(|c| norm(c).as_deref() == Some(n.as_slice()));
+                    match pos {
+                        Some(p) => {
+                            cur.remove(p);
+                        }
+                        None => {
+                            return Err(LdapError::new(
+                                LdapResultCode::NoSuchAttribute,
+                                format!("{name}: value #{i} not present"),
+                            ))
+                        }
+                    }
+                }
+                e.set(&name, cur);
+            }
+        }
+        LdapModifyType::Replace => {
+            e.set(&name, values);
+        }
+        LdapModifyType::Increment => {
+            if ty.equality != Some(EqualityRule::Integer) {
+                return Err(LdapError::constraint(format!(
+                    "{name}: increment applies only to integer attributes"
+                )));
+            }
+            let [delta] = values.as_slice() else {
+                return Err(LdapError::protocol(format!(
+                    "{name}: increment needs exactly one value"
+                )));
+            };
+            let delta = std::str::from_utf8(delta)
+                .ok()
+                .and_then(|s| s.trim().parse::<i128>().ok())
+                .ok_or_else(|| {
+                    LdapError::syntax(format!("{name}: increment value is not an integer"))
+                })?;
+            let Some(attr) = e.get(&name) else {
+                return Err(LdapError::new(
+                    LdapResultCode::NoSuchAttribute,
+                    format!("{name}: no such attribute to increment"),
+                ));
+            };
+            let mut out = Vec::with_capacity(attr.values.len());
+            for v in &attr.values {
+                let cur = std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<i128>().ok())
+                    .ok_or_else(|| {
+                        LdapError::constraint(format!("{name}: stored value is out of range"))
+                    })?;
+                let n = cur
+                    .checked_add(delta)
+                    .ok_or_else(|| LdapError::constraint(format!("{name}: increment overflows")))?;
+                out.push(n.to_string().into_bytes());
+            }
+            e.set(&name, out);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Modify DN (RFC 4511 4.9): new RDN, deleteOldRDN, newSuperior, whole-subtree moves.
+
+use super::write::{self, check_entry, norm_value, stamp, stamp_modify};
+use super::{Directory, Session};
+use crate::dn::Dn;
+use crate::entry::AttrDesc;
+use crate::error::LdapError;
+use crate::store::changelog::ChangeKind;
+use crate::store::tables::ROOT_ID;
+use crate::store::View;
+use ldap3_proto::proto::{LdapModifyDNRequest, LdapResultCode};
+
+pub fn modrdn(dir: &Directory, s: &Session, req: &LdapModifyDNRequest) -> Result<(), LdapError> {
+    let dn = dir.parse_dn(&req.dn)?;
+    let new_rdn = Dn::parse_rdn(&req.newrdn, &dir.schema)?;
+    let new_sup = match &req.new_superior {
+        Some(ns) => Some(dir.parse_dn(ns)?),
+        None => None,
+    };
+    if dir.policy.can_write(&s.identity, &dn).is_none() {
+        return Err(write::denied(dir, &s.identity, &dn));
+    }
+    if let Some(ns) = &new_sup {
+        if dir.policy.can_write(&s.identity, ns).is_none() {
+            return Err(write::denied(dir, &s.identity, ns));
+        }
+    }
+    if dn.norm() == dir.suffix.norm() {
+        return Err(LdapError::unwilling(
+            "cannot rename the naming context entry",
+        ));
+    }
+    for ava in new_rdn.avas() {
+        let ty = dir.schema.attribute(&ava.attr).ok_or_else(|| {
+            LdapError::undefined_type(format!("{}: attribute type undefined", ava.attr))
+        })?;
+        write::check_user_modifiable(ty)?;
+    }
+    let st = stamp(dir, &s.identity);
+    dir.store.write(|w| {
+        let Some((id, old)) = w.lookup(&dn)? else {
+            return Err(w.no_such_object(&dn));
+        };
+        let old_parent = write::parent_id(dir, w, &dn)?;
+        let parent_dn = match &new_sup {
+            Some(ns) => ns.clone(),
+            None => dn.parent(),
+        };
+        let new_parent = if new_sup.is_some() {
+            if parent_dn.is_descendant_or_self(&dn) {
+                return Err(LdapError::unwilling("cannot move an entry below itself"));
+            }
+            match w.id_of(&parent_dn)? {
+                Some(pid) => pid,
+                None if parent_dn.is_root() => ROOT_ID,
+                None => {
+                    return Err(LdapError::no_such_object(format!(
+                        "new superior {} does not exist",
+                        parent_dn.display()
+                    ))
+                    .with_matched(w.matched_dn(&parent_dn)?))
+                }
+            }
+        } else {
+            old_parent
+        };
+        let new_dn = parent_dn.child(new_rdn.clone());
+        if !new_dn.is_descendant_or_self(&dir.suffix) {
+            return Err(LdapError::unwilling(format!(
+                "{} is not within the naming context",
+                new_dn.display()
+            )));
+        }
+        if new_dn.norm() != dn.norm() && w.id_of(&new_dn)?.is_some() {
+            return Err(LdapError::new(
+                LdapResultCode::EntryAlreadyExists,
+                format!("entry {} already exists", new_dn.display()),
+            ));
+        }
+        let mut e = old.clone();
+        let mut names: Vec<String> = Vec::new();
+        // Remove the old RDN values that are not in the new RDN.
+        if req.deleteoldrdn {
+            if let Some(old_rdn) = dn.rdn() {
+                for ava in old_rdn.avas() {
+                    let kept = new_rdn.avas().iter().any(|n| {
+                        n.attr.eq_ignore_ascii_case(&ava.attr) && n.norm_value == ava.norm_value
+                    });
+                    if kept {
+                        continue;
+                    }
+                    let Some(ty) = dir.schema.attribute(&ava.attr) else {
+                        continue;
+                    };
+                    if let Some(a) = e.get_mut(ty.name()) {
+                        a.values.retain(|v| {
+                            norm_value(dir, ty, v).as_deref() != Some(ava.norm_value.as_slice())
+                        });
+                        if a.values.is_empty() {
+                            e.remove(ty.name());
+                        }
+                        names.push(ty.name().to_string());
+                    }
+                }
+            }
+        }
+        // Add the new RDN values that are missing.
+        for ava in new_rdn.avas() {
+            let desc = AttrDesc::parse(&ava.attr, &dir.schema)?;
+            let ty = &desc.ty;
+            let present = e.get(ty.name()).is_some_and(|a| {
+                a.values
+                    .iter()
+                    .any(|v| norm_value(dir, ty, v).as_deref() == Some(ava.norm_value.as_slice()))
+            });
+            if !present {
+                let mut vals = e
+                    .get(ty.name())
+                    .map(|a| a.values.clone())
+                    .unwrap_or_default();
+                vals.push(ava.value.clone());
+                e.set(ty.name(), vals);
+                names.push(ty.name().to_string());
+            }
+        }
+        e.dn = new_dn.display().to_string();
+        check_entry(dir, &new_dn, &e, LdapResultCode::NamingViolation)?;
+        stamp_modify(&mut e, &st);
+        w.rename(
+            crate::store::Move {
+                id,
+                old_parent,
+                new_parent,
+                old_dn: &dn,
+                new_dn: &new_dn,
+            },
+            &old,
+            &e,
+        )?;
+        w.log(&write::record(
+            &st,
+            ChangeKind::ModDn,
+            &old.dn,
+            Some(new_dn.display()),
+            names,
+        ))?;
+        Ok(())
+    })
+}

@@ -1,0 +1,565 @@
+//! Search (RFC 4511 4.5): scope, filter, attribute selection, size and time limits, paged results.
+//! Entries are streamed to the caller one at a time from a read snapshot: a large result is never
+//! built in memory.
+
+use super::controls::{RequestControls, OID_PAGED_RESULTS};
+use super::{rootdse, Directory, Session};
+use crate::acl::Identity;
+use crate::dn::Dn;
+use crate::entry::{Attribute, Entry};
+use crate::error::{success, LdapError};
+use crate::filter::{Filter, Tri};
+use crate::schema::Schema;
+use crate::store::index::candidates;
+use crate::store::{ReadSnap, View};
+use ldap3_proto::control::LdapControl;
+use ldap3_proto::proto::{
+    LdapPartialAttribute, LdapResult, LdapResultCode, LdapSearchRequest, LdapSearchResultEntry,
+    LdapSearchScope,
+};
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Largest page a client may ask for in one paged-results request.
+const MAX_PAGE: i64 = 100_000;
+
+/// How a search ended.
+#[derive(Debug)]
+pub enum SearchEnd {
+    /// Send a SearchResultDone with this result and these response controls.
+    Done(LdapResult, Vec<LdapControl>),
+    /// The search was abandoned: send nothing.
+    Abandoned,
+}
+
+/// Which attributes the client asked for.
+#[derive(Debug, Default)]
+pub struct Selection {
+    all_user: bool,
+    all_operational: bool,
+    /// Requested types (lower-case schema names, incl. subtypes) with requested options.
+    named: Vec<(Vec<String>, Vec<String>)>,
+}
+
+impl Selection {
+    pub fn parse(attrs: &[String], schema: &Schema) -> Selection {
+        let mut s = Selection::default();
+        let meaningful: Vec<&String> = attrs.iter().filter(|a| a.as_str() != "1.1").collect();
+        if attrs.is_empty() {
+            s.all_user = true;
+            return s;
+        }
+        for a in meaningful {
+            match a.as_str() {
+                "*" => s.all_user = true,
+                "+" => s.all_operational = true,
+                _ => {
+                    let mut parts = a.split(';');
+                    let name = parts.next().unwrap_or("");
+                    if let Some(ty) = schema.attribute(name) {
+                        let names = schema
+                            .subtypes(ty.name())
+                            .iter()
+                            .map(|x| x.name().to_ascii_lowercase())
+                            .collect();
+                        let opts = parts.map(|o| o.to_ascii_lowercase()).collect();
+                        s.named.push((names, opts));
+                    }
+                    // Unknown attribute names are ignored (RFC 4511 4.5.1.8).
+                }
+            }
+        }
+        s
+    }
+
+    /// Does the client want this stored attribute (`name;options`, operational or not)?
+    pub fn wants(&self, attr: &Attribute, operational: bool) -> bool {
+        if operational && self.all_operational || !operational && self.all_user {
+            return true;
+        }
+        let base = attr.base_name();
+        self.named.iter().any(|(names, opts)| {
+            names.iter().any(|n| n.eq_ignore_ascii_case(base))
+                && opts
+                    .iter()
+                    .all(|o| attr.options().any(|ao| ao.eq_ignore_ascii_case(o)))
+        })
+    }
+
+    /// Does the client want this (computed, operational) type?
+    pub fn wants_name(&self, name: &str) -> bool {
+        self.all_operational
+            || self
+                .named
+                .iter()
+                .any(|(names, _)| names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+    }
+}
+
+/// Limits that apply to this search, after combining the client's values with the server's.
+fn effective_limit(client: i32, default: u32, max: u32, unlimited: bool) -> Option<u64> {
+    let client = if client <= 0 {
+        None
+    } else {
+        Some(client as u64)
+    };
+    if unlimited {
+        return client;
+    }
+    let v = client.unwrap_or(default as u64);
+    let v = if v == 0 { max as u64 } else { v };
+    match (v, max as u64) {
+        (0, 0) => None,
+        (v, 0) => Some(v),
+        (0, m) => Some(m),
+        (v, m) => Some(v.min(m)),
+    }
+}
+
+/// Where a paged search resumes: after an id (index or one-level order) or a DN key (scope scan).
+#[derive(Debug, Clone, PartialEq)]
+enum Position {
+    Id(u64),
+    Key(Vec<u8>),
+}
+
+fn request_hash(req: &LdapSearchRequest) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    req.base.to_ascii_lowercase().hash(&mut h);
+    (req.scope.clone() as i64).hash(&mut h);
+    format!("{:?}", req.filter).hash(&mut h);
+    h.finish()
+}
+
+fn encode_cookie(hash: u64, pos: &Position) -> Vec<u8> {
+    let mut c = vec![1u8];
+    c.extend_from_slice(&hash.to_be_bytes());
+    match pos {
+        Position::Id(id) => {
+            c.push(0);
+            c.extend_from_slice(&id.to_be_bytes());
+        }
+        Position::Key(k) => {
+            c.push(1);
+            c.extend_from_slice(k);
+        }
+    }
+    c
+}
+
+fn decode_cookie(hash: u64, c: &[u8]) -> Result<Position, LdapError> {
+    let bad = || LdapError::unwilling("invalid paged results cookie (not from this search)");
+    if c.len() < 10 || c[0] != 1 || c[1..9] != hash.to_be_bytes() {
+        return Err(bad());
+    }
+    match c[9] {
+        0 if c.len() == 18 => {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&c[10..18]);
+            Ok(Position::Id(u64::from_be_bytes(a)))
+        }
+        1 => Ok(Position::Key(c[10..].to_vec())),
+        _ => Err(bad()),
+    }
+}
+
+/// Run a search. `emit` receives each entry to send and returns false when the client is gone.
+pub fn search(
+    dir: &Directory,
+    s: &Session,
+    req: &LdapSearchRequest,
+    ctrls: &RequestControls,
+    cancel: &AtomicBool,
+    emit: &mut dyn FnMut(LdapSearchResultEntry) -> bool,
+) -> Result<SearchEnd, LdapError> {
+    let schema = &*dir.schema;
+    let base = dir.parse_dn(&req.base)?;
+    let policy = &dir.policy;
+    let who = &s.identity;
+    let filter = Filter::compile_with(&req.filter, schema, dir.filter_limits(), &|name| {
+        policy.can_filter_on(who, name)
+    })?;
+    let sel = Selection::parse(&req.attrs, schema);
+    let unlimited = policy.unlimited(who);
+    let limits = &dir.config.limits;
+    let size_limit = effective_limit(
+        req.sizelimit,
+        limits.size_limit,
+        limits.size_limit_max,
+        unlimited,
+    );
+    let time_limit = effective_limit(
+        req.timelimit,
+        limits.time_limit,
+        limits.time_limit_max,
+        unlimited,
+    );
+    let deadline = time_limit.map(|t| Instant::now() + Duration::from_secs(t));
+
+    // Paging.
+    let hash = request_hash(req);
+    let (page_size, resume) = match &ctrls.paged {
+        None => (None, None),
+        Some((size, cookie)) => {
+            let resume = if cookie.is_empty() {
+                None
+            } else {
+                Some(decode_cookie(hash, cookie)?)
+            };
+            if *size <= 0 {
+                // A size of 0 abandons the paged search (RFC 2696 3).
+                return Ok(SearchEnd::Done(success(), vec![paged_done(Vec::new())]));
+            }
+            (Some((*size).min(MAX_PAGE) as u64), resume)
+        }
+    };
+
+    // The root DSE and the subschema subentry are served from memory.
+    if base.is_root() && req.scope == LdapSearchScope::Base {
+        let e = rootdse::root_dse(dir);
+        if filter.eval(&e, schema) == Tri::True {
+            emit(project(&e, &sel, req.typesonly, dir, who, schema));
+        }
+        return Ok(SearchEnd::Done(success(), vec![]));
+    }
+    if rootdse::is_subschema(&base) {
+        if req.scope != LdapSearchScope::OneLevel {
+            let e = rootdse::subschema(dir);
+            if filter.eval(&e, schema) == Tri::True {
+                emit(project(&e, &sel, req.typesonly, dir, who, schema));
+            }
+        }
+        return Ok(SearchEnd::Done(success(), vec![]));
+    }
+
+    if policy.can_read_entries(who).is_none() {
+        return Err(LdapError::no_such_object(format!(
+            "no such entry: {}",
+            base.display()
+        )));
+    }
+
+    let snap = dir.store.read()?;
+    let mut run = Run {
+        dir,
+        snap: &snap,
+        filter: &filter,
+        sel: &sel,
+        who,
+        typesonly: req.typesonly,
+        cancel,
+        deadline,
+        size_limit,
+        page_size,
+        sent: 0,
+        examined: 0,
+        last: None,
+        stop: None,
+        need_subordinates: filter.names_attribute("hasSubordinates")
+            || sel.wants_name("hasSubordinates"),
+        emit,
+    };
+
+    if base.is_root() {
+        // An empty base with scope one or sub: the naming contexts and what lies below them.
+        let ids = snap.child_ids(crate::store::tables::ROOT_ID)?;
+        for id in ids {
+            let Some(key) = snap.dn_key(id)? else {
+                continue;
+            };
+            match req.scope {
+                LdapSearchScope::OneLevel => {
+                    if !run.visit_id(id, resume.as_ref())? {
+                        break;
+                    }
+                }
+                _ => {
+                    if !run.scan_subtree(&key, None, resume.as_ref())? {
+                        break;
+                    }
+                }
+            }
+        }
+    } else {
+        let Some(base_id) = snap.id_of(&base)? else {
+            return Err(snap.no_such_object(&base));
+        };
+        let base_key = base.store_key();
+        let cands = candidates(&filter, dir.store.index_spec(), &snap)
+            .map_err(|e| LdapError::internal("reading indexes", e))?;
+        match req.scope {
+            LdapSearchScope::Base => {
+                run.visit_id(base_id, None)?;
+            }
+            LdapSearchScope::OneLevel => {
+                let mut ids = snap.child_ids(base_id)?;
+                if let Some(c) = &cands {
+                    ids = crate::store::index::intersect(&ids, c);
+                }
+                for id in ids {
+                    if !run.visit_id(id, resume.as_ref())? {
+                        break;
+                    }
+                }
+            }
+            LdapSearchScope::Subtree | LdapSearchScope::Children => {
+                let children_only = req.scope == LdapSearchScope::Children;
+                match cands {
+                    Some(ids) => {
+                        for id in ids {
+                            if children_only && id == base_id {
+                                continue;
+                            }
+                            let Some(key) = snap.dn_key(id)? else {
+                                continue;
+                            };
+                            if !key.starts_with(&base_key) {
+                                continue;
+                            }
+                            if !run.visit_id(id, resume.as_ref())? {
+                                break;
+                            }
+                        }
+                    }
+                    None => {
+                        let skip = children_only.then_some(base_id);
+                        run.scan_subtree(&base_key, skip, resume.as_ref())?;
+                    }
+                }
+            }
+        }
+    }
+
+    let stop = run.stop.take();
+    let last = run.last.take();
+    match stop {
+        Some(Stop::Abandoned) => Ok(SearchEnd::Abandoned),
+        Some(Stop::ClientGone) => Ok(SearchEnd::Abandoned),
+        Some(Stop::SizeLimit) => Err(LdapError::new(
+            LdapResultCode::SizeLimitExceeded,
+            "size limit exceeded",
+        )),
+        Some(Stop::TimeLimit) => Err(LdapError::new(
+            LdapResultCode::TimeLimitExceeded,
+            "time limit exceeded",
+        )),
+        Some(Stop::PageFull) => {
+            let cookie = last.map(|p| encode_cookie(hash, &p)).unwrap_or_default();
+            Ok(SearchEnd::Done(success(), vec![paged_done(cookie)]))
+        }
+        None => {
+            let ctrls = if page_size.is_some() {
+                vec![paged_done(Vec::new())]
+            } else {
+                vec![]
+            };
+            Ok(SearchEnd::Done(success(), ctrls))
+        }
+    }
+}
+
+fn paged_done(cookie: Vec<u8>) -> LdapControl {
+    let _ = OID_PAGED_RESULTS;
+    LdapControl::SimplePagedResults { size: 0, cookie }
+}
+
+#[derive(Debug)]
+enum Stop {
+    Abandoned,
+    ClientGone,
+    SizeLimit,
+    TimeLimit,
+    PageFull,
+}
+
+struct Run<'a, 'e> {
+    dir: &'a Directory,
+    snap: &'a ReadSnap,
+    filter: &'a Filter,
+    sel: &'a Selection,
+    who: &'a Identity,
+    typesonly: bool,
+    cancel: &'a AtomicBool,
+    deadline: Option<Instant>,
+    size_limit: Option<u64>,
+    page_size: Option<u64>,
+    sent: u64,
+    examined: u64,
+    last: Option<Position>,
+    stop: Option<Stop>,
+    need_subordinates: bool,
+    emit: &'e mut dyn FnMut(LdapSearchResultEntry) -> bool,
+}
+
+impl Run<'_, '_> {
+    /// Scan a subtree by DN key; false when the search must stop.
+    fn scan_subtree(
+        &mut self,
+        prefix: &[u8],
+        skip: Option<u64>,
+        resume: Option<&Position>,
+    ) -> Result<bool, LdapError> {
+        let after = match resume {
+            Some(Position::Key(k)) => Some(k.as_slice()),
+            _ => None,
+        };
+        let mut ok = true;
+        let snap = self.snap;
+        snap.scan_prefix(prefix, after, &mut |key, id| {
+            if Some(id) == skip {
+                return Ok(true);
+            }
+            ok = self.visit(id, Some(Position::Key(key.to_vec())))?;
+            Ok(ok)
+        })?;
+        Ok(ok)
+    }
+
+    /// Visit an id in id order; false when the search must stop.
+    fn visit_id(&mut self, id: u64, resume: Option<&Position>) -> Result<bool, LdapError> {
+        if let Some(Position::Id(last)) = resume {
+            if id <= *last {
+                return Ok(true);
+            }
+        }
+        self.visit(id, Some(Position::Id(id)))
+    }
+
+    fn visit(&mut self, id: u64, pos: Option<Position>) -> Result<bool, LdapError> {
+        if self.cancel.load(Ordering::Relaxed) {
+            self.stop = Some(Stop::Abandoned);
+            return Ok(false);
+        }
+        self.examined += 1;
+        if let Some(d) = self.deadline {
+            if self.examined % 64 == 0 && Instant::now() > d {
+                self.stop = Some(Stop::TimeLimit);
+                return Ok(false);
+            }
+        }
+        let Some(mut e) = self.snap.entry(id)? else {
+            return Ok(true);
+        };
+        let schema = &*self.dir.schema;
+        add_computed(&mut e, self.snap, id, self.need_subordinates)?;
+        if self.filter.eval(&e, schema) != Tri::True {
+            return Ok(true);
+        }
+        if self.size_limit.is_some_and(|l| self.sent >= l) {
+            self.stop = Some(Stop::SizeLimit);
+            return Ok(false);
+        }
+        if self.page_size.is_some_and(|p| self.sent >= p) {
+            self.stop = Some(Stop::PageFull);
+            return Ok(false);
+        }
+        let out = project(&e, self.sel, self.typesonly, self.dir, self.who, schema);
+        if !(self.emit)(out) {
+            self.stop = Some(Stop::ClientGone);
+            return Ok(false);
+        }
+        self.sent += 1;
+        self.last = pos;
+        Ok(true)
+    }
+}
+
+/// Add the attributes computed on read: entryDN, subschemaSubentry and (when asked) hasSubordinates.
+pub fn add_computed(
+    e: &mut Entry,
+    view: &dyn View,
+    id: u64,
+    subordinates: bool,
+) -> Result<(), LdapError> {
+    e.attrs
+        .push(Attribute::new("entryDN", vec![e.dn.clone().into_bytes()]));
+    e.attrs.push(Attribute::new(
+        "subschemaSubentry",
+        vec![rootdse::SUBSCHEMA_DN.as_bytes().to_vec()],
+    ));
+    if subordinates {
+        let has = view.has_children(id)?;
+        e.attrs.push(Attribute::new(
+            "hasSubordinates",
+            vec![if has {
+                b"TRUE".to_vec()
+            } else {
+                b"FALSE".to_vec()
+            }],
+        ));
+    }
+    Ok(())
+}
+
+/// The entry as the client sees it: selected, readable attributes only.
+pub fn project(
+    e: &Entry,
+    sel: &Selection,
+    typesonly: bool,
+    dir: &Directory,
+    who: &Identity,
+    schema: &Schema,
+) -> LdapSearchResultEntry {
+    let mut attributes = Vec::new();
+    for a in &e.attrs {
+        let base = a.base_name();
+        let operational = schema.attribute(base).is_some_and(|t| t.is_operational());
+        if !sel.wants(a, operational) || !dir.policy.can_read_attr(who, &e.dn, base) {
+            continue;
+        }
+        attributes.push(LdapPartialAttribute {
+            atype: a.name.clone(),
+            vals: if typesonly {
+                Vec::new()
+            } else {
+                a.values.clone()
+            },
+        });
+    }
+    LdapSearchResultEntry {
+        dn: e.dn.clone(),
+        attributes,
+    }
+}
+
+/// Parse a DN for a search result check (used by tests and callers holding text).
+pub fn in_scope(dn: &Dn, base: &Dn, scope: &LdapSearchScope) -> bool {
+    match scope {
+        LdapSearchScope::Base => dn.norm() == base.norm(),
+        LdapSearchScope::OneLevel => {
+            dn.depth() == base.depth() + 1 && dn.is_descendant_or_self(base)
+        }
+        LdapSearchScope::Subtree => dn.is_descendant_or_self(base),
+        LdapSearchScope::Children => dn.depth() > base.depth() && dn.is_descendant_or_self(base),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_combine() {
+        assert_eq!(effective_limit(0, 500, 5000, false), Some(500));
+        assert_eq!(effective_limit(10, 500, 5000, false), Some(10));
+        assert_eq!(effective_limit(10_000, 500, 5000, false), Some(5000));
+        assert_eq!(effective_limit(0, 0, 0, false), None);
+        assert_eq!(effective_limit(0, 500, 5000, true), None);
+        assert_eq!(effective_limit(7, 500, 5000, true), Some(7));
+        assert_eq!(effective_limit(-1, 0, 100, false), Some(100));
+    }
+
+    #[test]
+    fn cookies() {
+        let c = encode_cookie(42, &Position::Id(7));
+        assert_eq!(decode_cookie(42, &c).unwrap(), Position::Id(7));
+        assert!(decode_cookie(43, &c).is_err());
+        let k = encode_cookie(1, &Position::Key(b"dc=x\0".to_vec()));
+        assert_eq!(
+            decode_cookie(1, &k).unwrap(),
+            Position::Key(b"dc=x\0".to_vec())
+        );
+        assert!(decode_cookie(1, &[1, 2, 3]).is_err());
+    }
+}

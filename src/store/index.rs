@@ -1,0 +1,313 @@
+//! Index keys and the search planner. Indexes only narrow: the planner returns a superset of the
+//! matching entry ids (or `None`, "cannot narrow"), and the full filter decides.
+
+use crate::entry::Entry;
+use crate::filter::{Filter, SchemaDn};
+use crate::schema::Schema;
+use std::collections::{BTreeSet, HashSet};
+
+/// Which attributes have which indexes. Names are schema names in lower case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexSpec {
+    pub eq: HashSet<String>,
+    pub sub: HashSet<String>,
+}
+
+impl IndexSpec {
+    pub fn new<'a>(
+        eq: impl IntoIterator<Item = &'a str>,
+        sub: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        IndexSpec {
+            eq: eq.into_iter().map(|s| s.to_ascii_lowercase()).collect(),
+            sub: sub.into_iter().map(|s| s.to_ascii_lowercase()).collect(),
+        }
+    }
+
+    /// A stable text form, stored in the meta table to detect a changed configuration.
+    pub fn fingerprint(&self) -> String {
+        let mut eq: Vec<_> = self.eq.iter().cloned().collect();
+        eq.sort();
+        let mut sub: Vec<_> = self.sub.iter().cloned().collect();
+        sub.sort();
+        format!("eq={};sub={}", eq.join(","), sub.join(","))
+    }
+}
+
+pub fn attr_prefix(name: &str) -> Vec<u8> {
+    let mut k = name.to_ascii_lowercase().into_bytes();
+    k.push(0);
+    k
+}
+
+/// Anchors around a normalised value so that initial and final substrings index too.
+const START: u8 = 0x02;
+const END: u8 = 0x03;
+
+/// The 3-grams of a normalised value, anchored at the given ends.
+pub fn trigrams(norm: &[u8], anchor_start: bool, anchor_end: bool) -> Vec<[u8; 3]> {
+    let mut v = Vec::with_capacity(norm.len() + 2);
+    if anchor_start {
+        v.push(START);
+    }
+    v.extend_from_slice(norm);
+    if anchor_end {
+        v.push(END);
+    }
+    let mut out: Vec<[u8; 3]> = v.windows(3).map(|w| [w[0], w[1], w[2]]).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// All (eq keys, sub keys) of an entry under the spec.
+pub fn entry_keys(
+    e: &Entry,
+    spec: &IndexSpec,
+    schema: &Schema,
+) -> (BTreeSet<Vec<u8>>, BTreeSet<Vec<u8>>) {
+    let dn = SchemaDn(schema);
+    let mut eq = BTreeSet::new();
+    let mut sub = BTreeSet::new();
+    for a in &e.attrs {
+        let base = a.base_name().to_ascii_lowercase();
+        let want_eq = spec.eq.contains(&base);
+        let want_sub = spec.sub.contains(&base);
+        if !want_eq && !want_sub {
+            continue;
+        }
+        let Some(ty) = schema.attribute(&base) else {
+            continue;
+        };
+        let prefix = attr_prefix(ty.name());
+        for v in &a.values {
+            if want_eq {
+                if let Some(n) = schema.normalize_value(ty, v, &dn) {
+                    let mut k = prefix.clone();
+                    k.extend_from_slice(&n);
+                    eq.insert(k);
+                } else {
+                    // Still record presence.
+                    eq.insert(prefix.clone());
+                }
+            }
+            if want_sub {
+                if let Some(n) = ty.substr.and_then(|r| r.normalize(v)) {
+                    for t in trigrams(&n, true, true) {
+                        let mut k = prefix.clone();
+                        k.extend_from_slice(&t);
+                        sub.insert(k);
+                    }
+                }
+            }
+        }
+    }
+    (eq, sub)
+}
+
+/// What the planner needs from a read or write transaction.
+pub trait IndexReader {
+    /// Ids under one exact eq key.
+    fn eq_ids(&self, key: &[u8]) -> Result<Vec<u64>, redb::Error>;
+    /// Ids under all eq keys in [from, to) (to = None: to the end of the prefix).
+    fn eq_range_ids(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        to: Option<&[u8]>,
+    ) -> Result<Vec<u64>, redb::Error>;
+    fn sub_ids(&self, key: &[u8]) -> Result<Vec<u64>, redb::Error>;
+}
+
+/// Above this many ids an index answer is not worth materialising for presence or ranges.
+pub const MAX_RANGE_IDS: usize = 1 << 20;
+
+/// Candidate ids for a filter (sorted, unique), or None when the indexes cannot narrow it.
+pub fn candidates(
+    f: &Filter,
+    spec: &IndexSpec,
+    r: &dyn IndexReader,
+) -> Result<Option<Vec<u64>>, redb::Error> {
+    Ok(match f {
+        Filter::And(fs) => {
+            let mut acc: Option<Vec<u64>> = None;
+            for x in fs {
+                if let Some(ids) = candidates(x, spec, r)? {
+                    acc = Some(match acc {
+                        None => ids,
+                        Some(a) => intersect(&a, &ids),
+                    });
+                    if acc.as_ref().is_some_and(|a| a.is_empty()) {
+                        break;
+                    }
+                }
+            }
+            acc
+        }
+        Filter::Or(fs) => {
+            let mut acc: Vec<u64> = Vec::new();
+            for x in fs {
+                match candidates(x, spec, r)? {
+                    Some(ids) => acc = union(&acc, &ids),
+                    None => return Ok(None),
+                }
+            }
+            Some(acc)
+        }
+        Filter::Equality(attr, _, norm) => {
+            let name = attr.ty.name().to_ascii_lowercase();
+            if !spec.eq.contains(&name) || !only_type(attr, spec) {
+                return Ok(None);
+            }
+            let mut k = attr_prefix(&name);
+            k.extend_from_slice(norm);
+            Some(r.eq_ids(&k)?)
+        }
+        Filter::Present(attr) => {
+            let name = attr.ty.name().to_ascii_lowercase();
+            if name == "objectclass" || !spec.eq.contains(&name) || !only_type(attr, spec) {
+                return Ok(None);
+            }
+            let p = attr_prefix(&name);
+            Some(r.eq_range_ids(&p, &p, None)?)
+        }
+        Filter::Ordering(attr, rule, norm, ge) => {
+            let name = attr.ty.name().to_ascii_lowercase();
+            if !spec.eq.contains(&name) || !only_type(attr, spec) {
+                return Ok(None);
+            }
+            let p = attr_prefix(&name);
+            // Byte order of the equality-normalised values equals the ordering only for some
+            // rules; otherwise fall back to presence of the attribute.
+            let eq_rule = attr.ty.equality;
+            let sortable = rule.bytes_sortable()
+                && eq_rule.is_some_and(|e| e.normalize(norm).as_deref() == Some(norm.as_slice()));
+            if sortable {
+                let mut bound = p.clone();
+                bound.extend_from_slice(norm);
+                if *ge {
+                    Some(r.eq_range_ids(&p, &bound, None)?)
+                } else {
+                    // <= bound: keys up to and including bound.
+                    let mut upto = bound.clone();
+                    upto.push(0);
+                    Some(r.eq_range_ids(&p, &p, Some(&upto))?)
+                }
+            } else {
+                Some(r.eq_range_ids(&p, &p, None)?)
+            }
+        }
+        Filter::Substring {
+            attr,
+            rule,
+            initial,
+            any,
+            final_,
+        } => {
+            let name = attr.ty.name().to_ascii_lowercase();
+            if !spec.sub.contains(&name) || !only_type(attr, spec) {
+                return Ok(None);
+            }
+            let mut grams: Vec<[u8; 3]> = Vec::new();
+            if let Some(i) = initial {
+                if let Some(n) = rule.normalize(i) {
+                    grams.extend(trigrams(&n, true, false));
+                }
+            }
+            for a in any {
+                if let Some(n) = rule.normalize(a) {
+                    grams.extend(trigrams(&n, false, false));
+                }
+            }
+            if let Some(fi) = final_ {
+                if let Some(n) = rule.normalize(fi) {
+                    grams.extend(trigrams(&n, false, true));
+                }
+            }
+            grams.sort_unstable();
+            grams.dedup();
+            if grams.is_empty() {
+                return Ok(None);
+            }
+            let p = attr_prefix(&name);
+            let mut acc: Option<Vec<u64>> = None;
+            for g in grams {
+                let mut k = p.clone();
+                k.extend_from_slice(&g);
+                let ids = r.sub_ids(&k)?;
+                acc = Some(match acc {
+                    None => ids,
+                    Some(a) => intersect(&a, &ids),
+                });
+                if acc.as_ref().is_some_and(|a| a.is_empty()) {
+                    break;
+                }
+            }
+            acc
+        }
+        Filter::Undefined => Some(Vec::new()),
+        Filter::Not(_) | Filter::Approx(..) | Filter::Extensible { .. } => None,
+    })
+}
+
+/// The index only covers the named type itself; a filter on a supertype (`name`) also matches its
+/// subtypes, which may not be indexed, so such items do not narrow.
+fn only_type(attr: &crate::filter::AttrSel, _spec: &IndexSpec) -> bool {
+    attr.covers_only_itself()
+}
+
+pub fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::with_capacity(a.len().min(b.len()));
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+pub fn union(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    while i < a.len() || j < b.len() {
+        if j >= b.len() || (i < a.len() && a[i] < b[j]) {
+            out.push(a[i]);
+            i += 1;
+        } else if i >= a.len() || b[j] < a[i] {
+            out.push(b[j]);
+            j += 1;
+        } else {
+            out.push(a[i]);
+            i += 1;
+            j += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_ops() {
+        assert_eq!(intersect(&[1, 3, 5, 7], &[3, 4, 5]), vec![3, 5]);
+        assert_eq!(union(&[1, 3, 5], &[2, 3, 6]), vec![1, 2, 3, 5, 6]);
+        assert_eq!(union(&[], &[2]), vec![2]);
+    }
+
+    #[test]
+    fn anchored_trigrams() {
+        let t = trigrams(b"abcd", true, true);
+        assert!(t.contains(&[START, b'a', b'b']));
+        assert!(t.contains(&[b'c', b'd', END]));
+        assert_eq!(trigrams(b"ab", false, false), Vec::<[u8; 3]>::new());
+    }
+}

@@ -1,0 +1,606 @@
+//! The store: entries, DN tables, indexes and changelog in one redb database.
+//!
+//! Reads take a [`ReadSnap`] (a redb read transaction: a consistent snapshot that never waits for
+//! writers). Every modifying operation runs in one write transaction through [`Store::write`]:
+//! entry, DN tables, indexes and changelog change together, and the call returns only after the
+//! commit is durable (`Durability::Immediate`), so the response is sent after the commit.
+
+pub mod changelog;
+pub mod encode;
+pub mod index;
+pub mod tables;
+
+use crate::dn::Dn;
+use crate::entry::Entry;
+use crate::error::LdapError;
+use crate::schema::Schema;
+use changelog::ChangeRecord;
+use index::{entry_keys, IndexReader, IndexSpec};
+use redb::{
+    Database, Durability, MultimapTable, ReadOnlyMultimapTable, ReadOnlyTable, ReadableDatabase,
+    ReadableMultimapTable, ReadableTable, ReadableTableMetadata, Table,
+};
+use std::path::Path;
+use std::sync::Arc;
+use tables::*;
+
+fn ie(what: &'static str) -> impl Fn(redb::Error) -> LdapError {
+    move |e| LdapError::internal(what, e)
+}
+
+fn rerr<E: Into<redb::Error>>(e: E) -> redb::Error {
+    e.into()
+}
+
+/// The open database plus what interpreting it needs.
+pub struct Store {
+    db: Database,
+    schema: Arc<Schema>,
+    spec: IndexSpec,
+}
+
+impl Store {
+    /// Open (or create) the database file, create missing tables, check the format and rebuild the
+    /// indexes when the configured index set changed.
+    pub fn open(path: &Path, schema: Arc<Schema>, spec: IndexSpec) -> Result<Store, String> {
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => format!(
+                "{} is in use by another ccdir process (stop the server first)",
+                path.display()
+            ),
+            e => format!("cannot open {}: {e}", path.display()),
+        })?;
+        let store = Store { db, schema, spec };
+        store
+            .init()
+            .map_err(|e| format!("cannot initialise {}: {e}", path.display()))?;
+        Ok(store)
+    }
+
+    fn init(&self) -> Result<(), redb::Error> {
+        let txn = self.db.begin_write().map_err(rerr)?;
+        let reindex;
+        {
+            let mut meta = txn.open_table(META).map_err(rerr)?;
+            let format = meta.get(META_FORMAT)?.map(|v| read_u64(v.value()));
+            match format {
+                None => {
+                    meta.insert(META_FORMAT, FORMAT_VERSION.to_be_bytes().as_slice())?;
+                }
+                Some(v) if v == FORMAT_VERSION => {}
+                Some(v) => {
+                    return Err(redb::Error::Corrupted(format!(
+                    "data format {v} is not supported by this version (expects {FORMAT_VERSION})"
+                )))
+                }
+            }
+            let fp = self.spec.fingerprint();
+            let stored = meta.get(META_INDEX_SPEC)?.map(|v| v.value().to_vec());
+            reindex = stored.as_deref() != Some(fp.as_bytes());
+            meta.insert(META_INDEX_SPEC, fp.as_bytes())?;
+            txn.open_table(ENTRIES).map_err(rerr)?;
+            txn.open_table(DN2ID).map_err(rerr)?;
+            txn.open_table(ID2DN).map_err(rerr)?;
+            txn.open_multimap_table(CHILDREN).map_err(rerr)?;
+            txn.open_multimap_table(EQ_INDEX).map_err(rerr)?;
+            txn.open_multimap_table(SUB_INDEX).map_err(rerr)?;
+            txn.open_table(CHANGELOG).map_err(rerr)?;
+        }
+        if reindex {
+            txn.delete_multimap_table(EQ_INDEX).map_err(rerr)?;
+            txn.delete_multimap_table(SUB_INDEX).map_err(rerr)?;
+            let entries = txn.open_table(ENTRIES).map_err(rerr)?;
+            let mut eq = txn.open_multimap_table(EQ_INDEX).map_err(rerr)?;
+            let mut sub = txn.open_multimap_table(SUB_INDEX).map_err(rerr)?;
+            let mut n = 0u64;
+            for row in entries.iter()? {
+                let (id, bytes) = row?;
+                let e = encode::decode_entry(bytes.value())
+                    .map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+                let (ek, sk) = entry_keys(&e, &self.spec, &self.schema);
+                for k in ek {
+                    eq.insert(k.as_slice(), id.value())?;
+                }
+                for k in sk {
+                    sub.insert(k.as_slice(), id.value())?;
+                }
+                n += 1;
+            }
+            if n > 0 {
+                tracing::info!(entries = n, "rebuilt indexes for the configured index set");
+            }
+        }
+        txn.commit().map_err(rerr)?;
+        Ok(())
+    }
+
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.schema
+    }
+
+    pub fn index_spec(&self) -> &IndexSpec {
+        &self.spec
+    }
+
+    /// A consistent read snapshot.
+    pub fn read(&self) -> Result<ReadSnap, LdapError> {
+        let r = (|| -> Result<ReadSnap, redb::Error> {
+            let txn = self.db.begin_read().map_err(rerr)?;
+            Ok(ReadSnap {
+                entries: txn.open_table(ENTRIES).map_err(rerr)?,
+                dn2id: txn.open_table(DN2ID).map_err(rerr)?,
+                id2dn: txn.open_table(ID2DN).map_err(rerr)?,
+                children: txn.open_multimap_table(CHILDREN).map_err(rerr)?,
+                eq: txn.open_multimap_table(EQ_INDEX).map_err(rerr)?,
+                sub: txn.open_multimap_table(SUB_INDEX).map_err(rerr)?,
+                changelog: txn.open_table(CHANGELOG).map_err(rerr)?,
+            })
+        })();
+        r.map_err(ie("opening a read transaction"))
+    }
+
+    /// Run `f` in one write transaction; commit durably if it returns Ok, abort otherwise.
+    pub fn write<R>(
+        &self,
+        f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R, LdapError>,
+    ) -> Result<R, LdapError> {
+        self.write_with(Durability::Immediate, f)
+    }
+
+    /// As [`Store::write`] with a chosen durability (bulk loads commit the last batch Immediate).
+    pub fn write_with<R>(
+        &self,
+        durability: Durability,
+        f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R, LdapError>,
+    ) -> Result<R, LdapError> {
+        let mut txn = self
+            .db
+            .begin_write()
+            .map_err(|e| ie("begin write")(rerr(e)))?;
+        txn.set_durability(durability)
+            .map_err(|e| LdapError::internal("set durability", e))?;
+        let out = {
+            let opened = (|| -> Result<WriteCtx<'_>, redb::Error> {
+                Ok(WriteCtx {
+                    entries: txn.open_table(ENTRIES).map_err(rerr)?,
+                    dn2id: txn.open_table(DN2ID).map_err(rerr)?,
+                    id2dn: txn.open_table(ID2DN).map_err(rerr)?,
+                    children: txn.open_multimap_table(CHILDREN).map_err(rerr)?,
+                    eq: txn.open_multimap_table(EQ_INDEX).map_err(rerr)?,
+                    sub: txn.open_multimap_table(SUB_INDEX).map_err(rerr)?,
+                    changelog: txn.open_table(CHANGELOG).map_err(rerr)?,
+                    meta: txn.open_table(META).map_err(rerr)?,
+                    schema: &self.schema,
+                    spec: &self.spec,
+                })
+            })();
+            let mut ctx = opened.map_err(ie("opening tables"))?;
+            f(&mut ctx)
+        };
+        match out {
+            Ok(r) => {
+                txn.commit().map_err(|e| ie("commit")(rerr(e)))?;
+                Ok(r)
+            }
+            Err(e) => {
+                let _ = txn.abort();
+                Err(e)
+            }
+        }
+    }
+
+    /// True when the store holds no entry.
+    pub fn is_empty(&self) -> Result<bool, LdapError> {
+        let r = self.read()?;
+        r.entries
+            .is_empty()
+            .map_err(|e| ie("reading entries")(rerr(e)))
+    }
+}
+
+fn read_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    if b.len() == 8 {
+        a.copy_from_slice(b);
+    }
+    u64::from_be_bytes(a)
+}
+
+/// A read-only snapshot of all tables.
+pub struct ReadSnap {
+    entries: ReadOnlyTable<u64, &'static [u8]>,
+    dn2id: ReadOnlyTable<&'static [u8], u64>,
+    id2dn: ReadOnlyTable<u64, &'static [u8]>,
+    children: ReadOnlyMultimapTable<u64, u64>,
+    eq: ReadOnlyMultimapTable<&'static [u8], u64>,
+    sub: ReadOnlyMultimapTable<&'static [u8], u64>,
+    changelog: ReadOnlyTable<u64, &'static [u8]>,
+}
+
+/// The tables of one write transaction, with the schema and index set that writes need.
+pub struct WriteCtx<'t> {
+    entries: Table<'t, u64, &'static [u8]>,
+    dn2id: Table<'t, &'static [u8], u64>,
+    id2dn: Table<'t, u64, &'static [u8]>,
+    children: MultimapTable<'t, u64, u64>,
+    eq: MultimapTable<'t, &'static [u8], u64>,
+    sub: MultimapTable<'t, &'static [u8], u64>,
+    changelog: Table<'t, u64, &'static [u8]>,
+    meta: Table<'t, &'static str, &'static [u8]>,
+    schema: &'t Schema,
+    spec: &'t IndexSpec,
+}
+
+/// The visitor of [`View::scan_prefix`]: (dn key, id) -> continue?
+pub type ScanFn<'a> = dyn FnMut(&[u8], u64) -> Result<bool, LdapError> + 'a;
+
+/// Where an entry moves in [`WriteCtx::rename`].
+pub struct Move<'a> {
+    pub id: u64,
+    pub old_parent: u64,
+    pub new_parent: u64,
+    pub old_dn: &'a Dn,
+    pub new_dn: &'a Dn,
+}
+
+/// Reads shared by snapshots and write transactions.
+pub trait View {
+    fn entry(&self, id: u64) -> Result<Option<Entry>, LdapError>;
+    fn id_of(&self, dn: &Dn) -> Result<Option<u64>, LdapError>;
+    fn id_of_key(&self, key: &[u8]) -> Result<Option<u64>, LdapError>;
+    fn dn_key(&self, id: u64) -> Result<Option<Vec<u8>>, LdapError>;
+    fn child_ids(&self, id: u64) -> Result<Vec<u64>, LdapError>;
+    fn has_children(&self, id: u64) -> Result<bool, LdapError>;
+    /// Visit (dn key, id) of every entry whose key starts with `prefix` and sorts after `after`,
+    /// in key order, until `f` returns false.
+    fn scan_prefix(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        f: &mut ScanFn<'_>,
+    ) -> Result<(), LdapError>;
+    /// Changelog records from sequence `from` on.
+    fn changes(&self, from: u64, max: usize) -> Result<Vec<(u64, ChangeRecord)>, LdapError>;
+
+    /// The entry at a DN, with its id.
+    fn lookup(&self, dn: &Dn) -> Result<Option<(u64, Entry)>, LdapError> {
+        match self.id_of(dn)? {
+            Some(id) => Ok(self.entry(id)?.map(|e| (id, e))),
+            None => Ok(None),
+        }
+    }
+
+    /// The DN of the nearest existing ancestor of `dn` (for noSuchObject's matchedDN).
+    fn matched_dn(&self, dn: &Dn) -> Result<String, LdapError> {
+        let mut cur = dn.parent();
+        while !cur.is_root() {
+            if let Some(id) = self.id_of(&cur)? {
+                return Ok(self.entry(id)?.map(|e| e.dn).unwrap_or_default());
+            }
+            cur = cur.parent();
+        }
+        Ok(String::new())
+    }
+
+    /// noSuchObject for `dn`, with matchedDN.
+    fn no_such_object(&self, dn: &Dn) -> LdapError {
+        let matched = self.matched_dn(dn).unwrap_or_default();
+        LdapError::no_such_object(format!("no such entry: {}", dn.display())).with_matched(matched)
+    }
+}
+
+macro_rules! impl_view {
+    ($t:ty) => {
+        impl View for $t {
+            fn entry(&self, id: u64) -> Result<Option<Entry>, LdapError> {
+                let v = self
+                    .entries
+                    .get(id)
+                    .map_err(|e| ie("reading an entry")(rerr(e)))?;
+                match v {
+                    None => Ok(None),
+                    Some(b) => encode::decode_entry(b.value())
+                        .map(Some)
+                        .map_err(|e| LdapError::internal("decoding an entry", e)),
+                }
+            }
+            fn id_of(&self, dn: &Dn) -> Result<Option<u64>, LdapError> {
+                self.id_of_key(&dn.store_key())
+            }
+            fn id_of_key(&self, key: &[u8]) -> Result<Option<u64>, LdapError> {
+                let v = self
+                    .dn2id
+                    .get(key)
+                    .map_err(|e| ie("reading the DN table")(rerr(e)))?;
+                Ok(v.map(|g| g.value()))
+            }
+            fn dn_key(&self, id: u64) -> Result<Option<Vec<u8>>, LdapError> {
+                let v = self
+                    .id2dn
+                    .get(id)
+                    .map_err(|e| ie("reading the DN table")(rerr(e)))?;
+                Ok(v.map(|g| g.value().to_vec()))
+            }
+            fn child_ids(&self, id: u64) -> Result<Vec<u64>, LdapError> {
+                let r = (|| -> Result<Vec<u64>, redb::Error> {
+                    let mut out = Vec::new();
+                    for v in self.children.get(id)? {
+                        out.push(v?.value());
+                    }
+                    Ok(out)
+                })();
+                r.map_err(ie("reading children"))
+            }
+            fn has_children(&self, id: u64) -> Result<bool, LdapError> {
+                let r = (|| -> Result<bool, redb::Error> {
+                    Ok(self.children.get(id)?.next().is_some())
+                })();
+                r.map_err(ie("reading children"))
+            }
+            fn scan_prefix(
+                &self,
+                prefix: &[u8],
+                after: Option<&[u8]>,
+                f: &mut ScanFn<'_>,
+            ) -> Result<(), LdapError> {
+                let start: &[u8] = after.unwrap_or(prefix);
+                let range = self
+                    .dn2id
+                    .range::<&[u8]>(start..)
+                    .map_err(|e| ie("scanning the DN table")(rerr(e)))?;
+                for row in range {
+                    let (k, v) = row.map_err(|e| ie("scanning the DN table")(rerr(e)))?;
+                    let key = k.value();
+                    if !key.starts_with(prefix) {
+                        break;
+                    }
+                    if after.is_some_and(|a| key <= a) {
+                        continue;
+                    }
+                    if !f(key, v.value())? {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+            fn changes(
+                &self,
+                from: u64,
+                max: usize,
+            ) -> Result<Vec<(u64, ChangeRecord)>, LdapError> {
+                let mut out = Vec::new();
+                let range = self
+                    .changelog
+                    .range(from..)
+                    .map_err(|e| ie("reading the changelog")(rerr(e)))?;
+                for row in range.take(max) {
+                    let (k, v) = row.map_err(|e| ie("reading the changelog")(rerr(e)))?;
+                    let rec = ChangeRecord::decode(v.value())
+                        .map_err(|e| LdapError::internal("decoding a change record", e))?;
+                    out.push((k.value(), rec));
+                }
+                Ok(out)
+            }
+        }
+
+        impl IndexReader for $t {
+            fn eq_ids(&self, key: &[u8]) -> Result<Vec<u64>, redb::Error> {
+                let mut out = Vec::new();
+                for v in self.eq.get(key)? {
+                    out.push(v?.value());
+                }
+                Ok(out)
+            }
+            fn eq_range_ids(
+                &self,
+                prefix: &[u8],
+                from: &[u8],
+                to: Option<&[u8]>,
+            ) -> Result<Vec<u64>, redb::Error> {
+                let mut out = Vec::new();
+                for row in self.eq.range::<&[u8]>(from..)? {
+                    let (k, vals) = row?;
+                    let key = k.value();
+                    if !key.starts_with(prefix) || to.is_some_and(|t| key >= t) {
+                        break;
+                    }
+                    for v in vals {
+                        out.push(v?.value());
+                    }
+                    if out.len() > index::MAX_RANGE_IDS {
+                        break;
+                    }
+                }
+                out.sort_unstable();
+                out.dedup();
+                Ok(out)
+            }
+            fn sub_ids(&self, key: &[u8]) -> Result<Vec<u64>, redb::Error> {
+                let mut out = Vec::new();
+                for v in self.sub.get(key)? {
+                    out.push(v?.value());
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+impl_view!(ReadSnap);
+impl_view!(WriteCtx<'_>);
+
+impl WriteCtx<'_> {
+    fn counter(&mut self, key: &'static str, first: u64) -> Result<u64, LdapError> {
+        let cur = self
+            .meta
+            .get(key)
+            .map_err(|e| ie("reading counters")(rerr(e)))?
+            .map(|v| read_u64(v.value()))
+            .unwrap_or(first);
+        self.meta
+            .insert(key, (cur + 1).to_be_bytes().as_slice())
+            .map_err(|e| ie("writing counters")(rerr(e)))?;
+        Ok(cur)
+    }
+
+    fn index(&mut self, id: u64, e: &Entry, add: bool) -> Result<(), LdapError> {
+        let (eqk, subk) = entry_keys(e, self.spec, self.schema);
+        self.apply_keys(id, &eqk, &subk, add)
+    }
+
+    fn apply_keys(
+        &mut self,
+        id: u64,
+        eqk: &std::collections::BTreeSet<Vec<u8>>,
+        subk: &std::collections::BTreeSet<Vec<u8>>,
+        add: bool,
+    ) -> Result<(), LdapError> {
+        let r = (|| -> Result<(), redb::Error> {
+            for k in eqk {
+                if add {
+                    self.eq.insert(k.as_slice(), id)?;
+                } else {
+                    self.eq.remove(k.as_slice(), id)?;
+                }
+            }
+            for k in subk {
+                if add {
+                    self.sub.insert(k.as_slice(), id)?;
+                } else {
+                    self.sub.remove(k.as_slice(), id)?;
+                }
+            }
+            Ok(())
+        })();
+        r.map_err(ie("updating indexes"))
+    }
+
+    /// Add a new entry below `parent` (ROOT_ID for a naming context).
+    pub fn insert(&mut self, parent: u64, dn: &Dn, e: &Entry) -> Result<u64, LdapError> {
+        let id = self.counter(META_NEXT_ID, 1)?;
+        let key = dn.store_key();
+        let r = (|| -> Result<(), redb::Error> {
+            self.entries
+                .insert(id, encode::encode_entry(e).as_slice())?;
+            self.dn2id.insert(key.as_slice(), id)?;
+            self.id2dn.insert(id, key.as_slice())?;
+            self.children.insert(parent, id)?;
+            Ok(())
+        })();
+        r.map_err(ie("inserting an entry"))?;
+        self.index(id, e, true)?;
+        Ok(id)
+    }
+
+    /// Replace an entry's content (same DN), updating only the index keys that changed.
+    pub fn update(&mut self, id: u64, old: &Entry, new: &Entry) -> Result<(), LdapError> {
+        self.entries
+            .insert(id, encode::encode_entry(new).as_slice())
+            .map_err(|e| ie("updating an entry")(rerr(e)))?;
+        let (oe, os) = entry_keys(old, self.spec, self.schema);
+        let (ne, ns) = entry_keys(new, self.spec, self.schema);
+        let gone_e = oe.difference(&ne).cloned().collect();
+        let gone_s = os.difference(&ns).cloned().collect();
+        let new_e = ne.difference(&oe).cloned().collect();
+        let new_s = ns.difference(&os).cloned().collect();
+        self.apply_keys(id, &gone_e, &gone_s, false)?;
+        self.apply_keys(id, &new_e, &new_s, true)
+    }
+
+    /// Remove a leaf entry.
+    pub fn remove(&mut self, id: u64, parent: u64, e: &Entry) -> Result<(), LdapError> {
+        let key = self.dn_key(id)?;
+        let r = (|| -> Result<(), redb::Error> {
+            self.entries.remove(id)?;
+            if let Some(k) = &key {
+                self.dn2id.remove(k.as_slice())?;
+            }
+            self.id2dn.remove(id)?;
+            self.children.remove(parent, id)?;
+            Ok(())
+        })();
+        r.map_err(ie("removing an entry"))?;
+        self.index(id, e, false)
+    }
+
+    /// Rename or move entry `id` (and its whole subtree) from `old_dn` to `new_dn` under
+    /// `new_parent`; `new_entry` is the entry's new content (its `dn` already the new DN).
+    pub fn rename(
+        &mut self,
+        mv: Move<'_>,
+        old_entry: &Entry,
+        new_entry: &Entry,
+    ) -> Result<(), LdapError> {
+        let Move {
+            id,
+            old_parent,
+            new_parent,
+            old_dn,
+            new_dn,
+        } = mv;
+        let old_key = old_dn.store_key();
+        let new_key = new_dn.store_key();
+        // Descendants first: collect (key, id) under the old key, excluding the entry itself.
+        let mut below: Vec<(Vec<u8>, u64)> = Vec::new();
+        self.scan_prefix(&old_key, Some(&old_key), &mut |k, i| {
+            below.push((k.to_vec(), i));
+            Ok(true)
+        })?;
+        for (k, i) in below {
+            let mut nk = new_key.clone();
+            nk.extend_from_slice(&k[old_key.len()..]);
+            if let Some(mut e) = self.entry(i)? {
+                if let Ok(d) = Dn::parse(&e.dn, self.schema) {
+                    if let Some(nd) = d.rebase(old_dn, new_dn) {
+                        e.dn = nd.display().to_string();
+                    }
+                }
+                self.entries
+                    .insert(i, encode::encode_entry(&e).as_slice())
+                    .map_err(|e| ie("moving an entry")(rerr(e)))?;
+            }
+            let r = (|| -> Result<(), redb::Error> {
+                self.dn2id.remove(k.as_slice())?;
+                self.dn2id.insert(nk.as_slice(), i)?;
+                self.id2dn.insert(i, nk.as_slice())?;
+                Ok(())
+            })();
+            r.map_err(ie("moving an entry"))?;
+        }
+        let r = (|| -> Result<(), redb::Error> {
+            self.dn2id.remove(old_key.as_slice())?;
+            self.dn2id.insert(new_key.as_slice(), id)?;
+            self.id2dn.insert(id, new_key.as_slice())?;
+            if old_parent != new_parent {
+                self.children.remove(old_parent, id)?;
+                self.children.insert(new_parent, id)?;
+            }
+            Ok(())
+        })();
+        r.map_err(ie("renaming an entry"))?;
+        self.update(id, old_entry, new_entry)
+    }
+
+    /// Append a change record; returns its sequence number.
+    pub fn log(&mut self, rec: &ChangeRecord) -> Result<u64, LdapError> {
+        let seq = self.counter(META_NEXT_SEQ, 1)?;
+        self.changelog
+            .insert(seq, rec.encode().as_slice())
+            .map_err(|e| ie("writing the changelog")(rerr(e)))?;
+        Ok(seq)
+    }
+
+    /// The next change sequence number, without consuming it.
+    pub fn peek_seq(&self) -> Result<u64, LdapError> {
+        Ok(self
+            .meta
+            .get(META_NEXT_SEQ)
+            .map_err(|e| ie("reading counters")(rerr(e)))?
+            .map(|v| read_u64(v.value()))
+            .unwrap_or(1))
+    }
+
+    pub fn schema(&self) -> &Schema {
+        self.schema
+    }
+}

@@ -1,0 +1,31 @@
+//! The redb tables. Keys and values are bytes or integers; the layouts are described here once.
+
+use redb::{MultimapTableDefinition, TableDefinition};
+
+/// entry id -> encoded entry (store/encode.rs).
+pub const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
+/// normalised DN key (RDNs root first, each followed by 0; see `Dn::store_key`) -> entry id.
+/// A subtree is one key-prefix range.
+pub const DN2ID: TableDefinition<&[u8], u64> = TableDefinition::new("dn");
+/// entry id -> normalised DN key: scope checks for index candidates without decoding entries.
+pub const ID2DN: TableDefinition<u64, &[u8]> = TableDefinition::new("id2dn");
+/// parent id -> child ids (0 is the parent of the naming contexts): one-level scope, leaf checks.
+pub const CHILDREN: MultimapTableDefinition<u64, u64> = MultimapTableDefinition::new("children");
+/// attribute name (lower case) 0 normalised value -> entry ids: equality, presence, ordering.
+pub const EQ_INDEX: MultimapTableDefinition<&[u8], u64> = MultimapTableDefinition::new("eq_index");
+/// attribute name (lower case) 0 3-gram of the normalised value -> entry ids: substrings.
+pub const SUB_INDEX: MultimapTableDefinition<&[u8], u64> =
+    MultimapTableDefinition::new("sub_index");
+/// change sequence number -> encoded change record (store/changelog.rs).
+pub const CHANGELOG: TableDefinition<u64, &[u8]> = TableDefinition::new("changelog");
+/// format version, id and sequence counters, configuration the data depends on.
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+pub const META_FORMAT: &str = "format";
+pub const META_NEXT_ID: &str = "next_id";
+pub const META_NEXT_SEQ: &str = "next_seq";
+pub const META_INDEX_SPEC: &str = "index_spec";
+pub const FORMAT_VERSION: u64 = 1;
+
+/// The parent id of naming-context entries.
+pub const ROOT_ID: u64 = 0;
