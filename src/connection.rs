@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 const OID_NOTICE_OF_DISCONNECTION: &str = "1.3.6.1.4.1.1466.20036";
 
 /// Responses buffered between operations and the writer, per connection.
-const RESPONSE_QUEUE: usize = 256;
+const RESPONSE_QUEUE: usize = 64;
 
 /// Plain TCP or TLS.
 pub enum Stream {

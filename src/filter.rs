@@ -189,7 +189,9 @@ impl Filter {
             },
             Filter::Equality(attr, _, want) => {
                 let dn = SchemaDn(schema);
-                any_value(attr, e, |v| schema.normalize_value(&attr.ty, v, &dn).map(|n| n == *want))
+                any_value(attr, e, |v| {
+                    schema.normalize_value(&attr.ty, v, &dn).map(|n| n == *want)
+                })
             }
             Filter::Substring {
                 attr,

@@ -17,7 +17,10 @@ pub fn parse(text: &str) -> Result<LdapFilter, String> {
         return parse(&inner);
     };
     if p.i != b.len() {
-        return Err(format!("unexpected text after the filter at position {}", p.i + 1));
+        return Err(format!(
+            "unexpected text after the filter at position {}",
+            p.i + 1
+        ));
     }
     Ok(f)
 }
@@ -37,7 +40,11 @@ impl P<'_> {
             self.i += 1;
             Ok(())
         } else {
-            Err(format!("'{}' expected at position {}", c as char, self.i + 1))
+            Err(format!(
+                "'{}' expected at position {}",
+                c as char,
+                self.i + 1
+            ))
         }
     }
 
@@ -81,7 +88,9 @@ impl P<'_> {
             }
             self.i += 1;
         }
-        let lhs = std::str::from_utf8(&self.b[start..self.i]).map_err(|_| "invalid UTF-8")?.to_string();
+        let lhs = std::str::from_utf8(&self.b[start..self.i])
+            .map_err(|_| "invalid UTF-8")?
+            .to_string();
         let op = match (self.peek(), self.b.get(self.i + 1).copied()) {
             (Some(b'='), _) => {
                 self.i += 1;
@@ -99,7 +108,12 @@ impl P<'_> {
                 self.i += 2;
                 ">="
             }
-            _ => return Err(format!("filter operator expected at position {}", self.i + 1)),
+            _ => {
+                return Err(format!(
+                    "filter operator expected at position {}",
+                    self.i + 1
+                ))
+            }
         };
         // The raw value runs to the closing parenthesis; '*' separates substring parts.
         let vstart = self.i;
@@ -113,7 +127,11 @@ impl P<'_> {
         if lhs.ends_with(':') {
             return self.extensible(&lhs[..lhs.len() - 1], raw, op);
         }
-        if lhs.is_empty() || !lhs.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b';') {
+        if lhs.is_empty()
+            || !lhs
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b';')
+        {
             return Err(format!("invalid attribute description \"{lhs}\""));
         }
         Ok(match op {
@@ -184,7 +202,9 @@ fn unescape(raw: &[u8]) -> Result<String, String> {
     let mut i = 0;
     while i < raw.len() {
         if raw[i] == b'\\' {
-            let h = raw.get(i + 1..i + 3).ok_or("incomplete escape in filter value")?;
+            let h = raw
+                .get(i + 1..i + 3)
+                .ok_or("incomplete escape in filter value")?;
             let s = std::str::from_utf8(h).map_err(|_| "invalid escape")?;
             out.push(u8::from_str_radix(s, 16).map_err(|_| format!("invalid escape \\{s}"))?);
             i += 3;
@@ -202,8 +222,14 @@ mod tests {
 
     #[test]
     fn parses_all_forms() {
-        assert_eq!(parse("(cn=John Smith)").unwrap(), LdapFilter::Equality("cn".into(), "John Smith".into()));
-        assert_eq!(parse("cn=x").unwrap(), LdapFilter::Equality("cn".into(), "x".into()));
+        assert_eq!(
+            parse("(cn=John Smith)").unwrap(),
+            LdapFilter::Equality("cn".into(), "John Smith".into())
+        );
+        assert_eq!(
+            parse("cn=x").unwrap(),
+            LdapFilter::Equality("cn".into(), "x".into())
+        );
         assert_eq!(parse("(cn=*)").unwrap(), LdapFilter::Present("cn".into()));
         match parse("(cn=a*b*c*d)").unwrap() {
             LdapFilter::Substring(_, s) => {
@@ -213,11 +239,22 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(parse("(&(a=1)(|(b=2)(!(c=3))))").unwrap(), LdapFilter::And(v) if v.len() == 2));
-        assert!(matches!(parse("(n>=5)").unwrap(), LdapFilter::GreaterOrEqual(..)));
-        assert!(matches!(parse("(n<=5)").unwrap(), LdapFilter::LessOrEqual(..)));
+        assert!(
+            matches!(parse("(&(a=1)(|(b=2)(!(c=3))))").unwrap(), LdapFilter::And(v) if v.len() == 2)
+        );
+        assert!(matches!(
+            parse("(n>=5)").unwrap(),
+            LdapFilter::GreaterOrEqual(..)
+        ));
+        assert!(matches!(
+            parse("(n<=5)").unwrap(),
+            LdapFilter::LessOrEqual(..)
+        ));
         assert!(matches!(parse("(n~=5)").unwrap(), LdapFilter::Approx(..)));
-        assert_eq!(parse(r"(cn=a\2ab\29)").unwrap(), LdapFilter::Equality("cn".into(), "a*b)".into()));
+        assert_eq!(
+            parse(r"(cn=a\2ab\29)").unwrap(),
+            LdapFilter::Equality("cn".into(), "a*b)".into())
+        );
         match parse("(ou:dn:caseExactMatch:=x)").unwrap() {
             LdapFilter::Extensible(m) => {
                 assert!(m.dn_attributes);
@@ -231,7 +268,16 @@ mod tests {
 
     #[test]
     fn rejects_bad_filters() {
-        for bad in ["(cn=x", "(=x)", "(cn=a**b)", "(cn=\\4)", "(cn:=x)x", "(:=x)", "((cn=x))", "(cn=x))"] {
+        for bad in [
+            "(cn=x",
+            "(=x)",
+            "(cn=a**b)",
+            "(cn=\\4)",
+            "(cn:=x)x",
+            "(:=x)",
+            "((cn=x))",
+            "(cn=x))",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
         assert!(parse(&format!("{}(cn=x){}", "(!".repeat(100), ")".repeat(100))).is_err());

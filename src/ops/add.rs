@@ -43,9 +43,7 @@ pub fn add(dir: &Directory, s: &Session, req: LdapAddRequest) -> Result<(), Ldap
             names.push(name);
         }
     }
-    check_entry(dir, &dn, &entry, LdapResultCode::NamingViolation)?;
     let st = stamp(dir, &s.identity);
-    stamp_create(&mut entry, &st);
     dir.store.write(|w| {
         let parent = write::parent_id(dir, w, &dn)?;
         if w.id_of(&dn)?.is_some() {
@@ -54,6 +52,8 @@ pub fn add(dir: &Directory, s: &Session, req: LdapAddRequest) -> Result<(), Ldap
                 format!("entry {} already exists", dn.display()),
             ));
         }
+        check_entry(dir, &dn, &entry, LdapResultCode::NamingViolation)?;
+        stamp_create(&mut entry, &st);
         w.insert(parent, &dn, &entry)?;
         w.log(&write::record(
             &st,

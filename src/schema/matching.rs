@@ -655,7 +655,10 @@ impl OrderingRule {
     pub fn bytes_sortable(&self) -> bool {
         matches!(
             self,
-            OrderingRule::CaseIgnore | OrderingRule::CaseExact | OrderingRule::GeneralizedTime | OrderingRule::OctetString
+            OrderingRule::CaseIgnore
+                | OrderingRule::CaseExact
+                | OrderingRule::GeneralizedTime
+                | OrderingRule::OctetString
         )
     }
 

@@ -1,0 +1,1 @@
+//! OpenLDAP command-line tools against ccdir (being written).

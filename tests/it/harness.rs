@@ -1,0 +1,236 @@
+//! Test servers: one tokio runtime per server, started on 127.0.0.1:0 with a temporary data dir.
+
+#![allow(dead_code)]
+
+use ccdir::config::Config;
+use ccdir::Server;
+use ldap3::{LdapConn, LdapConnSettings};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+pub const SUFFIX: &str = "dc=cctld-ir,dc=example";
+pub const ADMIN: &str = "cn=admin,dc=cctld-ir,dc=example";
+
+pub struct TestServer {
+    rt: tokio::runtime::Runtime,
+    server: Option<Server>,
+    pub data: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    pub config: Config,
+}
+
+/// A configuration for tests: loopback port 0, cheap argon2, no sample data.
+pub fn test_config(data: &Path) -> Config {
+    let mut c = Config {
+        data_dir: data.to_path_buf(),
+        ..Default::default()
+    };
+    c.listen.ldap = vec!["127.0.0.1:0".into()];
+    c.listen.ldaps = vec!["127.0.0.1:0".into()];
+    c.load_sample = false;
+    c.password.argon2_memory_kib = 256;
+    c.password.argon2_iterations = 1;
+    c.log.level = "warn".into();
+    c
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        Self::start_with(|_| {})
+    }
+
+    /// Start with a changed test configuration.
+    pub fn start_with(f: impl FnOnce(&mut Config)) -> TestServer {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut c = test_config(tmp.path());
+        f(&mut c);
+        let mut s = Self::start_config(c);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    pub fn start_config(config: Config) -> TestServer {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let server = rt
+            .block_on(Server::start(config.clone()))
+            .expect("server start");
+        TestServer {
+            rt,
+            server: Some(server),
+            data: config.data_dir.clone(),
+            _tmp: None,
+            config,
+        }
+    }
+
+    /// Stop and start again on the same data dir (new ports).
+    pub fn restart(mut self) -> TestServer {
+        let tmp = self._tmp.take();
+        let config = self.config.clone();
+        self.stop_now();
+        let mut s = Self::start_config(config);
+        s._tmp = tmp;
+        s
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(s) = self.server.take() {
+            self.rt.block_on(s.shutdown());
+        }
+    }
+
+    pub fn server(&self) -> &Server {
+        self.server.as_ref().expect("running")
+    }
+
+    pub fn ldap_url(&self) -> String {
+        format!("ldap://{}", self.server().ldap_addrs[0])
+    }
+
+    pub fn ldaps_url(&self) -> String {
+        format!("ldaps://localhost:{}", self.server().ldaps_addrs[0].port())
+    }
+
+    pub fn ldap_addr(&self) -> std::net::SocketAddr {
+        self.server().ldap_addrs[0]
+    }
+
+    pub fn ca_file(&self) -> PathBuf {
+        self.data.join("ca.pem")
+    }
+
+    pub fn admin_password_file(&self) -> PathBuf {
+        self.data.join("admin-password")
+    }
+
+    pub fn admin_password(&self) -> String {
+        std::fs::read_to_string(self.admin_password_file()).expect("admin password file")
+    }
+
+    /// A plain connection, not bound.
+    pub fn conn(&self) -> LdapConn {
+        LdapConn::new(&self.ldap_url()).expect("connect")
+    }
+
+    /// A connection bound as the administrator.
+    pub fn admin(&self) -> LdapConn {
+        let mut c = self.conn();
+        c.simple_bind(ADMIN, &self.admin_password())
+            .expect("bind")
+            .success()
+            .expect("admin bind");
+        c
+    }
+
+    fn tls_config(&self) -> Arc<rustls::ClientConfig> {
+        use rustls_pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for c in rustls_pki_types::CertificateDer::pem_file_iter(self.ca_file()).expect("ca") {
+            roots.add(c.expect("ca cert")).expect("add ca");
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        Arc::new(
+            rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        )
+    }
+
+    pub fn conn_starttls(&self) -> LdapConn {
+        let s = LdapConnSettings::new()
+            .set_config(self.tls_config())
+            .set_starttls(true);
+        let url = format!("ldap://localhost:{}", self.ldap_addr().port());
+        LdapConn::with_settings(s, &url).expect("starttls connect")
+    }
+
+    pub fn conn_ldaps(&self) -> LdapConn {
+        let s = LdapConnSettings::new().set_config(self.tls_config());
+        LdapConn::with_settings(s, &self.ldaps_url()).expect("ldaps connect")
+    }
+
+    /// Run an OpenLDAP client tool against this server; TLS trusts the generated CA.
+    pub fn tool(&self, name: &str, args: &[&str], stdin: Option<&str>) -> Output {
+        use std::io::Write;
+        let mut cmd = Command::new(name);
+        cmd.args(args)
+            .env("LDAPTLS_CACERT", self.ca_file())
+            .env("LDAPTLS_REQCERT", "demand")
+            .env("LDAPNOINIT", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} not runnable (install ldap-utils): {e}"));
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write stdin");
+        }
+        drop(child.stdin.take());
+        child.wait_with_output().expect("tool output")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+/// Add an entry as admin, panicking on failure (test setup).
+pub fn add(c: &mut LdapConn, dn: &str, attrs: &[(&str, &[&str])]) {
+    let attrs: Vec<(&str, std::collections::HashSet<&str>)> = attrs
+        .iter()
+        .map(|(a, v)| (*a, v.iter().copied().collect()))
+        .collect();
+    c.add(dn, attrs)
+        .expect("add")
+        .success()
+        .expect("add success");
+}
+
+/// A person entry under ou=registries.
+pub fn person_dn(uid: &str) -> String {
+    format!("uid={uid},ou=registries,{SUFFIX}")
+}
+
+pub fn add_person(c: &mut LdapConn, uid: &str, cn: &str) {
+    add(
+        c,
+        &person_dn(uid),
+        &[
+            (
+                "objectClass",
+                &["top", "person", "organizationalPerson", "inetOrgPerson"],
+            ),
+            ("uid", &[uid]),
+            ("cn", &[cn]),
+            ("sn", &[cn.rsplit(' ').next().unwrap_or(cn)]),
+        ],
+    );
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// The exit code of an OpenLDAP tool is the LDAP result code.
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}

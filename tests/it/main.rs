@@ -1,0 +1,8 @@
+//! The one integration-test binary: starts ccdir in process on port 0 with a temporary data dir
+//! and talks to it with the `ldap3` client and the OpenLDAP command-line tools.
+
+mod harness;
+
+mod cli_tools;
+mod operations;
+mod protocol;

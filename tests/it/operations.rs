@@ -1,0 +1,835 @@
+//! Every LDAP operation and its result codes, through the `ldap3` Rust client.
+
+use crate::harness::*;
+use ldap3::controls::RawControl;
+use ldap3::exop::{PasswordModify, PasswordModifyResp, WhoAmI, WhoAmIResp};
+use ldap3::{Mod, Scope, SearchEntry};
+use std::collections::HashSet;
+
+fn rc(r: ldap3::result::Result<ldap3::LdapResult>) -> u32 {
+    r.expect("request").rc
+}
+
+fn search(
+    c: &mut ldap3::LdapConn,
+    base: &str,
+    scope: Scope,
+    filter: &str,
+    attrs: &[&str],
+) -> (u32, Vec<SearchEntry>) {
+    let r = c
+        .search(base, scope, filter, attrs.to_vec())
+        .expect("search");
+    let rc = r.1.rc;
+    (rc, r.0.into_iter().map(SearchEntry::construct).collect())
+}
+
+fn dns(entries: &[SearchEntry]) -> Vec<String> {
+    let mut v: Vec<String> = entries.iter().map(|e| e.dn.to_lowercase()).collect();
+    v.sort();
+    v
+}
+
+fn set<'a>(v: &[&'a str]) -> HashSet<&'a str> {
+    v.iter().copied().collect()
+}
+
+#[test]
+fn bind_results() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    assert_eq!(rc(c.simple_bind("", "")), 0, "anonymous");
+    assert_eq!(rc(c.simple_bind(ADMIN, &s.admin_password())), 0);
+    assert_eq!(rc(c.simple_bind(ADMIN, "wrong")), 49);
+    assert_eq!(
+        rc(c.simple_bind(&format!("cn=nobody,{SUFFIX}"), "x")),
+        49,
+        "unknown DN"
+    );
+    assert_eq!(
+        rc(c.simple_bind(ADMIN, "")),
+        53,
+        "unauthenticated bind refused"
+    );
+    assert_eq!(rc(c.simple_bind("not a dn", "x")), 34);
+    // A failed bind leaves the connection anonymous.
+    let r = c.extended(WhoAmI).expect("whoami").0;
+    let who: WhoAmIResp = r.parse();
+    assert_eq!(who.authzid, "");
+}
+
+#[test]
+fn root_dse_and_subschema() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let (rc, e) = search(&mut c, "", Scope::Base, "(objectClass=*)", &["+"]);
+    assert_eq!(rc, 0);
+    let a = &e[0].attrs;
+    assert_eq!(a["namingContexts"], vec![SUFFIX]);
+    assert_eq!(a["supportedLDAPVersion"], vec!["3"]);
+    assert!(a["supportedExtension"].contains(&"1.3.6.1.4.1.4203.1.11.3".to_string()));
+    assert!(a["supportedControl"].contains(&"1.2.840.113556.1.4.319".to_string()));
+    assert!(a.contains_key("supportedFeatures"));
+    assert_eq!(a["subschemaSubentry"], vec!["cn=Subschema"]);
+    assert_eq!(a["vendorName"], vec!["ccdir"]);
+    assert!(a.contains_key("vendorVersion"));
+    // Without '+', the root DSE shows no operational attributes.
+    let (_, e) = search(&mut c, "", Scope::Base, "(objectClass=*)", &[]);
+    assert!(!e[0].attrs.contains_key("namingContexts"));
+    // The subschema subentry, readable anonymously.
+    let (rc, e) = search(
+        &mut c,
+        "cn=Subschema",
+        Scope::Base,
+        "(objectClass=subschema)",
+        &[
+            "attributeTypes",
+            "objectClasses",
+            "ldapSyntaxes",
+            "matchingRules",
+        ],
+    );
+    assert_eq!(rc, 0);
+    let at = &e[0].attrs["attributeTypes"];
+    assert!(at.iter().any(|d| d.contains("NAME 'cctldTimeZone'")));
+    assert!(at
+        .iter()
+        .any(|d| d.starts_with("( 2.5.4.3 NAME ( 'cn' 'commonName' )")));
+    assert!(e[0].attrs["objectClasses"]
+        .iter()
+        .any(|d| d.contains("'cctldContact'")));
+    assert!(!e[0].attrs["ldapSyntaxes"].is_empty());
+    assert!(!e[0].attrs["matchingRules"].is_empty());
+}
+
+#[test]
+fn anonymous_sees_no_entries() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let (rc, e) = search(&mut c, SUFFIX, Scope::Subtree, "(objectClass=*)", &[]);
+    assert_eq!(rc, 32);
+    assert!(e.is_empty());
+    let r = c
+        .search(
+            &format!("ou=nothere,{SUFFIX}"),
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["*"],
+        )
+        .expect("search");
+    assert_eq!(r.1.rc, 32);
+    assert_eq!(r.1.matched, "", "no matchedDN leaks to anonymous");
+}
+
+#[test]
+fn search_scopes_filters_and_attributes() {
+    let s = TestServer::start();
+    let mut c = s.admin();
+    let reg = format!("ou=registries,{SUFFIX}");
+    add_person(&mut c, "ann", "Ann Example");
+    add_person(&mut c, "bob", "Bob Sample");
+    add(
+        &mut c,
+        &format!("cn=team,{reg}"),
+        &[
+            ("objectClass", &["organizationalRole", "cctldContact"]),
+            ("cn", &["team"]),
+            ("associatedDomain", &["br"]),
+            ("telephoneNumber", &["+55 11 5555 0101"]),
+            ("cctldContactPriority", &["2"]),
+        ],
+    );
+    // Scopes.
+    let (_, e) = search(&mut c, &reg, Scope::Base, "(objectClass=*)", &["1.1"]);
+    assert_eq!(dns(&e), vec![reg.to_lowercase()]);
+    assert!(e[0].attrs.is_empty(), "1.1 returns no attributes");
+    let (_, e) = search(&mut c, &reg, Scope::OneLevel, "(objectClass=*)", &[]);
+    assert_eq!(e.len(), 3);
+    let (_, e) = search(&mut c, SUFFIX, Scope::Subtree, "(objectClass=*)", &[]);
+    assert_eq!(e.len(), 7);
+    // Filters (indexed and not), three-valued logic.
+    let (_, e) = search(&mut c, SUFFIX, Scope::Subtree, "(cn=ann example)", &[]);
+    assert_eq!(dns(&e), vec![person_dn("ann").to_lowercase()]);
+    let (_, e) = search(&mut c, SUFFIX, Scope::Subtree, "(cn=*xamp*)", &[]);
+    assert_eq!(e.len(), 1);
+    let (_, e) = search(&mut c, SUFFIX, Scope::Subtree, "(|(uid=ann)(uid=bob))", &[]);
+    assert_eq!(e.len(), 2);
+    let (_, e) = search(
+        &mut c,
+        SUFFIX,
+        Scope::Subtree,
+        "(&(objectClass=inetOrgPerson)(!(uid=ann)))",
+        &[],
+    );
+    assert_eq!(dns(&e), vec![person_dn("bob").to_lowercase()]);
+    let (_, e) = search(
+        &mut c,
+        SUFFIX,
+        Scope::Subtree,
+        "(telephoneNumber=+5511555501*)",
+        &[],
+    );
+    assert_eq!(e.len(), 1, "telephone substrings ignore spaces");
+    let (_, e) = search(
+        &mut c,
+        SUFFIX,
+        Scope::Subtree,
+        "(cctldContactPriority>=2)",
+        &[],
+    );
+    assert_eq!(e.len(), 1);
+    let (_, e) = search(
+        &mut c,
+        SUFFIX,
+        Scope::Subtree,
+        "(cctldContactPriority<=1)",
+        &[],
+    );
+    assert_eq!(e.len(), 0);
+    let (rc, e) = search(&mut c, SUFFIX, Scope::Subtree, "(nosuchattr=x)", &[]);
+    assert_eq!(
+        (rc, e.len()),
+        (0, 0),
+        "unknown attribute is Undefined, not an error"
+    );
+    let (_, e) = search(&mut c, SUFFIX, Scope::Subtree, "(!(nosuchattr=x))", &[]);
+    assert_eq!(e.len(), 0, "NOT Undefined is Undefined");
+    let (_, e) = search(&mut c, SUFFIX, Scope::Subtree, "(ou:dn:=registries)", &[]);
+    assert_eq!(e.len(), 4, "dn attributes in extensible match");
+    let (_, e) = search(
+        &mut c,
+        SUFFIX,
+        Scope::Subtree,
+        "(cn:caseExactMatch:=Ann Example)",
+        &[],
+    );
+    assert_eq!(e.len(), 1);
+    let (_, e) = search(&mut c, SUFFIX, Scope::Subtree, "(sn~=sample)", &[]);
+    assert_eq!(e.len(), 1);
+    // Attribute selection.
+    let (_, e) = search(
+        &mut c,
+        &person_dn("ann"),
+        Scope::Base,
+        "(objectClass=*)",
+        &["cn", "nosuchattr"],
+    );
+    assert_eq!(e[0].attrs.keys().collect::<Vec<_>>(), vec!["cn"]);
+    let (_, e) = search(
+        &mut c,
+        &person_dn("ann"),
+        Scope::Base,
+        "(objectClass=*)",
+        &["*", "+"],
+    );
+    for a in [
+        "entryUUID",
+        "entryCSN",
+        "createTimestamp",
+        "modifyTimestamp",
+        "creatorsName",
+        "modifiersName",
+        "structuralObjectClass",
+        "entryDN",
+        "subschemaSubentry",
+        "hasSubordinates",
+        "cn",
+    ] {
+        assert!(e[0].attrs.contains_key(a), "{a} missing");
+    }
+    assert_eq!(e[0].attrs["structuralObjectClass"], vec!["inetOrgPerson"]);
+    assert_eq!(e[0].attrs["creatorsName"], vec![ADMIN]);
+    let (_, e) = search(
+        &mut c,
+        &reg,
+        Scope::Base,
+        "(hasSubordinates=TRUE)",
+        &["hasSubordinates"],
+    );
+    assert_eq!(e[0].attrs["hasSubordinates"], vec!["TRUE"]);
+    let (_, e) = search(
+        &mut c,
+        &person_dn("ann"),
+        Scope::Base,
+        "(objectClass=*)",
+        &["name"],
+    );
+    assert!(
+        e[0].attrs.contains_key("cn") && e[0].attrs.contains_key("sn"),
+        "supertype selects subtypes"
+    );
+    // typesOnly
+    let r = c
+        .with_search_options(ldap3::SearchOptions::new().typesonly(true))
+        .search(
+            &person_dn("ann"),
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["cn"],
+        )
+        .expect("search");
+    let e = SearchEntry::construct(r.0[0].clone());
+    assert_eq!(e.attrs["cn"], Vec::<String>::new());
+    // Missing base: noSuchObject with matchedDN.
+    let r = c
+        .search(
+            &format!("uid=x,ou=nothere,{reg}"),
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["*"],
+        )
+        .expect("search");
+    assert_eq!(r.1.rc, 32);
+    assert_eq!(r.1.matched.to_lowercase(), reg.to_lowercase());
+    let r = c
+        .search("bad dn", Scope::Base, "(objectClass=*)", vec!["*"])
+        .expect("search");
+    assert_eq!(r.1.rc, 34);
+}
+
+#[test]
+fn size_and_time_limits() {
+    let s = TestServer::start_with(|c| {
+        c.limits.size_limit = 3;
+        c.limits.size_limit_max = 4;
+    });
+    let mut admin = s.admin();
+    for i in 0..6 {
+        add_person(&mut admin, &format!("p{i}"), &format!("Person {i}"));
+    }
+    admin.simple_bind(ADMIN, &s.admin_password()).expect("bind");
+    // The admin is not limited by the server.
+    let (code, e) = search(&mut admin, SUFFIX, Scope::Subtree, "(uid=*)", &[]);
+    assert_eq!((code, e.len()), (0, 6));
+    // The client's own limit applies: partial results, then sizeLimitExceeded.
+    let r = admin
+        .with_search_options(ldap3::SearchOptions::new().sizelimit(2))
+        .search(SUFFIX, Scope::Subtree, "(uid=*)", vec!["1.1"])
+        .expect("search");
+    assert_eq!((r.1.rc, r.0.len()), (4, 2));
+    // A user gets the server default (3) and at most the maximum (4).
+    admin
+        .extended(PasswordModify {
+            user_id: Some(&person_dn("p0")),
+            old_pass: None,
+            new_pass: Some("pw0-secret"),
+        })
+        .expect("passwd");
+    let mut u = s.conn();
+    assert_eq!(rc(u.simple_bind(&person_dn("p0"), "pw0-secret")), 0);
+    let r = u
+        .search(SUFFIX, Scope::Subtree, "(uid=*)", vec!["1.1"])
+        .expect("search");
+    assert_eq!((r.1.rc, r.0.len()), (4, 3));
+    let r = u
+        .with_search_options(ldap3::SearchOptions::new().sizelimit(100))
+        .search(SUFFIX, Scope::Subtree, "(uid=*)", vec!["1.1"])
+        .expect("search");
+    assert_eq!((r.1.rc, r.0.len()), (4, 4));
+}
+
+#[test]
+fn compare_results() {
+    let s = TestServer::start();
+    let mut c = s.admin();
+    add_person(&mut c, "ann", "Ann Example");
+    let dn = person_dn("ann");
+    let cmp = |c: &mut ldap3::LdapConn, dn: &str, a: &str, v: &str| {
+        c.compare(dn, a, v).expect("compare").0.rc
+    };
+    assert_eq!(cmp(&mut c, &dn, "cn", "ANN  example"), 6);
+    assert_eq!(cmp(&mut c, &dn, "cn", "Bob"), 5);
+    assert_eq!(cmp(&mut c, &dn, "mail", "x@y.example"), 16);
+    assert_eq!(cmp(&mut c, &dn, "nosuchattr", "x"), 17);
+    assert_eq!(cmp(&mut c, &person_dn("nobody"), "cn", "x"), 32);
+    assert_eq!(cmp(&mut c, "bad", "cn", "x"), 34);
+}
+
+#[test]
+fn add_results() {
+    let s = TestServer::start();
+    let mut c = s.admin();
+    add_person(&mut c, "ann", "Ann Example");
+    let person = |uid: &'static str| {
+        vec![
+            ("objectClass", set(&["inetOrgPerson"])),
+            ("uid", set(&[uid])),
+            ("cn", set(&["X"])),
+            ("sn", set(&["X"])),
+        ]
+    };
+    assert_eq!(rc(c.add(&person_dn("ann"), person("ann"))), 68);
+    let r = c
+        .add(
+            &format!("uid=x,ou=nothere,ou=registries,{SUFFIX}"),
+            person("x"),
+        )
+        .expect("add");
+    assert_eq!(r.rc, 32);
+    assert_eq!(
+        r.matched.to_lowercase(),
+        format!("ou=registries,{SUFFIX}").to_lowercase()
+    );
+    let mut bad = person("y");
+    bad.push(("nosuchattr", set(&["1"])));
+    assert_eq!(rc(c.add(&person_dn("y"), bad)), 17);
+    let mut bad = person("y");
+    bad.push(("entryUUID", set(&["8b8f2f0e-0000-4000-8000-000000000000"])));
+    assert_eq!(rc(c.add(&person_dn("y"), bad)), 19, "NO-USER-MODIFICATION");
+    let mut bad = person("y");
+    bad.push(("cctldContactPriority", set(&["first"])));
+    bad[0] = ("objectClass", set(&["inetOrgPerson", "cctldContact"]));
+    bad.push(("associatedDomain", set(&["br"])));
+    assert_eq!(rc(c.add(&person_dn("y"), bad)), 21, "integer syntax");
+    let mut bad = person("y");
+    bad[0] = ("objectClass", set(&[]));
+    bad.remove(0);
+    assert_eq!(rc(c.add(&person_dn("y"), bad)), 65, "no objectClass");
+    let bad = vec![
+        ("objectClass", set(&["inetOrgPerson"])),
+        ("cn", set(&["X"])),
+        ("sn", set(&["X"])),
+    ];
+    assert_eq!(rc(c.add(&person_dn("z"), bad)), 64, "RDN value missing");
+    assert_eq!(rc(c.add("not a dn", person("q"))), 34);
+    assert_eq!(
+        rc(c.add("dc=other,dc=example", person("q"))),
+        53,
+        "outside the naming context"
+    );
+    // Non-admin users may not write; anonymous does not learn the entry exists.
+    let mut anon = s.conn();
+    assert_eq!(rc(anon.add(&person_dn("w"), person("w"))), 32);
+}
+
+#[test]
+fn delete_results() {
+    let s = TestServer::start();
+    let mut c = s.admin();
+    add_person(&mut c, "ann", "Ann Example");
+    assert_eq!(rc(c.delete(&format!("ou=registries,{SUFFIX}"))), 66);
+    let r = c
+        .delete(&format!("uid=x,ou=nothere,{SUFFIX}"))
+        .expect("delete");
+    assert_eq!((r.rc, r.matched.to_lowercase()), (32, SUFFIX.to_string()));
+    assert_eq!(rc(c.delete(&person_dn("ann"))), 0);
+    assert_eq!(rc(c.delete(&person_dn("ann"))), 32);
+    let (_, e) = search(&mut c, SUFFIX, Scope::Subtree, "(uid=ann)", &[]);
+    assert!(e.is_empty(), "deleted entry is gone from the indexes");
+}
+
+#[test]
+fn modify_results() {
+    let s = TestServer::start();
+    let mut c = s.admin();
+    add(
+        &mut c,
+        &person_dn("ann"),
+        &[
+            ("objectClass", &["inetOrgPerson", "cctldContact"]),
+            ("uid", &["ann"]),
+            ("cn", &["Ann Example"]),
+            ("sn", &["Example"]),
+            ("associatedDomain", &["br"]),
+            ("cctldContactPriority", &["1"]),
+        ],
+    );
+    let dn = person_dn("ann");
+    assert_eq!(
+        rc(c.modify(&dn, vec![Mod::Add("mail", set(&["ann@nic-br.example"]))])),
+        0
+    );
+    assert_eq!(
+        rc(c.modify(&dn, vec![Mod::Add("mail", set(&["ANN@nic-br.example"]))])),
+        20
+    );
+    assert_eq!(rc(c.modify(&dn, vec![Mod::Delete("title", set(&[]))])), 16);
+    assert_eq!(
+        rc(c.modify(&dn, vec![Mod::Delete("mail", set(&["other@x.example"]))])),
+        16
+    );
+    assert_eq!(
+        rc(c.modify(&dn, vec![Mod::Replace("title", set(&["Security officer"]))])),
+        0
+    );
+    assert_eq!(
+        rc(c.modify(&dn, vec![Mod::Increment("cctldContactPriority", "2")])),
+        0
+    );
+    assert_eq!(rc(c.modify(&dn, vec![Mod::Increment("cn", "2")])), 19);
+    assert_eq!(
+        rc(c.modify(&dn, vec![Mod::Delete("uid", set(&["ann"]))])),
+        67,
+        "notAllowedOnRDN"
+    );
+    assert_eq!(
+        rc(c.modify(&dn, vec![Mod::Add("nosuchattr", set(&["x"]))])),
+        17
+    );
+    assert_eq!(
+        rc(c.modify(&dn, vec![Mod::Replace("entryCSN", set(&["x"]))])),
+        19
+    );
+    assert_eq!(
+        rc(c.modify(&dn, vec![Mod::Add("cctldContactPriority", set(&["7"]))])),
+        19,
+        "single-valued"
+    );
+    assert_eq!(
+        rc(c.modify(
+            &dn,
+            vec![Mod::Replace("objectClass", set(&["organizationalRole"]))]
+        )),
+        69
+    );
+    assert_eq!(
+        rc(c.modify(&person_dn("nobody"), vec![Mod::Replace("cn", set(&["x"]))])),
+        32
+    );
+    // A failing change leaves the entry untouched (all or nothing).
+    assert_eq!(
+        rc(c.modify(
+            &dn,
+            vec![
+                Mod::Replace("title", set(&["Changed"])),
+                Mod::Add("nosuchattr", set(&["x"]))
+            ]
+        )),
+        17
+    );
+    let (_, e) = search(
+        &mut c,
+        &dn,
+        Scope::Base,
+        "(objectClass=*)",
+        &["title", "cctldContactPriority", "mail", "modifiersName"],
+    );
+    assert_eq!(e[0].attrs["title"], vec!["Security officer"]);
+    assert_eq!(e[0].attrs["cctldContactPriority"], vec!["3"]);
+    assert_eq!(e[0].attrs["mail"], vec!["ann@nic-br.example"]);
+    assert_eq!(e[0].attrs["modifiersName"], vec![ADMIN]);
+    let (_, e) = search(
+        &mut c,
+        SUFFIX,
+        Scope::Subtree,
+        "(mail=ann@nic-br.example)",
+        &[],
+    );
+    assert_eq!(e.len(), 1, "indexes follow modifications");
+}
+
+#[test]
+fn modify_dn_results() {
+    let s = TestServer::start();
+    let mut c = s.admin();
+    let reg = format!("ou=registries,{SUFFIX}");
+    add(
+        &mut c,
+        &format!("ou=team,{reg}"),
+        &[("objectClass", &["organizationalUnit"]), ("ou", &["team"])],
+    );
+    add(
+        &mut c,
+        &format!("uid=ann,ou=team,{reg}"),
+        &[
+            ("objectClass", &["inetOrgPerson"]),
+            ("uid", &["ann"]),
+            ("cn", &["Ann"]),
+            ("sn", &["A"]),
+        ],
+    );
+    // New RDN, keeping the old value.
+    assert_eq!(
+        rc(c.modifydn(&format!("uid=ann,ou=team,{reg}"), "cn=Ann", false, None)),
+        0
+    );
+    let (_, e) = search(
+        &mut c,
+        &format!("cn=Ann,ou=team,{reg}"),
+        Scope::Base,
+        "(objectClass=*)",
+        &["uid", "cn"],
+    );
+    assert_eq!(e[0].attrs["uid"], vec!["ann"]);
+    // Rename with deleteOldRDN.
+    assert_eq!(
+        rc(c.modifydn(&format!("cn=Ann,ou=team,{reg}"), "cn=Annie", true, None)),
+        0
+    );
+    let (_, e) = search(
+        &mut c,
+        &format!("cn=Annie,ou=team,{reg}"),
+        Scope::Base,
+        "(objectClass=*)",
+        &["cn"],
+    );
+    assert_eq!(e[0].attrs["cn"], vec!["Annie"], "old RDN value removed");
+    assert_eq!(
+        rc(c.modifydn(&format!("cn=Annie,ou=team,{reg}"), "uid=ann2", false, None)),
+        0
+    );
+    // Subtree move with newSuperior: the child follows.
+    assert_eq!(
+        rc(c.modifydn(
+            &format!("ou=team,{reg}"),
+            "ou=crew",
+            true,
+            Some(&format!("ou=groups,{SUFFIX}"))
+        )),
+        0
+    );
+    let (rc0, e) = search(
+        &mut c,
+        &format!("uid=ann2,ou=crew,ou=groups,{SUFFIX}"),
+        Scope::Base,
+        "(objectClass=*)",
+        &["entryDN"],
+    );
+    assert_eq!(rc0, 0);
+    assert_eq!(
+        e[0].attrs["entryDN"][0].to_lowercase(),
+        format!("uid=ann2,ou=crew,ou=groups,{SUFFIX}")
+    );
+    let (_, e) = search(&mut c, SUFFIX, Scope::Subtree, "(uid=ann2)", &[]);
+    assert_eq!(
+        dns(&e),
+        vec![format!("uid=ann2,ou=crew,ou=groups,{SUFFIX}")]
+    );
+    // Errors.
+    assert_eq!(
+        rc(c.modifydn(&format!("uid=x,{reg}"), "uid=y", true, None)),
+        32
+    );
+    add_person(&mut c, "bob", "Bob B");
+    add_person(&mut c, "cat", "Cat C");
+    assert_eq!(rc(c.modifydn(&person_dn("bob"), "uid=cat", true, None)), 68);
+    assert_eq!(
+        rc(c.modifydn(
+            &person_dn("bob"),
+            "uid=x",
+            true,
+            Some(&format!("ou=nothere,{SUFFIX}"))
+        )),
+        32
+    );
+    assert_eq!(
+        rc(c.modifydn(
+            &format!("ou=groups,{SUFFIX}"),
+            "ou=g",
+            true,
+            Some(&format!("ou=crew,ou=groups,{SUFFIX}"))
+        )),
+        53,
+        "below itself"
+    );
+    assert_eq!(
+        rc(c.modifydn(&person_dn("bob"), "not an rdn", true, None)),
+        34
+    );
+}
+
+#[test]
+fn extended_operations() {
+    let s = TestServer::start();
+    let mut c = s.admin();
+    add_person(&mut c, "ann", "Ann Example");
+    let who: WhoAmIResp = c.extended(WhoAmI).expect("whoami").0.parse();
+    assert_eq!(who.authzid.to_lowercase(), format!("dn:{ADMIN}"));
+    // Admin sets a password; the user binds and changes it; a generated one works too.
+    let dn = person_dn("ann");
+    assert_eq!(
+        c.extended(PasswordModify {
+            user_id: Some(&dn),
+            old_pass: None,
+            new_pass: Some("first-pw")
+        })
+        .expect("pm")
+        .1
+        .rc,
+        0
+    );
+    let mut u = s.conn();
+    assert_eq!(rc(u.simple_bind(&dn, "first-pw")), 0);
+    let r = u
+        .extended(PasswordModify {
+            user_id: None,
+            old_pass: Some("wrong"),
+            new_pass: Some("second"),
+        })
+        .expect("pm");
+    assert_eq!(r.1.rc, 49);
+    let r = u
+        .extended(PasswordModify {
+            user_id: None,
+            old_pass: Some("first-pw"),
+            new_pass: None,
+        })
+        .expect("pm");
+    assert_eq!(r.1.rc, 0);
+    let generated: PasswordModifyResp = r.0.parse();
+    assert!(generated.gen_pass.len() >= 12);
+    assert_eq!(rc(u.simple_bind(&dn, "first-pw")), 49);
+    assert_eq!(rc(u.simple_bind(&dn, &generated.gen_pass)), 0);
+    // A user may not set another user's password.
+    let r = u
+        .extended(PasswordModify {
+            user_id: Some(ADMIN),
+            old_pass: None,
+            new_pass: Some("x"),
+        })
+        .expect("pm");
+    assert_eq!(r.1.rc, 50);
+    // The stored password is an argon2id hash, and not readable by other users.
+    let (_, e) = search(
+        &mut c,
+        &dn,
+        Scope::Base,
+        "(objectClass=*)",
+        &["userPassword"],
+    );
+    let stored = e[0]
+        .attrs
+        .get("userPassword")
+        .map(|v| v[0].clone())
+        .expect("admin reads the user's password hash");
+    assert!(stored.starts_with("{ARGON2}$argon2id$"), "{stored}");
+    let (_, e) = search(
+        &mut u,
+        ADMIN,
+        Scope::Base,
+        "(objectClass=*)",
+        &["userPassword"],
+    );
+    assert!(
+        !e[0].attrs.contains_key("userPassword") && !e[0].bin_attrs.contains_key("userPassword")
+    );
+    let (_, e) = search(&mut u, SUFFIX, Scope::Subtree, "(userPassword=*)", &["1.1"]);
+    assert!(
+        e.is_empty(),
+        "filters on unreadable attributes are Undefined"
+    );
+    // Unknown extended operation: protocolError.
+    let r = c
+        .extended(ldap3::exop::Exop {
+            name: Some("1.2.3.4".into()),
+            val: None,
+        })
+        .expect("exop");
+    assert_eq!(r.1.rc, 2);
+}
+
+#[test]
+fn controls() {
+    let s = TestServer::start();
+    let mut c = s.admin();
+    let critical = RawControl {
+        ctype: "1.2.3.4.5".into(),
+        crit: true,
+        val: None,
+    };
+    let r = c
+        .with_controls(critical)
+        .search(SUFFIX, Scope::Base, "(objectClass=*)", vec!["1.1"])
+        .expect("search");
+    assert_eq!(r.1.rc, 12);
+    let noncritical = RawControl {
+        ctype: "1.2.3.4.5".into(),
+        crit: false,
+        val: None,
+    };
+    let r = c
+        .with_controls(noncritical)
+        .search(SUFFIX, Scope::Base, "(objectClass=*)", vec!["1.1"])
+        .expect("search");
+    assert_eq!(r.1.rc, 0);
+    let critical = RawControl {
+        ctype: "1.2.3.4.5".into(),
+        crit: true,
+        val: None,
+    };
+    let r = c
+        .with_controls(critical)
+        .delete(&format!("ou=groups,{SUFFIX}"))
+        .expect("delete");
+    assert_eq!(r.rc, 12);
+}
+
+#[test]
+fn paged_results_resume() {
+    use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+    let s = TestServer::start();
+    let mut c = s.admin();
+    for i in 0..23 {
+        add_person(&mut c, &format!("p{i:02}"), &format!("Paged {i}"));
+    }
+    let adapters: Vec<Box<dyn Adapter<_, _>>> =
+        vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(5))];
+    let mut st = c
+        .streaming_search_with(adapters, SUFFIX, Scope::Subtree, "(uid=p*)", vec!["uid"])
+        .expect("search");
+    let mut seen = HashSet::new();
+    while let Some(e) = st.next().expect("next") {
+        let e = SearchEntry::construct(e);
+        assert!(seen.insert(e.dn.clone()), "duplicate {}", e.dn);
+    }
+    assert_eq!(st.result().rc, 0);
+    assert_eq!(seen.len(), 23);
+    // Unindexed filters page through a scope scan.
+    let adapters: Vec<Box<dyn Adapter<_, _>>> =
+        vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(4))];
+    let mut st = c
+        .streaming_search_with(
+            adapters,
+            SUFFIX,
+            Scope::Subtree,
+            "(!(uid=nobody))",
+            vec!["1.1"],
+        )
+        .expect("search");
+    let mut n = 0;
+    while st.next().expect("next").is_some() {
+        n += 1;
+    }
+    assert_eq!(st.result().rc, 0);
+    assert_eq!(n, 23 + 4);
+}
+
+#[test]
+fn tls_transports() {
+    let s = TestServer::start();
+    for mut c in [s.conn_starttls(), s.conn_ldaps()] {
+        assert_eq!(rc(c.simple_bind(ADMIN, &s.admin_password())), 0);
+        let who: WhoAmIResp = c.extended(WhoAmI).expect("whoami").0.parse();
+        assert_eq!(who.authzid.to_lowercase(), format!("dn:{ADMIN}"));
+        let (rc, e) = search(&mut c, SUFFIX, Scope::OneLevel, "(objectClass=*)", &["1.1"]);
+        assert_eq!((rc, e.len()), (0, 3));
+    }
+}
+
+#[test]
+fn writes_survive_restart() {
+    let s = TestServer::start();
+    let mut c = s.admin();
+    add_person(&mut c, "ann", "Ann Example");
+    assert_eq!(
+        rc(c.modify(
+            &person_dn("ann"),
+            vec![Mod::Add("mail", set(&["ann@nic-br.example"]))]
+        )),
+        0
+    );
+    drop(c);
+    let pw = s.admin_password();
+    let s = s.restart();
+    assert_eq!(s.admin_password(), pw, "admin password kept");
+    let mut c = s.admin();
+    let (_, e) = search(
+        &mut c,
+        SUFFIX,
+        Scope::Subtree,
+        "(mail=ann@nic-br.example)",
+        &["cn"],
+    );
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].attrs["cn"], vec!["Ann Example"]);
+}

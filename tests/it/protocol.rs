@@ -1,0 +1,395 @@
+//! Wire-level behaviour with hand-made PDUs: malformed input, limits, abandon, StartTLS rules.
+
+use crate::harness::*;
+use bytes::BytesMut;
+use ldap3_proto::proto::*;
+use ldap3_proto::LdapCodec;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+use tokio_util::codec::{Decoder, Encoder};
+
+struct Raw {
+    s: TcpStream,
+    buf: BytesMut,
+    codec: LdapCodec,
+}
+
+impl Raw {
+    fn connect(ts: &TestServer) -> Raw {
+        let s = TcpStream::connect(ts.ldap_addr()).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        Raw {
+            s,
+            buf: BytesMut::new(),
+            codec: LdapCodec::new(Some(64 * 1024 * 1024), None),
+        }
+    }
+
+    fn send(&mut self, msg: LdapMsg) {
+        let mut b = BytesMut::new();
+        self.codec.encode(msg, &mut b).expect("encode");
+        self.s.write_all(&b).expect("write");
+    }
+
+    fn send_bytes(&mut self, b: &[u8]) {
+        let _ = self.s.write_all(b);
+    }
+
+    /// The next message, or None when the server closed the connection.
+    fn recv(&mut self) -> Option<LdapMsg> {
+        loop {
+            if let Ok(Some(m)) = self.codec.decode(&mut self.buf) {
+                return Some(m);
+            }
+            let mut tmp = [0u8; 65536];
+            match self.s.read(&mut tmp) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.buf.extend_from_slice(&tmp[..n]),
+            }
+        }
+    }
+
+    fn bind_admin(&mut self, ts: &TestServer) {
+        self.send(LdapMsg::new(
+            1,
+            LdapOp::BindRequest(LdapBindRequest {
+                version: 3,
+                dn: ADMIN.into(),
+                cred: LdapBindCred::Simple(ts.admin_password()),
+            }),
+        ));
+        match self.recv().map(|m| m.op) {
+            Some(LdapOp::BindResponse(r)) => assert_eq!(r.res.code, LdapResultCode::Success),
+            other => panic!("bind: {other:?}"),
+        }
+    }
+}
+
+/// Entries large enough that a search over them fills the socket buffers and the response queue
+/// when the client does not read, so the search is still running when the next request arrives.
+fn add_big(ts: &TestServer, n: usize, prefix: &str) {
+    let mut admin = ts.admin();
+    let blob = "z".repeat(32 * 1024);
+    for i in 0..n {
+        add(
+            &mut admin,
+            &format!("cn={prefix}{i:03},{SUFFIX}"),
+            &[
+                ("objectClass", &["organizationalRole"]),
+                ("cn", &[&format!("{prefix}{i:03}")]),
+                ("description", &[&blob]),
+            ],
+        );
+    }
+}
+
+fn search_req(base: &str, filter: LdapFilter) -> LdapOp {
+    LdapOp::SearchRequest(LdapSearchRequest {
+        base: base.into(),
+        scope: LdapSearchScope::Subtree,
+        aliases: LdapDerefAliases::Never,
+        sizelimit: 0,
+        timelimit: 0,
+        typesonly: false,
+        filter,
+        attrs: vec![],
+    })
+}
+
+fn is_notice(m: &LdapMsg) -> bool {
+    m.msgid == 0
+        && matches!(&m.op, LdapOp::ExtendedResponse(r) if r.name.as_deref() == Some("1.3.6.1.4.1.1466.20036"))
+}
+
+#[test]
+fn malformed_pdu_closes_only_that_connection() {
+    let ts = TestServer::start();
+    let mut good = Raw::connect(&ts);
+    good.bind_admin(&ts);
+    for garbage in [
+        &b"\x30\x05\x02\x01\x01\x63\x00"[..], // search request with no body
+        &b"\xff\xff\xff\xff"[..],             // not BER
+        &b"\x30\x03\x02\x01\x01"[..],         // message with no operation
+        &b"\x30\x84\xff\xff\xff\xff\x02"[..], // absurd length
+    ] {
+        let mut bad = Raw::connect(&ts);
+        bad.send_bytes(garbage);
+        // Either a notice of disconnection then close, or a close; never a hang or a crash.
+        let mut closed = false;
+        for _ in 0..3 {
+            match bad.recv() {
+                None => {
+                    closed = true;
+                    break;
+                }
+                Some(m) => assert!(is_notice(&m), "unexpected {m:?}"),
+            }
+        }
+        let _ = closed;
+    }
+    // The other connection still works.
+    good.send(LdapMsg::new(
+        2,
+        search_req(SUFFIX, LdapFilter::Present("objectClass".into())),
+    ));
+    let mut n = 0;
+    loop {
+        match good.recv().map(|m| m.op) {
+            Some(LdapOp::SearchResultEntry(_)) => n += 1,
+            Some(LdapOp::SearchResultDone(r)) => {
+                assert_eq!(r.code, LdapResultCode::Success);
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(n, 4);
+}
+
+#[test]
+fn oversized_pdu_disconnects() {
+    let ts = TestServer::start_with(|c| c.limits.max_pdu_bytes = 4096);
+    let mut c = Raw::connect(&ts);
+    c.bind_admin(&ts);
+    c.send(LdapMsg::new(
+        2,
+        LdapOp::AddRequest(LdapAddRequest {
+            dn: format!("cn=big,{SUFFIX}"),
+            attributes: vec![LdapAttribute {
+                atype: "description".into(),
+                vals: vec![vec![b'x'; 100_000]],
+            }],
+        }),
+    ));
+    let mut got_notice = false;
+    while let Some(m) = c.recv() {
+        if is_notice(&m) {
+            got_notice = true;
+        }
+    }
+    assert!(got_notice, "notice of disconnection before the close");
+    // A 1 MiB value fits the default limit (2 MiB).
+    let ts = TestServer::start();
+    let mut c = ts.admin();
+    let big = "y".repeat(1 << 20);
+    add(
+        &mut c,
+        &format!("cn=big,{SUFFIX}"),
+        &[
+            ("objectClass", &["organizationalRole"]),
+            ("cn", &["big"]),
+            ("description", &[&big]),
+        ],
+    );
+}
+
+#[test]
+fn bind_version_and_message_id_checks() {
+    let ts = TestServer::start();
+    let mut c = Raw::connect(&ts);
+    c.send(LdapMsg::new(
+        1,
+        LdapOp::BindRequest(LdapBindRequest {
+            version: 2,
+            dn: String::new(),
+            cred: LdapBindCred::Simple(String::new()),
+        }),
+    ));
+    match c.recv().map(|m| m.op) {
+        Some(LdapOp::BindResponse(r)) => assert_eq!(r.res.code, LdapResultCode::ProtocolError),
+        other => panic!("{other:?}"),
+    }
+    c.send(LdapMsg::new(
+        0,
+        search_req("", LdapFilter::Present("objectClass".into())),
+    ));
+    let m = c.recv().expect("notice");
+    assert!(is_notice(&m));
+    assert!(c.recv().is_none(), "closed after an invalid message id");
+}
+
+#[test]
+fn abandon_stops_a_running_search() {
+    let ts = TestServer::start();
+    add_big(&ts, 400, "a");
+    let mut c = Raw::connect(&ts);
+    c.bind_admin(&ts);
+    // Unindexed filter over the whole tree; the client does not read, so the server blocks on the
+    // bounded queue until the abandon arrives.
+    c.send(LdapMsg::new(
+        5,
+        search_req(
+            SUFFIX,
+            LdapFilter::Not(Box::new(LdapFilter::Equality("uid".into(), "x".into()))),
+        ),
+    ));
+    std::thread::sleep(Duration::from_millis(200));
+    c.send(LdapMsg::new(6, LdapOp::AbandonRequest(5)));
+    c.send(LdapMsg::new(
+        7,
+        LdapOp::ExtendedRequest(LdapExtendedRequest {
+            name: "1.3.6.1.4.1.4203.1.11.3".into(),
+            value: None,
+        }),
+    ));
+    let mut entries = 0;
+    loop {
+        let m = c.recv().expect("response");
+        match (m.msgid, m.op) {
+            (5, LdapOp::SearchResultEntry(_)) => entries += 1,
+            (5, LdapOp::SearchResultDone(_)) => {
+                panic!("an abandoned search must not send its result")
+            }
+            (7, LdapOp::ExtendedResponse(r)) => {
+                assert_eq!(r.res.code, LdapResultCode::Success);
+                break;
+            }
+            (id, op) => panic!("unexpected {id} {op:?}"),
+        }
+    }
+    assert!(entries < 404, "search stopped early ({entries} entries)");
+}
+
+#[test]
+fn starttls_rules() {
+    let ts = TestServer::start();
+    let mut c = Raw::connect(&ts);
+    // StartTLS with a request pipelined behind it: refused, connection closed.
+    let mut b = BytesMut::new();
+    let mut codec = LdapCodec::default();
+    codec
+        .encode(
+            LdapMsg::new(
+                1,
+                LdapOp::ExtendedRequest(LdapExtendedRequest {
+                    name: "1.3.6.1.4.1.1466.20037".into(),
+                    value: None,
+                }),
+            ),
+            &mut b,
+        )
+        .expect("enc");
+    codec
+        .encode(
+            LdapMsg::new(2, search_req("", LdapFilter::Present("objectClass".into()))),
+            &mut b,
+        )
+        .expect("enc");
+    c.send_bytes(&b);
+    match c.recv().map(|m| m.op) {
+        Some(LdapOp::ExtendedResponse(r)) => assert_ne!(r.res.code, LdapResultCode::Success),
+        other => panic!("{other:?}"),
+    }
+    // StartTLS twice on one connection: the second is an operationsError.
+    let mut tls = ts.conn_starttls();
+    let r = tls
+        .extended(ldap3::exop::Exop {
+            name: Some("1.3.6.1.4.1.1466.20037".into()),
+            val: None,
+        })
+        .expect("exop");
+    assert_eq!(r.1.rc, 1);
+}
+
+#[test]
+fn connection_limits_and_idle_timeout() {
+    let ts = TestServer::start_with(|c| {
+        c.limits.max_connections_per_ip = 2;
+        c.limits.idle_timeout_secs = 1;
+    });
+    let mut a = Raw::connect(&ts);
+    let _b = Raw::connect(&ts);
+    std::thread::sleep(Duration::from_millis(100));
+    let mut third = Raw::connect(&ts);
+    assert!(
+        third.recv().is_none(),
+        "third connection from one address refused"
+    );
+    // Idle connections are closed with a notice.
+    let start = Instant::now();
+    let m = a.recv().expect("notice");
+    assert!(is_notice(&m));
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(a.recv().is_none());
+}
+
+#[test]
+fn too_many_outstanding_operations_get_busy() {
+    let ts = TestServer::start_with(|c| c.limits.max_ops_per_connection = 1);
+    add_big(&ts, 600, "b");
+    let mut c = Raw::connect(&ts);
+    c.bind_admin(&ts);
+    // The first search fills the response queue and waits for us; the second finds no slot.
+    c.send(LdapMsg::new(
+        2,
+        search_req(SUFFIX, LdapFilter::Present("objectClass".into())),
+    ));
+    std::thread::sleep(Duration::from_millis(300));
+    c.send(LdapMsg::new(
+        3,
+        search_req(SUFFIX, LdapFilter::Present("objectClass".into())),
+    ));
+    let mut busy = false;
+    let mut done2 = false;
+    while !(busy && done2) {
+        let m = c.recv().expect("response");
+        match (m.msgid, m.op) {
+            (3, LdapOp::SearchResultDone(r)) => {
+                assert_eq!(r.code, LdapResultCode::Busy);
+                busy = true;
+            }
+            (2, LdapOp::SearchResultDone(r)) => {
+                assert_eq!(r.code, LdapResultCode::Success);
+                done2 = true;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn filter_limits() {
+    let ts = TestServer::start_with(|c| c.limits.max_filter_depth = 5);
+    let mut c = ts.admin();
+    let deep = format!("{}(cn=x){}", "(!".repeat(10), ")".repeat(10));
+    let r = c
+        .search(SUFFIX, ldap3::Scope::Subtree, &deep, vec!["1.1"])
+        .expect("search");
+    assert_eq!(r.1.rc, 53);
+}
+
+#[test]
+fn large_subtree_search_streams() {
+    // Many entries through a slow reader: the server must not buffer them all (the queue is
+    // bounded), and the client still receives everything.
+    let ts = TestServer::start();
+    let mut admin = ts.admin();
+    for i in 0..600 {
+        add_person(&mut admin, &format!("s{i:03}"), &format!("Stream {i}"));
+    }
+    let mut c = Raw::connect(&ts);
+    c.bind_admin(&ts);
+    c.send(LdapMsg::new(
+        2,
+        search_req(SUFFIX, LdapFilter::Present("uid".into())),
+    ));
+    let mut n = 0;
+    loop {
+        match c.recv().map(|m| m.op) {
+            Some(LdapOp::SearchResultEntry(_)) => {
+                n += 1;
+                if n % 100 == 0 {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            Some(LdapOp::SearchResultDone(r)) => {
+                assert_eq!(r.code, LdapResultCode::Success);
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(n, 600);
+}
