@@ -23,6 +23,20 @@ pub struct Config {
     pub index: Index,
     pub access: Access,
     pub password: Password,
+    pub store: StoreConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Page cache of the database, in MiB.
+    pub cache_mib: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { cache_mib: 256 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -133,6 +147,7 @@ impl Default for Config {
             index: Index::default(),
             access: Access::default(),
             password: Password::default(),
+            store: StoreConfig::default(),
         }
     }
 }
@@ -304,6 +319,9 @@ impl Config {
             || self.password.argon2_parallelism == 0
         {
             return Err("password.argon2_* parameters are out of range".into());
+        }
+        if self.store.cache_mib < 8 {
+            return Err("store.cache_mib must be at least 8".into());
         }
         if self.password.generated_length < 8 || self.password.generated_length > 128 {
             return Err("password.generated_length must be 8..=128".into());

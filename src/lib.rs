@@ -2,6 +2,7 @@
 
 pub mod acl;
 pub mod bootstrap;
+pub mod bulk;
 pub mod clock;
 pub mod config;
 pub mod connection;
@@ -10,6 +11,7 @@ pub mod entry;
 pub mod error;
 pub mod filter;
 pub mod filter_text;
+pub mod ldif;
 pub mod ops;
 pub mod password;
 pub mod schema;

@@ -5,11 +5,56 @@
 use crate::config::Password as PasswordConfig;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 use rand::Rng;
+use std::sync::{mpsc, Arc, Mutex};
 
 pub const SCHEME: &str = "{ARGON2}";
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads that do all password hashing: argon2 is deliberately expensive in CPU
+/// and memory, so its concurrency (and the memory its blocks take) is bounded by the number of
+/// cores, and a flood of binds queues here instead of taking every blocking thread.
+struct Pool {
+    tx: Mutex<mpsc::Sender<Job>>,
+}
+
+impl Pool {
+    fn new(threads: usize) -> Result<Pool, String> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("ccdir-hash-{i}"))
+                .spawn(move || loop {
+                    let job = match rx.lock() {
+                        Ok(r) => r.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                })
+                .map_err(|e| format!("cannot start hashing threads: {e}"))?;
+        }
+        Ok(Pool { tx: Mutex::new(tx) })
+    }
+
+    /// Run `f` on the pool and wait for its result (None if the pool is gone).
+    fn run<R: Send + 'static>(&self, f: impl FnOnce() -> R + Send + 'static) -> Option<R> {
+        let (rtx, rrx) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move || {
+            let _ = rtx.send(f());
+        });
+        self.tx.lock().ok()?.send(job).ok()?;
+        rrx.recv().ok()
+    }
+}
+
 pub struct Hasher {
-    argon: Argon2<'static>,
+    argon: Arc<Argon2<'static>>,
+    pool: Pool,
     /// A hash of a random password, verified when the user does not exist so that unknown DN and
     /// wrong password take the same time.
     dummy: String,
@@ -25,9 +70,13 @@ impl Hasher {
             None,
         )
         .map_err(|e| format!("invalid argon2 parameters: {e}"))?;
-        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let argon = Arc::new(Argon2::new(Algorithm::Argon2id, Version::V0x13, params));
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         let mut h = Hasher {
             argon,
+            pool: Pool::new(threads)?,
             dummy: String::new(),
             generated_length: cfg.generated_length,
         };
@@ -38,11 +87,16 @@ impl Hasher {
 
     /// `{ARGON2}$argon2id$v=19$m=...,t=...,p=...$salt$hash`
     pub fn hash(&self, password: &[u8]) -> Result<String, String> {
-        let phc = self
-            .argon
-            .hash_password(password)
-            .map_err(|e| format!("hashing failed: {e}"))?;
-        Ok(format!("{SCHEME}{phc}"))
+        let argon = self.argon.clone();
+        let password = password.to_vec();
+        self.pool
+            .run(move || {
+                argon
+                    .hash_password(&password)
+                    .map(|phc| format!("{SCHEME}{phc}"))
+            })
+            .ok_or("hashing pool stopped")?
+            .map_err(|e| format!("hashing failed: {e}"))
     }
 
     /// Does `password` match the stored `userPassword` value? Unknown schemes never match.
@@ -52,7 +106,11 @@ impl Hasher {
         };
         match split_scheme(s) {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case(SCHEME) => {
-                self.argon.verify_password(password, rest).is_ok()
+                let argon = self.argon.clone();
+                let (password, rest) = (password.to_vec(), rest.to_string());
+                self.pool
+                    .run(move || argon.verify_password(&password, rest.as_str()).is_ok())
+                    .unwrap_or(false)
             }
             _ => false,
         }

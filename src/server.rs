@@ -61,7 +61,12 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
             ));
         }
     }
-    let store = Store::open(&config.data_dir.join(STORE_FILE), schema.clone(), spec)?;
+    let store = Store::open(
+        &config.data_dir.join(STORE_FILE),
+        schema.clone(),
+        spec,
+        config.store.cache_mib.saturating_mul(1024 * 1024),
+    )?;
     let hasher = Hasher::new(&config.password)?;
     Ok(Directory {
         store,

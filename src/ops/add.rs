@@ -52,7 +52,8 @@ pub fn add(dir: &Directory, s: &Session, req: LdapAddRequest) -> Result<(), Ldap
                 format!("entry {} already exists", dn.display()),
             ));
         }
-        check_entry(dir, &dn, &entry, LdapResultCode::NamingViolation)?;
+        let sc = check_entry(dir, &dn, &entry, LdapResultCode::NamingViolation)?;
+        entry.set("structuralObjectClass", vec![sc.into_bytes()]);
         stamp_create(&mut entry, &st);
         w.insert(parent, &dn, &entry)?;
         w.log(&write::record(

@@ -47,14 +47,13 @@ pub fn modify(dir: &Directory, s: &Session, req: LdapModifyRequest) -> Result<()
                 names.push(n);
             }
         }
-        check_entry(dir, &dn, &e, LdapResultCode::NotALlowedOnRDN)?;
-        if let Some(sc) = write::structural_class(&old) {
-            if write::structural_class(&e).is_none_or(|n| !n.eq_ignore_ascii_case(&sc)) {
-                return Err(LdapError::new(
-                    LdapResultCode::ObjectClassModsProhibited,
-                    format!("structural object class modification from '{sc}' is not allowed"),
-                ));
-            }
+        let new_sc = check_entry(dir, &dn, &e, LdapResultCode::NotALlowedOnRDN)?;
+        let old_sc = old.first_str("structuralObjectClass").unwrap_or_default();
+        if !old_sc.is_empty() && !new_sc.eq_ignore_ascii_case(old_sc) {
+            return Err(LdapError::new(
+                LdapResultCode::ObjectClassModsProhibited,
+                format!("structural object class modification from '{old_sc}' to '{new_sc}' is not allowed"),
+            ));
         }
         stamp_modify(&mut e, &st);
         w.update(id, &old, &e)?;

@@ -9,7 +9,7 @@ use crate::entry::{AttrDesc, Entry};
 use crate::error::LdapError;
 use crate::filter::SchemaDn;
 use crate::password;
-use crate::schema::AttributeType;
+use crate::schema::{AttributeType, ObjectClass, ObjectClassKind, Schema};
 use crate::store::changelog::{ChangeKind, ChangeRecord};
 use crate::store::View;
 use ldap3_proto::proto::LdapResultCode;
@@ -83,20 +83,21 @@ pub fn prepare_values(
     Ok(out)
 }
 
-/// Checks on a whole entry after a change: an objectClass, every RDN value present, single-valued
-/// types with one value.
+/// Checks on a whole entry after a change: an objectClass with one structural chain, every RDN
+/// value present, single-valued types with one value. Returns the structural object class.
 pub fn check_entry(
     dir: &Directory,
     dn: &Dn,
     e: &Entry,
     rdn_code: LdapResultCode,
-) -> Result<(), LdapError> {
+) -> Result<String, LdapError> {
     if e.get("objectClass").is_none_or(|a| a.values.is_empty()) {
         return Err(LdapError::new(
             LdapResultCode::ObjectClassViolation,
             "no objectClass attribute",
         ));
     }
+    let structural = structural_class(&dir.schema, e)?;
     if let Some(rdn) = dn.rdn() {
         for ava in rdn.avas() {
             let Some(ty) = dir.schema.attribute(&ava.attr) else {
@@ -128,17 +129,55 @@ pub fn check_entry(
             }
         }
     }
-    Ok(())
+    Ok(structural)
 }
 
-/// The most specific structural object class of an entry (until the schema engine decides it).
-pub fn structural_class(e: &Entry) -> Option<String> {
-    e.get("objectClass")?
-        .values
+/// The entry's structural object class: of its STRUCTURAL classes, the one all others are
+/// superclasses of. objectClassViolation when there is none, or two unrelated chains.
+pub fn structural_class(schema: &Schema, e: &Entry) -> Result<String, LdapError> {
+    let mut structural: Vec<std::sync::Arc<ObjectClass>> = Vec::new();
+    for v in e
+        .get("objectClass")
+        .map(|a| a.values.as_slice())
+        .unwrap_or_default()
+    {
+        let name = std::str::from_utf8(v).unwrap_or_default();
+        let oc = schema.object_class(name).ok_or_else(|| {
+            LdapError::new(
+                LdapResultCode::ObjectClassViolation,
+                format!("objectClass: value \"{name}\" is not a defined object class"),
+            )
+        })?;
+        if oc.kind == ObjectClassKind::Structural {
+            structural.push(oc.clone());
+        }
+    }
+    let most = structural
         .iter()
-        .filter_map(|v| std::str::from_utf8(v).ok())
-        .rfind(|v| !v.eq_ignore_ascii_case("top"))
-        .map(str::to_string)
+        .find(|c| {
+            structural
+                .iter()
+                .all(|o| schema.is_subclass(c.name(), o.name()))
+        })
+        .map(|c| c.name().to_string());
+    match (structural.is_empty(), most) {
+        (true, _) => Err(LdapError::new(
+            LdapResultCode::ObjectClassViolation,
+            "no structural object class provided",
+        )),
+        (false, Some(m)) => Ok(m),
+        (false, None) => Err(LdapError::new(
+            LdapResultCode::ObjectClassViolation,
+            format!(
+                "invalid structural object class chain ({})",
+                structural
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            ),
+        )),
+    }
 }
 
 /// Time and CSN for one write.
@@ -159,9 +198,6 @@ pub fn stamp(dir: &Directory, who: &Identity) -> Stamp {
 
 /// Operational attributes of a new entry.
 pub fn stamp_create(e: &mut Entry, st: &Stamp) {
-    if let Some(sc) = structural_class(e) {
-        e.set("structuralObjectClass", vec![sc.into_bytes()]);
-    }
     e.set(
         "entryUUID",
         vec![uuid::Uuid::new_v4().to_string().into_bytes()],

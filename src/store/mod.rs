@@ -42,14 +42,22 @@ pub struct Store {
 impl Store {
     /// Open (or create) the database file, create missing tables, check the format and rebuild the
     /// indexes when the configured index set changed.
-    pub fn open(path: &Path, schema: Arc<Schema>, spec: IndexSpec) -> Result<Store, String> {
-        let db = Database::create(path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => format!(
-                "{} is in use by another ccdir process (stop the server first)",
-                path.display()
-            ),
-            e => format!("cannot open {}: {e}", path.display()),
-        })?;
+    pub fn open(
+        path: &Path,
+        schema: Arc<Schema>,
+        spec: IndexSpec,
+        cache_bytes: usize,
+    ) -> Result<Store, String> {
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => format!(
+                    "{} is in use by another ccdir process (stop the server first)",
+                    path.display()
+                ),
+                e => format!("cannot open {}: {e}", path.display()),
+            })?;
         let store = Store { db, schema, spec };
         store
             .init()

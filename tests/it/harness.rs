@@ -163,7 +163,10 @@ impl TestServer {
         cmd.args(args)
             .env("LDAPTLS_CACERT", self.ca_file())
             .env("LDAPTLS_REQCERT", "demand")
-            .env("LDAPNOINIT", "1")
+            // Ignore the machine's ldap.conf and ~/.ldaprc but keep the LDAPTLS_* variables
+            // (LDAPNOINIT would drop those too).
+            .env("LDAPCONF", "/dev/null")
+            .env("LDAPRC", "/nonexistent/ldaprc")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());

@@ -1,0 +1,600 @@
+//! Throughput benchmark (not a test): ccdir and, when installed, OpenLDAP slapd side by side on the
+//! same generated data, same indexes and same argon2id password cost.
+//!
+//! cargo bench --bench throughput -- [--entries 100000] [--passwords 1000] [--secs 5] [--conns 1,8]
+//!                                   [--no-slapd] [--out FILE.md]
+//!
+//! Each workload is a closed loop per connection (send one request, read and check the whole
+//! response, record the latency), with a warm-up, a fixed duration and only loopback targets.
+
+use bytes::BytesMut;
+use ccdir::bulk::{people, BulkLoader};
+use ccdir::config::Config;
+use ldap3_proto::proto::*;
+use ldap3_proto::LdapCodec;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::codec::{Decoder, Encoder};
+
+const SUFFIX: &str = "dc=cctld-ir,dc=example";
+const ADMIN: &str = "cn=admin,dc=cctld-ir,dc=example";
+
+struct Opts {
+    entries: u64,
+    passwords: u64,
+    secs: u64,
+    conns: Vec<usize>,
+    slapd: bool,
+    out: Option<PathBuf>,
+}
+
+fn opts() -> Opts {
+    let mut o = Opts {
+        entries: 100_000,
+        passwords: 1000,
+        secs: 5,
+        conns: vec![1, 8],
+        slapd: true,
+        out: None,
+    };
+    let args: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i < args.len() {
+        let next = args.get(i + 1).cloned().unwrap_or_default();
+        match args[i].as_str() {
+            "--entries" => o.entries = next.parse().expect("--entries N"),
+            "--passwords" => o.passwords = next.parse().expect("--passwords N"),
+            "--secs" => o.secs = next.parse().expect("--secs N"),
+            "--conns" => {
+                o.conns = next
+                    .split(',')
+                    .map(|c| c.parse().expect("--conns 1,8"))
+                    .collect()
+            }
+            "--out" => o.out = Some(PathBuf::from(next)),
+            "--no-slapd" => {
+                o.slapd = false;
+                i -= 1;
+            }
+            _ => {
+                i -= 1; // cargo's own flags such as --bench
+            }
+        }
+        i += 2;
+    }
+    o
+}
+
+/// A minimal blocking LDAP client over the project's codec.
+struct Client {
+    s: TcpStream,
+    buf: BytesMut,
+    codec: LdapCodec,
+    id: i32,
+}
+
+impl Client {
+    fn connect(addr: SocketAddr) -> Client {
+        let s = TcpStream::connect(addr).expect("connect");
+        s.set_nodelay(true).ok();
+        s.set_read_timeout(Some(Duration::from_secs(30))).ok();
+        Client {
+            s,
+            buf: BytesMut::with_capacity(1 << 16),
+            codec: LdapCodec::new(Some(1 << 24), None),
+            id: 0,
+        }
+    }
+
+    fn send(&mut self, op: LdapOp) {
+        self.id += 1;
+        let mut b = BytesMut::new();
+        self.codec
+            .encode(LdapMsg::new(self.id, op), &mut b)
+            .expect("encode");
+        self.s.write_all(&b).expect("write");
+    }
+
+    fn recv(&mut self) -> LdapMsg {
+        loop {
+            if let Some(m) = self.codec.decode(&mut self.buf).expect("decode") {
+                return m;
+            }
+            let mut tmp = [0u8; 65536];
+            let n = self.s.read(&mut tmp).expect("read");
+            assert!(n > 0, "server closed the connection");
+            self.buf.extend_from_slice(&tmp[..n]);
+        }
+    }
+
+    fn bind(&mut self, dn: &str, pw: &str) -> LdapResultCode {
+        self.send(LdapOp::BindRequest(LdapBindRequest {
+            version: 3,
+            dn: dn.into(),
+            cred: LdapBindCred::Simple(pw.into()),
+        }));
+        match self.recv().op {
+            LdapOp::BindResponse(r) => r.res.code,
+            other => panic!("bind: {other:?}"),
+        }
+    }
+
+    /// Search and count entries; returns (entries, result code).
+    fn search(&mut self, filter: LdapFilter, sizelimit: i32) -> (usize, LdapResultCode) {
+        self.send(LdapOp::SearchRequest(LdapSearchRequest {
+            base: format!("ou=people,{SUFFIX}"),
+            scope: LdapSearchScope::Subtree,
+            aliases: LdapDerefAliases::Never,
+            sizelimit,
+            timelimit: 0,
+            typesonly: false,
+            filter,
+            attrs: vec![],
+        }));
+        let mut n = 0;
+        loop {
+            match self.recv().op {
+                LdapOp::SearchResultEntry(_) => n += 1,
+                LdapOp::SearchResultDone(r) => return (n, r.code),
+                other => panic!("search: {other:?}"),
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Workload {
+    EqSearch,
+    SubSearch,
+    Bind,
+}
+
+impl Workload {
+    fn name(self) -> &'static str {
+        match self {
+            Workload::EqSearch => "equality search (uid=…)",
+            Workload::SubSearch => "substring search (cn=*…*), size limit 50",
+            Workload::Bind => "simple bind (argon2id)",
+        }
+    }
+}
+
+struct Outcome {
+    ops: u64,
+    errors: u64,
+    secs: f64,
+    p50: Duration,
+    p99: Duration,
+    cpu: f64,
+}
+
+/// A cheap deterministic generator per thread.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn run(addr: SocketAddr, admin_pw: &str, w: Workload, conns: usize, o: &Opts, pid: u32) -> Outcome {
+    let stop = Arc::new(AtomicBool::new(false));
+    let measuring = Arc::new(AtomicBool::new(false));
+    let mut handles = Vec::new();
+    for t in 0..conns {
+        let stop = stop.clone();
+        let measuring = measuring.clone();
+        let admin_pw = admin_pw.to_string();
+        let entries = o.entries;
+        let passwords = o.passwords.max(1);
+        handles.push(std::thread::spawn(move || {
+            let mut c = Client::connect(addr);
+            if w != Workload::Bind {
+                assert_eq!(c.bind(ADMIN, &admin_pw), LdapResultCode::Success);
+            }
+            let mut rng = Rng(0x9e3779b97f4a7c15 ^ ((t as u64 + 1) * 0x1000193));
+            let mut lat = Vec::with_capacity(1 << 16);
+            let (mut ops, mut errors) = (0u64, 0u64);
+            while !stop.load(Ordering::Relaxed) {
+                let start = Instant::now();
+                let ok = match w {
+                    Workload::EqSearch => {
+                        let i = rng.next() % entries;
+                        let (n, rc) =
+                            c.search(LdapFilter::Equality("uid".into(), format!("user{i}")), 0);
+                        n == 1 && rc == LdapResultCode::Success
+                    }
+                    Workload::SubSearch => {
+                        let k = rng.next() % 9000 + 1000;
+                        let (n, rc) = c.search(
+                            LdapFilter::Substring(
+                                "cn".into(),
+                                LdapSubstringFilter {
+                                    initial: None,
+                                    any: vec![k.to_string()],
+                                    final_: None,
+                                },
+                            ),
+                            50,
+                        );
+                        n <= 50
+                            && (rc == LdapResultCode::Success
+                                || rc == LdapResultCode::SizeLimitExceeded)
+                    }
+                    Workload::Bind => {
+                        let i = rng.next() % passwords;
+                        c.bind(
+                            &format!("uid=user{i},ou=people,{SUFFIX}"),
+                            &format!("pw{i}"),
+                        ) == LdapResultCode::Success
+                    }
+                };
+                if measuring.load(Ordering::Relaxed) {
+                    lat.push(start.elapsed());
+                    ops += 1;
+                    if !ok {
+                        errors += 1;
+                    }
+                }
+            }
+            (ops, errors, lat)
+        }));
+    }
+    std::thread::sleep(Duration::from_secs(1)); // warm-up
+    let cpu0 = proc_cpu_secs(pid);
+    let t0 = Instant::now();
+    measuring.store(true, Ordering::Relaxed);
+    std::thread::sleep(Duration::from_secs(o.secs));
+    measuring.store(false, Ordering::Relaxed);
+    let secs = t0.elapsed().as_secs_f64();
+    let cpu = proc_cpu_secs(pid) - cpu0;
+    stop.store(true, Ordering::Relaxed);
+    let (mut ops, mut errors, mut lat) = (0, 0, Vec::new());
+    for h in handles {
+        let (o, e, l) = h.join().expect("worker");
+        ops += o;
+        errors += e;
+        lat.extend(l);
+    }
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Outcome {
+        ops,
+        errors,
+        secs,
+        p50: pct(0.50),
+        p99: pct(0.99),
+        cpu,
+    }
+}
+
+/// User + system CPU seconds of a process (Linux /proc).
+fn proc_cpu_secs(pid: u32) -> f64 {
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    let after = s.rsplit_once(") ").map(|x| x.1).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|x| x.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|x| x.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+/// Peak resident set size in MiB (Linux /proc).
+fn proc_peak_rss_mib(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .map(|k| k / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn wait_port(addr: SocketAddr) {
+    let t = Instant::now();
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "server did not start on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Argon2id hashes of pw<i>, computed on all cores.
+fn hashes(cfg: &Config, n: u64) -> Vec<String> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2) as u64;
+    let mut hs: Vec<std::thread::JoinHandle<Vec<(u64, String)>>> = Vec::new();
+    for t in 0..threads {
+        let cfg = cfg.password.clone();
+        hs.push(std::thread::spawn(move || {
+            let h = ccdir::password::Hasher::new(&cfg).expect("hasher");
+            (0..n)
+                .filter(|i| i % threads == t)
+                .map(|i| (i, h.hash(format!("pw{i}").as_bytes()).expect("hash")))
+                .collect()
+        }));
+    }
+    let mut all: Vec<(u64, String)> = hs
+        .into_iter()
+        .flat_map(|h| h.join().expect("hash thread"))
+        .collect();
+    all.sort();
+    all.into_iter().map(|x| x.1).collect()
+}
+
+fn prepare_ccdir(dir: &Path, o: &Opts, hashes: &[String]) -> (Config, f64) {
+    let mut cfg = Config {
+        data_dir: dir.join("ccdir"),
+        load_sample: false,
+        ..Default::default()
+    };
+    cfg.log.level = "warn".into();
+    let t = Instant::now();
+    let d = ccdir::server::open_directory(&cfg, Arc::new(ccdir::clock::SystemClock)).expect("open");
+    ccdir::bootstrap::ensure_base(&d).expect("base");
+    let mut l = BulkLoader::new(&d).batch_size(10_000);
+    l.add(
+        &format!("ou=people,{SUFFIX}"),
+        vec![
+            ("objectClass".into(), vec![b"organizationalUnit".to_vec()]),
+            ("ou".into(), vec![b"people".to_vec()]),
+        ],
+    )
+    .expect("ou=people");
+    for i in 0..o.entries {
+        let (dn, attrs) = people(i, SUFFIX, hashes.get(i as usize).map(|s| s.as_str()));
+        l.add(&dn, attrs).expect("entry");
+    }
+    l.finish().expect("finish");
+    (cfg, t.elapsed().as_secs_f64())
+}
+
+fn start_ccdir(cfg: &Config, dir: &Path) -> (Child, SocketAddr) {
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let child = Command::new(env!("CARGO_BIN_EXE_ccdir"))
+        .args(["serve", "--data-dir"])
+        .arg(&cfg.data_dir)
+        .args([
+            "--ldap-listen",
+            &addr.to_string(),
+            "--ldaps-listen",
+            &format!("127.0.0.1:{}", free_port()),
+            "--log-level",
+            "warn",
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("ccdir.log")).expect("log"))
+        .spawn()
+        .expect("start ccdir");
+    wait_port(addr);
+    (child, addr)
+}
+
+fn prepare_slapd(dir: &Path, o: &Opts, hashes: &[String]) -> Option<(PathBuf, f64)> {
+    if !Path::new("/usr/sbin/slapd").exists() || !Path::new("/usr/lib/ldap/argon2.so").exists() {
+        eprintln!("slapd (Debian slapd with its argon2 module) not installed: ccdir figures only");
+        return None;
+    }
+    let db = dir.join("slapd-db");
+    std::fs::create_dir_all(&db).ok()?;
+    let conf = dir.join("slapd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "include /etc/ldap/schema/core.schema\ninclude /etc/ldap/schema/cosine.schema\ninclude /etc/ldap/schema/inetorgperson.schema\n\
+             modulepath /usr/lib/ldap\nmoduleload back_mdb\nmoduleload argon2\npidfile {d}/slapd.pid\n\
+             access to * by * read\n\
+             database mdb\nsuffix \"{SUFFIX}\"\nrootdn \"{ADMIN}\"\nrootpw secret\ndirectory {db}\nmaxsize 8589934592\n\
+             index objectClass,uid,sn,givenName,mail eq\nindex cn eq,sub\n",
+            d = dir.display(),
+            db = db.display()
+        ),
+    )
+    .ok()?;
+    let ldif = dir.join("data.ldif");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&ldif).ok()?);
+        let base: Vec<(&str, Vec<Vec<u8>>)> = vec![
+            (
+                "objectClass",
+                vec![
+                    b"top".to_vec(),
+                    b"dcObject".to_vec(),
+                    b"organization".to_vec(),
+                ],
+            ),
+            ("dc", vec![b"cctld-ir".to_vec()]),
+            ("o", vec![b"bench".to_vec()]),
+        ];
+        ccdir::ldif::write_entry(&mut f, SUFFIX, base.iter().map(|(a, v)| (*a, v.as_slice())))
+            .ok()?;
+        let ou: Vec<(&str, Vec<Vec<u8>>)> = vec![
+            ("objectClass", vec![b"organizationalUnit".to_vec()]),
+            ("ou", vec![b"people".to_vec()]),
+        ];
+        ccdir::ldif::write_entry(
+            &mut f,
+            &format!("ou=people,{SUFFIX}"),
+            ou.iter().map(|(a, v)| (*a, v.as_slice())),
+        )
+        .ok()?;
+        for i in 0..o.entries {
+            let (dn, attrs) = people(i, SUFFIX, hashes.get(i as usize).map(|s| s.as_str()));
+            ccdir::ldif::write_entry(
+                &mut f,
+                &dn,
+                attrs.iter().map(|(a, v)| (a.as_str(), v.as_slice())),
+            )
+            .ok()?;
+        }
+        f.flush().ok()?;
+    }
+    let t = Instant::now();
+    let st = Command::new("/usr/sbin/slapadd")
+        .args(["-q", "-f"])
+        .arg(&conf)
+        .arg("-l")
+        .arg(&ldif)
+        .status()
+        .ok()?;
+    if !st.success() {
+        eprintln!("slapadd failed; ccdir figures only");
+        return None;
+    }
+    Some((conf, t.elapsed().as_secs_f64()))
+}
+
+fn start_slapd(conf: &Path) -> Option<(Child, SocketAddr)> {
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().ok()?;
+    let child = Command::new("/usr/sbin/slapd")
+        .args(["-d", "0", "-h", &format!("ldap://127.0.0.1:{port}/"), "-f"])
+        .arg(conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    wait_port(addr);
+    Some((child, addr))
+}
+
+fn stop(mut c: Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &c.id().to_string()])
+        .status();
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(20) {
+        if let Ok(Some(_)) = c.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = c.kill();
+    let _ = c.wait();
+}
+
+fn main() {
+    let o = opts();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let cfg = Config::default();
+    eprintln!(
+        "hashing {} passwords (argon2id m={} KiB t={} p={}) ...",
+        o.passwords,
+        cfg.password.argon2_memory_kib,
+        cfg.password.argon2_iterations,
+        cfg.password.argon2_parallelism
+    );
+    let hs = hashes(&cfg, o.passwords.min(o.entries));
+    eprintln!("loading {} entries into ccdir ...", o.entries);
+    let (ccfg, ccdir_load) = prepare_ccdir(dir, &o, &hs);
+    let admin_pw =
+        std::fs::read_to_string(ccfg.data_dir.join("admin-password")).expect("admin password");
+    let slapd = if o.slapd {
+        eprintln!("loading the same entries into slapd (slapadd -q) ...");
+        prepare_slapd(dir, &o, &hs)
+    } else {
+        None
+    };
+
+    let workloads = [Workload::EqSearch, Workload::SubSearch, Workload::Bind];
+    let mut rows: Vec<String> = Vec::new();
+    let mut results: Vec<(Workload, usize, Outcome, Option<Outcome>)> = Vec::new();
+    let (cc, caddr) = start_ccdir(&ccfg, dir);
+    let cpid = cc.id();
+    let mut ccdir_out = Vec::new();
+    for w in workloads {
+        for &n in &o.conns {
+            eprintln!("ccdir: {} x{n}", w.name());
+            ccdir_out.push((w, n, run(caddr, &admin_pw, w, n, &o, cpid)));
+        }
+    }
+    let ccdir_rss = proc_peak_rss_mib(cpid);
+    stop(cc);
+    let mut slapd_out = Vec::new();
+    let mut slapd_rss = 0.0;
+    if let Some((conf, _)) = &slapd {
+        if let Some((sc, saddr)) = start_slapd(conf) {
+            let spid = sc.id();
+            for w in workloads {
+                for &n in &o.conns {
+                    eprintln!("slapd: {} x{n}", w.name());
+                    slapd_out.push(run(saddr, "secret", w, n, &o, spid));
+                }
+            }
+            slapd_rss = proc_peak_rss_mib(spid);
+            stop(sc);
+        }
+    }
+    let mut slapd_iter = slapd_out.into_iter();
+    for (w, n, c) in ccdir_out {
+        results.push((w, n, c, slapd_iter.next()));
+    }
+
+    rows.push("| workload | conns | ccdir ops/s | slapd ops/s | ratio | ccdir p50 / p99 ms | slapd p50 / p99 ms | CPU ms/op ccdir / slapd | errors |".into());
+    rows.push("|---|---|---|---|---|---|---|---|---|".into());
+    for (w, n, c, s) in &results {
+        let cr = c.ops as f64 / c.secs;
+        let (sr, ratio, slat, scpu, serr) = match s {
+            Some(s) => {
+                let sr = s.ops as f64 / s.secs;
+                (
+                    format!("{sr:.0}"),
+                    format!("{:.2}", cr / sr.max(1e-9)),
+                    format!(
+                        "{:.2} / {:.2}",
+                        s.p50.as_secs_f64() * 1e3,
+                        s.p99.as_secs_f64() * 1e3
+                    ),
+                    format!("{:.3}", s.cpu * 1e3 / s.ops.max(1) as f64),
+                    s.errors,
+                )
+            }
+            None => ("–".into(), "–".into(), "–".into(), "–".into(), 0),
+        };
+        rows.push(format!(
+            "| {} | {n} | {cr:.0} | {sr} | {ratio} | {:.2} / {:.2} | {slat} | {:.3} / {scpu} | {} / {serr} |",
+            w.name(),
+            c.p50.as_secs_f64() * 1e3,
+            c.p99.as_secs_f64() * 1e3,
+            c.cpu * 1e3 / c.ops.max(1) as f64,
+            c.errors
+        ));
+    }
+    rows.push(String::new());
+    rows.push(format!(
+        "Load of {} entries: ccdir bulk load {ccdir_load:.1} s{}. Peak RSS: ccdir {ccdir_rss:.0} MiB{}.",
+        o.entries,
+        slapd.as_ref().map(|(_, t)| format!(", slapadd -q {t:.1} s")).unwrap_or_default(),
+        if slapd_rss > 0.0 { format!(", slapd {slapd_rss:.0} MiB") } else { String::new() }
+    ));
+    let table = rows.join("\n");
+    println!("{table}");
+    if let Some(out) = &o.out {
+        std::fs::write(out, format!("{table}\n")).expect("write --out");
+    }
+}
