@@ -31,6 +31,8 @@ struct Opts {
     conns: Vec<usize>,
     slapd: bool,
     out: Option<PathBuf>,
+    /// Run only one workload: eq, sub or bind.
+    only: Option<String>,
 }
 
 fn opts() -> Opts {
@@ -41,6 +43,7 @@ fn opts() -> Opts {
         conns: vec![1, 8],
         slapd: true,
         out: None,
+        only: None,
     };
     let args: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -57,6 +60,7 @@ fn opts() -> Opts {
                     .collect()
             }
             "--out" => o.out = Some(PathBuf::from(next)),
+            "--only" => o.only = Some(next),
             "--no-slapd" => {
                 o.slapd = false;
                 i -= 1;
@@ -155,6 +159,14 @@ enum Workload {
 }
 
 impl Workload {
+    fn key(self) -> &'static str {
+        match self {
+            Workload::EqSearch => "eq",
+            Workload::SubSearch => "sub",
+            Workload::Bind => "bind",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Workload::EqSearch => "equality search (uid=…)",
@@ -521,13 +533,16 @@ fn main() {
         None
     };
 
-    let workloads = [Workload::EqSearch, Workload::SubSearch, Workload::Bind];
+    let workloads: Vec<Workload> = [Workload::EqSearch, Workload::SubSearch, Workload::Bind]
+        .into_iter()
+        .filter(|w| o.only.as_deref().is_none_or(|k| w.key() == k))
+        .collect();
     let mut rows: Vec<String> = Vec::new();
     let mut results: Vec<(Workload, usize, Outcome, Option<Outcome>)> = Vec::new();
     let (cc, caddr) = start_ccdir(&ccfg, dir);
     let cpid = cc.id();
     let mut ccdir_out = Vec::new();
-    for w in workloads {
+    for &w in &workloads {
         for &n in &o.conns {
             eprintln!("ccdir: {} x{n}", w.name());
             ccdir_out.push((w, n, run(caddr, &admin_pw, w, n, &o, cpid)));
@@ -540,7 +555,7 @@ fn main() {
     if let Some((conf, _)) = &slapd {
         if let Some((sc, saddr)) = start_slapd(conf) {
             let spid = sc.id();
-            for w in workloads {
+            for &w in &workloads {
                 for &n in &o.conns {
                     eprintln!("slapd: {} x{n}", w.name());
                     slapd_out.push(run(saddr, "secret", w, n, &o, spid));

@@ -30,8 +30,14 @@ use tokio_util::sync::CancellationToken;
 /// Notice of Disconnection (RFC 4511 4.4.1).
 const OID_NOTICE_OF_DISCONNECTION: &str = "1.3.6.1.4.1.1466.20036";
 
-/// Responses buffered between operations and the writer, per connection.
-const RESPONSE_QUEUE: usize = 64;
+/// Batches of responses buffered between operations and the writer, per connection.
+const RESPONSE_QUEUE: usize = 16;
+/// Search entries sent to the writer in one batch (one wake-up instead of one per entry).
+const ENTRY_BATCH: usize = 32;
+/// ... or fewer, when they are large.
+const ENTRY_BATCH_BYTES: usize = 256 * 1024;
+
+type Batch = Vec<LdapMsg>;
 
 /// Plain TCP or TLS.
 pub enum Stream {
@@ -90,8 +96,8 @@ struct Conn {
     session: Session,
     tasks: JoinSet<i32>,
     abandon: HashMap<i32, Arc<AtomicBool>>,
-    tx: mpsc::Sender<LdapMsg>,
-    rx: mpsc::Receiver<LdapMsg>,
+    tx: mpsc::Sender<Batch>,
+    rx: mpsc::Receiver<Batch>,
 }
 
 fn codec(dir: &Directory) -> LdapCodec {
@@ -199,15 +205,19 @@ impl Conn {
         }
     }
 
-    async fn write(&mut self, io: &mut Io, msg: LdapMsg, t: Duration) -> io::Result<()> {
+    async fn write(&mut self, io: &mut Io, batch: Batch, t: Duration) -> io::Result<()> {
         let fut = async {
-            io.feed(msg).await?;
-            // Batch whatever else is ready, then flush once.
+            for msg in batch {
+                io.feed(msg).await?;
+            }
+            // Take whatever else is ready, then flush once.
             let mut n = 0;
-            while n < 64 {
+            while n < 8 {
                 match self.rx.try_recv() {
-                    Ok(m) => {
-                        io.feed(m).await?;
+                    Ok(more) => {
+                        for msg in more {
+                            io.feed(msg).await?;
+                        }
                         n += 1;
                     }
                     Err(_) => break,
@@ -225,7 +235,7 @@ impl Conn {
     }
 
     async fn send(&mut self, io: &mut Io, msg: LdapMsg, t: Duration) -> Result<(), &'static str> {
-        self.write(io, msg, t)
+        self.write(io, vec![msg], t)
             .await
             .map_err(|_| "write failed or timed out")
     }
@@ -358,15 +368,19 @@ impl Conn {
                 let session = self.session.clone();
                 let tx = self.tx.clone();
                 self.tasks.spawn_blocking(move || {
+                    let mut batch: Batch = Vec::new();
+                    let mut bytes = 0;
                     let done = match controls::parse(&ctrl, true) {
                         Err(e) => Some((e.into_result(), vec![])),
                         Ok(rc) => {
-                            let mut emit = |entry| {
-                                tx.blocking_send(LdapMsg::new(
-                                    msgid,
-                                    LdapOp::SearchResultEntry(entry),
-                                ))
-                                .is_ok()
+                            let mut emit = |entry: ldap3_proto::proto::LdapSearchResultEntry| {
+                                bytes += entry.size();
+                                batch.push(LdapMsg::new(msgid, LdapOp::SearchResultEntry(entry)));
+                                if batch.len() >= ENTRY_BATCH || bytes >= ENTRY_BATCH_BYTES {
+                                    bytes = 0;
+                                    return tx.blocking_send(std::mem::take(&mut batch)).is_ok();
+                                }
+                                true
                             };
                             match search::search(&dir, &session, &req, &rc, &flag, &mut emit) {
                                 Ok(SearchEnd::Done(res, ctrls)) => Some((res, ctrls)),
@@ -377,11 +391,12 @@ impl Conn {
                     };
                     if let Some((res, ctrls)) = done {
                         if !flag.load(Ordering::Relaxed) {
-                            let _ = tx.blocking_send(LdapMsg::new_with_ctrls(
+                            batch.push(LdapMsg::new_with_ctrls(
                                 msgid,
                                 LdapOp::SearchResultDone(res),
                                 ctrls,
                             ));
+                            let _ = tx.blocking_send(batch);
                         }
                     }
                     msgid
@@ -403,7 +418,7 @@ impl Conn {
                 self.tasks.spawn_blocking(move || {
                     let resp = ops::respond(&dir, &session, msgid, op, &ctrl);
                     if !flag.load(Ordering::Relaxed) {
-                        let _ = tx.blocking_send(resp);
+                        let _ = tx.blocking_send(vec![resp]);
                     }
                     msgid
                 });

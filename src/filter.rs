@@ -52,7 +52,7 @@ impl DnNormalizer for SchemaDn<'_> {
 #[derive(Debug, Clone)]
 pub struct AttrSel {
     pub ty: Arc<AttributeType>,
-    names: Vec<String>,
+    names: Arc<[String]>,
     options: Vec<String>,
 }
 
@@ -61,11 +61,7 @@ impl AttrSel {
         let mut parts = desc.split(';');
         let ty = schema.attribute(parts.next()?)?.clone();
         let options = parts.map(|o| o.to_ascii_lowercase()).collect();
-        let names = schema
-            .subtypes(ty.name())
-            .iter()
-            .map(|a| a.name().to_ascii_lowercase())
-            .collect();
+        let names = schema.subtype_names(ty.name())?;
         Some(AttrSel { ty, names, options })
     }
 

@@ -107,6 +107,7 @@ fn init_logging(c: &Config) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match c.log.format {
         LogFormat::Json => b.json().init(),

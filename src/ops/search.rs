@@ -39,7 +39,7 @@ pub struct Selection {
     all_user: bool,
     all_operational: bool,
     /// Requested types (lower-case schema names, incl. subtypes) with requested options.
-    named: Vec<(Vec<String>, Vec<String>)>,
+    named: Vec<(std::sync::Arc<[String]>, Vec<String>)>,
 }
 
 impl Selection {
@@ -58,11 +58,7 @@ impl Selection {
                     let mut parts = a.split(';');
                     let name = parts.next().unwrap_or("");
                     if let Some(ty) = schema.attribute(name) {
-                        let names = schema
-                            .subtypes(ty.name())
-                            .iter()
-                            .map(|x| x.name().to_ascii_lowercase())
-                            .collect();
+                        let names = schema.subtype_names(ty.name()).unwrap_or_default();
                         let opts = parts.map(|o| o.to_ascii_lowercase()).collect();
                         s.named.push((names, opts));
                     }
@@ -256,8 +252,7 @@ pub fn search(
         examined: 0,
         last: None,
         stop: None,
-        need_subordinates: filter.names_attribute("hasSubordinates")
-            || sel.wants_name("hasSubordinates"),
+        computed: Computed::for_search(&filter, &sel),
         emit,
     };
 
@@ -388,7 +383,7 @@ struct Run<'a, 'e> {
     examined: u64,
     last: Option<Position>,
     stop: Option<Stop>,
-    need_subordinates: bool,
+    computed: Computed,
     emit: &'e mut dyn FnMut(LdapSearchResultEntry) -> bool,
 }
 
@@ -442,7 +437,7 @@ impl Run<'_, '_> {
             return Ok(true);
         };
         let schema = &*self.dir.schema;
-        add_computed(&mut e, self.snap, id, self.need_subordinates)?;
+        add_computed(&mut e, self.snap, id, self.computed)?;
         if self.filter.eval(&e, schema) != Tri::True {
             return Ok(true);
         }
@@ -465,20 +460,43 @@ impl Run<'_, '_> {
     }
 }
 
-/// Add the attributes computed on read: entryDN, subschemaSubentry and (when asked) hasSubordinates.
+/// Which computed attributes a search needs (in its filter or its selection).
+#[derive(Debug, Clone, Copy)]
+pub struct Computed {
+    pub entry_dn: bool,
+    pub subschema: bool,
+    pub subordinates: bool,
+}
+
+impl Computed {
+    pub fn for_search(filter: &Filter, sel: &Selection) -> Computed {
+        let need = |n: &str| filter.names_attribute(n) || sel.wants_name(n);
+        Computed {
+            entry_dn: need("entryDN"),
+            subschema: need("subschemaSubentry"),
+            subordinates: need("hasSubordinates"),
+        }
+    }
+}
+
+/// Add the attributes computed on read: entryDN, subschemaSubentry, hasSubordinates.
 pub fn add_computed(
     e: &mut Entry,
     view: &dyn View,
     id: u64,
-    subordinates: bool,
+    which: Computed,
 ) -> Result<(), LdapError> {
-    e.attrs
-        .push(Attribute::new("entryDN", vec![e.dn.clone().into_bytes()]));
-    e.attrs.push(Attribute::new(
-        "subschemaSubentry",
-        vec![rootdse::SUBSCHEMA_DN.as_bytes().to_vec()],
-    ));
-    if subordinates {
+    if which.entry_dn {
+        e.attrs
+            .push(Attribute::new("entryDN", vec![e.dn.clone().into_bytes()]));
+    }
+    if which.subschema {
+        e.attrs.push(Attribute::new(
+            "subschemaSubentry",
+            vec![rootdse::SUBSCHEMA_DN.as_bytes().to_vec()],
+        ));
+    }
+    if which.subordinates {
         let has = view.has_children(id)?;
         e.attrs.push(Attribute::new(
             "hasSubordinates",

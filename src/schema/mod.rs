@@ -403,10 +403,29 @@ pub struct Schema {
     class_index: HashMap<String, usize>,
     /// OID macros (`objectidentifier`), lower-cased name -> numeric OID.
     macros: HashMap<String, String>,
+    /// Attribute type index -> the type and its subtypes (lower-cased primary names), kept up to
+    /// date by `load`: filters and attribute selection need it on every request.
+    subtype_names: Vec<Arc<[String]>>,
 }
 
 fn key(s: &str) -> String {
     s.to_ascii_lowercase()
+}
+
+/// Look `name` up case-insensitively without allocating for the usual short names.
+fn lookup<'m, V>(map: &'m HashMap<String, V>, name: &str) -> Option<&'m V> {
+    if !name.bytes().any(|c| c.is_ascii_uppercase()) {
+        return map.get(name);
+    }
+    let mut buf = [0u8; 64];
+    if name.len() <= buf.len() {
+        let b = &mut buf[..name.len()];
+        b.copy_from_slice(name.as_bytes());
+        b.make_ascii_lowercase();
+        // Lower-casing ASCII keeps valid UTF-8 valid.
+        return std::str::from_utf8(b).ok().and_then(|k| map.get(k));
+    }
+    map.get(&key(name))
 }
 
 impl Schema {
@@ -455,7 +474,29 @@ impl Schema {
             };
             res.map_err(|m| err(st.line, m))?;
         }
+        self.index_subtypes();
         Ok(())
+    }
+
+    fn index_subtypes(&mut self) {
+        let names: Vec<Arc<[String]>> = self
+            .attributes
+            .iter()
+            .map(|t| {
+                self.attributes
+                    .iter()
+                    .filter(|a| self.is_subtype(&a.oid, &t.oid))
+                    .map(|a| a.name().to_ascii_lowercase())
+                    .collect::<Vec<_>>()
+                    .into()
+            })
+            .collect();
+        self.subtype_names = names;
+    }
+
+    /// Lower-cased primary names of `attr` and all its subtypes (precomputed).
+    pub fn subtype_names(&self, attr: &str) -> Option<Arc<[String]>> {
+        lookup(&self.attr_index, attr).and_then(|&i| self.subtype_names.get(i).cloned())
     }
 
     fn add_macro(&mut self, body: &str) -> Result<(), String> {
@@ -659,16 +700,12 @@ impl Schema {
     /// Looks up an attribute type by name (case-insensitive) or OID. Attribute options
     /// (`userCertificate;binary`) are not stripped: strip them before the lookup.
     pub fn attribute(&self, name_or_oid: &str) -> Option<&Arc<AttributeType>> {
-        self.attr_index
-            .get(&key(name_or_oid))
-            .and_then(|&i| self.attributes.get(i))
+        lookup(&self.attr_index, name_or_oid).and_then(|&i| self.attributes.get(i))
     }
 
     /// Looks up an object class by name (case-insensitive) or OID.
     pub fn object_class(&self, name_or_oid: &str) -> Option<&Arc<ObjectClass>> {
-        self.class_index
-            .get(&key(name_or_oid))
-            .and_then(|&i| self.classes.get(i))
+        lookup(&self.class_index, name_or_oid).and_then(|&i| self.classes.get(i))
     }
 
     /// All attribute types in load order (system schema first).

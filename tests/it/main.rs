@@ -4,5 +4,6 @@
 mod harness;
 
 mod cli_tools;
+mod command;
 mod operations;
 mod protocol;

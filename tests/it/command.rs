@@ -1,0 +1,216 @@
+//! The `ccdir` command itself: serve with graceful shutdown, hash-password, check-config.
+
+use crate::harness::*;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn ccdir() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ccdir"))
+}
+
+#[test]
+fn serve_creates_the_directory_and_stops_cleanly_on_sigterm() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let mut child = ccdir()
+        .args(["serve", "--data-dir"])
+        .arg(&data)
+        .args([
+            "--ldap-listen",
+            "127.0.0.1:0",
+            "--ldaps-listen",
+            "127.0.0.1:0",
+            "--set",
+            "password.argon2_memory_kib=256",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ccdir");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut log = Vec::new();
+    let mut ldap_port = None;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ldap_port.is_none() && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            if let Some(rest) = line.split("listening on ldap://127.0.0.1:").nth(1) {
+                ldap_port = rest.trim().parse::<u16>().ok();
+            }
+            log.push(line);
+        }
+    }
+    let port = ldap_port.unwrap_or_else(|| panic!("no listening line in log:\n{}", log.join("\n")));
+    let all = log.join("\n");
+    assert!(
+        all.contains("admin-password"),
+        "log names the password file:\n{all}"
+    );
+    assert!(all.contains(ADMIN), "log names the admin DN:\n{all}");
+    assert!(
+        !all.contains('\u{1b}'),
+        "no colour codes when not on a terminal"
+    );
+    // Data dir contents and modes.
+    let pw = std::fs::read_to_string(data.join("admin-password")).expect("password file");
+    assert!(pw.len() >= 16 && !pw.ends_with('\n'));
+    assert!(!all.contains(&pw), "the password is not logged");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join("admin-password"))
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let mode = std::fs::metadata(data.join("server.key"))
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    for f in ["ccdir.redb", "ca.pem", "server.pem"] {
+        assert!(data.join(f).exists(), "{f}");
+    }
+    // It serves: bind with the generated password.
+    let mut c = ldap3::LdapConn::new(&format!("ldap://127.0.0.1:{port}")).expect("connect");
+    assert_eq!(c.simple_bind(ADMIN, &pw).expect("bind").rc, 0);
+    // A second server on the same data dir refuses to start.
+    let second = ccdir()
+        .args(["serve", "--data-dir"])
+        .arg(&data)
+        .args([
+            "--ldap-listen",
+            "127.0.0.1:0",
+            "--ldaps-listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .expect("second");
+    assert!(!second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("in use"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    // SIGTERM: clean stop with exit status 0.
+    let st = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(st.success());
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "server did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status:?}");
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(
+        rest.iter().any(|l| l.contains("server stopped")),
+        "{}",
+        rest.join("\n")
+    );
+    // The connection got a Notice of Disconnection or a close; a new connection is refused.
+    assert!(ldap3::LdapConn::new(&format!("ldap://127.0.0.1:{port}")).is_err());
+}
+
+#[test]
+fn hash_password_prints_an_argon2id_hash() {
+    let mut child = ccdir()
+        .args(["hash-password", "--set", "password.argon2_memory_kib=256"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"s3cret pass\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("output");
+    assert!(out.status.success());
+    let hash = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        hash.starts_with("{ARGON2}$argon2id$v=19$m=256,t=2,p=1$"),
+        "{hash}"
+    );
+    // The hash works for a bind when loaded into an entry.
+    let s = TestServer::start();
+    let mut c = s.admin();
+    add(
+        &mut c,
+        &person_dn("h"),
+        &[
+            ("objectClass", &["inetOrgPerson"]),
+            ("uid", &["h"]),
+            ("cn", &["H"]),
+            ("sn", &["H"]),
+            ("userPassword", &[&hash]),
+        ],
+    );
+    let mut u = s.conn();
+    assert_eq!(
+        u.simple_bind(&person_dn("h"), "s3cret pass")
+            .expect("bind")
+            .rc,
+        0
+    );
+    // Empty input is refused.
+    let out = ccdir()
+        .arg("hash-password")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+}
+
+#[test]
+fn check_config_accepts_the_example_and_names_errors() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/ccdir.example.toml");
+    let out = ccdir()
+        .args(["check-config", "--config", example])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("configuration OK"));
+    let tmp = tempfile::tempdir().expect("tmp");
+    for (text, needle) in [
+        ("nosuchkey = 1\n", "unknown field"),
+        ("[limits]\nmax_connections = 0\n", "limits.max_connections"),
+        ("[listen]\nldap = [\"nowhere\"]\n", "nowhere"),
+    ] {
+        let p = tmp.path().join("bad.toml");
+        std::fs::write(&p, text).expect("write");
+        let out = ccdir()
+            .args(["check-config", "--config"])
+            .arg(&p)
+            .output()
+            .expect("run");
+        assert!(!out.status.success(), "{text}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{text}: {err}");
+    }
+    let out = ccdir()
+        .args(["check-config", "--set", "limits.size_limit=abc"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+}
