@@ -393,3 +393,31 @@ fn large_subtree_search_streams() {
     }
     assert_eq!(n, 600);
 }
+
+#[test]
+fn time_limit_stops_a_slow_search() {
+    // The client asks for a 1-second limit and does not read for 2 seconds: the search, blocked
+    // on the full response queue, ends with timeLimitExceeded once it can go on.
+    let ts = TestServer::start();
+    add_big(&ts, 600, "t");
+    let mut c = Raw::connect(&ts);
+    c.bind_admin(&ts);
+    let LdapOp::SearchRequest(mut req) = search_req(SUFFIX, LdapFilter::Present("objectClass".into())) else {
+        unreachable!()
+    };
+    req.timelimit = 1;
+    c.send(LdapMsg::new(2, LdapOp::SearchRequest(req)));
+    std::thread::sleep(Duration::from_secs(2));
+    let mut n = 0;
+    loop {
+        match c.recv().map(|m| m.op) {
+            Some(LdapOp::SearchResultEntry(_)) => n += 1,
+            Some(LdapOp::SearchResultDone(r)) => {
+                assert_eq!(r.code, LdapResultCode::TimeLimitExceeded);
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(n < 604, "{n} entries");
+}
