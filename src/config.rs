@@ -24,6 +24,14 @@ pub struct Config {
     pub access: Access,
     pub password: Password,
     pub store: StoreConfig,
+    pub schema: SchemaConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchemaConfig {
+    /// Extra schema files (OpenLDAP format), loaded after the built-in ones, in this order.
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -148,6 +156,7 @@ impl Default for Config {
             access: Access::default(),
             password: Password::default(),
             store: StoreConfig::default(),
+            schema: SchemaConfig::default(),
         }
     }
 }

@@ -31,6 +31,10 @@ impl AttrDesc {
                 )));
             }
             let o = o.to_ascii_lowercase();
+            // `binary` is a transfer option (RFC 4522), not part of the stored description.
+            if o == "binary" {
+                continue;
+            }
             if !options.contains(&o) {
                 options.push(o);
             }
@@ -164,7 +168,9 @@ mod tests {
     fn attr_desc_options() {
         let s = Schema::builtin().unwrap();
         let d = AttrDesc::parse("userCertificate;Binary", &s).unwrap();
-        assert_eq!(d.to_attribute_name(), "userCertificate;binary");
+        assert_eq!(d.to_attribute_name(), "userCertificate");
+        let d = AttrDesc::parse("cn;lang-DE", &s).unwrap();
+        assert_eq!(d.to_attribute_name(), "cn;lang-de");
         let d = AttrDesc::parse("CN", &s).unwrap();
         assert_eq!(d.to_attribute_name(), "cn");
         assert!(AttrDesc::parse("nosuch", &s).is_err());

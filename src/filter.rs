@@ -60,7 +60,10 @@ impl AttrSel {
     pub fn new(desc: &str, schema: &Schema) -> Option<AttrSel> {
         let mut parts = desc.split(';');
         let ty = schema.attribute(parts.next()?)?.clone();
-        let options = parts.map(|o| o.to_ascii_lowercase()).collect();
+        let options = parts
+            .map(|o| o.to_ascii_lowercase())
+            .filter(|o| o != "binary")
+            .collect();
         let names = schema.subtype_names(ty.name())?;
         Some(AttrSel { ty, names, options })
     }

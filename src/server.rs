@@ -42,7 +42,7 @@ pub struct Server {
 pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Directory, String> {
     config.validate()?;
     create_data_dir(&config.data_dir)?;
-    let schema = Arc::new(Schema::builtin().map_err(|e| format!("schema: {e:?}"))?);
+    let schema = Arc::new(load_schema(config)?);
     let suffix = crate::dn::Dn::parse(&config.suffix, &schema)
         .map_err(|e| format!("suffix: {}", e.message))?;
     if suffix.is_root() {
@@ -81,6 +81,21 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
         csn: CsnGenerator::new(0),
         config: config.clone(),
     })
+}
+
+/// The built-in schema files plus the configured extra files; an error names file and line.
+pub fn load_schema(config: &Config) -> Result<Schema, String> {
+    let mut texts = Vec::new();
+    for p in &config.schema.files {
+        let t =
+            std::fs::read_to_string(p).map_err(|e| format!("schema file {}: {e}", p.display()))?;
+        texts.push((p.display().to_string(), t));
+    }
+    let extra: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    Schema::builtin_with(&extra).map_err(|e| format!("schema error: {e}"))
 }
 
 fn create_data_dir(dir: &std::path::Path) -> Result<(), String> {

@@ -47,7 +47,9 @@ pub fn modify(dir: &Directory, s: &Session, req: LdapModifyRequest) -> Result<()
                 names.push(n);
             }
         }
-        let new_sc = check_entry(dir, &dn, &e, LdapResultCode::NotALlowedOnRDN)?;
+        // The structural class may not change (69), checked before the attribute rules.
+        let classes = crate::schema::check::classes(&dir.schema, &e)?;
+        let new_sc = crate::schema::check::structural_class(&dir.schema, &classes)?;
         let old_sc = old.first_str("structuralObjectClass").unwrap_or_default();
         if !old_sc.is_empty() && !new_sc.eq_ignore_ascii_case(old_sc) {
             return Err(LdapError::new(
@@ -55,6 +57,7 @@ pub fn modify(dir: &Directory, s: &Session, req: LdapModifyRequest) -> Result<()
                 format!("structural object class modification from '{old_sc}' to '{new_sc}' is not allowed"),
             ));
         }
+        check_entry(dir, &dn, &e, LdapResultCode::NotALlowedOnRDN)?;
         stamp_modify(&mut e, &st);
         w.update(id, &old, &e)?;
         w.log(&write::record(&st, ChangeKind::Modify, &e.dn, None, names))?;

@@ -71,16 +71,30 @@ impl Selection {
 
     /// Does the client want this stored attribute (`name;options`, operational or not)?
     pub fn wants(&self, attr: &Attribute, operational: bool) -> bool {
-        if operational && self.all_operational || !operational && self.all_user {
-            return true;
-        }
+        self.output_name(attr, operational).is_some()
+    }
+
+    /// The name to return `attr` under, if the client wants it: the stored description, with
+    /// the `;binary` transfer option added when the client asked for it (RFC 4522).
+    pub fn output_name(&self, attr: &Attribute, operational: bool) -> Option<String> {
         let base = attr.base_name();
-        self.named.iter().any(|(names, opts)| {
+        let named = self.named.iter().find(|(names, opts)| {
             names.iter().any(|n| n.eq_ignore_ascii_case(base))
                 && opts
                     .iter()
+                    .filter(|o| o.as_str() != "binary")
                     .all(|o| attr.options().any(|ao| ao.eq_ignore_ascii_case(o)))
-        })
+        });
+        match named {
+            Some((_, opts)) if opts.iter().any(|o| o == "binary") => {
+                Some(format!("{};binary", attr.name))
+            }
+            Some(_) => Some(attr.name.clone()),
+            None if operational && self.all_operational || !operational && self.all_user => {
+                Some(attr.name.clone())
+            }
+            None => None,
+        }
     }
 
     /// Does the client want this (computed, operational) type?
@@ -523,11 +537,14 @@ pub fn project(
     for a in &e.attrs {
         let base = a.base_name();
         let operational = schema.attribute(base).is_some_and(|t| t.is_operational());
-        if !sel.wants(a, operational) || !dir.policy.can_read_attr(who, &e.dn, base) {
+        let Some(atype) = sel.output_name(a, operational) else {
+            continue;
+        };
+        if !dir.policy.can_read_attr(who, &e.dn, base) {
             continue;
         }
         attributes.push(LdapPartialAttribute {
-            atype: a.name.clone(),
+            atype,
             vals: if typesonly {
                 Vec::new()
             } else {

@@ -9,7 +9,7 @@ use crate::entry::{AttrDesc, Entry};
 use crate::error::LdapError;
 use crate::filter::SchemaDn;
 use crate::password;
-use crate::schema::{AttributeType, ObjectClass, ObjectClassKind, Schema};
+use crate::schema::AttributeType;
 use crate::store::changelog::{ChangeKind, ChangeRecord};
 use crate::store::View;
 use ldap3_proto::proto::LdapResultCode;
@@ -54,7 +54,14 @@ pub fn prepare_values(
     let ty = &desc.ty;
     let mut seen: Vec<Vec<u8>> = Vec::with_capacity(values.len());
     let mut out = Vec::with_capacity(values.len());
+    let dn = SchemaDn(&dir.schema);
     for (i, v) in values.into_iter().enumerate() {
+        if !ty.syntax.validate_with(&v, &dn) {
+            return Err(LdapError::syntax(format!(
+                "{}: value #{i} invalid per syntax",
+                ty.name()
+            )));
+        }
         let n = norm_value(dir, ty, &v).ok_or_else(|| {
             LdapError::syntax(format!("{}: value #{i} invalid per syntax", ty.name()))
         })?;
@@ -97,7 +104,7 @@ pub fn check_entry(
             "no objectClass attribute",
         ));
     }
-    let structural = structural_class(&dir.schema, e)?;
+    let structural = crate::schema::check::check_entry(&dir.schema, e)?;
     if let Some(rdn) = dn.rdn() {
         for ava in rdn.avas() {
             let Some(ty) = dir.schema.attribute(&ava.attr) else {
@@ -130,54 +137,6 @@ pub fn check_entry(
         }
     }
     Ok(structural)
-}
-
-/// The entry's structural object class: of its STRUCTURAL classes, the one all others are
-/// superclasses of. objectClassViolation when there is none, or two unrelated chains.
-pub fn structural_class(schema: &Schema, e: &Entry) -> Result<String, LdapError> {
-    let mut structural: Vec<std::sync::Arc<ObjectClass>> = Vec::new();
-    for v in e
-        .get("objectClass")
-        .map(|a| a.values.as_slice())
-        .unwrap_or_default()
-    {
-        let name = std::str::from_utf8(v).unwrap_or_default();
-        let oc = schema.object_class(name).ok_or_else(|| {
-            LdapError::new(
-                LdapResultCode::ObjectClassViolation,
-                format!("objectClass: value \"{name}\" is not a defined object class"),
-            )
-        })?;
-        if oc.kind == ObjectClassKind::Structural {
-            structural.push(oc.clone());
-        }
-    }
-    let most = structural
-        .iter()
-        .find(|c| {
-            structural
-                .iter()
-                .all(|o| schema.is_subclass(c.name(), o.name()))
-        })
-        .map(|c| c.name().to_string());
-    match (structural.is_empty(), most) {
-        (true, _) => Err(LdapError::new(
-            LdapResultCode::ObjectClassViolation,
-            "no structural object class provided",
-        )),
-        (false, Some(m)) => Ok(m),
-        (false, None) => Err(LdapError::new(
-            LdapResultCode::ObjectClassViolation,
-            format!(
-                "invalid structural object class chain ({})",
-                structural
-                    .iter()
-                    .map(|c| c.name())
-                    .collect::<Vec<_>>()
-                    .join("/")
-            ),
-        )),
-    }
 }
 
 /// Time and CSN for one write.

@@ -8,6 +8,7 @@
 //! After loading, every [`AttributeType`] has its matching rules and syntax *resolved*: inherited
 //! along the SUP chain when not given, so `cn` (SUP name) has equality `caseIgnoreMatch`.
 
+pub mod check;
 pub mod matching;
 pub mod parse;
 pub mod syntax;

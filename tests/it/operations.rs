@@ -833,3 +833,219 @@ fn writes_survive_restart() {
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].attrs["cn"], vec!["Ann Example"]);
 }
+
+#[test]
+fn schema_checks_and_attribute_options() {
+    let s = TestServer::start();
+    let mut c = s.admin();
+    let reg = format!("associatedDomain=br,ou=registries,{SUFFIX}");
+    let registry = |extra: Vec<(&'static str, HashSet<&'static str>)>| {
+        let mut v = vec![
+            ("objectClass", set(&["organization", "cctldRegistry"])),
+            ("associatedDomain", set(&["br"])),
+            ("o", set(&["Registry of .br (example)"])),
+        ];
+        v.extend(extra);
+        v
+    };
+    // MUST missing (o), MAY violated (mail on organization+cctldRegistry), bad syntaxes.
+    let mut no_o = registry(vec![]);
+    no_o.retain(|(a, _)| *a != "o");
+    let r = c.add(&reg, no_o).expect("add");
+    assert_eq!(r.rc, 65);
+    assert!(r.text.contains("'o'"), "{}", r.text);
+    let r = c
+        .add(
+            &reg,
+            registry(vec![("cctldTimeZone", set(&["Europe/Berlin"]))]),
+        )
+        .expect("add");
+    assert_eq!(r.rc, 65, "cctldTimeZone is not allowed on a registry");
+    assert!(r.text.contains("cctldTimeZone"), "{}", r.text);
+    assert_eq!(
+        rc(c.add(&reg, registry(vec![("c", set(&["Brazil"]))]))),
+        21,
+        "country string is two letters"
+    );
+    assert_eq!(
+        rc(c.add(&reg, registry(vec![("objectClass", set(&["noSuchClass"]))]))),
+        65
+    );
+    assert_eq!(
+        rc(c.add(
+            &reg,
+            registry(vec![("c", set(&["BR"])), ("co", set(&["Brazil"]))])
+        )),
+        0
+    );
+    // A contact: auxiliary class on a person, Boolean and Generalized Time syntaxes.
+    let team = format!("cn=incident-response,{reg}");
+    let contact = |extra: Vec<(&'static str, HashSet<&'static str>)>| {
+        let mut v = vec![
+            ("objectClass", set(&["organizationalRole", "cctldContact"])),
+            ("cn", set(&["incident-response"])),
+            ("associatedDomain", set(&["br"])),
+        ];
+        v.extend(extra);
+        v
+    };
+    assert_eq!(
+        rc(c.add(&team, contact(vec![("cctldAvailable247", set(&["yes"]))]))),
+        21
+    );
+    assert_eq!(
+        rc(c.add(
+            &team,
+            contact(vec![("cctldVerificationDue", set(&["next week"]))])
+        )),
+        21
+    );
+    assert_eq!(
+        rc(c.add(
+            &team,
+            contact(vec![
+                ("cctldAvailable247", set(&["TRUE"])),
+                ("cctldVerificationDue", set(&["20261231000000Z"])),
+                ("cctldTimeZone", set(&["America/Sao_Paulo"])),
+                ("telephoneNumber", set(&["+55 11 5555 0100"])),
+                ("mail", set(&["security@nic-br.example"])),
+            ])
+        )),
+        0
+    );
+    let (_, e) = search(
+        &mut c,
+        SUFFIX,
+        Scope::Subtree,
+        "(&(cctldAvailable247=TRUE)(cctldVerificationDue<=20270101000000Z))",
+        &["cn"],
+    );
+    assert_eq!(dns(&e), vec![team.to_lowercase()]);
+    // Removing a MUST attribute fails; the structural class cannot change.
+    assert_eq!(
+        rc(c.modify(&team, vec![Mod::Delete("associatedDomain", set(&[]))])),
+        65
+    );
+    // userCertificate;binary: stored once, returned with the option the client asked for.
+    let cert: &[u8] = &[0x30, 0x82, 0x01, 0x0a, 0x02, 0x01, 0x00];
+    let person = format!("uid=ann,{reg}");
+    c.add(
+        &person,
+        vec![
+            (
+                "objectClass".as_bytes(),
+                set(&["inetOrgPerson"])
+                    .into_iter()
+                    .map(|s| s.as_bytes())
+                    .collect::<HashSet<&[u8]>>(),
+            ),
+            ("uid".as_bytes(), [b"ann".as_slice()].into_iter().collect()),
+            ("cn".as_bytes(), [b"Ann".as_slice()].into_iter().collect()),
+            ("sn".as_bytes(), [b"A".as_slice()].into_iter().collect()),
+            (
+                "userCertificate;binary".as_bytes(),
+                [cert].into_iter().collect(),
+            ),
+            (
+                "cn;lang-pt".as_bytes(),
+                ["Ana".as_bytes()].into_iter().collect(),
+            ),
+        ],
+    )
+    .expect("add")
+    .success()
+    .expect("add person");
+    let r = c
+        .search(
+            &person,
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["userCertificate;binary"],
+        )
+        .expect("search");
+    let e = SearchEntry::construct(r.0[0].clone());
+    assert_eq!(
+        e.bin_attrs
+            .get("userCertificate;binary")
+            .map(|v| v[0].as_slice()),
+        Some(cert)
+    );
+    let r = c
+        .search(
+            &person,
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["userCertificate"],
+        )
+        .expect("search");
+    let e = SearchEntry::construct(r.0[0].clone());
+    assert!(
+        e.bin_attrs.contains_key("userCertificate"),
+        "{:?}",
+        e.bin_attrs.keys()
+    );
+    // Language tags: stored and found by the base type.
+    let (_, e) = search(&mut c, &person, Scope::Base, "(cn=ana)", &["cn"]);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].attrs["cn;lang-pt"], vec!["Ana"]);
+    let (_, e) = search(
+        &mut c,
+        &person,
+        Scope::Base,
+        "(objectClass=*)",
+        &["cn;lang-pt"],
+    );
+    assert!(!e[0].attrs.contains_key("cn"));
+}
+
+#[test]
+fn extra_schema_files_load_and_errors_stop_the_start() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let good = tmp.path().join("site.schema");
+    std::fs::write(
+        &good,
+        "objectidentifier siteOID 1.3.6.1.4.1.99999\n\
+         attributetype ( siteOID:1 NAME 'siteShoeSize'\n  EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )\n\
+         objectclass ( siteOID:2 NAME 'siteExtra' AUXILIARY MAY siteShoeSize )\n",
+    )
+    .expect("write");
+    let g = good.clone();
+    let s = TestServer::start_with(move |c| c.schema.files = vec![g]);
+    let mut c = s.admin();
+    add(
+        &mut c,
+        &person_dn("x"),
+        &[
+            ("objectClass", &["inetOrgPerson", "siteExtra"]),
+            ("uid", &["x"]),
+            ("cn", &["X"]),
+            ("sn", &["X"]),
+            ("siteShoeSize", &["44"]),
+        ],
+    );
+    let (_, e) = search(
+        &mut c,
+        SUFFIX,
+        Scope::Subtree,
+        "(siteShoeSize>=40)",
+        &["siteShoeSize"],
+    );
+    assert_eq!(e.len(), 1);
+    let bad = tmp.path().join("bad.schema");
+    std::fs::write(
+        &bad,
+        "# comment\n\nattributetype ( 1.2.3.4 NAME 'x' SUP noSuchType )\n",
+    )
+    .expect("write");
+    let mut cfg = test_config(&tmp.path().join("data2"));
+    cfg.schema.files = vec![bad.clone()];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let err = match rt.block_on(ccdir::Server::start(cfg)) {
+        Ok(_) => panic!("a broken schema file must stop the start"),
+        Err(e) => e,
+    };
+    assert!(err.contains(&format!("{}:3:", bad.display())), "{err}");
+}

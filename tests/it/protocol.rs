@@ -402,7 +402,9 @@ fn time_limit_stops_a_slow_search() {
     add_big(&ts, 600, "t");
     let mut c = Raw::connect(&ts);
     c.bind_admin(&ts);
-    let LdapOp::SearchRequest(mut req) = search_req(SUFFIX, LdapFilter::Present("objectClass".into())) else {
+    let LdapOp::SearchRequest(mut req) =
+        search_req(SUFFIX, LdapFilter::Present("objectClass".into()))
+    else {
         unreachable!()
     };
     req.timelimit = 1;
