@@ -7,3 +7,4 @@ mod cli_tools;
 mod command;
 mod operations;
 mod protocol;
+mod schema_clients;
