@@ -100,6 +100,7 @@ impl<'a> BulkLoader<'a> {
         let n = batch.len() as u64;
         let dir = self.dir;
         dir.store.write_with(durability, |w| {
+            let mut added: Vec<(u64, &Entry)> = Vec::with_capacity(batch.len());
             for (dn, e) in &batch {
                 let parent = if dn.norm() == dir.suffix.norm() {
                     ROOT_ID
@@ -120,7 +121,7 @@ impl<'a> BulkLoader<'a> {
                         format!("entry {} already exists", dn.display()),
                     ));
                 }
-                w.insert(parent, dn, e)?;
+                added.push((w.insert_unindexed(parent, dn, e)?, e));
                 let st = crate::ops::write::Stamp {
                     time: e
                         .first_str("modifyTimestamp")
@@ -131,7 +132,7 @@ impl<'a> BulkLoader<'a> {
                 };
                 w.log(&record(&st, ChangeKind::Add, dn.display(), None, vec![]))?;
             }
-            Ok(())
+            w.index_batch(&added)
         })?;
         self.loaded += n;
         Ok(())

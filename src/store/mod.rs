@@ -8,6 +8,7 @@
 pub mod changelog;
 pub mod encode;
 pub mod index;
+pub mod postings;
 pub mod tables;
 
 use crate::dn::Dn;
@@ -90,16 +91,16 @@ impl Store {
             txn.open_table(DN2ID).map_err(rerr)?;
             txn.open_table(ID2DN).map_err(rerr)?;
             txn.open_multimap_table(CHILDREN).map_err(rerr)?;
-            txn.open_multimap_table(EQ_INDEX).map_err(rerr)?;
-            txn.open_multimap_table(SUB_INDEX).map_err(rerr)?;
+            txn.open_table(EQ_INDEX).map_err(rerr)?;
+            txn.open_table(SUB_INDEX).map_err(rerr)?;
             txn.open_table(CHANGELOG).map_err(rerr)?;
         }
         if reindex {
-            txn.delete_multimap_table(EQ_INDEX).map_err(rerr)?;
-            txn.delete_multimap_table(SUB_INDEX).map_err(rerr)?;
+            txn.delete_table(EQ_INDEX).map_err(rerr)?;
+            txn.delete_table(SUB_INDEX).map_err(rerr)?;
             let entries = txn.open_table(ENTRIES).map_err(rerr)?;
-            let mut eq = txn.open_multimap_table(EQ_INDEX).map_err(rerr)?;
-            let mut sub = txn.open_multimap_table(SUB_INDEX).map_err(rerr)?;
+            let mut eq = txn.open_table(EQ_INDEX).map_err(rerr)?;
+            let mut sub = txn.open_table(SUB_INDEX).map_err(rerr)?;
             let mut n = 0u64;
             for row in entries.iter()? {
                 let (id, bytes) = row?;
@@ -107,10 +108,10 @@ impl Store {
                     .map_err(|e| redb::Error::Corrupted(e.to_string()))?;
                 let (ek, sk) = entry_keys(&e, &self.spec, &self.schema);
                 for k in ek {
-                    eq.insert(k.as_slice(), id.value())?;
+                    postings::insert(&mut eq, &k, id.value())?;
                 }
                 for k in sk {
-                    sub.insert(k.as_slice(), id.value())?;
+                    postings::insert(&mut sub, &k, id.value())?;
                 }
                 n += 1;
             }
@@ -139,8 +140,8 @@ impl Store {
                 dn2id: txn.open_table(DN2ID).map_err(rerr)?,
                 id2dn: txn.open_table(ID2DN).map_err(rerr)?,
                 children: txn.open_multimap_table(CHILDREN).map_err(rerr)?,
-                eq: txn.open_multimap_table(EQ_INDEX).map_err(rerr)?,
-                sub: txn.open_multimap_table(SUB_INDEX).map_err(rerr)?,
+                eq: txn.open_table(EQ_INDEX).map_err(rerr)?,
+                sub: txn.open_table(SUB_INDEX).map_err(rerr)?,
                 changelog: txn.open_table(CHANGELOG).map_err(rerr)?,
             })
         })();
@@ -174,8 +175,8 @@ impl Store {
                     dn2id: txn.open_table(DN2ID).map_err(rerr)?,
                     id2dn: txn.open_table(ID2DN).map_err(rerr)?,
                     children: txn.open_multimap_table(CHILDREN).map_err(rerr)?,
-                    eq: txn.open_multimap_table(EQ_INDEX).map_err(rerr)?,
-                    sub: txn.open_multimap_table(SUB_INDEX).map_err(rerr)?,
+                    eq: txn.open_table(EQ_INDEX).map_err(rerr)?,
+                    sub: txn.open_table(SUB_INDEX).map_err(rerr)?,
                     changelog: txn.open_table(CHANGELOG).map_err(rerr)?,
                     meta: txn.open_table(META).map_err(rerr)?,
                     schema: &self.schema,
@@ -220,8 +221,8 @@ pub struct ReadSnap {
     dn2id: ReadOnlyTable<&'static [u8], u64>,
     id2dn: ReadOnlyTable<u64, &'static [u8]>,
     children: ReadOnlyMultimapTable<u64, u64>,
-    eq: ReadOnlyMultimapTable<&'static [u8], u64>,
-    sub: ReadOnlyMultimapTable<&'static [u8], u64>,
+    eq: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    sub: ReadOnlyTable<&'static [u8], &'static [u8]>,
     changelog: ReadOnlyTable<u64, &'static [u8]>,
 }
 
@@ -231,8 +232,8 @@ pub struct WriteCtx<'t> {
     dn2id: Table<'t, &'static [u8], u64>,
     id2dn: Table<'t, u64, &'static [u8]>,
     children: MultimapTable<'t, u64, u64>,
-    eq: MultimapTable<'t, &'static [u8], u64>,
-    sub: MultimapTable<'t, &'static [u8], u64>,
+    eq: Table<'t, &'static [u8], &'static [u8]>,
+    sub: Table<'t, &'static [u8], &'static [u8]>,
     changelog: Table<'t, u64, &'static [u8]>,
     meta: Table<'t, &'static str, &'static [u8]>,
     schema: &'t Schema,
@@ -393,11 +394,7 @@ macro_rules! impl_view {
 
         impl IndexReader for $t {
             fn eq_ids(&self, key: &[u8]) -> Result<Vec<u64>, redb::Error> {
-                let mut out = Vec::new();
-                for v in self.eq.get(key)? {
-                    out.push(v?.value());
-                }
-                Ok(out)
+                postings::read(&self.eq, key)
             }
             fn eq_range_ids(
                 &self,
@@ -405,30 +402,10 @@ macro_rules! impl_view {
                 from: &[u8],
                 to: Option<&[u8]>,
             ) -> Result<Vec<u64>, redb::Error> {
-                let mut out = Vec::new();
-                for row in self.eq.range::<&[u8]>(from..)? {
-                    let (k, vals) = row?;
-                    let key = k.value();
-                    if !key.starts_with(prefix) || to.is_some_and(|t| key >= t) {
-                        break;
-                    }
-                    for v in vals {
-                        out.push(v?.value());
-                    }
-                    if out.len() > index::MAX_RANGE_IDS {
-                        break;
-                    }
-                }
-                out.sort_unstable();
-                out.dedup();
-                Ok(out)
+                postings::read_range(&self.eq, prefix, from, to, index::MAX_RANGE_IDS)
             }
             fn sub_ids(&self, key: &[u8]) -> Result<Vec<u64>, redb::Error> {
-                let mut out = Vec::new();
-                for v in self.sub.get(key)? {
-                    out.push(v?.value());
-                }
-                Ok(out)
+                postings::read(&self.sub, key)
             }
         }
     };
@@ -466,21 +443,65 @@ impl WriteCtx<'_> {
         let r = (|| -> Result<(), redb::Error> {
             for k in eqk {
                 if add {
-                    self.eq.insert(k.as_slice(), id)?;
+                    postings::insert(&mut self.eq, k, id)?;
                 } else {
-                    self.eq.remove(k.as_slice(), id)?;
+                    postings::remove(&mut self.eq, k, id)?;
                 }
             }
             for k in subk {
                 if add {
-                    self.sub.insert(k.as_slice(), id)?;
+                    postings::insert(&mut self.sub, k, id)?;
                 } else {
-                    self.sub.remove(k.as_slice(), id)?;
+                    postings::remove(&mut self.sub, k, id)?;
                 }
             }
             Ok(())
         })();
         r.map_err(ie("updating indexes"))
+    }
+
+    /// Index many entries added with [`WriteCtx::insert_unindexed`], writing each posting list
+    /// once (bulk loads).
+    pub fn index_batch(&mut self, batch: &[(u64, &Entry)]) -> Result<(), LdapError> {
+        use std::collections::BTreeMap;
+        let mut eq: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
+        let mut sub: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
+        for (id, e) in batch {
+            let (ek, sk) = entry_keys(e, self.spec, self.schema);
+            for k in ek {
+                eq.entry(k).or_default().push(*id);
+            }
+            for k in sk {
+                sub.entry(k).or_default().push(*id);
+            }
+        }
+        let r = (|| -> Result<(), redb::Error> {
+            for (k, v) in &eq {
+                postings::insert_many(&mut self.eq, k, v)?;
+            }
+            for (k, v) in &sub {
+                postings::insert_many(&mut self.sub, k, v)?;
+            }
+            Ok(())
+        })();
+        r.map_err(ie("updating indexes"))
+    }
+
+    /// Add an entry without indexing it: the caller indexes it with [`WriteCtx::index_batch`]
+    /// in the same transaction.
+    pub fn insert_unindexed(&mut self, parent: u64, dn: &Dn, e: &Entry) -> Result<u64, LdapError> {
+        let id = self.counter(META_NEXT_ID, 1)?;
+        let key = dn.store_key();
+        let r = (|| -> Result<(), redb::Error> {
+            self.entries
+                .insert(id, encode::encode_entry(e).as_slice())?;
+            self.dn2id.insert(key.as_slice(), id)?;
+            self.id2dn.insert(id, key.as_slice())?;
+            self.children.insert(parent, id)?;
+            Ok(())
+        })();
+        r.map_err(ie("inserting an entry"))?;
+        Ok(id)
     }
 
     /// Add a new entry below `parent` (ROOT_ID for a naming context).

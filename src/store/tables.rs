@@ -11,11 +11,11 @@ pub const DN2ID: TableDefinition<&[u8], u64> = TableDefinition::new("dn");
 pub const ID2DN: TableDefinition<u64, &[u8]> = TableDefinition::new("id2dn");
 /// parent id -> child ids (0 is the parent of the naming contexts): one-level scope, leaf checks.
 pub const CHILDREN: MultimapTableDefinition<u64, u64> = MultimapTableDefinition::new("children");
-/// attribute name (lower case) 0 normalised value -> entry ids: equality, presence, ordering.
-pub const EQ_INDEX: MultimapTableDefinition<&[u8], u64> = MultimapTableDefinition::new("eq_index");
-/// attribute name (lower case) 0 3-gram of the normalised value -> entry ids: substrings.
-pub const SUB_INDEX: MultimapTableDefinition<&[u8], u64> =
-    MultimapTableDefinition::new("sub_index");
+/// Posting lists (store/postings.rs) of "attribute name (lower case) 0 normalised value":
+/// equality, presence, ordering.
+pub const EQ_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("eq_index");
+/// Posting lists of "attribute name (lower case) 0 3-gram of the normalised value": substrings.
+pub const SUB_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sub_index");
 /// change sequence number -> encoded change record (store/changelog.rs).
 pub const CHANGELOG: TableDefinition<u64, &[u8]> = TableDefinition::new("changelog");
 /// format version, id and sequence counters, configuration the data depends on.
@@ -25,7 +25,7 @@ pub const META_FORMAT: &str = "format";
 pub const META_NEXT_ID: &str = "next_id";
 pub const META_NEXT_SEQ: &str = "next_seq";
 pub const META_INDEX_SPEC: &str = "index_spec";
-pub const FORMAT_VERSION: u64 = 1;
+pub const FORMAT_VERSION: u64 = 2;
 
 /// The parent id of naming-context entries.
 pub const ROOT_ID: u64 = 0;

@@ -41,6 +41,9 @@ fn python_ldap_parses_the_subschema_strictly() {
         .expect("python3 (install Debian python3-ldap)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "python-ldap failed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "python-ldap failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.starts_with("OK"), "{stdout}");
 }
