@@ -229,7 +229,7 @@ pub fn search(
     if base.is_root() && req.scope == LdapSearchScope::Base {
         let e = rootdse::root_dse(dir);
         if filter.eval(&e, schema) == Tri::True {
-            emit(project(&e, &sel, req.typesonly, dir, who, schema));
+            emit(project(e, &sel, req.typesonly, dir, who, schema));
         }
         return Ok(SearchEnd::Done(success(), vec![]));
     }
@@ -237,7 +237,7 @@ pub fn search(
         if req.scope != LdapSearchScope::OneLevel {
             let e = rootdse::subschema(dir);
             if filter.eval(&e, schema) == Tri::True {
-                emit(project(&e, &sel, req.typesonly, dir, who, schema));
+                emit(project(e, &sel, req.typesonly, dir, who, schema));
             }
         }
         return Ok(SearchEnd::Done(success(), vec![]));
@@ -463,7 +463,7 @@ impl Run<'_, '_> {
             self.stop = Some(Stop::PageFull);
             return Ok(false);
         }
-        let out = project(&e, self.sel, self.typesonly, self.dir, self.who, schema);
+        let out = project(e, self.sel, self.typesonly, self.dir, self.who, schema);
         if !(self.emit)(out) {
             self.stop = Some(Stop::ClientGone);
             return Ok(false);
@@ -525,19 +525,20 @@ pub fn add_computed(
 }
 
 /// The entry as the client sees it: selected, readable attributes only.
+/// Consumes the entry: its values move into the response without copies.
 pub fn project(
-    e: &Entry,
+    e: Entry,
     sel: &Selection,
     typesonly: bool,
     dir: &Directory,
     who: &Identity,
     schema: &Schema,
 ) -> LdapSearchResultEntry {
-    let mut attributes = Vec::new();
-    for a in &e.attrs {
+    let mut attributes = Vec::with_capacity(e.attrs.len());
+    for a in e.attrs {
         let base = a.base_name();
         let operational = schema.attribute(base).is_some_and(|t| t.is_operational());
-        let Some(atype) = sel.output_name(a, operational) else {
+        let Some(atype) = sel.output_name(&a, operational) else {
             continue;
         };
         if !dir.policy.can_read_attr(who, &e.dn, base) {
@@ -545,17 +546,10 @@ pub fn project(
         }
         attributes.push(LdapPartialAttribute {
             atype,
-            vals: if typesonly {
-                Vec::new()
-            } else {
-                a.values.clone()
-            },
+            vals: if typesonly { Vec::new() } else { a.values },
         });
     }
-    LdapSearchResultEntry {
-        dn: e.dn.clone(),
-        attributes,
-    }
+    LdapSearchResultEntry { dn: e.dn, attributes }
 }
 
 /// Parse a DN for a search result check (used by tests and callers holding text).
