@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -38,6 +38,17 @@ const ENTRY_BATCH: usize = 32;
 const ENTRY_BATCH_BYTES: usize = 256 * 1024;
 
 type Batch = Vec<LdapMsg>;
+
+/// One outstanding operation: counted from admission until just before its final response is
+/// queued, so a client that sends its next request as soon as it reads a response never finds
+/// the slot still taken.
+struct Inflight(Arc<AtomicUsize>);
+
+impl Drop for Inflight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// Plain TCP or TLS.
 pub enum Stream {
@@ -98,6 +109,7 @@ struct Conn {
     abandon: HashMap<i32, Arc<AtomicBool>>,
     tx: mpsc::Sender<Batch>,
     rx: mpsc::Receiver<Batch>,
+    inflight: Arc<AtomicUsize>,
 }
 
 fn codec(dir: &Directory) -> LdapCodec {
@@ -149,6 +161,7 @@ pub async fn serve(
         abandon: HashMap::new(),
         tx,
         rx,
+        inflight: Arc::new(AtomicUsize::new(0)),
     };
     let io = Framed::new(stream, codec(&shared.dir));
     tracing::debug!(conn = conn_id, %peer, ldaps, "connection opened");
@@ -359,7 +372,7 @@ impl Conn {
                 self.start_tls(msgid, io, t).await
             }
             LdapOp::SearchRequest(req) => {
-                let Some(flag) = self
+                let Some((flag, slot)) = self
                     .admit(msgid, &mut io, LdapOp::SearchResultDone, t)
                     .await?
                 else {
@@ -389,6 +402,7 @@ impl Conn {
                             }
                         }
                     };
+                    drop(slot);
                     if let Some((res, ctrls)) = done {
                         if !flag.load(Ordering::Relaxed) {
                             batch.push(LdapMsg::new_with_ctrls(
@@ -410,13 +424,14 @@ impl Conn {
             | LdapOp::CompareRequest(_)
             | LdapOp::ExtendedRequest(_)) => {
                 let busy = response_kind(&op);
-                let Some(flag) = self.admit(msgid, &mut io, busy, t).await? else {
+                let Some((flag, slot)) = self.admit(msgid, &mut io, busy, t).await? else {
                     return Ok(io);
                 };
                 let session = self.session.clone();
                 let tx = self.tx.clone();
                 self.tasks.spawn_blocking(move || {
                     let resp = ops::respond(&dir, &session, msgid, op, &ctrl);
+                    drop(slot);
                     if !flag.load(Ordering::Relaxed) {
                         let _ = tx.blocking_send(vec![resp]);
                     }
@@ -445,8 +460,10 @@ impl Conn {
         io: &mut Io,
         kind: fn(ldap3_proto::proto::LdapResult) -> LdapOp,
         t: Duration,
-    ) -> Result<Option<Arc<AtomicBool>>, &'static str> {
-        if self.tasks.len() >= self.shared.dir.config.limits.max_ops_per_connection {
+    ) -> Result<Option<(Arc<AtomicBool>, Inflight)>, &'static str> {
+        if self.inflight.load(Ordering::Acquire)
+            >= self.shared.dir.config.limits.max_ops_per_connection
+        {
             let res = LdapError::new(
                 LdapResultCode::Busy,
                 "too many outstanding operations on this connection",
@@ -457,7 +474,8 @@ impl Conn {
         }
         let flag = Arc::new(AtomicBool::new(false));
         self.abandon.insert(msgid, flag.clone());
-        Ok(Some(flag))
+        self.inflight.fetch_add(1, Ordering::AcqRel);
+        Ok(Some((flag, Inflight(self.inflight.clone()))))
     }
 
     async fn start_tls(&mut self, msgid: i32, mut io: Io, t: Duration) -> Result<Io, &'static str> {
@@ -489,7 +507,7 @@ impl Conn {
             .await?;
             return Ok(io);
         }
-        if !self.tasks.is_empty() {
+        if self.inflight.load(Ordering::Acquire) > 0 {
             self.send(
                 &mut io,
                 fail(
@@ -501,6 +519,8 @@ impl Conn {
             .await?;
             return Ok(io);
         }
+        // Operations that already queued their last response: write those out first.
+        self.drain(&mut io, t, Duration::from_secs(5)).await;
         if !io.read_buffer().is_empty() {
             // Bytes sent after the StartTLS request, before the handshake: refuse to upgrade.
             self.send(

@@ -549,7 +549,10 @@ pub fn project(
             vals: if typesonly { Vec::new() } else { a.values },
         });
     }
-    LdapSearchResultEntry { dn: e.dn, attributes }
+    LdapSearchResultEntry {
+        dn: e.dn,
+        attributes,
+    }
 }
 
 /// Parse a DN for a search result check (used by tests and callers holding text).

@@ -423,3 +423,17 @@ fn time_limit_stops_a_slow_search() {
     }
     assert!(n < 604, "{n} entries");
 }
+
+#[test]
+fn regression_next_request_right_after_a_response_is_not_busy() {
+    // The slot of an operation used to be freed only when its task was reaped, after the
+    // response had gone out: a client sending its next request at once could get busy (51).
+    let ts = TestServer::start_with(|c| c.limits.max_ops_per_connection = 1);
+    let mut c = ts.admin();
+    for i in 0..300 {
+        let r = c
+            .compare(ADMIN, "cn", if i % 2 == 0 { "admin" } else { "x" })
+            .expect("compare");
+        assert!(r.0.rc == 5 || r.0.rc == 6, "request {i}: rc {}", r.0.rc);
+    }
+}
