@@ -380,7 +380,8 @@ fn prepare_ccdir(dir: &Path, o: &Opts, hashes: &[String]) -> (Config, f64) {
         let (dn, attrs) = people(i, SUFFIX, hashes.get(i as usize).map(|s| s.as_str()));
         l.add(&dn, attrs).expect("entry");
     }
-    l.finish().expect("finish");
+    let (_, rejected) = l.finish().expect("finish");
+    assert!(rejected.is_empty(), "{:?}", rejected.first());
     (cfg, t.elapsed().as_secs_f64())
 }
 

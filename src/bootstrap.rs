@@ -23,6 +23,21 @@ pub fn ensure_base(dir: &Directory) -> Result<PathBuf, String> {
     if !dir.store.is_empty().map_err(|e| e.message)? {
         return Ok(pwfile);
     }
+    create_base(dir, &pwfile)?;
+    if dir.config.load_sample {
+        let n = crate::import::import_bytes(dir, "ldif/sample.ldif", SAMPLE)?;
+        tracing::info!(
+            entries = n,
+            "loaded the sample directory (fictional contacts)"
+        );
+    }
+    Ok(pwfile)
+}
+
+/// The sample directory, built in (tools/sample/gen_sample.py makes it).
+pub const SAMPLE: &[u8] = include_bytes!("../ldif/sample.ldif");
+
+fn create_base(dir: &Directory, pwfile: &std::path::Path) -> Result<(), String> {
     let password = dir.hasher.generate();
     let suffix = &dir.suffix;
     let admin = &dir.policy.admin;
@@ -77,7 +92,10 @@ pub fn ensure_base(dir: &Directory) -> Result<PathBuf, String> {
     dir.store
         .write(|w| {
             for (dn, mut e) in entries {
+                let sc = crate::schema::check::check_entry(&dir.schema, &e)?;
+                e.set("structuralObjectClass", vec![sc.into_bytes()]);
                 stamp_create(&mut e, &st);
+                let e = crate::bulk::canonical_order(e);
                 let parent = if dn.norm() == suffix.norm() {
                     ROOT_ID
                 } else {
@@ -91,7 +109,7 @@ pub fn ensure_base(dir: &Directory) -> Result<PathBuf, String> {
         })
         .map_err(|e| e.message)?;
     // No trailing newline: `ldapsearch -y FILE` uses the whole file as the password.
-    crate::tls::write_file(&pwfile, password.as_bytes(), true)?;
+    crate::tls::write_file(pwfile, password.as_bytes(), true)?;
     tracing::info!(
         admin_dn = %admin.display(),
         password_file = %pwfile.display(),
@@ -99,5 +117,5 @@ pub fn ensure_base(dir: &Directory) -> Result<PathBuf, String> {
         admin.display(),
         pwfile.display()
     );
-    Ok(pwfile)
+    Ok(())
 }

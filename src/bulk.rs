@@ -22,23 +22,46 @@ pub type Attrs = Vec<(String, Vec<Vec<u8>>)>;
 /// Entries per transaction.
 pub const DEFAULT_BATCH: usize = 5000;
 
+/// Where a queued entry came from, for error reports.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+}
+
+/// An entry the loader did not add, and why.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    pub origin: Origin,
+    pub dn: String,
+    pub error: LdapError,
+}
+
 pub struct BulkLoader<'a> {
     dir: &'a Directory,
-    batch: Vec<(Dn, Entry)>,
+    batch: Vec<(Dn, Entry, Origin)>,
+    /// Entries whose parent was not there yet; retried after each batch.
+    pending: Vec<(Dn, Entry, Origin)>,
     batch_size: usize,
     /// Keep operational attributes present in the input (entryUUID, timestamps, ...).
     keep_operational: bool,
     pub loaded: u64,
+    pub rejected: Vec<Rejected>,
 }
+
+/// OpenLDAP-internal operational attributes that slapcat writes and ccdir does not keep.
+const SKIPPED_FOREIGN: &[&str] = &["contextCSN"];
 
 impl<'a> BulkLoader<'a> {
     pub fn new(dir: &'a Directory) -> Self {
         BulkLoader {
             dir,
             batch: Vec::new(),
+            pending: Vec::new(),
             batch_size: DEFAULT_BATCH,
             keep_operational: false,
             loaded: 0,
+            rejected: Vec::new(),
         }
     }
 
@@ -52,16 +75,23 @@ impl<'a> BulkLoader<'a> {
         self
     }
 
-    /// Check an entry and queue it; writes a batch when full.
-    pub fn add(&mut self, dn_text: &str, attrs: Attrs) -> Result<(), LdapError> {
+    /// Check an entry as an LDAP add would (without access control) and build what is stored.
+    pub fn prepare(&self, dn_text: &str, attrs: Attrs) -> Result<(Dn, Entry), LdapError> {
         let dir = self.dir;
         let dn = dir.parse_dn(dn_text)?;
         let mut entry = Entry::new(dn.display());
         for (name, values) in attrs {
+            let base = name.split(';').next().unwrap_or("");
+            if SKIPPED_FOREIGN.iter().any(|f| f.eq_ignore_ascii_case(base)) {
+                continue;
+            }
             let desc = AttrDesc::parse(&name, &dir.schema)?;
             let operational = desc.ty.no_user_modification;
             if operational && !self.keep_operational {
                 continue;
+            }
+            if values.is_empty() {
+                return Err(LdapError::protocol(format!("{name}: no values")));
             }
             let canonical = desc.to_attribute_name();
             let values = if operational {
@@ -82,67 +112,148 @@ impl<'a> BulkLoader<'a> {
         let st = stamp(dir, &Identity::User(dir.policy.admin.clone()));
         let kept: Vec<(String, Vec<Vec<u8>>)> = MAINTAINED
             .iter()
+            .filter(|n| **n != "structuralObjectClass")
             .filter_map(|n| entry.get(n).map(|a| (n.to_string(), a.values.clone())))
             .collect();
         stamp_create(&mut entry, &st);
         for (n, v) in kept {
             entry.set(&n, v);
         }
-        self.batch.push((dn, entry));
+        Ok((dn, canonical_order(entry)))
+    }
+
+    /// Check and queue an entry; writes a batch when full. Errors in the entry are returned (and
+    /// not recorded); errors found when writing (existing DN) are recorded in `rejected`.
+    pub fn add(&mut self, dn_text: &str, attrs: Attrs) -> Result<(), LdapError> {
+        self.add_from(dn_text, attrs, Origin::default())
+    }
+
+    pub fn add_from(
+        &mut self,
+        dn_text: &str,
+        attrs: Attrs,
+        origin: Origin,
+    ) -> Result<(), LdapError> {
+        let (dn, entry) = self.prepare(dn_text, attrs)?;
+        self.batch.push((dn, entry, origin));
         if self.batch.len() >= self.batch_size {
             self.flush(Durability::None)?;
         }
         Ok(())
     }
 
+    /// Write the batch. Entries whose parent is missing wait in `pending`; entries whose DN
+    /// exists are rejected. Only store failures are errors.
     fn flush(&mut self, durability: Durability) -> Result<(), LdapError> {
-        let batch = std::mem::take(&mut self.batch);
-        let n = batch.len() as u64;
+        let mut batch = std::mem::take(&mut self.batch);
+        // Entries waiting for a parent go first: the parent may have been written since.
+        let mut queue = std::mem::take(&mut self.pending);
+        queue.append(&mut batch);
         let dir = self.dir;
+        let mut waiting = Vec::new();
+        let mut rejected = Vec::new();
+        let mut added_n = 0u64;
         dir.store.write_with(durability, |w| {
-            let mut added: Vec<(u64, &Entry)> = Vec::with_capacity(batch.len());
-            for (dn, e) in &batch {
-                let parent = if dn.norm() == dir.suffix.norm() {
-                    ROOT_ID
-                } else {
-                    match w.id_of(&dn.parent())? {
-                        Some(p) => p,
-                        None => {
-                            return Err(LdapError::no_such_object(format!(
-                                "{}: parent entry does not exist (parents must come first)",
-                                dn.display()
-                            )))
-                        }
+            let mut added: Vec<(u64, &Entry)> = Vec::with_capacity(queue.len());
+            // Several rounds, so that a child queued before its parent in the same batch waits
+            // only until the parent is in.
+            let mut todo: Vec<&(Dn, Entry, Origin)> = queue.iter().collect();
+            loop {
+                let mut next = Vec::new();
+                let before = todo.len();
+                for item in todo {
+                    let (dn, e, origin) = item;
+                    let parent = if dn.norm() == dir.suffix.norm() {
+                        Some(ROOT_ID)
+                    } else if !dn.is_descendant_or_self(&dir.suffix) {
+                        rejected.push(Rejected {
+                            origin: origin.clone(),
+                            dn: dn.display().to_string(),
+                            error: LdapError::unwilling(format!(
+                                "{} is not within the naming context {}",
+                                dn.display(),
+                                dir.suffix.display()
+                            )),
+                        });
+                        continue;
+                    } else {
+                        w.id_of(&dn.parent())?
+                    };
+                    let Some(parent) = parent else {
+                        next.push(item);
+                        continue;
+                    };
+                    if w.id_of(dn)?.is_some() {
+                        rejected.push(Rejected {
+                            origin: origin.clone(),
+                            dn: dn.display().to_string(),
+                            error: LdapError::new(
+                                LdapResultCode::EntryAlreadyExists,
+                                format!("entry {} already exists", dn.display()),
+                            ),
+                        });
+                        continue;
                     }
-                };
-                if w.id_of(dn)?.is_some() {
-                    return Err(LdapError::new(
-                        LdapResultCode::EntryAlreadyExists,
-                        format!("entry {} already exists", dn.display()),
-                    ));
+                    added.push((w.insert_unindexed(parent, dn, e)?, e));
+                    added_n += 1;
+                    let st = crate::ops::write::Stamp {
+                        time: e
+                            .first_str("modifyTimestamp")
+                            .unwrap_or_default()
+                            .to_string(),
+                        csn: e.first_str("entryCSN").unwrap_or_default().to_string(),
+                        who: e.first_str("creatorsName").unwrap_or_default().to_string(),
+                    };
+                    w.log(&record(&st, ChangeKind::Add, dn.display(), None, vec![]))?;
                 }
-                added.push((w.insert_unindexed(parent, dn, e)?, e));
-                let st = crate::ops::write::Stamp {
-                    time: e
-                        .first_str("modifyTimestamp")
-                        .unwrap_or_default()
-                        .to_string(),
-                    csn: e.first_str("entryCSN").unwrap_or_default().to_string(),
-                    who: e.first_str("creatorsName").unwrap_or_default().to_string(),
-                };
-                w.log(&record(&st, ChangeKind::Add, dn.display(), None, vec![]))?;
+                if next.is_empty() || next.len() == before {
+                    waiting = next.into_iter().cloned().collect();
+                    break;
+                }
+                todo = next;
             }
             w.index_batch(&added)
         })?;
-        self.loaded += n;
+        self.loaded += added_n;
+        self.rejected.append(&mut rejected);
+        self.pending = waiting;
         Ok(())
     }
 
-    /// Write what is queued and make everything durable.
-    pub fn finish(mut self) -> Result<u64, LdapError> {
+    /// Write what is queued and make everything durable. Entries still without a parent are
+    /// rejected as orphans.
+    pub fn finish(mut self) -> Result<(u64, Vec<Rejected>), LdapError> {
         self.flush(Durability::Immediate)?;
-        Ok(self.loaded)
+        for (dn, _, origin) in std::mem::take(&mut self.pending) {
+            let parent = dn.parent();
+            self.rejected.push(Rejected {
+                origin,
+                dn: dn.display().to_string(),
+                error: LdapError::no_such_object(format!(
+                    "parent entry {} is neither in the directory nor in the input (orphan)",
+                    parent.display()
+                )),
+            });
+        }
+        Ok((self.loaded, self.rejected))
     }
+}
+
+/// User attributes in their order, then the operational attributes in a fixed order: the form
+/// export writes, so that export -> import -> export gives the same bytes.
+pub fn canonical_order(mut e: Entry) -> Entry {
+    let mut ops = Vec::new();
+    for name in MAINTAINED {
+        if let Some(pos) = e
+            .attrs
+            .iter()
+            .position(|a| a.name.eq_ignore_ascii_case(name))
+        {
+            ops.push(e.attrs.remove(pos));
+        }
+    }
+    e.attrs.extend(ops);
+    e
 }
 
 /// Generate the benchmark's inetOrgPerson set: `uid=user<i>,ou=people,<suffix>` with

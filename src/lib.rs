@@ -11,6 +11,7 @@ pub mod entry;
 pub mod error;
 pub mod filter;
 pub mod filter_text;
+pub mod import;
 pub mod ldif;
 pub mod ops;
 pub mod password;

@@ -3,7 +3,7 @@
 use ccdir::config::{Config, LogFormat};
 use ccdir::Server;
 use clap::{Args, Parser, Subcommand};
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,6 +26,62 @@ enum Command {
     HashPassword(ConfigArgs),
     /// Validate the configuration without starting.
     CheckConfig(ConfigArgs),
+    /// Load LDIF files into the data directory (server stopped). All or nothing unless --continue.
+    Import(ImportArgs),
+    /// Write the directory (or a subtree) as LDIF from one consistent snapshot (server stopped;
+    /// for a running server use ldapsearch, see docs/operations.md).
+    Export(ExportArgs),
+    /// Write a generated set of inetOrgPerson entries as LDIF (for benchmarks and tests).
+    GenSample(GenSampleArgs),
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Keep going past bad records and list them (default: import nothing if any record is bad).
+    #[arg(long = "continue")]
+    continue_on_error: bool,
+    /// Allow `attr:< file://...` values, read relative to the LDIF file.
+    #[arg(long)]
+    allow_url: bool,
+    /// No progress output.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// LDIF files (content records, e.g. slapcat output).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Export only this subtree.
+    #[arg(long)]
+    base: Option<String>,
+    /// Leave out operational attributes (entryUUID, timestamps, ...).
+    #[arg(long)]
+    no_operational: bool,
+    /// Output file (default: standard output).
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct GenSampleArgs {
+    /// Number of entries under ou=people.
+    #[arg(long, default_value_t = 100_000)]
+    count: u64,
+    /// Give the first N users the password pw<i> (argon2id, default cost).
+    #[arg(long, default_value_t = 0)]
+    passwords: u64,
+    /// Suffix.
+    #[arg(long, default_value = "dc=cctld-ir,dc=example")]
+    suffix: String,
+    /// Output file (default: standard output).
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
 }
 
 #[derive(Args, Clone)]
@@ -120,6 +176,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(a) => a.load().and_then(serve),
         Command::HashPassword(a) => a.load().and_then(|c| hash_password(&c)),
+        Command::Import(a) => import(a),
+        Command::Export(a) => export(a),
+        Command::GenSample(a) => gen_sample(a),
         Command::CheckConfig(a) => a.load().map(|c| {
             println!(
                 "configuration OK (data dir {}, suffix {})",
@@ -172,6 +231,110 @@ async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+fn open_offline(c: &Config) -> Result<ccdir::ops::Directory, String> {
+    ccdir::server::open_directory(c, std::sync::Arc::new(ccdir::clock::SystemClock))
+}
+
+fn import(a: ImportArgs) -> Result<(), String> {
+    let mut c = a.config.load()?;
+    c.load_sample = false;
+    let dir = open_offline(&c)?;
+    let opts = ccdir::import::ImportOptions {
+        continue_on_error: a.continue_on_error,
+        allow_url: a.allow_url,
+        quiet: a.quiet,
+    };
+    let s = ccdir::import::import_files(&dir, &a.files, &opts)?;
+    for r in &s.rejected {
+        eprintln!(
+            "{}:{}: {}{}{}",
+            r.origin.file,
+            r.origin.line,
+            r.dn,
+            if r.dn.is_empty() { "" } else { ": " },
+            r.error
+        );
+    }
+    let rate = s.added as f64 / s.secs.max(1e-3);
+    if s.rolled_back {
+        return Err(format!(
+            "{} bad record(s); nothing was imported (use --continue to import the rest)",
+            s.rejected.len()
+        ));
+    }
+    eprintln!(
+        "imported {} entries in {:.1} s ({rate:.0} entries/s); {} rejected",
+        s.added,
+        s.secs,
+        s.rejected.len()
+    );
+    if s.rejected.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} record(s) rejected", s.rejected.len()))
+    }
+}
+
+fn export(a: ExportArgs) -> Result<(), String> {
+    let c = a.config.load()?;
+    let dir = open_offline(&c)?;
+    let n = match &a.output {
+        Some(p) => {
+            let f = std::fs::File::create(p)
+                .map_err(|e| format!("cannot create {}: {e}", p.display()))?;
+            let mut w = std::io::BufWriter::new(f);
+            ccdir::import::export(&dir, &mut w, a.base.as_deref(), !a.no_operational)?
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            ccdir::import::export(&dir, &mut w, a.base.as_deref(), !a.no_operational)?
+        }
+    };
+    eprintln!("exported {n} entries");
+    Ok(())
+}
+
+fn gen_sample(a: GenSampleArgs) -> Result<(), String> {
+    let cfg = Config::default();
+    let hasher = ccdir::password::Hasher::new(&cfg.password)?;
+    let mut out: Box<dyn std::io::Write> = match &a.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    let w = |e: std::io::Error| format!("write failed: {e}");
+    let ou: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        (
+            "objectClass",
+            vec![b"top".to_vec(), b"organizationalUnit".to_vec()],
+        ),
+        ("ou", vec![b"people".to_vec()]),
+    ];
+    ccdir::ldif::write_entry(
+        &mut out,
+        &format!("ou=people,{}", a.suffix),
+        ou.iter().map(|(k, v)| (*k, v.as_slice())),
+    )
+    .map_err(w)?;
+    for i in 0..a.count {
+        let hash = if i < a.passwords {
+            Some(hasher.hash(format!("pw{i}").as_bytes())?)
+        } else {
+            None
+        };
+        let (dn, attrs) = ccdir::bulk::people(i, &a.suffix, hash.as_deref());
+        ccdir::ldif::write_entry(
+            &mut out,
+            &dn,
+            attrs.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
+        )
+        .map_err(w)?;
+    }
+    out.flush().map_err(w)
 }
 
 fn hash_password(c: &Config) -> Result<(), String> {

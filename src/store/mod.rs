@@ -198,6 +198,41 @@ impl Store {
         }
     }
 
+    /// A persistent savepoint to return to if a multi-transaction load fails.
+    pub fn savepoint(&self) -> Result<u64, LdapError> {
+        let r = (|| -> Result<u64, redb::Error> {
+            let txn = self.db.begin_write().map_err(rerr)?;
+            let id = txn.persistent_savepoint().map_err(rerr)?;
+            txn.commit().map_err(rerr)?;
+            Ok(id)
+        })();
+        r.map_err(ie("creating a savepoint"))
+    }
+
+    /// Return to a savepoint (undoing everything committed since) and drop it.
+    pub fn restore(&self, id: u64) -> Result<(), LdapError> {
+        let r = (|| -> Result<(), redb::Error> {
+            let mut txn = self.db.begin_write().map_err(rerr)?;
+            let sp = txn.get_persistent_savepoint(id).map_err(rerr)?;
+            txn.restore_savepoint(&sp).map_err(rerr)?;
+            txn.delete_persistent_savepoint(id).map_err(rerr)?;
+            txn.commit().map_err(rerr)?;
+            Ok(())
+        })();
+        r.map_err(ie("restoring a savepoint"))
+    }
+
+    /// Drop a savepoint that is no longer needed.
+    pub fn release(&self, id: u64) -> Result<(), LdapError> {
+        let r = (|| -> Result<(), redb::Error> {
+            let txn = self.db.begin_write().map_err(rerr)?;
+            txn.delete_persistent_savepoint(id).map_err(rerr)?;
+            txn.commit().map_err(rerr)?;
+            Ok(())
+        })();
+        r.map_err(ie("releasing a savepoint"))
+    }
+
     /// True when the store holds no entry.
     pub fn is_empty(&self) -> Result<bool, LdapError> {
         let r = self.read()?;

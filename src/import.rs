@@ -1,0 +1,355 @@
+//! Offline LDIF import (`ccdir import`) and export (`ccdir export`).
+//!
+//! Import streams each file through the LDIF reader and the bulk loader: constant memory apart
+//! from entries that arrive before their parent. By default it is all or nothing: a first pass
+//! checks every record, and nothing is written if any is bad; the writing pass runs under a redb
+//! savepoint that is restored if anything still fails. With `continue_on_error`, bad records are
+//! listed and skipped.
+
+use crate::bulk::{canonical_order, BulkLoader, Origin, Rejected};
+use crate::ldif::{self, Reader, ReaderOptions, Record};
+use crate::ops::write::MAINTAINED;
+use crate::ops::Directory;
+use crate::store::View;
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    pub continue_on_error: bool,
+    /// Allow `attr:< file://...` values (relative to the LDIF file).
+    pub allow_url: bool,
+    /// Progress output: None = automatic (a bar on a terminal, periodic lines otherwise).
+    pub quiet: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct ImportSummary {
+    pub added: u64,
+    pub rejected: Vec<Rejected>,
+    pub secs: f64,
+    /// True when nothing was written because of errors (all-or-nothing mode).
+    pub rolled_back: bool,
+}
+
+/// Counts bytes read, for progress.
+struct Counting<R> {
+    inner: R,
+    n: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n.fetch_add(k as u64, Ordering::Relaxed);
+        Ok(k)
+    }
+}
+
+struct Progress {
+    total: u64,
+    read: Arc<AtomicU64>,
+    start: Instant,
+    last: Instant,
+    tty: bool,
+    quiet: bool,
+}
+
+impl Progress {
+    fn tick(&mut self, entries: u64, force: bool) {
+        if self.quiet {
+            return;
+        }
+        let every = if self.tty {
+            Duration::from_millis(250)
+        } else {
+            Duration::from_secs(10)
+        };
+        if !force && self.last.elapsed() < every {
+            return;
+        }
+        self.last = Instant::now();
+        let secs = self.start.elapsed().as_secs_f64().max(1e-3);
+        let rate = entries as f64 / secs;
+        let done = self.read.load(Ordering::Relaxed).min(self.total);
+        let frac = if self.total > 0 {
+            done as f64 / self.total as f64
+        } else {
+            1.0
+        };
+        let eta = if frac > 0.0 { secs / frac - secs } else { 0.0 };
+        let line = format!(
+            "{:>5.1}% {entries} entries, {rate:.0} entries/s, ETA {eta:.0} s",
+            frac * 100.0
+        );
+        if self.tty {
+            let width = 30usize;
+            let filled = ((frac * width as f64) as usize).min(width);
+            eprint!(
+                "\r[{}{}] {line}   ",
+                "#".repeat(filled),
+                "-".repeat(width - filled)
+            );
+        } else {
+            eprintln!("import: {line}");
+        }
+    }
+
+    fn done(&self) {
+        if self.tty && !self.quiet {
+            eprintln!();
+        }
+    }
+}
+
+fn open(path: &Path, read: &Arc<AtomicU64>) -> Result<impl BufRead, String> {
+    let f =
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    Ok(BufReader::with_capacity(
+        1 << 16,
+        Counting {
+            inner: f,
+            n: read.clone(),
+        },
+    ))
+}
+
+fn reader_options(path: &Path, opts: &ImportOptions) -> ReaderOptions {
+    ReaderOptions {
+        base_dir: path.parent().map(Path::to_path_buf),
+        allow_url: opts.allow_url,
+        ..ReaderOptions::default()
+    }
+}
+
+/// Import LDIF files into the directory (the server must not be running: the store is locked).
+pub fn import_files(
+    dir: &Directory,
+    files: &[PathBuf],
+    opts: &ImportOptions,
+) -> Result<ImportSummary, String> {
+    let start = Instant::now();
+    let total: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    // Pass 1 (all-or-nothing only): check every record without writing.
+    if !opts.continue_on_error {
+        let loader = BulkLoader::new(dir).keep_operational(true);
+        let mut bad = Vec::new();
+        for path in files {
+            let read = Arc::new(AtomicU64::new(0));
+            let r = Reader::new(open(path, &read)?, reader_options(path, opts));
+            for rec in r {
+                match rec {
+                    Err(e) => bad.push(Rejected {
+                        origin: Origin {
+                            file: path.display().to_string(),
+                            line: e.line,
+                        },
+                        dn: String::new(),
+                        error: crate::error::LdapError::protocol(e.message.clone()),
+                    }),
+                    Ok(Record::Change { dn, line, .. }) => bad.push(Rejected {
+                        origin: Origin {
+                            file: path.display().to_string(),
+                            line,
+                        },
+                        dn,
+                        error: crate::error::LdapError::unwilling(
+                            "change records cannot be imported; apply them with ldapmodify",
+                        ),
+                    }),
+                    Ok(Record::Content { dn, attrs, line }) => {
+                        if let Err(e) = loader.prepare(&dn, attrs) {
+                            bad.push(Rejected {
+                                origin: Origin {
+                                    file: path.display().to_string(),
+                                    line,
+                                },
+                                dn,
+                                error: e,
+                            });
+                        }
+                    }
+                }
+                if bad.len() >= 1000 {
+                    break;
+                }
+            }
+        }
+        if !bad.is_empty() {
+            return Ok(ImportSummary {
+                added: 0,
+                rejected: bad,
+                secs: start.elapsed().as_secs_f64(),
+                rolled_back: true,
+            });
+        }
+    }
+    // Pass 2: write.
+    let savepoint = if opts.continue_on_error {
+        None
+    } else {
+        Some(dir.store.savepoint().map_err(|e| e.message)?)
+    };
+    let read = Arc::new(AtomicU64::new(0));
+    let mut progress = Progress {
+        total,
+        read: read.clone(),
+        start,
+        last: Instant::now(),
+        tty: std::io::stderr().is_terminal(),
+        quiet: opts.quiet,
+    };
+    let mut loader = BulkLoader::new(dir).keep_operational(true);
+    let mut early: Vec<Rejected> = Vec::new();
+    let mut result: Result<(), String> = Ok(());
+    'files: for path in files {
+        let r = Reader::new(open(path, &read)?, reader_options(path, opts));
+        for rec in r {
+            let file = path.display().to_string();
+            match rec {
+                Err(e) => early.push(Rejected {
+                    origin: Origin { file, line: e.line },
+                    dn: String::new(),
+                    error: crate::error::LdapError::protocol(e.message.clone()),
+                }),
+                Ok(Record::Change { dn, line, .. }) => early.push(Rejected {
+                    origin: Origin { file, line },
+                    dn,
+                    error: crate::error::LdapError::unwilling(
+                        "change records cannot be imported; apply them with ldapmodify",
+                    ),
+                }),
+                Ok(Record::Content { dn, attrs, line }) => {
+                    if let Err(e) = loader.add_from(
+                        &dn,
+                        attrs,
+                        Origin {
+                            file: file.clone(),
+                            line,
+                        },
+                    ) {
+                        if e.code == ldap3_proto::proto::LdapResultCode::Other {
+                            result = Err(e.message);
+                            break 'files;
+                        }
+                        early.push(Rejected {
+                            origin: Origin { file, line },
+                            dn,
+                            error: e,
+                        });
+                    }
+                }
+            }
+            progress.tick(loader.loaded, false);
+        }
+    }
+    let (added, mut rejected) = match result.and_then(|_| loader.finish().map_err(|e| e.message)) {
+        Ok(x) => x,
+        Err(e) => {
+            if let Some(sp) = savepoint {
+                dir.store.restore(sp).map_err(|e| e.message)?;
+            }
+            return Err(format!("import failed: {e}; nothing was imported"));
+        }
+    };
+    progress.tick(added, true);
+    progress.done();
+    early.append(&mut rejected);
+    let rolled_back = !early.is_empty() && savepoint.is_some();
+    if let Some(sp) = savepoint {
+        if rolled_back {
+            dir.store.restore(sp).map_err(|e| e.message)?;
+        } else {
+            dir.store.release(sp).map_err(|e| e.message)?;
+        }
+    }
+    Ok(ImportSummary {
+        added: if rolled_back { 0 } else { added },
+        rejected: early,
+        secs: start.elapsed().as_secs_f64(),
+        rolled_back,
+    })
+}
+
+/// Load LDIF from memory (the built-in sample directory) with the same checks.
+pub fn import_bytes(dir: &Directory, name: &str, data: &[u8]) -> Result<u64, String> {
+    let mut loader = BulkLoader::new(dir);
+    for rec in Reader::new(data, ReaderOptions::default()) {
+        match rec.map_err(|e| format!("{name}: {e}"))? {
+            Record::Content { dn, attrs, line } => loader
+                .add_from(
+                    &dn,
+                    attrs,
+                    Origin {
+                        file: name.into(),
+                        line,
+                    },
+                )
+                .map_err(|e| format!("{name}:{line}: {dn}: {}", e.message))?,
+            Record::Change { line, .. } => {
+                return Err(format!("{name}:{line}: change record in a content file"))
+            }
+        }
+    }
+    let (n, rejected) = loader.finish().map_err(|e| e.message)?;
+    if let Some(r) = rejected.first() {
+        return Err(format!(
+            "{name}:{}: {}: {}",
+            r.origin.line, r.dn, r.error.message
+        ));
+    }
+    Ok(n)
+}
+
+/// Write the directory (or the subtree at `base`) as LDIF from one consistent snapshot, parents
+/// before children; with `operational`, the stored operational attributes too.
+pub fn export(
+    dir: &Directory,
+    out: &mut dyn Write,
+    base: Option<&str>,
+    operational: bool,
+) -> Result<u64, String> {
+    let base = match base {
+        Some(b) => dir.parse_dn(b).map_err(|e| e.message)?,
+        None => dir.suffix.clone(),
+    };
+    let snap = dir.store.read().map_err(|e| e.message)?;
+    if snap.id_of(&base).map_err(|e| e.message)?.is_none() {
+        return Err(format!("no such entry: {}", base.display()));
+    }
+    let mut n = 0u64;
+    let mut io_err: Option<std::io::Error> = None;
+    let mut w = &mut *out;
+    snap.scan_prefix(&base.store_key(), None, &mut |_, id| {
+        let Some(e) = snap.entry(id)? else {
+            return Ok(true);
+        };
+        let e = canonical_order(e);
+        let attrs = e
+            .attrs
+            .iter()
+            .filter(|a| operational || !MAINTAINED.iter().any(|m| m.eq_ignore_ascii_case(&a.name)));
+        if let Err(err) = ldif::write_entry(
+            &mut w,
+            &e.dn,
+            attrs.map(|a| (a.name.as_str(), a.values.as_slice())),
+        ) {
+            io_err = Some(err);
+            return Ok(false);
+        }
+        n += 1;
+        Ok(true)
+    })
+    .map_err(|e| e.message)?;
+    if let Some(e) = io_err {
+        return Err(format!("write failed: {e}"));
+    }
+    w.flush().map_err(|e| format!("write failed: {e}"))?;
+    Ok(n)
+}

@@ -1,0 +1,321 @@
+//! LDIF in and out: `ccdir import`, `ccdir export`, the sample directory loaded on first start.
+
+use crate::harness::*;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn ccdir(args: &[&str], data: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ccdir"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .args([
+            "--set",
+            "password.argon2_memory_kib=256",
+            "--set",
+            "load_sample=false",
+        ])
+        .output()
+        .expect("run ccdir")
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+const BASE: &str = "dn: dc=cctld-ir,dc=example
+objectClass: top
+objectClass: dcObject
+objectClass: organization
+dc: cctld-ir
+o: Test
+
+dn: ou=registries,dc=cctld-ir,dc=example
+objectClass: organizationalUnit
+ou: registries
+
+";
+
+#[test]
+fn sample_directory_is_loaded_on_first_start() {
+    let s = TestServer::start_with(|c| c.load_sample = true);
+    let mut c = s.admin();
+    let count = |c: &mut ldap3::LdapConn, f: &str| {
+        c.search(SUFFIX, ldap3::Scope::Subtree, f, vec!["1.1"])
+            .expect("search")
+            .0
+            .len()
+    };
+    assert!(count(&mut c, "(objectClass=cctldRegistry)") > 250);
+    assert!(
+        count(&mut c, "(&(objectClass=cctldRegistry)(cctldULabel=*))") > 50,
+        "IDN ccTLDs"
+    );
+    assert!(
+        count(
+            &mut c,
+            "(&(objectClass=inetOrgPerson)(objectClass=cctldContact))"
+        ) > 400
+    );
+    let overdue = count(
+        &mut c,
+        "(&(objectClass=cctldContact)(cctldVerificationDue<=20261123000000Z))",
+    );
+    let total = count(&mut c, "(objectClass=cctldContact)");
+    assert!(
+        overdue > 0 && overdue < total,
+        "{overdue} of {total} overdue"
+    );
+    let r = c
+        .search(
+            SUFFIX,
+            ldap3::Scope::Subtree,
+            "(&(objectClass=organizationalRole)(associatedDomain=br))",
+            vec!["cctldTimeZone", "mail"],
+        )
+        .expect("search");
+    let e = ldap3::SearchEntry::construct(r.0[0].clone());
+    assert_eq!(e.attrs["cctldTimeZone"], vec!["America/Sao_Paulo"]);
+    assert!(e.attrs["mail"][0].ends_with(".example"));
+    // Restart does not load it twice.
+    drop(c);
+    let s = s.restart();
+    let mut c = s.admin();
+    assert!(count(&mut c, "(objectClass=cctldRegistry)") > 250);
+}
+
+#[test]
+fn export_import_export_gives_the_same_bytes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d1 = tmp.path().join("one");
+    let d2 = tmp.path().join("two");
+    {
+        let s = TestServer::start_config({
+            let mut c = test_config(&d1);
+            c.load_sample = true;
+            c
+        });
+        let mut c = s.admin();
+        // Some history: a modified and a renamed entry, a binary value.
+        add_person(&mut c, "ann", "Ann Example");
+        c.modify(
+            &person_dn("ann"),
+            vec![ldap3::Mod::Add(
+                "mail",
+                ["ann@x.example"].into_iter().collect(),
+            )],
+        )
+        .expect("mod");
+        c.modifydn(&person_dn("ann"), "uid=ann2", true, None)
+            .expect("moddn");
+    }
+    let a = tmp.path().join("a.ldif");
+    let o = ccdir(&["export", "-o", a.to_str().expect("path")], &d1);
+    assert!(o.status.success(), "{}", err(&o));
+    let o = ccdir(&["import", "-q", a.to_str().expect("path")], &d2);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(err(&o).contains("imported"), "{}", err(&o));
+    let b = tmp.path().join("b.ldif");
+    let o = ccdir(&["export", "-o", b.to_str().expect("path")], &d2);
+    assert!(o.status.success(), "{}", err(&o));
+    let (a, b) = (std::fs::read(&a).expect("a"), std::fs::read(&b).expect("b"));
+    assert!(a.len() > 100_000);
+    assert!(a == b, "export -> import -> export differs");
+    // The imported directory serves, with the same admin password and entryUUIDs.
+    let text = String::from_utf8_lossy(&a);
+    assert!(text.contains("entryUUID: "));
+    let s = TestServer::start_config(test_config(&d2));
+    let mut c = ldap3::LdapConn::new(&s.ldap_url()).expect("conn");
+    let pw = std::fs::read_to_string(d1.join("admin-password")).expect("pw");
+    assert_eq!(c.simple_bind(ADMIN, &pw).expect("bind").rc, 0);
+    let r = c
+        .search(SUFFIX, ldap3::Scope::Subtree, "(uid=ann2)", vec!["mail"])
+        .expect("search");
+    assert_eq!(r.0.len(), 1);
+    // --base and --no-operational.
+    drop(c);
+    drop(s);
+    let o = ccdir(
+        &[
+            "export",
+            "--base",
+            &format!("ou=groups,{SUFFIX}"),
+            "--no-operational",
+        ],
+        &d2,
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with(&format!("dn: ou=groups,{SUFFIX}")));
+    assert!(
+        !out.contains("entryUUID")
+            && !out
+                .lines()
+                .any(|l| l.starts_with("dn:") && l.contains("registries,"))
+    );
+}
+
+#[test]
+fn import_is_all_or_nothing_and_names_lines() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("d");
+    let f = tmp.path().join("in.ldif");
+    std::fs::write(
+        &f,
+        format!(
+            "{BASE}dn: cn=a,ou=registries,dc=cctld-ir,dc=example
+objectClass: organizationalRole
+cn: a
+
+dn: cn=b,ou=registries,dc=cctld-ir,dc=example
+objectClass: organizationalRole
+cn: b
+nosuchattr: x
+
+dn: cn=c,ou=registries,dc=cctld-ir,dc=example
+objectClass: person
+cn: c
+"
+        ),
+    )
+    .expect("write");
+    let o = ccdir(&["import", "-q", f.to_str().expect("path")], &data);
+    assert!(!o.status.success());
+    let e = err(&o);
+    assert!(e.contains("in.ldif:16:") && e.contains("nosuchattr"), "{e}");
+    assert!(e.contains("in.ldif:21:") && e.contains("'sn'"), "{e}");
+    assert!(e.contains("nothing was imported"), "{e}");
+    let o = ccdir(&["export"], &data);
+    assert!(
+        !o.status.success(),
+        "the store stays empty: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // --continue imports the good ones and lists the bad.
+    let o = ccdir(
+        &["import", "-q", "--continue", f.to_str().expect("path")],
+        &data,
+    );
+    assert!(!o.status.success());
+    assert!(err(&o).contains("imported 3 entries"), "{}", err(&o));
+    let o = ccdir(&["export", "--no-operational"], &data);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("dn: cn=a,") && !out.contains("dn: cn=b,") && !out.contains("dn: cn=c,"));
+}
+
+#[test]
+fn import_takes_children_before_parents_reports_orphans_and_accepts_slapcat_output() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("d");
+    let f = tmp.path().join("slapcat.ldif");
+    // Child before its parent; slapcat's operational attributes (contextCSN is OpenLDAP's own).
+    std::fs::write(
+        &f,
+        "dn: uid=x,ou=people,dc=cctld-ir,dc=example
+objectClass: inetOrgPerson
+uid: x
+cn: X
+sn: X
+userPassword:: e1NTSEF9ZGVhZGJlZWY=
+structuralObjectClass: inetOrgPerson
+entryUUID: 3c0f6f2e-1111-4222-8333-444455556666
+creatorsName: cn=admin,dc=cctld-ir,dc=example
+createTimestamp: 20240102030405Z
+entryCSN: 20240102030405.000000Z#000000#000#000000
+modifiersName: cn=admin,dc=cctld-ir,dc=example
+modifyTimestamp: 20240102030405Z
+
+dn: dc=cctld-ir,dc=example
+objectClass: top
+objectClass: dcObject
+objectClass: organization
+dc: cctld-ir
+o: Test
+contextCSN: 20240102030405.000000Z#000000#000#000000
+
+dn: ou=people,dc=cctld-ir,dc=example
+objectClass: organizationalUnit
+ou: people
+
+dn: uid=lost,ou=nowhere,dc=cctld-ir,dc=example
+objectClass: inetOrgPerson
+uid: lost
+cn: L
+sn: L
+",
+    )
+    .expect("write");
+    let o = ccdir(
+        &["import", "-q", "--continue", f.to_str().expect("path")],
+        &data,
+    );
+    let e = err(&o);
+    assert!(
+        e.contains("slapcat.ldif:27:") && e.contains("orphan"),
+        "{e}"
+    );
+    assert!(e.contains("imported 3 entries"), "{e}");
+    let o = ccdir(&["export"], &data);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("entryUUID: 3c0f6f2e-1111-4222-8333-444455556666"),
+        "{out}"
+    );
+    assert!(out.contains("createTimestamp: 20240102030405Z"));
+    assert!(out.contains("userPassword: {SSHA}deadbeef"), "{out}");
+    assert!(!out.contains("contextCSN"));
+    // Parents come first in the export whatever the input order.
+    let p = out.find("dn: ou=people").expect("ou");
+    let x = out.find("dn: uid=x").expect("x");
+    assert!(p < x);
+}
+
+#[test]
+fn import_refuses_a_data_dir_in_use() {
+    let s = TestServer::start();
+    let f = s.data.join("x.ldif");
+    std::fs::write(&f, BASE).expect("write");
+    let o = ccdir(&["import", "-q", f.to_str().expect("path")], &s.data);
+    assert!(!o.status.success());
+    assert!(err(&o).contains("in use"), "{}", err(&o));
+}
+
+#[test]
+fn online_bulk_add_with_ldapadd_continue() {
+    let s = TestServer::start();
+    let mut ldif = String::new();
+    for i in 0..300 {
+        ldif.push_str(&format!(
+            "dn: uid=bulk{i},ou=registries,{SUFFIX}\nobjectClass: inetOrgPerson\nuid: bulk{i}\ncn: Bulk {i}\nsn: Bulk\n\n"
+        ));
+    }
+    // One bad entry in the middle.
+    ldif.push_str(&format!(
+        "dn: uid=bad,ou=registries,{SUFFIX}\nobjectClass: inetOrgPerson\nuid: bad\ncn: Bad\n\n"
+    ));
+    let f = s.data.join("bulk.ldif");
+    std::fs::write(&f, ldif).expect("write");
+    let pw = s.admin_password_file();
+    let o = s.tool(
+        "ldapadd",
+        &[
+            "-x",
+            "-c",
+            "-H",
+            &s.ldap_url(),
+            "-D",
+            ADMIN,
+            "-y",
+            pw.to_str().expect("p"),
+            "-f",
+            f.to_str().expect("f"),
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    let mut c = s.admin();
+    let r = c
+        .search(SUFFIX, ldap3::Scope::Subtree, "(uid=bulk*)", vec!["1.1"])
+        .expect("search");
+    assert_eq!(r.0.len(), 300);
+}
