@@ -101,9 +101,31 @@ impl Hasher {
 
     /// Does `password` match the stored `userPassword` value? Unknown schemes never match.
     pub fn verify(&self, stored: &[u8], password: &[u8]) -> bool {
+        self.check(stored, password) != Check::No
+    }
+
+    /// Verify, telling whether a match used a legacy scheme that should be re-hashed with
+    /// argon2id. Legacy verifications also spend one argon2 verification, so that the time a
+    /// bind takes does not tell which scheme an account uses.
+    pub fn check(&self, stored: &[u8], password: &[u8]) -> Check {
         let Ok(s) = std::str::from_utf8(stored) else {
-            return false;
+            self.verify_dummy(password);
+            return Check::No;
         };
+        if let Some((scheme, rest)) = split_scheme(s) {
+            if let Some(ok) = legacy::verify(scheme, rest, password) {
+                self.verify_dummy(password);
+                return if ok { Check::Upgrade } else { Check::No };
+            }
+        }
+        if self.verify_argon2(s, password) {
+            Check::Yes
+        } else {
+            Check::No
+        }
+    }
+
+    fn verify_argon2(&self, s: &str, password: &[u8]) -> bool {
         match split_scheme(s) {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case(SCHEME) => {
                 let argon = self.argon.clone();
@@ -118,11 +140,87 @@ impl Hasher {
 
     /// Spend the time of one verification, for a bind whose DN has no usable password.
     pub fn verify_dummy(&self, password: &[u8]) {
-        let _ = self.verify(self.dummy.as_bytes(), password);
+        let _ = self.verify_argon2(&self.dummy, password);
     }
 
     pub fn generate(&self) -> String {
         generate(self.generated_length)
+    }
+}
+
+/// The outcome of a password check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    No,
+    Yes,
+    /// Matched a legacy hash: store an argon2id hash instead.
+    Upgrade,
+}
+
+/// Hashes found in data migrated from other servers (slapcat output): verified, never created.
+mod legacy {
+    use base64::Engine;
+    use sha1::{Digest, Sha1};
+    use sha2::{Sha256, Sha512};
+    use subtle::ConstantTimeEq;
+
+    /// Some(matches) for a scheme handled here, None for others.
+    pub fn verify(scheme: &str, rest: &str, password: &[u8]) -> Option<bool> {
+        let b64 = || {
+            base64::engine::general_purpose::STANDARD
+                .decode(rest.trim())
+                .ok()
+        };
+        let salted = |len: usize, f: &dyn Fn(&[u8], &[u8]) -> Vec<u8>| -> bool {
+            match b64() {
+                Some(raw) if raw.len() >= len => {
+                    let (digest, salt) = raw.split_at(len);
+                    bool::from(f(password, salt).ct_eq(digest))
+                }
+                _ => false,
+            }
+        };
+        let s1 = |p: &[u8], s: &[u8]| {
+            Sha1::new()
+                .chain_update(p)
+                .chain_update(s)
+                .finalize()
+                .to_vec()
+        };
+        let s256 = |p: &[u8], s: &[u8]| {
+            Sha256::new()
+                .chain_update(p)
+                .chain_update(s)
+                .finalize()
+                .to_vec()
+        };
+        let s512 = |p: &[u8], s: &[u8]| {
+            Sha512::new()
+                .chain_update(p)
+                .chain_update(s)
+                .finalize()
+                .to_vec()
+        };
+        Some(match scheme.to_ascii_uppercase().as_str() {
+            "{SSHA}" => salted(20, &s1),
+            "{SHA}" => b64().is_some_and(|d| d.len() == 20 && salted(20, &s1)),
+            "{SSHA256}" => salted(32, &s256),
+            "{SHA256}" => b64().is_some_and(|d| d.len() == 32 && salted(32, &s256)),
+            "{SSHA512}" => salted(64, &s512),
+            "{SHA512}" => b64().is_some_and(|d| d.len() == 64 && salted(64, &s512)),
+            "{CRYPT}" => {
+                use sha_crypt::PasswordVerifier;
+                if rest.starts_with("$5$") || rest.starts_with("$6$") {
+                    sha_crypt::ShaCrypt::default()
+                        .verify_password(password, rest)
+                        .is_ok()
+                } else {
+                    // DES and MD5 crypt are not supported: such accounts need a new password.
+                    false
+                }
+            }
+            _ => return None,
+        })
     }
 }
 
@@ -178,6 +276,44 @@ mod tests {
         );
         assert!(!h.verify(b"{ARGON2}garbage", b"x"));
         assert!(is_hashed(s.as_bytes()));
+        assert_eq!(h.check(s.as_bytes(), b"secret"), Check::Yes);
+    }
+
+    #[test]
+    fn legacy_hashes_verify_and_ask_for_an_upgrade() {
+        use base64::Engine;
+        use sha1::Digest;
+        let h = Hasher::new(&cheap()).unwrap();
+        let b64 = |v: &[u8]| base64::engine::general_purpose::STANDARD.encode(v);
+        let salt = b"saltsalt";
+        let mut ssha = sha1::Sha1::new()
+            .chain_update(b"secret")
+            .chain_update(salt)
+            .finalize()
+            .to_vec();
+        ssha.extend_from_slice(salt);
+        let ssha = format!("{{SSHA}}{}", b64(&ssha));
+        assert_eq!(h.check(ssha.as_bytes(), b"secret"), Check::Upgrade);
+        assert_eq!(h.check(ssha.as_bytes(), b"wrong"), Check::No);
+        let sha = format!("{{SHA}}{}", b64(&sha1::Sha1::digest(b"secret")));
+        assert_eq!(h.check(sha.as_bytes(), b"secret"), Check::Upgrade);
+        let mut s512 = sha2::Sha512::new()
+            .chain_update(b"secret")
+            .chain_update(salt)
+            .finalize()
+            .to_vec();
+        s512.extend_from_slice(salt);
+        let s512 = format!("{{SSHA512}}{}", b64(&s512));
+        assert_eq!(h.check(s512.as_bytes(), b"secret"), Check::Upgrade);
+        assert_eq!(h.check(b"{SSHA}!!notbase64", b"secret"), Check::No);
+        // sha512-crypt, as in /etc/shadow (glibc test vector).
+        let crypt = "{CRYPT}$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1";
+        assert_eq!(h.check(crypt.as_bytes(), b"Hello world!"), Check::Upgrade);
+        assert_eq!(
+            h.check(b"{CRYPT}abJnggxhB/yWI", b"x"),
+            Check::No,
+            "DES crypt is not supported"
+        );
         assert!(!is_hashed(b"plain"));
         assert_eq!(h.generate().len(), 12);
     }

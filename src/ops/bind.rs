@@ -1,9 +1,12 @@
 //! Bind (RFC 4511 4.2, RFC 4513): simple with argon2id passwords, and anonymous.
 //! Unknown DN and wrong password both give invalidCredentials after the same work.
 
+use super::write;
 use super::{Directory, Session};
 use crate::acl::Identity;
 use crate::error::LdapError;
+use crate::password::Check;
+use crate::store::changelog::ChangeKind;
 use crate::store::View;
 use ldap3_proto::proto::{LdapBindCred, LdapBindRequest, LdapResultCode};
 
@@ -53,9 +56,58 @@ fn simple(dir: &Directory, name: &str, pw: &[u8]) -> Result<Identity, LdapError>
         dir.hasher.verify_dummy(pw);
         return Err(LdapError::invalid_credentials());
     }
-    if stored.iter().any(|h| dir.hasher.verify(h, pw)) {
-        Ok(Identity::User(dn))
-    } else {
-        Err(LdapError::invalid_credentials())
+    for h in &stored {
+        match dir.hasher.check(h, pw) {
+            Check::No => continue,
+            Check::Yes => return Ok(Identity::User(dn)),
+            Check::Upgrade => {
+                upgrade(dir, &dn, h, pw);
+                return Ok(Identity::User(dn));
+            }
+        }
+    }
+    Err(LdapError::invalid_credentials())
+}
+
+/// Replace a legacy hash that just verified by an argon2id hash of the same password. A failure
+/// here does not fail the bind; it is logged and tried again at the next bind.
+fn upgrade(dir: &Directory, dn: &crate::dn::Dn, old: &[u8], pw: &[u8]) {
+    let new = match dir.hasher.hash(pw) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(dn = %dn, error = %e, "could not re-hash a legacy password");
+            return;
+        }
+    };
+    // The change is the user's own, made by their bind.
+    let st = write::stamp(dir, &Identity::User(dn.clone()));
+    let r = dir.store.write(|w| {
+        let Some((id, e)) = w.lookup(dn)? else {
+            return Ok(());
+        };
+        let mut n = e.clone();
+        let Some(a) = n.get_mut("userPassword") else {
+            return Ok(());
+        };
+        let Some(pos) = a.values.iter().position(|v| v.as_slice() == old) else {
+            return Ok(());
+        };
+        a.values[pos] = new.clone().into_bytes();
+        write::stamp_modify(&mut n, &st);
+        w.update(id, &e, &n)?;
+        w.log(&write::record(
+            &st,
+            ChangeKind::Modify,
+            &n.dn,
+            None,
+            vec!["userPassword".into()],
+        ))?;
+        Ok(())
+    });
+    match r {
+        Ok(()) => tracing::info!(dn = %dn, "upgraded a legacy password hash to argon2id"),
+        Err(e) => {
+            tracing::warn!(dn = %dn, error = %e.message, "could not store the upgraded password hash")
+        }
     }
 }

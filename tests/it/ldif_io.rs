@@ -319,3 +319,72 @@ fn online_bulk_add_with_ldapadd_continue() {
         .expect("search");
     assert_eq!(r.0.len(), 300);
 }
+
+#[test]
+fn migrated_ssha_password_binds_and_is_upgraded_to_argon2id() {
+    use base64::Engine;
+    use sha1::Digest;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("d");
+    let salt = b"NaCl4you";
+    let mut raw = sha1::Sha1::new()
+        .chain_update(b"old secret")
+        .chain_update(salt)
+        .finalize()
+        .to_vec();
+    raw.extend_from_slice(salt);
+    let ssha = format!(
+        "{{SSHA}}{}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    );
+    let f = tmp.path().join("m.ldif");
+    std::fs::write(
+        &f,
+        format!(
+            "{BASE}dn: uid=m,ou=registries,dc=cctld-ir,dc=example
+objectClass: inetOrgPerson
+uid: m
+cn: M
+sn: M
+userPassword: {ssha}
+
+dn: {ADMIN}
+objectClass: organizationalRole
+objectClass: simpleSecurityObject
+cn: admin
+userPassword: {ssha}
+"
+        ),
+    )
+    .expect("write");
+    let o = ccdir(&["import", "-q", f.to_str().expect("path")], &data);
+    assert!(o.status.success(), "{}", err(&o));
+    let s = TestServer::start_config(test_config(&data));
+    let dn = format!("uid=m,ou=registries,{SUFFIX}");
+    let mut u = s.conn();
+    assert_eq!(u.simple_bind(&dn, "wrong").expect("bind").rc, 49);
+    assert_eq!(u.simple_bind(&dn, "old secret").expect("bind").rc, 0);
+    let mut a = s.conn();
+    assert_eq!(a.simple_bind(ADMIN, "old secret").expect("bind").rc, 0);
+    let r = a
+        .search(
+            &dn,
+            ldap3::Scope::Base,
+            "(objectClass=*)",
+            vec!["userPassword", "modifiersName"],
+        )
+        .expect("search");
+    let e = ldap3::SearchEntry::construct(r.0[0].clone());
+    assert!(
+        e.attrs["userPassword"][0].starts_with("{ARGON2}$argon2id$"),
+        "{:?}",
+        e.attrs["userPassword"]
+    );
+    assert_eq!(
+        e.attrs["modifiersName"][0].to_lowercase(),
+        dn.to_lowercase()
+    );
+    // The new hash works, and so does the same password.
+    let mut u2 = s.conn();
+    assert_eq!(u2.simple_bind(&dn, "old secret").expect("bind").rc, 0);
+}
