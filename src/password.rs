@@ -164,6 +164,8 @@ mod legacy {
     use sha2::{Sha256, Sha512};
     use subtle::ConstantTimeEq;
 
+    type DigestFn = fn(&[u8], &[u8]) -> Vec<u8>;
+
     /// Some(matches) for a scheme handled here, None for others.
     pub fn verify(scheme: &str, rest: &str, password: &[u8]) -> Option<bool> {
         let b64 = || {
@@ -171,7 +173,7 @@ mod legacy {
                 .decode(rest.trim())
                 .ok()
         };
-        let salted = |len: usize, f: &dyn Fn(&[u8], &[u8]) -> Vec<u8>| -> bool {
+        let salted = |len: usize, f: DigestFn| -> bool {
             match b64() {
                 Some(raw) if raw.len() >= len => {
                     let (digest, salt) = raw.split_at(len);
@@ -180,21 +182,21 @@ mod legacy {
                 _ => false,
             }
         };
-        let s1 = |p: &[u8], s: &[u8]| {
+        let s1: DigestFn = |p: &[u8], s: &[u8]| {
             Sha1::new()
                 .chain_update(p)
                 .chain_update(s)
                 .finalize()
                 .to_vec()
         };
-        let s256 = |p: &[u8], s: &[u8]| {
+        let s256: DigestFn = |p: &[u8], s: &[u8]| {
             Sha256::new()
                 .chain_update(p)
                 .chain_update(s)
                 .finalize()
                 .to_vec()
         };
-        let s512 = |p: &[u8], s: &[u8]| {
+        let s512: DigestFn = |p: &[u8], s: &[u8]| {
             Sha512::new()
                 .chain_update(p)
                 .chain_update(s)
@@ -202,12 +204,12 @@ mod legacy {
                 .to_vec()
         };
         Some(match scheme.to_ascii_uppercase().as_str() {
-            "{SSHA}" => salted(20, &s1),
-            "{SHA}" => b64().is_some_and(|d| d.len() == 20 && salted(20, &s1)),
-            "{SSHA256}" => salted(32, &s256),
-            "{SHA256}" => b64().is_some_and(|d| d.len() == 32 && salted(32, &s256)),
-            "{SSHA512}" => salted(64, &s512),
-            "{SHA512}" => b64().is_some_and(|d| d.len() == 64 && salted(64, &s512)),
+            "{SSHA}" => salted(20, s1),
+            "{SHA}" => b64().is_some_and(|d| d.len() == 20 && salted(20, s1)),
+            "{SSHA256}" => salted(32, s256),
+            "{SHA256}" => b64().is_some_and(|d| d.len() == 32 && salted(32, s256)),
+            "{SSHA512}" => salted(64, s512),
+            "{SHA512}" => b64().is_some_and(|d| d.len() == 64 && salted(64, s512)),
             "{CRYPT}" => {
                 use sha_crypt::PasswordVerifier;
                 if rest.starts_with("$5$") || rest.starts_with("$6$") {
