@@ -5,6 +5,7 @@ mod harness;
 
 mod cli_tools;
 mod command;
+mod interop;
 mod ldif_io;
 mod operations;
 mod protocol;
