@@ -1471,4 +1471,137 @@ mod tests {
             Some("uid=foo+cn=bar,dc=x")
         );
     }
+
+    /// A small deterministic generator for the property tests below.
+    struct Gen(u64);
+    impl Gen {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+            from[(self.next() % from.len() as u64) as usize]
+        }
+        fn string(&mut self, parts: &[&str], max: u64) -> String {
+            (0..self.next() % max).map(|_| self.pick(parts)).collect()
+        }
+    }
+
+    #[test]
+    fn property_normalisation_is_idempotent_and_ignores_what_the_rule_ignores() {
+        let mut g = Gen(0x5eed);
+        let text = [
+            "a", "B", "z", "É", "ß", "ö", "Ж", "中", " ", "  ", "\t", "-", "1", ".", "'",
+        ];
+        let phone = ["+", "4", "9", " ", "-", "6", "1", "0", "  "];
+        for _ in 0..2000 {
+            let s = g.string(&text, 12);
+            for rule in [EqualityRule::CaseIgnore, EqualityRule::CaseExact] {
+                if let Some(n) = rule.normalize(s.as_bytes()) {
+                    assert_eq!(
+                        rule.normalize(&n).as_deref(),
+                        Some(n.as_slice()),
+                        "{rule:?} {s:?}"
+                    );
+                }
+            }
+            // caseIgnore: case and surrounding / repeated spaces do not matter.
+            let variant = format!("  {}  ", s.to_uppercase().replace(' ', "   "));
+            let (a, b) = (
+                EqualityRule::CaseIgnore.normalize(s.as_bytes()),
+                EqualityRule::CaseIgnore.normalize(variant.as_bytes()),
+            );
+            if a.is_some()
+                && s.chars().all(|c| {
+                    c.to_uppercase()
+                        .flat_map(|u| u.to_lowercase())
+                        .eq(c.to_lowercase())
+                })
+            {
+                assert_eq!(a, b, "{s:?} vs {variant:?}");
+            }
+            let p = g.string(&phone, 16);
+            if let Some(n) = EqualityRule::TelephoneNumber.normalize(p.as_bytes()) {
+                assert_eq!(
+                    EqualityRule::TelephoneNumber.normalize(&n).as_deref(),
+                    Some(n.as_slice())
+                );
+                let spaced: String = p.chars().flat_map(|c| [c, ' ']).collect();
+                assert_eq!(
+                    EqualityRule::TelephoneNumber
+                        .normalize(spaced.as_bytes())
+                        .as_deref(),
+                    Some(n.as_slice()),
+                    "{p:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn property_integer_and_time_orderings_agree_with_their_values() {
+        let mut g = Gen(42);
+        for _ in 0..2000 {
+            let (a, b) = (
+                (g.next() % 2_000_001) as i64 - 1_000_000,
+                (g.next() % 2_000_001) as i64 - 1_000_000,
+            );
+            let na = EqualityRule::Integer
+                .normalize(format!("{a}").as_bytes())
+                .unwrap();
+            let nb = EqualityRule::Integer
+                .normalize(format!("{b}").as_bytes())
+                .unwrap();
+            assert_eq!(OrderingRule::Integer.compare(&na, &nb), Some(a.cmp(&b)));
+            assert_eq!(EqualityRule::Integer.normalize(&na).unwrap(), na);
+            // Times: the same instant written with different offsets is equal; order follows time.
+            let t = (g.next() % (100 * 365 * 86400)) as i64;
+            let u = (g.next() % (100 * 365 * 86400)) as i64;
+            let fmt = |secs: i64, off_min: i64| {
+                let local = secs + off_min * 60 + 946_684_800; // from 2000-01-01
+                let days = local.div_euclid(86400);
+                let rem = local.rem_euclid(86400);
+                // civil from days (Howard Hinnant's algorithm)
+                let z = days + 719_468;
+                let era = z.div_euclid(146_097);
+                let doe = z - era * 146_097;
+                let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+                let y = yoe + era * 400;
+                let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+                let mp = (5 * doy + 2) / 153;
+                let d = doy - (153 * mp + 2) / 5 + 1;
+                let m = if mp < 10 { mp + 3 } else { mp - 9 };
+                let y = if m <= 2 { y + 1 } else { y };
+                let sign = if off_min < 0 { '-' } else { '+' };
+                let tz = if off_min == 0 {
+                    "Z".to_string()
+                } else {
+                    format!("{sign}{:02}{:02}", off_min.abs() / 60, off_min.abs() % 60)
+                };
+                format!(
+                    "{y:04}{m:02}{d:02}{:02}{:02}{:02}{tz}",
+                    rem / 3600,
+                    rem % 3600 / 60,
+                    rem % 60
+                )
+            };
+            let off = [0i64, 60, -300, 330, 765][(g.next() % 5) as usize];
+            let a1 = EqualityRule::GeneralizedTime
+                .normalize(fmt(t, 0).as_bytes())
+                .unwrap();
+            let a2 = EqualityRule::GeneralizedTime
+                .normalize(fmt(t, off).as_bytes())
+                .unwrap();
+            assert_eq!(a1, a2, "{} vs {}", fmt(t, 0), fmt(t, off));
+            let b1 = EqualityRule::GeneralizedTime
+                .normalize(fmt(u, 0).as_bytes())
+                .unwrap();
+            assert_eq!(
+                OrderingRule::GeneralizedTime.compare(&a1, &b1),
+                Some(t.cmp(&u))
+            );
+        }
+    }
 }
