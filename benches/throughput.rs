@@ -8,7 +8,7 @@
 //! response, record the latency), with a warm-up, a fixed duration and only loopback targets.
 
 use bytes::BytesMut;
-use ccdir::bulk::{people, BulkLoader};
+use ccdir::bulk::people;
 use ccdir::config::Config;
 use ldap3_proto::proto::*;
 use ldap3_proto::LdapCodec;
@@ -357,32 +357,116 @@ fn hashes(cfg: &Config, n: u64) -> Vec<String> {
     all.into_iter().map(|x| x.1).collect()
 }
 
-fn prepare_ccdir(dir: &Path, o: &Opts, hashes: &[String]) -> (Config, f64) {
+/// Wall seconds and peak RSS (MiB) of one command.
+type Cost = (f64, f64);
+
+/// Run a command under GNU time: (wall seconds, peak RSS MiB).
+fn timed(cmd: &mut Command) -> Cost {
+    let out = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{cmd:?} failed:\n{err}");
+    let last = err
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("TIME "))
+        .unwrap_or("TIME 0 0");
+    let f: Vec<f64> = last
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    (
+        f.first().copied().unwrap_or(0.0),
+        f.get(1).copied().unwrap_or(0.0) / 1024.0,
+    )
+}
+
+fn time_cmd(program: &str) -> Command {
+    let mut c = Command::new("/usr/bin/time");
+    c.args(["-f", "TIME %e %M", program]);
+    c
+}
+
+/// The benchmark data as LDIF: the suffix, the admin (password "secret"), ou=people, the people.
+fn write_ldif(dir: &Path, o: &Opts, hashes: &[String], admin_hash: &str) -> PathBuf {
+    let ldif = dir.join("data.ldif");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&ldif).expect("ldif"));
+    let base: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        (
+            "objectClass",
+            vec![
+                b"top".to_vec(),
+                b"dcObject".to_vec(),
+                b"organization".to_vec(),
+            ],
+        ),
+        ("dc", vec![b"cctld-ir".to_vec()]),
+        ("o", vec![b"bench".to_vec()]),
+    ];
+    ccdir::ldif::write_entry(&mut f, SUFFIX, base.iter().map(|(a, v)| (*a, v.as_slice())))
+        .expect("write");
+    let admin: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        (
+            "objectClass",
+            vec![
+                b"organizationalRole".to_vec(),
+                b"simpleSecurityObject".to_vec(),
+            ],
+        ),
+        ("cn", vec![b"admin".to_vec()]),
+        ("userPassword", vec![admin_hash.as_bytes().to_vec()]),
+    ];
+    ccdir::ldif::write_entry(&mut f, ADMIN, admin.iter().map(|(a, v)| (*a, v.as_slice())))
+        .expect("write");
+    let ou: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        ("objectClass", vec![b"organizationalUnit".to_vec()]),
+        ("ou", vec![b"people".to_vec()]),
+    ];
+    ccdir::ldif::write_entry(
+        &mut f,
+        &format!("ou=people,{SUFFIX}"),
+        ou.iter().map(|(a, v)| (*a, v.as_slice())),
+    )
+    .expect("write");
+    for i in 0..o.entries {
+        let (dn, attrs) = people(i, SUFFIX, hashes.get(i as usize).map(|s| s.as_str()));
+        ccdir::ldif::write_entry(
+            &mut f,
+            &dn,
+            attrs.iter().map(|(a, v)| (a.as_str(), v.as_slice())),
+        )
+        .expect("write");
+    }
+    f.flush().expect("flush");
+    ldif
+}
+
+/// `ccdir import` of the LDIF into a new data dir; then `ccdir export`. (config, import, export)
+fn prepare_ccdir(dir: &Path, ldif: &Path) -> (Config, Cost, Cost) {
     let mut cfg = Config {
         data_dir: dir.join("ccdir"),
         load_sample: false,
         ..Default::default()
     };
     cfg.log.level = "warn".into();
-    let t = Instant::now();
-    let d = ccdir::server::open_directory(&cfg, Arc::new(ccdir::clock::SystemClock)).expect("open");
-    ccdir::bootstrap::ensure_base(&d).expect("base");
-    let mut l = BulkLoader::new(&d).batch_size(10_000);
-    l.add(
-        &format!("ou=people,{SUFFIX}"),
-        vec![
-            ("objectClass".into(), vec![b"organizationalUnit".to_vec()]),
-            ("ou".into(), vec![b"people".to_vec()]),
-        ],
-    )
-    .expect("ou=people");
-    for i in 0..o.entries {
-        let (dn, attrs) = people(i, SUFFIX, hashes.get(i as usize).map(|s| s.as_str()));
-        l.add(&dn, attrs).expect("entry");
-    }
-    let (_, rejected) = l.finish().expect("finish");
-    assert!(rejected.is_empty(), "{:?}", rejected.first());
-    (cfg, t.elapsed().as_secs_f64())
+    let import = timed(
+        time_cmd(env!("CARGO_BIN_EXE_ccdir"))
+            .args(["import", "-q", "--set", "load_sample=false", "--data-dir"])
+            .arg(&cfg.data_dir)
+            .arg(ldif),
+    );
+    let export = timed(
+        time_cmd(env!("CARGO_BIN_EXE_ccdir"))
+            .args(["export", "-o"])
+            .arg(dir.join("ccdir-export.ldif"))
+            .arg("--data-dir")
+            .arg(&cfg.data_dir),
+    );
+    (cfg, import, export)
 }
 
 fn start_ccdir(cfg: &Config, dir: &Path) -> (Child, SocketAddr) {
@@ -407,7 +491,8 @@ fn start_ccdir(cfg: &Config, dir: &Path) -> (Child, SocketAddr) {
     (child, addr)
 }
 
-fn prepare_slapd(dir: &Path, o: &Opts, hashes: &[String]) -> Option<(PathBuf, f64)> {
+/// slapd with back-mdb and the same indexes; `slapadd -q` of the same LDIF, then `slapcat`.
+fn prepare_slapd(dir: &Path, ldif: &Path) -> Option<(PathBuf, Cost, Cost)> {
     if !Path::new("/usr/sbin/slapd").exists() || !Path::new("/usr/lib/ldap/argon2.so").exists() {
         eprintln!("slapd (Debian slapd with its argon2 module) not installed: ccdir figures only");
         return None;
@@ -428,57 +513,21 @@ fn prepare_slapd(dir: &Path, o: &Opts, hashes: &[String]) -> Option<(PathBuf, f6
         ),
     )
     .ok()?;
-    let ldif = dir.join("data.ldif");
-    {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&ldif).ok()?);
-        let base: Vec<(&str, Vec<Vec<u8>>)> = vec![
-            (
-                "objectClass",
-                vec![
-                    b"top".to_vec(),
-                    b"dcObject".to_vec(),
-                    b"organization".to_vec(),
-                ],
-            ),
-            ("dc", vec![b"cctld-ir".to_vec()]),
-            ("o", vec![b"bench".to_vec()]),
-        ];
-        ccdir::ldif::write_entry(&mut f, SUFFIX, base.iter().map(|(a, v)| (*a, v.as_slice())))
-            .ok()?;
-        let ou: Vec<(&str, Vec<Vec<u8>>)> = vec![
-            ("objectClass", vec![b"organizationalUnit".to_vec()]),
-            ("ou", vec![b"people".to_vec()]),
-        ];
-        ccdir::ldif::write_entry(
-            &mut f,
-            &format!("ou=people,{SUFFIX}"),
-            ou.iter().map(|(a, v)| (*a, v.as_slice())),
-        )
-        .ok()?;
-        for i in 0..o.entries {
-            let (dn, attrs) = people(i, SUFFIX, hashes.get(i as usize).map(|s| s.as_str()));
-            ccdir::ldif::write_entry(
-                &mut f,
-                &dn,
-                attrs.iter().map(|(a, v)| (a.as_str(), v.as_slice())),
-            )
-            .ok()?;
-        }
-        f.flush().ok()?;
-    }
-    let t = Instant::now();
-    let st = Command::new("/usr/sbin/slapadd")
-        .args(["-q", "-f"])
-        .arg(&conf)
-        .arg("-l")
-        .arg(&ldif)
-        .status()
-        .ok()?;
-    if !st.success() {
-        eprintln!("slapadd failed; ccdir figures only");
-        return None;
-    }
-    Some((conf, t.elapsed().as_secs_f64()))
+    let import = timed(
+        Command::new("/usr/bin/time")
+            .args(["-f", "TIME %e %M", "/usr/sbin/slapadd", "-q", "-f"])
+            .arg(&conf)
+            .arg("-l")
+            .arg(ldif),
+    );
+    let export = timed(
+        Command::new("/usr/bin/time")
+            .args(["-f", "TIME %e %M", "/usr/sbin/slapcat", "-f"])
+            .arg(&conf)
+            .arg("-l")
+            .arg(dir.join("slapcat.ldif")),
+    );
+    Some((conf, import, export))
 }
 
 fn start_slapd(conf: &Path) -> Option<(Child, SocketAddr)> {
@@ -523,13 +572,17 @@ fn main() {
         cfg.password.argon2_parallelism
     );
     let hs = hashes(&cfg, o.passwords.min(o.entries));
-    eprintln!("loading {} entries into ccdir ...", o.entries);
-    let (ccfg, ccdir_load) = prepare_ccdir(dir, &o, &hs);
-    let admin_pw =
-        std::fs::read_to_string(ccfg.data_dir.join("admin-password")).expect("admin password");
+    let admin_hash = ccdir::password::Hasher::new(&cfg.password)
+        .expect("hasher")
+        .hash(b"secret")
+        .expect("hash");
+    let admin_pw = "secret".to_string();
+    let ldif = write_ldif(dir, &o, &hs, &admin_hash);
+    eprintln!("ccdir import / export of {} entries ...", o.entries);
+    let (ccfg, c_import, c_export) = prepare_ccdir(dir, &ldif);
     let slapd = if o.slapd {
-        eprintln!("loading the same entries into slapd (slapadd -q) ...");
-        prepare_slapd(dir, &o, &hs)
+        eprintln!("slapadd -q / slapcat of the same entries ...");
+        prepare_slapd(dir, &ldif)
     } else {
         None
     };
@@ -553,7 +606,7 @@ fn main() {
     stop(cc);
     let mut slapd_out = Vec::new();
     let mut slapd_rss = 0.0;
-    if let Some((conf, _)) = &slapd {
+    if let Some((conf, _, _)) = &slapd {
         if let Some((sc, saddr)) = start_slapd(conf) {
             let spid = sc.id();
             for &w in &workloads {
@@ -601,12 +654,37 @@ fn main() {
             c.errors
         ));
     }
+    let pair = |c: Cost, s: Option<Cost>| match s {
+        Some(s) => format!(
+            "{:.1} s / {:.0} MiB | {:.1} s / {:.0} MiB | {:.2}",
+            c.0,
+            c.1,
+            s.0,
+            s.1,
+            s.0 / c.0.max(1e-3)
+        ),
+        None => format!("{:.1} s / {:.0} MiB | – | –", c.0, c.1),
+    };
+    rows.push(String::new());
+    rows.push("| bulk operation | ccdir time / peak RSS | slapd tool time / peak RSS | ratio (slapd time ÷ ccdir time) |".into());
+    rows.push("|---|---|---|---|".into());
+    rows.push(format!(
+        "| import {} entries (`ccdir import` vs `slapadd -q`) | {} |",
+        o.entries,
+        pair(c_import, slapd.as_ref().map(|s| s.1))
+    ));
+    rows.push(format!(
+        "| export (`ccdir export` vs `slapcat`) | {} |",
+        pair(c_export, slapd.as_ref().map(|s| s.2))
+    ));
     rows.push(String::new());
     rows.push(format!(
-        "Load of {} entries: ccdir bulk load {ccdir_load:.1} s{}. Peak RSS: ccdir {ccdir_rss:.0} MiB{}.",
-        o.entries,
-        slapd.as_ref().map(|(_, t)| format!(", slapadd -q {t:.1} s")).unwrap_or_default(),
-        if slapd_rss > 0.0 { format!(", slapd {slapd_rss:.0} MiB") } else { String::new() }
+        "Server peak RSS after the workloads: ccdir {ccdir_rss:.0} MiB{}.",
+        if slapd_rss > 0.0 {
+            format!(", slapd {slapd_rss:.0} MiB")
+        } else {
+            String::new()
+        }
     ));
     let table = rows.join("\n");
     println!("{table}");
