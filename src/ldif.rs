@@ -2341,4 +2341,89 @@ mod tests {
             assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
         }
     }
+
+    fn read_all(text: &str) -> Vec<Record> {
+        Reader::new(text.as_bytes(), ReaderOptions::default())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn rfc2849_examples() {
+        // Example 1: two content records.
+        let r = read_all(
+            "version: 1\ndn: cn=Barbara Jensen, ou=Product Development, dc=airius, dc=com\nobjectclass: top\nobjectclass: person\nobjectclass: organizationalPerson\ncn: Barbara Jensen\ncn: Barbara J Jensen\ncn: Babs Jensen\nsn: Jensen\nuid: bjensen\ntelephonenumber: +1 408 555 1212\ndescription: A big sailing fan.\n\ndn: cn=Bjorn Jensen, ou=Accounting, dc=airius, dc=com\nobjectclass: top\nobjectclass: person\nobjectclass: organizationalPerson\ncn: Bjorn Jensen\nsn: Jensen\ntelephonenumber: +1 408 555 1212\n",
+        );
+        assert_eq!(r.len(), 2);
+        match &r[0] {
+            Record::Content { dn, attrs, .. } => {
+                assert_eq!(dn, "cn=Barbara Jensen, ou=Product Development, dc=airius, dc=com");
+                assert_eq!(attrs[1].0, "cn");
+                assert_eq!(attrs[1].1.len(), 3);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Example 2: a folded value, no space after the colons.
+        let r = read_all("version: 1\ndn:cn=Barbara Jensen, ou=Product Development, dc=airius, dc=com\nobjectclass:top\ncn:Barbara Jensen\ndescription:Babs is a big sailing fan, and travels extensively in sea\n rch of perfect sailing conditions.\ntitle:Product Manager, Rod and Reel Division\n");
+        match &r[0] {
+            Record::Content { attrs, .. } => {
+                let d = attrs.iter().find(|a| a.0 == "description").unwrap();
+                assert_eq!(
+                    d.1[0],
+                    b"Babs is a big sailing fan, and travels extensively in search of perfect sailing conditions.".to_vec()
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Example 3: a base64 value with a control character.
+        let r = read_all("version: 1\ndn: cn=Gern Jensen, ou=Product Testing, dc=airius, dc=com\nobjectclass: top\ncn: Gern Jensen\ndescription:: V2hhdCBhIGNhcmVmdWwgcmVhZGVyIHlvdSBhcmUhICBUaGlzIHZhbHVlIGlzIGJhc2UtNjQtZW5jb2RlZCBiZWNhdXNlIGl0IGhhcyBhIGNvbnRyb2wgY2hhcmFjdGVyIGluIGl0IChhIENSKS4NICBCeSB0aGUgd2F5LCB5b3Ugc2hvdWxkIHJlYWxseSBnZXQgb3V0IG1vcmUu\n");
+        match &r[0] {
+            Record::Content { attrs, .. } => {
+                let d = &attrs.iter().find(|a| a.0 == "description").unwrap().1[0];
+                assert!(d.starts_with(b"What a careful reader you are!"));
+                assert!(d.contains(&b'\r'));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Example 6: change records.
+        let r = read_all("version: 1\n# Add a new entry\ndn: cn=Fiona Jensen, ou=Marketing, dc=airius, dc=com\nchangetype: add\nobjectclass: top\ncn: Fiona Jensen\n\n# Delete an existing entry\ndn: cn=Robert Jensen, ou=Marketing, dc=airius, dc=com\nchangetype: delete\n\ndn: cn=Paul Jensen, ou=Product Development, dc=airius, dc=com\nchangetype: modrdn\nnewrdn: cn=Paula Jensen\ndeleteoldrdn: 1\n\ndn: ou=PD Accountants, ou=Product Development, dc=airius, dc=com\nchangetype: modrdn\nnewrdn: ou=Product Development Accountants\ndeleteoldrdn: 0\nnewsuperior: ou=Accounting, dc=airius, dc=com\n\ndn: cn=Paula Jensen, ou=Product Development, dc=airius, dc=com\nchangetype: modify\nadd: postaladdress\npostaladdress: 123 Anystreet $ Sunnyvale, CA $ 94086\n-\ndelete: description\n-\nreplace: telephonenumber\ntelephonenumber: +1 408 555 1234\ntelephonenumber: +1 408 555 5678\n-\ndelete: facsimiletelephonenumber\nfacsimiletelephonenumber: +1 408 555 9876\n-\n\ndn: cn=Ingrid Jensen, ou=Product Support, dc=airius, dc=com\nchangetype: modify\nreplace: postaladdress\n-\ndelete: description\n-\n");
+        assert_eq!(r.len(), 6);
+        assert!(matches!(&r[0], Record::Change { change: Change::Add(a), .. } if a.len() == 2));
+        assert!(matches!(&r[1], Record::Change { change: Change::Delete, .. }));
+        assert!(matches!(&r[2], Record::Change { change: Change::ModDn { delete_old_rdn: true, new_superior: None, .. }, .. }));
+        assert!(matches!(&r[3], Record::Change { change: Change::ModDn { delete_old_rdn: false, new_superior: Some(_), .. }, .. }));
+        match &r[4] {
+            Record::Change { change: Change::Modify(m), .. } => {
+                assert_eq!(m.len(), 4);
+                assert_eq!(m[0].op, ModOp::Add);
+                assert_eq!(m[1].op, ModOp::Delete);
+                assert!(m[1].values.is_empty());
+                assert_eq!(m[2].op, ModOp::Replace);
+                assert_eq!(m[2].values.len(), 2);
+                assert_eq!(m[3].values.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(&r[5], Record::Change { change: Change::Modify(m), .. } if m.len() == 2 && m[0].values.is_empty()));
+        // Example 7: a control.
+        let r = read_all("version: 1\ndn: ou=Product Development, dc=airius, dc=com\ncontrol: 1.2.840.113556.1.4.805 true\nchangetype: delete\n");
+        match &r[0] {
+            Record::Change { controls, change: Change::Delete, .. } => {
+                assert_eq!(controls[0].oid, "1.2.840.113556.1.4.805");
+                assert!(controls[0].critical);
+                assert_eq!(controls[0].value, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        // A multi-valued RDN round-trips through the writer.
+        let rec = Record::Content {
+            dn: "cn=Ann+uid=a\\,1,dc=example".into(),
+            attrs: vec![("cn".into(), vec![b"Ann".to_vec()]), ("uid".into(), vec![b"a,1".to_vec()])],
+            line: 1,
+        };
+        let mut out = Vec::new();
+        write_record(&mut out, &rec).unwrap();
+        let back = read_all(std::str::from_utf8(&out).unwrap());
+        assert_eq!(back[0].dn(), rec.dn());
+    }
 }
