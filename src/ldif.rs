@@ -2357,7 +2357,10 @@ mod tests {
         assert_eq!(r.len(), 2);
         match &r[0] {
             Record::Content { dn, attrs, .. } => {
-                assert_eq!(dn, "cn=Barbara Jensen, ou=Product Development, dc=airius, dc=com");
+                assert_eq!(
+                    dn,
+                    "cn=Barbara Jensen, ou=Product Development, dc=airius, dc=com"
+                );
                 assert_eq!(attrs[1].0, "cn");
                 assert_eq!(attrs[1].1.len(), 3);
             }
@@ -2389,11 +2392,40 @@ mod tests {
         let r = read_all("version: 1\n# Add a new entry\ndn: cn=Fiona Jensen, ou=Marketing, dc=airius, dc=com\nchangetype: add\nobjectclass: top\ncn: Fiona Jensen\n\n# Delete an existing entry\ndn: cn=Robert Jensen, ou=Marketing, dc=airius, dc=com\nchangetype: delete\n\ndn: cn=Paul Jensen, ou=Product Development, dc=airius, dc=com\nchangetype: modrdn\nnewrdn: cn=Paula Jensen\ndeleteoldrdn: 1\n\ndn: ou=PD Accountants, ou=Product Development, dc=airius, dc=com\nchangetype: modrdn\nnewrdn: ou=Product Development Accountants\ndeleteoldrdn: 0\nnewsuperior: ou=Accounting, dc=airius, dc=com\n\ndn: cn=Paula Jensen, ou=Product Development, dc=airius, dc=com\nchangetype: modify\nadd: postaladdress\npostaladdress: 123 Anystreet $ Sunnyvale, CA $ 94086\n-\ndelete: description\n-\nreplace: telephonenumber\ntelephonenumber: +1 408 555 1234\ntelephonenumber: +1 408 555 5678\n-\ndelete: facsimiletelephonenumber\nfacsimiletelephonenumber: +1 408 555 9876\n-\n\ndn: cn=Ingrid Jensen, ou=Product Support, dc=airius, dc=com\nchangetype: modify\nreplace: postaladdress\n-\ndelete: description\n-\n");
         assert_eq!(r.len(), 6);
         assert!(matches!(&r[0], Record::Change { change: Change::Add(a), .. } if a.len() == 2));
-        assert!(matches!(&r[1], Record::Change { change: Change::Delete, .. }));
-        assert!(matches!(&r[2], Record::Change { change: Change::ModDn { delete_old_rdn: true, new_superior: None, .. }, .. }));
-        assert!(matches!(&r[3], Record::Change { change: Change::ModDn { delete_old_rdn: false, new_superior: Some(_), .. }, .. }));
+        assert!(matches!(
+            &r[1],
+            Record::Change {
+                change: Change::Delete,
+                ..
+            }
+        ));
+        assert!(matches!(
+            &r[2],
+            Record::Change {
+                change: Change::ModDn {
+                    delete_old_rdn: true,
+                    new_superior: None,
+                    ..
+                },
+                ..
+            }
+        ));
+        assert!(matches!(
+            &r[3],
+            Record::Change {
+                change: Change::ModDn {
+                    delete_old_rdn: false,
+                    new_superior: Some(_),
+                    ..
+                },
+                ..
+            }
+        ));
         match &r[4] {
-            Record::Change { change: Change::Modify(m), .. } => {
+            Record::Change {
+                change: Change::Modify(m),
+                ..
+            } => {
                 assert_eq!(m.len(), 4);
                 assert_eq!(m[0].op, ModOp::Add);
                 assert_eq!(m[1].op, ModOp::Delete);
@@ -2404,11 +2436,17 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(&r[5], Record::Change { change: Change::Modify(m), .. } if m.len() == 2 && m[0].values.is_empty()));
+        assert!(
+            matches!(&r[5], Record::Change { change: Change::Modify(m), .. } if m.len() == 2 && m[0].values.is_empty())
+        );
         // Example 7: a control.
         let r = read_all("version: 1\ndn: ou=Product Development, dc=airius, dc=com\ncontrol: 1.2.840.113556.1.4.805 true\nchangetype: delete\n");
         match &r[0] {
-            Record::Change { controls, change: Change::Delete, .. } => {
+            Record::Change {
+                controls,
+                change: Change::Delete,
+                ..
+            } => {
                 assert_eq!(controls[0].oid, "1.2.840.113556.1.4.805");
                 assert!(controls[0].critical);
                 assert_eq!(controls[0].value, None);
@@ -2418,7 +2456,10 @@ mod tests {
         // A multi-valued RDN round-trips through the writer.
         let rec = Record::Content {
             dn: "cn=Ann+uid=a\\,1,dc=example".into(),
-            attrs: vec![("cn".into(), vec![b"Ann".to_vec()]), ("uid".into(), vec![b"a,1".to_vec()])],
+            attrs: vec![
+                ("cn".into(), vec![b"Ann".to_vec()]),
+                ("uid".into(), vec![b"a,1".to_vec()]),
+            ],
             line: 1,
         };
         let mut out = Vec::new();

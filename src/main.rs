@@ -70,6 +70,10 @@ struct ExportArgs {
 
 #[derive(Args)]
 struct GenSampleArgs {
+    /// Write a ccTLD scale set instead: this many registries under ou=registries, each with its
+    /// 24/7 team and one person (e.g. 200, 1000, 5000).
+    #[arg(long)]
+    tlds: Option<u64>,
     /// Number of entries under ou=people.
     #[arg(long, default_value_t = 100_000)]
     count: u64,
@@ -307,6 +311,19 @@ fn gen_sample(a: GenSampleArgs) -> Result<(), String> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
     let w = |e: std::io::Error| format!("write failed: {e}");
+    if let Some(n) = a.tlds {
+        for i in 0..n {
+            for (dn, attrs) in ccdir::bulk::registry_set(i, &a.suffix) {
+                ccdir::ldif::write_entry(
+                    &mut out,
+                    &dn,
+                    attrs.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
+                )
+                .map_err(w)?;
+            }
+        }
+        return out.flush().map_err(w);
+    }
     let ou: Vec<(&str, Vec<Vec<u8>>)> = vec![
         (
             "objectClass",

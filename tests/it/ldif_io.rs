@@ -388,3 +388,56 @@ userPassword: {ssha}
     let mut u2 = s.conn();
     assert_eq!(u2.simple_bind(&dn, "old secret").expect("bind").rc, 0);
 }
+
+#[test]
+fn gen_sample_scale_sets_import_and_serve() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("d");
+    // A data dir with the base entries, then stopped.
+    drop(TestServer::start_config(test_config(&data)));
+    let gen = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_ccdir"))
+            .args(args)
+            .output()
+            .expect("gen-sample");
+        assert!(o.status.success(), "{}", err(&o));
+        o.stdout
+    };
+    let tlds = tmp.path().join("tlds.ldif");
+    std::fs::write(&tlds, gen(&["gen-sample", "--tlds", "200"])).expect("write");
+    assert_eq!(
+        gen(&["gen-sample", "--tlds", "200"]),
+        std::fs::read(&tlds).expect("read"),
+        "deterministic"
+    );
+    let people = tmp.path().join("people.ldif");
+    std::fs::write(
+        &people,
+        gen(&["gen-sample", "--count", "50", "--passwords", "2"]).as_slice(),
+    )
+    .expect("write");
+    for f in [&tlds, &people] {
+        let o = ccdir(&["import", "-q", f.to_str().expect("path")], &data);
+        assert!(o.status.success(), "{}", err(&o));
+    }
+    let s = TestServer::start_config(test_config(&data));
+    let mut c = s.admin();
+    let count = |c: &mut ldap3::LdapConn, f: &str| {
+        c.search(SUFFIX, ldap3::Scope::Subtree, f, vec!["1.1"])
+            .expect("search")
+            .0
+            .len()
+    };
+    assert_eq!(count(&mut c, "(objectClass=cctldRegistry)"), 200);
+    assert_eq!(count(&mut c, "(objectClass=cctldContact)"), 400);
+    let overdue = count(&mut c, "(cctldVerificationDue<=20261123000000Z)");
+    assert!(overdue > 0 && overdue < 400, "{overdue}");
+    assert_eq!(count(&mut c, "(uid=user*)"), 50);
+    let mut u = s.conn();
+    assert_eq!(
+        u.simple_bind(&format!("uid=user1,ou=people,{SUFFIX}"), "pw1")
+            .expect("bind")
+            .rc,
+        0
+    );
+}
