@@ -124,8 +124,8 @@ pub struct Index {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct Access {
-    /// Let anonymous clients read entries (default: only the root DSE and the subschema).
-    pub anonymous_read: bool,
+    /// Access rules, first match wins (docs/security.md). None: the shipped default policy.
+    pub rules: Option<Vec<crate::acl::rules::RuleConfig>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

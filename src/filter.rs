@@ -158,11 +158,33 @@ impl Filter {
 
     /// Evaluate against an entry (which must already carry any computed attributes the filter names).
     pub fn eval(&self, e: &Entry, schema: &Schema) -> Tri {
+        self.eval_hiding(e, schema, &[])
+    }
+
+    /// Evaluate with some attribute types hidden from the requester (lower-case schema names):
+    /// items on them are Undefined, as if the type were unknown.
+    pub fn eval_hiding(&self, e: &Entry, schema: &Schema, hidden: &[String]) -> Tri {
+        if !hidden.is_empty() {
+            let hides = |a: &AttrSel| hidden.iter().any(|h| h.eq_ignore_ascii_case(a.ty.name()));
+            match self {
+                Filter::Equality(a, ..)
+                | Filter::Substring { attr: a, .. }
+                | Filter::Ordering(a, ..)
+                | Filter::Present(a)
+                | Filter::Approx(a, _)
+                    if hides(a) =>
+                {
+                    return Tri::Undefined
+                }
+                Filter::Extensible { attr: Some(a), .. } if hides(a) => return Tri::Undefined,
+                _ => {}
+            }
+        }
         match self {
             Filter::And(fs) => {
                 let mut r = Tri::True;
                 for f in fs {
-                    match f.eval(e, schema) {
+                    match f.eval_hiding(e, schema, hidden) {
                         Tri::False => return Tri::False,
                         Tri::Undefined => r = Tri::Undefined,
                         Tri::True => {}
@@ -173,7 +195,7 @@ impl Filter {
             Filter::Or(fs) => {
                 let mut r = Tri::False;
                 for f in fs {
-                    match f.eval(e, schema) {
+                    match f.eval_hiding(e, schema, hidden) {
                         Tri::True => return Tri::True,
                         Tri::Undefined => r = Tri::Undefined,
                         Tri::False => {}
@@ -181,7 +203,7 @@ impl Filter {
                 }
                 r
             }
-            Filter::Not(f) => match f.eval(e, schema) {
+            Filter::Not(f) => match f.eval_hiding(e, schema, hidden) {
                 Tri::True => Tri::False,
                 Tri::False => Tri::True,
                 Tri::Undefined => Tri::Undefined,
@@ -258,6 +280,33 @@ impl Filter {
                 r
             }
             Filter::Undefined => Tri::Undefined,
+        }
+    }
+
+    /// The attribute types the filter tests (schema names, lower-case, without duplicates).
+    pub fn type_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.collect_types(&mut out);
+        out
+    }
+
+    fn collect_types(&self, out: &mut Vec<String>) {
+        let mut push = |a: &AttrSel| {
+            let n = a.ty.name().to_ascii_lowercase();
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        };
+        match self {
+            Filter::And(fs) | Filter::Or(fs) => fs.iter().for_each(|f| f.collect_types(out)),
+            Filter::Not(f) => f.collect_types(out),
+            Filter::Equality(a, ..)
+            | Filter::Substring { attr: a, .. }
+            | Filter::Ordering(a, ..)
+            | Filter::Present(a)
+            | Filter::Approx(a, _) => push(a),
+            Filter::Extensible { attr: Some(a), .. } => push(a),
+            Filter::Extensible { attr: None, .. } | Filter::Undefined => {}
         }
     }
 

@@ -68,14 +68,20 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
         config.store.cache_mib.saturating_mul(1024 * 1024),
     )?;
     let hasher = Hasher::new(&config.password)?;
+    let rules = crate::acl::rules::compile(
+        &config
+            .access
+            .rules
+            .clone()
+            .unwrap_or_else(|| crate::acl::rules::default_rules(&config.suffix)),
+        &suffix,
+        &schema,
+    )?;
     Ok(Directory {
         store,
         schema,
         suffix,
-        policy: Policy {
-            admin,
-            anonymous_read: config.access.anonymous_read,
-        },
+        policy: Policy { admin, rules },
         hasher,
         clock,
         csn: CsnGenerator::new(0),

@@ -1,12 +1,20 @@
-//! Access decisions. This is the built-in policy until the configurable rules land:
-//! - anonymous: the root DSE and the subschema only (or all entries with `access.anonymous_read`);
-//! - any authenticated identity: reads every entry, but `userPassword` only of its own entry;
-//! - the directory administrator: everything;
-//! - everyone bound: changes their own password (Password Modify).
+//! Access control: compiled rules (rules.rs) evaluated per entry and attribute.
 //!
-//! An operation gets a [`Granted`] token before it touches data.
+//! The administrator (`admin_dn`) may do everything, like OpenLDAP's rootdn. Everyone else gets
+//! the level the first matching rule gives them. An entry the requester may not search is
+//! treated as absent (noSuchObject, no matchedDN through it), so access refusals never reveal
+//! what exists.
+
+pub mod rules;
 
 use crate::dn::Dn;
+use crate::entry::Entry;
+use crate::filter::Tri;
+use crate::schema::Schema;
+use crate::store::View;
+use rules::{Level, Rule, Who};
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 /// Who is asking.
 #[derive(Debug, Clone)]
@@ -28,69 +36,219 @@ impl Identity {
     }
 }
 
-/// Proof that an access check passed.
-#[derive(Debug, Clone, Copy)]
-pub struct Granted(());
-
-/// The policy's inputs that come from the configuration.
+/// The compiled access policy.
 pub struct Policy {
     pub admin: Dn,
-    pub anonymous_read: bool,
+    pub rules: Vec<Rule>,
 }
-
-/// Attributes only the entry's owner and the administrator may read.
-const PROTECTED: &[&str] = &["userpassword"];
 
 impl Policy {
     pub fn is_admin(&self, who: &Identity) -> bool {
         who.dn().is_some_and(|d| d.norm() == self.admin.norm())
     }
 
-    /// May `who` see entries at all (the entry's existence, and its readable attributes)?
-    pub fn can_read_entries(&self, who: &Identity) -> Option<Granted> {
-        match who {
-            Identity::Anonymous if !self.anonymous_read => None,
-            _ => Some(Granted(())),
-        }
-    }
-
-    /// May `who` read attribute `attr` (schema name) of the entry at `dn`?
-    pub fn can_read_attr(&self, who: &Identity, dn: &str, attr: &str) -> bool {
-        if !PROTECTED.iter().any(|p| p.eq_ignore_ascii_case(attr)) {
-            return true;
-        }
-        self.is_admin(who)
-            || who
-                .dn()
-                .is_some_and(|d| d.display().eq_ignore_ascii_case(dn))
-    }
-
-    /// Same, with a parsed DN (exact normalised comparison).
-    pub fn can_read_attr_dn(&self, who: &Identity, dn: &Dn, attr: &str) -> bool {
-        if !PROTECTED.iter().any(|p| p.eq_ignore_ascii_case(attr)) {
-            return true;
-        }
-        self.is_admin(who) || who.dn().is_some_and(|d| d.norm() == dn.norm())
-    }
-
-    /// Attribute types whose values `who` may use in filters on any entry.
-    pub fn can_filter_on(&self, who: &Identity, attr: &str) -> bool {
-        !PROTECTED.iter().any(|p| p.eq_ignore_ascii_case(attr)) || self.is_admin(who)
-    }
-
-    /// May `who` add, delete, modify or rename the entry at `target`?
-    pub fn can_write(&self, who: &Identity, _target: &Dn) -> Option<Granted> {
-        self.is_admin(who).then_some(Granted(()))
-    }
-
-    /// May `who` set the password of `target`?
-    pub fn can_set_password(&self, who: &Identity, target: &Dn) -> Option<Granted> {
-        (self.is_admin(who) || who.dn().is_some_and(|d| d.norm() == target.norm()))
-            .then_some(Granted(()))
-    }
-
     /// Are `who`'s searches free of the server's size and time limits?
     pub fn unlimited(&self, who: &Identity) -> bool {
         self.is_admin(who)
+    }
+
+    /// An evaluator for one request (it caches group memberships while the request runs).
+    pub fn checker<'a>(
+        &'a self,
+        who: &'a Identity,
+        view: &'a dyn View,
+        schema: &'a Schema,
+    ) -> Checker<'a> {
+        Checker {
+            policy: self,
+            who,
+            who_key: who.dn().map(|d| d.store_key()),
+            admin: self.is_admin(who),
+            view,
+            schema,
+            groups: RefCell::new(HashMap::new()),
+        }
+    }
+}
+
+/// Access decisions for one requester, over one view of the store.
+pub struct Checker<'a> {
+    policy: &'a Policy,
+    who: &'a Identity,
+    who_key: Option<Vec<u8>>,
+    admin: bool,
+    view: &'a dyn View,
+    schema: &'a Schema,
+    groups: RefCell<HashMap<(Vec<u8>, bool), bool>>,
+}
+
+fn depth_of(key: &[u8]) -> usize {
+    key.iter().filter(|b| **b == 0).count()
+}
+
+impl Checker<'_> {
+    pub fn is_admin(&self) -> bool {
+        self.admin
+    }
+
+    /// The access level on an entry (attr None) or one of its attributes. `entry` is needed for
+    /// rules with a filter (without it, such rules do not apply).
+    pub fn level(&self, key: &[u8], entry: Option<&Entry>, attr: Option<&str>) -> Level {
+        if self.admin {
+            return Level::Manage;
+        }
+        let depth = depth_of(key);
+        for rule in &self.policy.rules {
+            if !rule.covers(key, depth, attr) {
+                continue;
+            }
+            if let Some(f) = &rule.filter {
+                match entry {
+                    Some(e) if f.eval(e, self.schema) == Tri::True => {}
+                    _ => continue,
+                }
+            }
+            for (who, level) in &rule.by {
+                if self.matches(who, key) {
+                    return *level;
+                }
+            }
+            return Level::None;
+        }
+        Level::None
+    }
+
+    pub fn allows(
+        &self,
+        key: &[u8],
+        entry: Option<&Entry>,
+        attr: Option<&str>,
+        need: Level,
+    ) -> bool {
+        self.level(key, entry, attr) >= need
+    }
+
+    /// May the requester know the entry exists (search it)?
+    pub fn visible(&self, dn: &Dn, entry: Option<&Entry>) -> bool {
+        self.allows(&dn.store_key(), entry, None, Level::Search)
+    }
+
+    fn matches(&self, who: &Who, target: &[u8]) -> bool {
+        match who {
+            Who::Anyone => true,
+            Who::Anonymous => self.who_key.is_none(),
+            Who::Users => self.who_key.is_some(),
+            Who::SelfEntry => self.who_key.as_deref() == Some(target),
+            Who::Dn(k) => self.who_key.as_deref() == Some(k.as_slice()),
+            Who::DnSubtree(k) => self.who_key.as_deref().is_some_and(|w| w.starts_with(k)),
+            Who::Group(g) => self.member_of(g, false),
+            Who::GroupSubtree(g) => self.member_of(g, true),
+            Who::AncestorGroup {
+                container,
+                depth,
+                rdn,
+            } => {
+                if !target.starts_with(container) || depth_of(target) <= *depth {
+                    return false;
+                }
+                // The ancestor one level below the container: the key up to its terminator.
+                let mut seen = 0;
+                let mut end = 0;
+                for (i, b) in target.iter().enumerate() {
+                    if *b == 0 {
+                        seen += 1;
+                        if seen == depth + 1 {
+                            end = i + 1;
+                            break;
+                        }
+                    }
+                }
+                let mut group = target[..end].to_vec();
+                group.extend_from_slice(rdn.norm().as_bytes());
+                group.push(0);
+                self.member_of(&group, false)
+            }
+        }
+    }
+
+    /// Is the requester a member of the group at `group` (store key)? With `subtree`, being
+    /// below a member counts too.
+    fn member_of(&self, group: &[u8], subtree: bool) -> bool {
+        let Some(me) = self.who_key.as_deref() else {
+            return false;
+        };
+        let cache_key = (group.to_vec(), subtree);
+        if let Some(v) = self.groups.borrow().get(&cache_key) {
+            return *v;
+        }
+        let found = (|| {
+            let id = self.view.id_of_key(group).ok()??;
+            let e = self.view.entry(id).ok()??;
+            for a in &e.attrs {
+                let base = a.base_name();
+                if !base.eq_ignore_ascii_case("member")
+                    && !base.eq_ignore_ascii_case("uniqueMember")
+                {
+                    continue;
+                }
+                for v in &a.values {
+                    let Ok(text) = std::str::from_utf8(v) else {
+                        continue;
+                    };
+                    // uniqueMember may carry "#'0101'B" after the DN.
+                    let text = text.split("#'").next().unwrap_or(text);
+                    let Ok(d) = Dn::parse(text, self.schema) else {
+                        continue;
+                    };
+                    let k = d.store_key();
+                    if k == me || (subtree && me.starts_with(&k)) {
+                        return Some(true);
+                    }
+                }
+            }
+            Some(false)
+        })()
+        .unwrap_or(false);
+        self.groups.borrow_mut().insert(cache_key, found);
+        found
+    }
+
+    /// The nearest existing ancestor of `dn` the requester may see (for matchedDN), or "".
+    pub fn matched_dn(&self, dn: &Dn) -> String {
+        let mut cur = dn.parent();
+        while !cur.is_root() {
+            if let Ok(Some(id)) = self.view.id_of(&cur) {
+                if let Ok(Some(e)) = self.view.entry(id) {
+                    if self.visible(&cur, Some(&e)) {
+                        return e.dn;
+                    }
+                }
+            }
+            cur = cur.parent();
+        }
+        String::new()
+    }
+
+    /// noSuchObject for `dn`, with the matchedDN this requester may see.
+    pub fn no_such_object(&self, dn: &Dn) -> crate::error::LdapError {
+        crate::error::LdapError::no_such_object(format!("no such entry: {}", dn.display()))
+            .with_matched(self.matched_dn(dn))
+    }
+
+    /// The refusal for a write on an existing entry: insufficientAccessRights when the requester
+    /// may see it, noSuchObject otherwise.
+    pub fn refuse(&self, dn: &Dn, entry: Option<&Entry>) -> crate::error::LdapError {
+        if self.visible(dn, entry) {
+            crate::error::LdapError::insufficient_access(format!(
+                "no write access to {}",
+                dn.display()
+            ))
+        } else {
+            self.no_such_object(dn)
+        }
+    }
+
+    pub fn identity(&self) -> &Identity {
+        self.who
     }
 }

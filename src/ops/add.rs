@@ -2,6 +2,7 @@
 
 use super::write::{self, check_entry, check_user_modifiable, prepare_values, stamp, stamp_create};
 use super::{Directory, Session};
+use crate::acl::rules::Level;
 use crate::entry::{AttrDesc, Entry};
 use crate::error::LdapError;
 use crate::store::changelog::ChangeKind;
@@ -15,9 +16,6 @@ pub fn add(dir: &Directory, s: &Session, req: LdapAddRequest) -> Result<(), Ldap
             LdapResultCode::EntryAlreadyExists,
             "the root DSE exists",
         ));
-    }
-    if dir.policy.can_write(&s.identity, &dn).is_none() {
-        return Err(write::denied(dir, &s.identity, &dn));
     }
     let mut entry = Entry::new(dn.display());
     let mut names = Vec::new();
@@ -45,7 +43,13 @@ pub fn add(dir: &Directory, s: &Session, req: LdapAddRequest) -> Result<(), Ldap
     }
     let st = stamp(dir, &s.identity);
     dir.store.write(|w| {
-        let parent = write::parent_id(dir, w, &dn)?;
+        let acl = dir.policy.checker(&s.identity, w, &dir.schema);
+        let parent = write::parent_id(dir, w, &acl, &dn)?;
+        if !acl.allows(&dn.store_key(), Some(&entry), None, Level::Write) {
+            let parent_dn = dn.parent();
+            return Err(acl.refuse(&parent_dn, w.lookup(&parent_dn)?.map(|x| x.1).as_ref()));
+        }
+        drop(acl);
         if w.id_of(&dn)?.is_some() {
             return Err(LdapError::new(
                 LdapResultCode::EntryAlreadyExists,

@@ -3,6 +3,7 @@
 
 use super::write;
 use super::{Directory, Session};
+use crate::acl::rules::Level;
 use crate::acl::Identity;
 use crate::error::LdapError;
 use crate::password::Check;
@@ -46,12 +47,20 @@ fn simple(dir: &Directory, name: &str, pw: &[u8]) -> Result<Identity, LdapError>
         ));
     }
     let dn = dir.parse_dn(name)?;
-    let entry = dir.store.read()?.lookup(&dn)?;
+    let snap = dir.store.read()?;
+    let entry = snap.lookup(&dn)?;
+    // A bind is evaluated as anonymous: the password must be usable for authentication.
+    let anonymous = Identity::Anonymous;
+    let acl = dir.policy.checker(&anonymous, &snap, &dir.schema);
+    let key = dn.store_key();
     let stored: Vec<Vec<u8>> = entry
         .as_ref()
+        .filter(|(_, e)| acl.allows(&key, Some(e), Some("userPassword"), Level::Auth))
         .and_then(|(_, e)| e.get("userPassword"))
         .map(|a| a.values.clone())
         .unwrap_or_default();
+    drop(acl);
+    drop(snap);
     if stored.is_empty() {
         dir.hasher.verify_dummy(pw);
         return Err(LdapError::invalid_credentials());

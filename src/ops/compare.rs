@@ -3,6 +3,7 @@
 
 use super::write::norm_value;
 use super::{Directory, Session};
+use crate::acl::rules::Level;
 use crate::error::LdapError;
 use crate::filter::AttrSel;
 use crate::store::View;
@@ -14,12 +15,6 @@ pub fn compare(
     req: &LdapCompareRequest,
 ) -> Result<LdapResultCode, LdapError> {
     let dn = dir.parse_dn(&req.dn)?;
-    if dir.policy.can_read_entries(&s.identity).is_none() {
-        return Err(LdapError::no_such_object(format!(
-            "no such entry: {}",
-            dn.display()
-        )));
-    }
     let attr = AttrSel::new(&req.atype, &dir.schema).ok_or_else(|| {
         LdapError::undefined_type(format!("{}: attribute type undefined", req.atype))
     })?;
@@ -31,10 +26,17 @@ pub fn compare(
         ));
     }
     let snap = dir.store.read()?;
-    let Some((_, entry)) = snap.lookup(&dn)? else {
-        return Err(snap.no_such_object(&dn));
+    let acl = dir.policy.checker(&s.identity, &snap, &dir.schema);
+    let entry = match snap.lookup(&dn)? {
+        Some((_, e)) if acl.visible(&dn, Some(&e)) => e,
+        _ => return Err(acl.no_such_object(&dn)),
     };
-    if !dir.policy.can_read_attr_dn(&s.identity, &dn, ty.name()) {
+    if !acl.allows(
+        &dn.store_key(),
+        Some(&entry),
+        Some(ty.name()),
+        Level::Compare,
+    ) {
         return Err(LdapError::insufficient_access(format!(
             "no compare access to {}",
             ty.name()

@@ -2,6 +2,7 @@
 
 use super::write::{self, stamp};
 use super::{Directory, Session};
+use crate::acl::rules::Level;
 use crate::error::LdapError;
 use crate::store::changelog::ChangeKind;
 use crate::store::View;
@@ -9,21 +10,23 @@ use ldap3_proto::proto::LdapResultCode;
 
 pub fn delete(dir: &Directory, s: &Session, dn_text: &str) -> Result<(), LdapError> {
     let dn = dir.parse_dn(dn_text)?;
-    if dir.policy.can_write(&s.identity, &dn).is_none() {
-        return Err(write::denied(dir, &s.identity, &dn));
-    }
     let st = stamp(dir, &s.identity);
     dir.store.write(|w| {
+        let acl = dir.policy.checker(&s.identity, w, &dir.schema);
         let Some((id, entry)) = w.lookup(&dn)? else {
-            return Err(w.no_such_object(&dn));
+            return Err(acl.no_such_object(&dn));
         };
+        if !acl.allows(&dn.store_key(), Some(&entry), None, Level::Write) {
+            return Err(acl.refuse(&dn, Some(&entry)));
+        }
+        let parent = write::parent_id(dir, w, &acl, &dn)?;
+        drop(acl);
         if w.has_children(id)? {
             return Err(LdapError::new(
                 LdapResultCode::NotAllowedOnNonLeaf,
                 format!("{} has subordinate entries", dn.display()),
             ));
         }
-        let parent = write::parent_id(dir, w, &dn)?;
         w.remove(id, parent, &entry)?;
         w.log(&write::record(
             &st,

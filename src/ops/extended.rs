@@ -3,6 +3,8 @@
 
 use super::write::{self, stamp, stamp_modify};
 use super::{Directory, Session};
+use crate::acl::rules::Level;
+use crate::acl::Checker;
 use crate::error::LdapError;
 use crate::store::changelog::ChangeKind;
 use crate::store::View;
@@ -64,8 +66,11 @@ fn password_modify(
             }
         },
     };
-    if dir.policy.can_set_password(&s.identity, &target).is_none() {
-        return Err(write::denied(dir, &s.identity, &target));
+    // Checked before the (expensive) hashing, and again in the write transaction.
+    {
+        let snap = dir.store.read()?;
+        let acl = dir.policy.checker(&s.identity, &snap, &dir.schema);
+        may_set_password(&acl, &snap, &target)?;
     }
     let generated = pm.new_password.is_none();
     let new_pw = match &pm.new_password {
@@ -79,8 +84,9 @@ fn password_modify(
         .map_err(|e| LdapError::other(format!("password hashing failed: {e}")))?;
     let st = stamp(dir, &s.identity);
     dir.store.write(|w| {
-        let Some((id, old)) = w.lookup(&target)? else {
-            return Err(w.no_such_object(&target));
+        let (id, old) = {
+            let acl = dir.policy.checker(&s.identity, w, &dir.schema);
+            may_set_password(&acl, w, &target)?
         };
         if let Some(oldpw) = &pm.old_password {
             let ok = old.get("userPassword").is_some_and(|a| {
@@ -110,4 +116,37 @@ fn password_modify(
         gen_password: generated.then_some(new_pw),
     };
     Ok(resp.into())
+}
+
+/// The target entry, if the requester may write its password (noSuchObject when it may not
+/// even see it).
+fn may_set_password(
+    acl: &Checker<'_>,
+    view: &dyn View,
+    target: &crate::dn::Dn,
+) -> Result<(u64, crate::entry::Entry), LdapError> {
+    match view.lookup(target)? {
+        Some((id, e))
+            if acl.visible(target, Some(&e))
+                || acl
+                    .identity()
+                    .dn()
+                    .is_some_and(|d| d.norm() == target.norm()) =>
+        {
+            if acl.allows(
+                &target.store_key(),
+                Some(&e),
+                Some("userPassword"),
+                Level::Write,
+            ) {
+                Ok((id, e))
+            } else {
+                Err(LdapError::insufficient_access(format!(
+                    "no write access to the password of {}",
+                    target.display()
+                )))
+            }
+        }
+        _ => Err(acl.no_such_object(target)),
+    }
 }

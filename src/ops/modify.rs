@@ -5,6 +5,7 @@ use super::write::{
     self, check_entry, check_user_modifiable, norm_value, prepare_values, stamp, stamp_modify,
 };
 use super::{Directory, Session};
+use crate::acl::rules::Level;
 use crate::entry::{AttrDesc, Entry};
 use crate::error::LdapError;
 use crate::schema::matching::EqualityRule;
@@ -14,9 +15,6 @@ use ldap3_proto::proto::{LdapModify, LdapModifyRequest, LdapModifyType, LdapResu
 
 pub fn modify(dir: &Directory, s: &Session, req: LdapModifyRequest) -> Result<(), LdapError> {
     let dn = dir.parse_dn(&req.dn)?;
-    if dir.policy.can_write(&s.identity, &dn).is_none() {
-        return Err(write::denied(dir, &s.identity, &dn));
-    }
     // Parse and prepare every change before taking the write lock.
     let mut changes = Vec::with_capacity(req.changes.len());
     for LdapModify {
@@ -35,9 +33,24 @@ pub fn modify(dir: &Directory, s: &Session, req: LdapModifyRequest) -> Result<()
     }
     let st = stamp(dir, &s.identity);
     dir.store.write(|w| {
+        let acl = dir.policy.checker(&s.identity, w, &dir.schema);
         let Some((id, old)) = w.lookup(&dn)? else {
-            return Err(w.no_such_object(&dn));
+            return Err(acl.no_such_object(&dn));
         };
+        let key = dn.store_key();
+        if !acl.visible(&dn, Some(&old)) {
+            return Err(acl.no_such_object(&dn));
+        }
+        for (_, desc, _) in &changes {
+            if !acl.allows(&key, Some(&old), Some(desc.name()), Level::Write) {
+                return Err(LdapError::insufficient_access(format!(
+                    "no write access to {} of {}",
+                    desc.name(),
+                    dn.display()
+                )));
+            }
+        }
+        drop(acl);
         let mut e = old.clone();
         let mut names: Vec<String> = Vec::new();
         for (op, desc, values) in &changes {

@@ -2,6 +2,7 @@
 
 use super::write::{self, check_entry, norm_value, stamp, stamp_modify};
 use super::{Directory, Session};
+use crate::acl::rules::Level;
 use crate::dn::Dn;
 use crate::entry::AttrDesc;
 use crate::error::LdapError;
@@ -17,14 +18,6 @@ pub fn modrdn(dir: &Directory, s: &Session, req: &LdapModifyDNRequest) -> Result
         Some(ns) => Some(dir.parse_dn(ns)?),
         None => None,
     };
-    if dir.policy.can_write(&s.identity, &dn).is_none() {
-        return Err(write::denied(dir, &s.identity, &dn));
-    }
-    if let Some(ns) = &new_sup {
-        if dir.policy.can_write(&s.identity, ns).is_none() {
-            return Err(write::denied(dir, &s.identity, ns));
-        }
-    }
     if dn.norm() == dir.suffix.norm() {
         return Err(LdapError::unwilling(
             "cannot rename the naming context entry",
@@ -38,10 +31,14 @@ pub fn modrdn(dir: &Directory, s: &Session, req: &LdapModifyDNRequest) -> Result
     }
     let st = stamp(dir, &s.identity);
     dir.store.write(|w| {
+        let acl = dir.policy.checker(&s.identity, w, &dir.schema);
         let Some((id, old)) = w.lookup(&dn)? else {
-            return Err(w.no_such_object(&dn));
+            return Err(acl.no_such_object(&dn));
         };
-        let old_parent = write::parent_id(dir, w, &dn)?;
+        if !acl.allows(&dn.store_key(), Some(&old), None, Level::Write) {
+            return Err(acl.refuse(&dn, Some(&old)));
+        }
+        let old_parent = write::parent_id(dir, w, &acl, &dn)?;
         let parent_dn = match &new_sup {
             Some(ns) => ns.clone(),
             None => dn.parent(),
@@ -50,7 +47,11 @@ pub fn modrdn(dir: &Directory, s: &Session, req: &LdapModifyDNRequest) -> Result
             if parent_dn.is_descendant_or_self(&dn) {
                 return Err(LdapError::unwilling("cannot move an entry below itself"));
             }
-            match w.id_of(&parent_dn)? {
+            let found = match w.lookup(&parent_dn)? {
+                Some((pid, pe)) if acl.visible(&parent_dn, Some(&pe)) => Some(pid),
+                _ => None,
+            };
+            match found {
                 Some(pid) => pid,
                 None if parent_dn.is_root() => ROOT_ID,
                 None => {
@@ -58,7 +59,7 @@ pub fn modrdn(dir: &Directory, s: &Session, req: &LdapModifyDNRequest) -> Result
                         "new superior {} does not exist",
                         parent_dn.display()
                     ))
-                    .with_matched(w.matched_dn(&parent_dn)?))
+                    .with_matched(acl.matched_dn(&parent_dn)))
                 }
             }
         } else {
@@ -124,6 +125,13 @@ pub fn modrdn(dir: &Directory, s: &Session, req: &LdapModifyDNRequest) -> Result
             }
         }
         e.dn = new_dn.display().to_string();
+        if !acl.allows(&new_dn.store_key(), Some(&e), None, Level::Write) {
+            return Err(LdapError::insufficient_access(format!(
+                "no write access to {}",
+                new_dn.display()
+            )));
+        }
+        drop(acl);
         check_entry(dir, &new_dn, &e, LdapResultCode::NamingViolation)?;
         stamp_modify(&mut e, &st);
         w.rename(

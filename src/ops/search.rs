@@ -4,7 +4,8 @@
 
 use super::controls::{RequestControls, OID_PAGED_RESULTS};
 use super::{rootdse, Directory, Session};
-use crate::acl::Identity;
+use crate::acl::rules::Level;
+use crate::acl::Checker;
 use crate::dn::Dn;
 use crate::entry::{Attribute, Entry};
 use crate::error::{success, LdapError};
@@ -187,9 +188,7 @@ pub fn search(
     let base = dir.parse_dn(&req.base)?;
     let policy = &dir.policy;
     let who = &s.identity;
-    let filter = Filter::compile_with(&req.filter, schema, dir.filter_limits(), &|name| {
-        policy.can_filter_on(who, name)
-    })?;
+    let filter = Filter::compile(&req.filter, schema, dir.filter_limits())?;
     let sel = Selection::parse(&req.attrs, schema);
     let unlimited = policy.unlimited(who);
     let limits = &dir.config.limits;
@@ -229,7 +228,7 @@ pub fn search(
     if base.is_root() && req.scope == LdapSearchScope::Base {
         let e = rootdse::root_dse(dir);
         if filter.eval(&e, schema) == Tri::True {
-            emit(project(e, &sel, req.typesonly, dir, who, schema));
+            emit(project(e, &sel, req.typesonly, &[], schema));
         }
         return Ok(SearchEnd::Done(success(), vec![]));
     }
@@ -237,26 +236,21 @@ pub fn search(
         if req.scope != LdapSearchScope::OneLevel {
             let e = rootdse::subschema(dir);
             if filter.eval(&e, schema) == Tri::True {
-                emit(project(e, &sel, req.typesonly, dir, who, schema));
+                emit(project(e, &sel, req.typesonly, &[], schema));
             }
         }
         return Ok(SearchEnd::Done(success(), vec![]));
     }
 
-    if policy.can_read_entries(who).is_none() {
-        return Err(LdapError::no_such_object(format!(
-            "no such entry: {}",
-            base.display()
-        )));
-    }
-
     let snap = dir.store.read()?;
+    let acl = policy.checker(who, &snap, schema);
     let mut run = Run {
         dir,
+        acl,
+        filter_types: filter.type_names(),
         snap: &snap,
         filter: &filter,
         sel: &sel,
-        who,
         typesonly: req.typesonly,
         cancel,
         deadline,
@@ -279,7 +273,7 @@ pub fn search(
             };
             match req.scope {
                 LdapSearchScope::OneLevel => {
-                    if !run.visit_id(id, resume.as_ref())? {
+                    if !run.visit_id(id, &key, resume.as_ref())? {
                         break;
                     }
                 }
@@ -291,15 +285,16 @@ pub fn search(
             }
         }
     } else {
-        let Some(base_id) = snap.id_of(&base)? else {
-            return Err(snap.no_such_object(&base));
-        };
         let base_key = base.store_key();
+        let base_id = match snap.lookup(&base)? {
+            Some((id, e)) if run.acl.allows(&base_key, Some(&e), None, Level::Search) => id,
+            _ => return Err(run.acl.no_such_object(&base)),
+        };
         let cands = candidates(&filter, dir.store.index_spec(), &snap)
             .map_err(|e| LdapError::internal("reading indexes", e))?;
         match req.scope {
             LdapSearchScope::Base => {
-                run.visit_id(base_id, None)?;
+                run.visit_id(base_id, &base_key, None)?;
             }
             LdapSearchScope::OneLevel => {
                 let mut ids = snap.child_ids(base_id)?;
@@ -307,7 +302,10 @@ pub fn search(
                     ids = crate::store::index::intersect(&ids, c);
                 }
                 for id in ids {
-                    if !run.visit_id(id, resume.as_ref())? {
+                    let Some(key) = snap.dn_key(id)? else {
+                        continue;
+                    };
+                    if !run.visit_id(id, &key, resume.as_ref())? {
                         break;
                     }
                 }
@@ -326,7 +324,7 @@ pub fn search(
                             if !key.starts_with(&base_key) {
                                 continue;
                             }
-                            if !run.visit_id(id, resume.as_ref())? {
+                            if !run.visit_id(id, &key, resume.as_ref())? {
                                 break;
                             }
                         }
@@ -384,10 +382,11 @@ enum Stop {
 
 struct Run<'a, 'e> {
     dir: &'a Directory,
+    acl: Checker<'a>,
+    filter_types: Vec<String>,
     snap: &'a ReadSnap,
     filter: &'a Filter,
     sel: &'a Selection,
-    who: &'a Identity,
     typesonly: bool,
     cancel: &'a AtomicBool,
     deadline: Option<Instant>,
@@ -419,23 +418,28 @@ impl Run<'_, '_> {
             if Some(id) == skip {
                 return Ok(true);
             }
-            ok = self.visit(id, Some(Position::Key(key.to_vec())))?;
+            ok = self.visit(id, key, Some(Position::Key(key.to_vec())))?;
             Ok(ok)
         })?;
         Ok(ok)
     }
 
     /// Visit an id in id order; false when the search must stop.
-    fn visit_id(&mut self, id: u64, resume: Option<&Position>) -> Result<bool, LdapError> {
+    fn visit_id(
+        &mut self,
+        id: u64,
+        key: &[u8],
+        resume: Option<&Position>,
+    ) -> Result<bool, LdapError> {
         if let Some(Position::Id(last)) = resume {
             if id <= *last {
                 return Ok(true);
             }
         }
-        self.visit(id, Some(Position::Id(id)))
+        self.visit(id, key, Some(Position::Id(id)))
     }
 
-    fn visit(&mut self, id: u64, pos: Option<Position>) -> Result<bool, LdapError> {
+    fn visit(&mut self, id: u64, key: &[u8], pos: Option<Position>) -> Result<bool, LdapError> {
         if self.cancel.load(Ordering::Relaxed) {
             self.stop = Some(Stop::Abandoned);
             return Ok(false);
@@ -451,8 +455,29 @@ impl Run<'_, '_> {
             return Ok(true);
         };
         let schema = &*self.dir.schema;
+        // Access: the entry must be searchable; attributes below search are hidden (filter
+        // items on them are Undefined), attributes below read are not returned.
+        let mut hidden: Vec<String> = Vec::new();
+        let mut unreadable: Vec<String> = Vec::new();
+        if !self.acl.is_admin() {
+            if !self.acl.allows(key, Some(&e), None, Level::Search) {
+                return Ok(true);
+            }
+            // Filter items on types the requester may not search are Undefined, whether or not
+            // the entry has them; attributes it may not read are not returned.
+            for t in &self.filter_types {
+                if self.acl.level(key, Some(&e), Some(t)) < Level::Search {
+                    hidden.push(t.clone());
+                }
+            }
+            for a in &e.attrs {
+                if self.acl.level(key, Some(&e), Some(a.base_name())) < Level::Read {
+                    unreadable.push(a.base_name().to_ascii_lowercase());
+                }
+            }
+        }
         add_computed(&mut e, self.snap, id, self.computed)?;
-        if self.filter.eval(&e, schema) != Tri::True {
+        if self.filter.eval_hiding(&e, schema, &hidden) != Tri::True {
             return Ok(true);
         }
         if self.size_limit.is_some_and(|l| self.sent >= l) {
@@ -463,7 +488,7 @@ impl Run<'_, '_> {
             self.stop = Some(Stop::PageFull);
             return Ok(false);
         }
-        let out = project(e, self.sel, self.typesonly, self.dir, self.who, schema);
+        let out = project(e, self.sel, self.typesonly, &unreadable, schema);
         if !(self.emit)(out) {
             self.stop = Some(Stop::ClientGone);
             return Ok(false);
@@ -530,8 +555,7 @@ pub fn project(
     e: Entry,
     sel: &Selection,
     typesonly: bool,
-    dir: &Directory,
-    who: &Identity,
+    unreadable: &[String],
     schema: &Schema,
 ) -> LdapSearchResultEntry {
     let mut attributes = Vec::with_capacity(e.attrs.len());
@@ -541,7 +565,7 @@ pub fn project(
         let Some(atype) = sel.output_name(&a, operational) else {
             continue;
         };
-        if !dir.policy.can_read_attr(who, &e.dn, base) {
+        if unreadable.iter().any(|u| u.eq_ignore_ascii_case(base)) {
             continue;
         }
         attributes.push(LdapPartialAttribute {

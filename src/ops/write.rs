@@ -2,7 +2,7 @@
 //! hashing), entry-level checks, operational attributes and change records.
 
 use super::Directory;
-use crate::acl::Identity;
+use crate::acl::{Checker, Identity};
 use crate::clock::generalized_time;
 use crate::dn::Dn;
 use crate::entry::{AttrDesc, Entry};
@@ -193,7 +193,12 @@ pub fn record(
 
 /// The id of the parent of `dn` for a write: the root for the suffix itself, noSuchObject (with
 /// matchedDN) when the parent is missing, unwillingToPerform outside the naming context.
-pub fn parent_id(dir: &Directory, view: &dyn View, dn: &Dn) -> Result<u64, LdapError> {
+pub fn parent_id(
+    dir: &Directory,
+    view: &dyn View,
+    acl: &Checker<'_>,
+    dn: &Dn,
+) -> Result<u64, LdapError> {
     if dn.norm() == dir.suffix.norm() {
         return Ok(crate::store::tables::ROOT_ID);
     }
@@ -205,21 +210,14 @@ pub fn parent_id(dir: &Directory, view: &dyn View, dn: &Dn) -> Result<u64, LdapE
         )));
     }
     let parent = dn.parent();
-    match view.id_of(&parent)? {
-        Some(id) => Ok(id),
-        None => Err(LdapError::no_such_object(format!(
-            "parent entry {} does not exist",
-            parent.display()
-        ))
-        .with_matched(view.matched_dn(&parent)?)),
+    if let Some(id) = view.id_of(&parent)? {
+        let e = view.entry(id)?;
+        if acl.visible(&parent, e.as_ref()) {
+            return Ok(id);
+        }
     }
-}
-
-/// Access refusal that does not reveal whether the entry exists to those who cannot read it.
-pub fn denied(dir: &Directory, who: &Identity, dn: &Dn) -> LdapError {
-    if dir.policy.can_read_entries(who).is_none() {
-        LdapError::no_such_object(format!("no such entry: {}", dn.display()))
-    } else {
-        LdapError::insufficient_access(format!("no write access to {}", dn.display()))
-    }
+    Err(
+        LdapError::no_such_object(format!("parent entry {} does not exist", parent.display()))
+            .with_matched(acl.matched_dn(&parent)),
+    )
 }

@@ -984,6 +984,7 @@ fn passwd_admin_sets_user_changes_and_generated_passwords_work() {
 #[test]
 fn passwd_user_cannot_change_someone_elses_password() {
     let s = TestServer::start();
+    grant_members(&s);
     let t = Transport::plain(&s);
     admin_add(
         &s,
@@ -1186,6 +1187,7 @@ fn error_bad_dn_is_34() {
 #[test]
 fn error_writes_by_non_admin_are_50() {
     let s = TestServer::start();
+    grant_members(&s);
     let t = Transport::plain(&s);
     admin_add(&s, &person_ldif("frank", "Frank Melo"));
     let frank = person_dn("frank");

@@ -237,3 +237,18 @@ pub fn stderr(o: &Output) -> String {
 pub fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
+
+/// Make everyone below ou=registries an entitled reader under the default policy: the group
+/// cn=members lists ou=registries (members' subtrees count).
+pub fn grant_members(s: &TestServer) {
+    let mut c = s.admin();
+    add(
+        &mut c,
+        &format!("cn=members,ou=groups,{SUFFIX}"),
+        &[
+            ("objectClass", &["groupOfNames"]),
+            ("cn", &["members"]),
+            ("member", &[&format!("ou=registries,{SUFFIX}")]),
+        ],
+    );
+}

@@ -77,6 +77,28 @@ fn sample_directory_is_loaded_on_first_start() {
     let e = ldap3::SearchEntry::construct(r.0[0].clone());
     assert_eq!(e.attrs["cctldTimeZone"], vec!["America/Sao_Paulo"]);
     assert!(e.attrs["mail"][0].ends_with(".example"));
+    // A person of a member registry reads the directory under the default policy.
+    let r = c
+        .search(
+            SUFFIX,
+            ldap3::Scope::Subtree,
+            "(&(objectClass=inetOrgPerson)(associatedDomain=br))",
+            vec!["1.1"],
+        )
+        .expect("search");
+    let person = ldap3::SearchEntry::construct(r.0[0].clone()).dn;
+    let pm = ldap3::exop::PasswordModify {
+        user_id: Some(&person),
+        old_pass: None,
+        new_pass: Some("sample-person-pw"),
+    };
+    assert_eq!(c.extended(pm).expect("pm").1.rc, 0);
+    let mut p = s.conn();
+    assert_eq!(
+        p.simple_bind(&person, "sample-person-pw").expect("bind").rc,
+        0
+    );
+    assert!(count(&mut p, "(objectClass=cctldRegistry)") > 250);
     // Restart does not load it twice.
     drop(c);
     let s = s.restart();

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod access;
 mod cli_tools;
 mod command;
 mod interop;

@@ -293,6 +293,7 @@ fn size_and_time_limits() {
         c.limits.size_limit = 3;
         c.limits.size_limit_max = 4;
     });
+    grant_members(&s);
     let mut admin = s.admin();
     for i in 0..6 {
         add_person(&mut admin, &format!("p{i}"), &format!("Person {i}"));
@@ -631,6 +632,7 @@ fn modify_dn_results() {
 #[test]
 fn extended_operations() {
     let s = TestServer::start();
+    grant_members(&s);
     let mut c = s.admin();
     add_person(&mut c, "ann", "Ann Example");
     let who: WhoAmIResp = c.extended(WhoAmI).expect("whoami").0.parse();
@@ -703,11 +705,21 @@ fn extended_operations() {
     assert!(
         !e[0].attrs.contains_key("userPassword") && !e[0].bin_attrs.contains_key("userPassword")
     );
+    // Only the user's own password is visible to it: on every other entry the filter is Undefined.
     let (_, e) = search(&mut u, SUFFIX, Scope::Subtree, "(userPassword=*)", &["1.1"]);
-    assert!(
-        e.is_empty(),
+    assert_eq!(
+        dns(&e),
+        vec![dn.to_lowercase()],
         "filters on unreadable attributes are Undefined"
     );
+    let (_, e) = search(
+        &mut u,
+        SUFFIX,
+        Scope::Subtree,
+        "(!(userPassword=*))",
+        &["1.1"],
+    );
+    assert!(e.is_empty(), "NOT of Undefined is Undefined: {:?}", dns(&e));
     // Unknown extended operation: protocolError.
     let r = c
         .extended(ldap3::exop::Exop {

@@ -540,8 +540,10 @@ def build(seed):
                          ("description", desc)] + [("member", m) for m in members]))
         stats["groups"] += 1
 
-    group("members", "entitled readers: the contact points of all member registries",
-          [r["team"] for r in regs])
+    # Members are the registries: ccdir's default policy (group.subtree) lets everyone below a
+    # member registry read the directory.
+    group("members", "entitled readers: the member registries (and their people)",
+          [r["dn"] for r in regs])
     group("directory-admins", "operators of this directory", [ADMIN])
     for region in ["CENTR", "APTLD", "LACTLD", "AFTLD"]:
         if by_region.get(region):

@@ -1,0 +1,261 @@
+//! The access rule language (configuration) and its compiled form.
+//!
+//! ```toml
+//! [[access.rules]]
+//! dn = "ou=registries,dc=cctld-ir,dc=example"   # default: the suffix
+//! scope = "subtree"                             # base | one | subtree | children
+//! filter = "(objectClass=cctldContact)"         # optional
+//! attrs = ["userPassword"]                      # optional; "entry" stands for the entry itself
+//! by = ["self write", "group:cn=members,ou=groups,dc=cctld-ir,dc=example read", "* none"]
+//! ```
+//!
+//! Like OpenLDAP's `access to`: the first rule whose dn/scope/filter/attrs match decides, and in
+//! it the first `by` clause whose subject matches gives the access level; no match means none.
+
+use crate::dn::{Dn, Rdn};
+use crate::filter::{Filter, FilterLimits};
+use crate::schema::Schema;
+use serde::{Deserialize, Serialize};
+
+/// Access levels, each including the ones below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    None,
+    /// Use the attribute to authenticate (bind with the password).
+    Auth,
+    Compare,
+    Search,
+    Read,
+    /// Modify, add, delete, rename.
+    Write,
+    Manage,
+}
+
+impl Level {
+    fn parse(s: &str) -> Option<Level> {
+        Some(match s {
+            "none" => Level::None,
+            "auth" => Level::Auth,
+            "compare" => Level::Compare,
+            "search" => Level::Search,
+            "read" => Level::Read,
+            "write" => Level::Write,
+            "manage" => Level::Manage,
+            _ => return None,
+        })
+    }
+}
+
+/// A rule as written in the configuration.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuleConfig {
+    pub dn: Option<String>,
+    pub scope: Option<String>,
+    pub filter: Option<String>,
+    pub attrs: Vec<String>,
+    pub by: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Base,
+    One,
+    Subtree,
+    Children,
+}
+
+/// Who a `by` clause is about.
+#[derive(Debug, Clone)]
+pub enum Who {
+    Anyone,
+    Anonymous,
+    Users,
+    SelfEntry,
+    /// Exactly this DN (store key).
+    Dn(Vec<u8>),
+    /// Any DN at or below this one (store key).
+    DnSubtree(Vec<u8>),
+    /// A member of this groupOfNames / groupOfUniqueNames (store key of the group).
+    Group(Vec<u8>),
+    /// A member, or an entry below a member (members may be registries: their people count).
+    GroupSubtree(Vec<u8>),
+    /// A member of the group `rdn` directly below the target's ancestor that is a child of
+    /// `container` ("the admins group of the registry that holds this entry").
+    AncestorGroup {
+        container: Vec<u8>,
+        depth: usize,
+        rdn: Rdn,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub key: Vec<u8>,
+    pub depth: usize,
+    pub scope: Scope,
+    pub filter: Option<Filter>,
+    /// Lower-case attribute names; empty = every attribute and the entry.
+    pub attrs: Vec<String>,
+    pub by: Vec<(Who, Level)>,
+}
+
+impl Rule {
+    /// Does the rule cover this target (store key and depth) and attribute (None = the entry)?
+    pub fn covers(&self, key: &[u8], depth: usize, attr: Option<&str>) -> bool {
+        let in_scope = match self.scope {
+            Scope::Base => key == self.key.as_slice(),
+            Scope::One => depth == self.depth + 1 && key.starts_with(&self.key),
+            Scope::Subtree => key.starts_with(&self.key),
+            Scope::Children => depth > self.depth && key.starts_with(&self.key),
+        };
+        if !in_scope {
+            return false;
+        }
+        if self.attrs.is_empty() {
+            return true;
+        }
+        let name = attr.unwrap_or("entry");
+        self.attrs.iter().any(|a| a.eq_ignore_ascii_case(name))
+    }
+}
+
+fn dn_key(text: &str, schema: &Schema) -> Result<(Vec<u8>, usize), String> {
+    let d = Dn::parse(text, schema).map_err(|e| format!("\"{text}\": {}", e.message))?;
+    Ok((d.store_key(), d.depth()))
+}
+
+fn parse_who(text: &str, schema: &Schema) -> Result<Who, String> {
+    Ok(match text {
+        "*" => Who::Anyone,
+        "anonymous" => Who::Anonymous,
+        "users" => Who::Users,
+        "self" => Who::SelfEntry,
+        _ => {
+            let (kind, arg) = text
+                .split_once(':')
+                .ok_or_else(|| format!("unknown subject \"{text}\" (*, anonymous, users, self, dn:, dn.subtree:, group:, group.subtree:, ancestor-group:)"))?;
+            match kind {
+                "dn" => Who::Dn(dn_key(arg, schema)?.0),
+                "dn.subtree" => Who::DnSubtree(dn_key(arg, schema)?.0),
+                "group" => Who::Group(dn_key(arg, schema)?.0),
+                "group.subtree" => Who::GroupSubtree(dn_key(arg, schema)?.0),
+                "ancestor-group" => {
+                    let (rdn, container) = arg
+                        .split_once('@')
+                        .ok_or("ancestor-group needs <group RDN>@<container DN>")?;
+                    let rdn = Dn::parse_rdn(rdn, schema).map_err(|e| e.message)?;
+                    let (container, depth) = dn_key(container, schema)?;
+                    Who::AncestorGroup {
+                        container,
+                        depth,
+                        rdn,
+                    }
+                }
+                other => return Err(format!("unknown subject kind \"{other}\"")),
+            }
+        }
+    })
+}
+
+/// Compile the configured rules; errors name the rule (1-based) and the problem.
+pub fn compile(rules: &[RuleConfig], suffix: &Dn, schema: &Schema) -> Result<Vec<Rule>, String> {
+    let limits = FilterLimits {
+        max_depth: 32,
+        max_elements: 256,
+    };
+    let mut out = Vec::with_capacity(rules.len());
+    for (i, r) in rules.iter().enumerate() {
+        let ctx = |m: String| format!("access rule {}: {m}", i + 1);
+        let (key, depth) = match &r.dn {
+            Some(d) => dn_key(d, schema).map_err(ctx)?,
+            None => (suffix.store_key(), suffix.depth()),
+        };
+        let scope = match r.scope.as_deref().unwrap_or("subtree") {
+            "base" => Scope::Base,
+            "one" => Scope::One,
+            "subtree" => Scope::Subtree,
+            "children" => Scope::Children,
+            other => return Err(ctx(format!("unknown scope \"{other}\""))),
+        };
+        let filter = match &r.filter {
+            Some(f) => {
+                let parsed =
+                    crate::filter_text::parse(f).map_err(|m| ctx(format!("filter {f}: {m}")))?;
+                Some(Filter::compile(&parsed, schema, limits).map_err(|e| ctx(e.message))?)
+            }
+            None => None,
+        };
+        for a in &r.attrs {
+            if !a.eq_ignore_ascii_case("entry") && schema.attribute(a).is_none() {
+                return Err(ctx(format!("attribute type \"{a}\" is not defined")));
+            }
+        }
+        if r.by.is_empty() {
+            return Err(ctx("no \"by\" clauses".into()));
+        }
+        let mut by = Vec::with_capacity(r.by.len());
+        for b in &r.by {
+            let (who, level) = b
+                .trim()
+                .rsplit_once(char::is_whitespace)
+                .ok_or_else(|| ctx(format!("\"{b}\": expected \"<subject> <level>\"")))?;
+            let level = Level::parse(level.trim()).ok_or_else(|| {
+                ctx(format!(
+                    "\"{b}\": unknown level (none, auth, compare, search, read, write, manage)"
+                ))
+            })?;
+            by.push((parse_who(who.trim(), schema).map_err(ctx)?, level));
+        }
+        out.push(Rule {
+            key,
+            depth,
+            scope,
+            filter,
+            attrs: r.attrs.iter().map(|a| a.to_ascii_lowercase()).collect(),
+            by,
+        });
+    }
+    Ok(out)
+}
+
+/// The shipped policy, following the directory layout (see docs/security.md).
+pub fn default_rules(suffix: &str) -> Vec<RuleConfig> {
+    let admins = format!("group:cn=directory-admins,ou=groups,{suffix}");
+    let members = format!("group.subtree:cn=members,ou=groups,{suffix}");
+    let registry_admins = format!("ancestor-group:cn=admins@ou=registries,{suffix}");
+    vec![
+        RuleConfig {
+            attrs: vec!["userPassword".into()],
+            by: vec![
+                format!("{admins} manage"),
+                format!("{registry_admins} write"),
+                "self write".into(),
+                "anonymous auth".into(),
+                "* none".into(),
+            ],
+            ..Default::default()
+        },
+        RuleConfig {
+            dn: Some(format!("ou=registries,{suffix}")),
+            scope: Some("children".into()),
+            by: vec![
+                format!("{admins} manage"),
+                format!("{registry_admins} write"),
+                format!("{members} read"),
+                "self read".into(),
+                "* none".into(),
+            ],
+            ..Default::default()
+        },
+        RuleConfig {
+            by: vec![
+                format!("{admins} manage"),
+                format!("{members} read"),
+                "self read".into(),
+                "* none".into(),
+            ],
+            ..Default::default()
+        },
+    ]
+}

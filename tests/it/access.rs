@@ -1,0 +1,359 @@
+//! The shipped access policy, subject by subject and operation by operation, with the exact
+//! result codes, including the cases where a refusal must not reveal that an entry exists.
+
+use crate::harness::*;
+use ldap3::exop::PasswordModify;
+use ldap3::{LdapConn, Mod, Scope};
+use std::collections::HashSet;
+
+fn set<'a>(v: &[&'a str]) -> HashSet<&'a str> {
+    v.iter().copied().collect()
+}
+
+const PW: &str = "a-long-test-password";
+
+fn reg(tld: &str) -> String {
+    format!("associatedDomain={tld},ou=registries,{SUFFIX}")
+}
+
+fn person(uid: &str, tld: &str) -> String {
+    format!("uid={uid},{}", reg(tld))
+}
+
+/// br (a member registry) with ana (its admin) and bob; pt (not a member) with rui; ops, a
+/// directory admin.
+fn directory() -> TestServer {
+    let s = TestServer::start();
+    let mut c = s.admin();
+    for tld in ["br", "pt"] {
+        add(
+            &mut c,
+            &reg(tld),
+            &[
+                ("objectClass", &["organization", "cctldRegistry"]),
+                ("associatedDomain", &[tld]),
+                ("o", &[tld]),
+            ],
+        );
+    }
+    for (uid, tld) in [("ana", "br"), ("bob", "br"), ("rui", "pt")] {
+        add(
+            &mut c,
+            &person(uid, tld),
+            &[
+                ("objectClass", &["inetOrgPerson", "cctldContact"]),
+                ("uid", &[uid]),
+                ("cn", &[uid]),
+                ("sn", &[uid]),
+                ("associatedDomain", &[tld]),
+                ("userPassword", &[PW]),
+            ],
+        );
+    }
+    add(
+        &mut c,
+        &format!("cn=admins,{}", reg("br")),
+        &[
+            ("objectClass", &["groupOfNames"]),
+            ("cn", &["admins"]),
+            ("member", &[&person("ana", "br")]),
+        ],
+    );
+    add(
+        &mut c,
+        &format!("cn=members,ou=groups,{SUFFIX}"),
+        &[
+            ("objectClass", &["groupOfNames"]),
+            ("cn", &["members"]),
+            ("member", &[&reg("br")]),
+        ],
+    );
+    let ops = format!("cn=ops,ou=groups,{SUFFIX}");
+    add(
+        &mut c,
+        &ops,
+        &[
+            (
+                "objectClass",
+                &["organizationalRole", "simpleSecurityObject"],
+            ),
+            ("cn", &["ops"]),
+            ("userPassword", &[PW]),
+        ],
+    );
+    add(
+        &mut c,
+        &format!("cn=directory-admins,ou=groups,{SUFFIX}"),
+        &[
+            ("objectClass", &["groupOfNames"]),
+            ("cn", &["directory-admins"]),
+            ("member", &[&ops]),
+        ],
+    );
+    s
+}
+
+fn login(s: &TestServer, dn: &str) -> LdapConn {
+    let mut c = s.conn();
+    assert_eq!(c.simple_bind(dn, PW).expect("bind").rc, 0, "bind {dn}");
+    c
+}
+
+fn found(c: &mut LdapConn, base: &str, filter: &str) -> (u32, Vec<String>, String) {
+    let r = c
+        .search(base, Scope::Subtree, filter, vec!["1.1"])
+        .expect("search");
+    let mut dns: Vec<String> =
+        r.0.into_iter()
+            .map(|e| ldap3::SearchEntry::construct(e).dn.to_lowercase())
+            .collect();
+    dns.sort();
+    (r.1.rc, dns, r.1.matched)
+}
+
+fn title(c: &mut LdapConn, dn: &str) -> u32 {
+    c.modify(dn, vec![Mod::Replace("title", set(&["changed"]))])
+        .expect("modify")
+        .rc
+}
+
+#[test]
+fn who_sees_what() {
+    let s = directory();
+    let ops = format!("cn=ops,ou=groups,{SUFFIX}");
+    let mut anon = s.conn();
+    let mut bob = login(&s, &person("bob", "br"));
+    let mut rui = login(&s, &person("rui", "pt"));
+    let mut opsc = login(&s, &ops);
+    // Anonymous: nothing but the root DSE and the subschema.
+    assert_eq!(found(&mut anon, SUFFIX, "(objectClass=*)").0, 32);
+    assert_eq!(
+        anon.search("", Scope::Base, "(objectClass=*)", vec!["+"])
+            .expect("dse")
+            .1
+            .rc,
+        0
+    );
+    // A member reads the whole directory, but no one else's password.
+    let (rc, all, _) = found(&mut bob, SUFFIX, "(objectClass=*)");
+    assert_eq!(rc, 0);
+    assert!(
+        all.contains(&person("rui", "pt").to_lowercase()) && all.contains(&SUFFIX.to_string()),
+        "{all:?}"
+    );
+    let (_, pw, _) = found(&mut bob, SUFFIX, "(userPassword=*)");
+    assert_eq!(pw, vec![person("bob", "br").to_lowercase()]);
+    let r = bob
+        .search(
+            &person("ana", "br"),
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["*"],
+        )
+        .expect("s");
+    let e = ldap3::SearchEntry::construct(r.0[0].clone());
+    assert!(!e.attrs.contains_key("userPassword") && e.attrs.contains_key("cn"));
+    // A non-member sees only itself; everything else is absent, matchedDN included.
+    assert_eq!(found(&mut rui, SUFFIX, "(objectClass=*)").0, 32);
+    let (rc, own, _) = found(&mut rui, &person("rui", "pt"), "(objectClass=*)");
+    assert_eq!((rc, own), (0, vec![person("rui", "pt").to_lowercase()]));
+    let (rc, _, matched) = found(
+        &mut rui,
+        &format!("uid=nobody,{}", reg("br")),
+        "(objectClass=*)",
+    );
+    assert_eq!(
+        (rc, matched.as_str()),
+        (32, ""),
+        "no matchedDN through invisible entries"
+    );
+    let (rc, _, matched) = found(
+        &mut bob,
+        &format!("uid=nobody,{}", reg("br")),
+        "(objectClass=*)",
+    );
+    assert_eq!((rc, matched.to_lowercase()), (32, reg("br").to_lowercase()));
+    // Compare.
+    assert_eq!(
+        anon.compare(&person("bob", "br"), "cn", "bob")
+            .expect("c")
+            .0
+            .rc,
+        32
+    );
+    assert_eq!(
+        rui.compare(&person("bob", "br"), "cn", "bob")
+            .expect("c")
+            .0
+            .rc,
+        32
+    );
+    assert_eq!(
+        bob.compare(&person("ana", "br"), "cn", "ana")
+            .expect("c")
+            .0
+            .rc,
+        6
+    );
+    assert_eq!(
+        bob.compare(&person("ana", "br"), "userPassword", PW)
+            .expect("c")
+            .0
+            .rc,
+        50
+    );
+    // The directory admins group reads everything.
+    let (rc, all_ops, _) = found(&mut opsc, SUFFIX, "(objectClass=*)");
+    assert_eq!((rc, all_ops.len()), (0, all.len()));
+}
+
+#[test]
+fn who_writes_what() {
+    let s = directory();
+    let mut bob = login(&s, &person("bob", "br"));
+    let mut ana = login(&s, &person("ana", "br"));
+    let mut rui = login(&s, &person("rui", "pt"));
+    let mut ops = login(&s, &format!("cn=ops,ou=groups,{SUFFIX}"));
+    // Modify.
+    assert_eq!(
+        title(&mut bob, &person("ana", "br")),
+        50,
+        "visible, not writable"
+    );
+    assert_eq!(
+        title(&mut rui, &person("bob", "br")),
+        32,
+        "invisible: no leak"
+    );
+    assert_eq!(
+        title(&mut ana, &person("bob", "br")),
+        0,
+        "registry admin writes its registry"
+    );
+    assert_eq!(
+        title(&mut ana, &person("rui", "pt")),
+        50,
+        "but not another registry"
+    );
+    assert_eq!(
+        title(&mut ops, &person("rui", "pt")),
+        0,
+        "directory admins write everything"
+    );
+    assert_eq!(
+        title(&mut bob, &person("bob", "br")),
+        50,
+        "self reads, does not write its entry"
+    );
+    // Add.
+    let new = |uid: &'static str| {
+        vec![
+            ("objectClass", set(&["inetOrgPerson"])),
+            ("uid", set(&[uid])),
+            ("cn", set(&["New"])),
+            ("sn", set(&["New"])),
+        ]
+    };
+    assert_eq!(
+        ana.add(&person("new1", "br"), new("new1")).expect("add").rc,
+        0
+    );
+    assert_eq!(
+        ana.add(&person("new2", "pt"), new("new2")).expect("add").rc,
+        50
+    );
+    let r = rui.add(&person("new3", "br"), new("new3")).expect("add");
+    assert_eq!((r.rc, r.matched.as_str()), (32, ""));
+    assert_eq!(
+        bob.add(&person("new4", "br"), new("new4")).expect("add").rc,
+        50
+    );
+    // ModifyDN.
+    assert_eq!(
+        ana.modifydn(&person("new1", "br"), "uid=new1b", true, None)
+            .expect("mdn")
+            .rc,
+        0
+    );
+    assert_eq!(
+        ana.modifydn(&person("new1b", "br"), "uid=new1b", true, Some(&reg("pt")))
+            .expect("mdn")
+            .rc,
+        50,
+        "no write access at the new place"
+    );
+    assert_eq!(
+        rui.modifydn(&person("bob", "br"), "uid=bobby", true, None)
+            .expect("mdn")
+            .rc,
+        32
+    );
+    // Delete.
+    assert_eq!(bob.delete(&person("new1b", "br")).expect("del").rc, 50);
+    assert_eq!(rui.delete(&person("new1b", "br")).expect("del").rc, 32);
+    assert_eq!(ana.delete(&person("new1b", "br")).expect("del").rc, 0);
+    // Passwords: self, the registry's admins, nobody else.
+    let pm = |c: &mut LdapConn, who: &str, new: &str| {
+        c.extended(PasswordModify {
+            user_id: Some(who),
+            old_pass: None,
+            new_pass: Some(new),
+        })
+        .expect("pm")
+        .1
+        .rc
+    };
+    assert_eq!(pm(&mut bob, &person("bob", "br"), "bob-new-password"), 0);
+    assert_eq!(pm(&mut bob, &person("ana", "br"), "x-x-x-x-x-x"), 50);
+    assert_eq!(
+        pm(&mut ana, &person("bob", "br"), PW),
+        0,
+        "registry admin resets a password"
+    );
+    assert_eq!(pm(&mut rui, &person("bob", "br"), "x-x-x-x-x-x"), 32);
+    assert_eq!(
+        pm(&mut rui, &person("rui", "pt"), "rui-new-password"),
+        0,
+        "self, even outside members"
+    );
+}
+
+#[test]
+fn configured_rules_replace_the_default_policy() {
+    let s = TestServer::start_with(|c| {
+        c.access.rules = Some(vec![ccdir::acl::rules::RuleConfig {
+            by: vec!["anonymous read".into(), "* none".into()],
+            ..Default::default()
+        }]);
+    });
+    let mut anon = s.conn();
+    let (rc, all, _) = found(&mut anon, SUFFIX, "(objectClass=*)");
+    assert_eq!(rc, 0);
+    assert!(all.len() >= 4);
+    // Without an auth rule for userPassword, no one but the admin_dn can bind.
+    let mut c = s.conn();
+    assert_eq!(
+        c.simple_bind(ADMIN, &s.admin_password()).expect("bind").rc,
+        0,
+        "admin_dn always binds"
+    );
+    // Bad rules stop the start with the rule number.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut cfg = test_config(tmp.path());
+    cfg.access.rules = Some(vec![ccdir::acl::rules::RuleConfig {
+        by: vec!["everyone read".into()],
+        ..Default::default()
+    }]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let err = match rt.block_on(ccdir::Server::start(cfg)) {
+        Ok(_) => panic!("bad rule accepted"),
+        Err(e) => e,
+    };
+    assert!(
+        err.contains("access rule 1") && err.contains("everyone"),
+        "{err}"
+    );
+}
