@@ -482,6 +482,9 @@ fn start_ccdir(cfg: &Config, dir: &Path) -> (Child, SocketAddr) {
             &format!("127.0.0.1:{}", free_port()),
             "--log-level",
             "warn",
+            // Plain LDAP on both servers: slapd accepts passwords without TLS too.
+            "--set",
+            "password.require_tls=false",
         ])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("ccdir.log")).expect("log"))

@@ -148,6 +148,21 @@ impl Hasher {
     }
 }
 
+/// Password quality: at least `min_length` characters, and not equal (ignoring case) to any of
+/// `forbidden` (the entry's uid and mail values).
+pub fn check_quality(pw: &[u8], min_length: usize, forbidden: &[&[u8]]) -> Result<(), String> {
+    let chars = String::from_utf8_lossy(pw).chars().count();
+    if chars < min_length {
+        return Err(format!(
+            "password too short: at least {min_length} characters are required"
+        ));
+    }
+    if forbidden.iter().any(|f| f.eq_ignore_ascii_case(pw)) {
+        return Err("password must not be the user's uid or mail address".into());
+    }
+    Ok(())
+}
+
 /// The outcome of a password check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Check {
@@ -262,6 +277,8 @@ mod tests {
             argon2_iterations: 1,
             argon2_parallelism: 1,
             generated_length: 12,
+            require_tls: true,
+            min_length: 8,
         }
     }
 

@@ -19,6 +19,23 @@ pub fn add(dir: &Directory, s: &Session, req: LdapAddRequest) -> Result<(), Ldap
     }
     let mut entry = Entry::new(dn.display());
     let mut names = Vec::new();
+    // Password quality, against the uid and mail values of the new entry.
+    let forbidden: Vec<Vec<u8>> = req
+        .attributes
+        .iter()
+        .filter(|a| {
+            ["uid", "mail", "userid", "rfc822Mailbox"]
+                .iter()
+                .any(|n| a.atype.eq_ignore_ascii_case(n))
+        })
+        .flat_map(|a| a.vals.iter().cloned())
+        .collect();
+    let forbidden: Vec<&[u8]> = forbidden.iter().map(|v| v.as_slice()).collect();
+    for a in &req.attributes {
+        if write::is_password(&a.atype) {
+            write::check_password_values(dir, &a.vals, &forbidden)?;
+        }
+    }
     for a in req.attributes {
         let desc = AttrDesc::parse(&a.atype, &dir.schema)?;
         check_user_modifiable(&desc.ty)?;

@@ -13,7 +13,7 @@ use ldap3_proto::proto::{LdapBindCred, LdapBindRequest, LdapResultCode};
 
 /// Authenticate; on success returns the new identity. The caller resets the session to anonymous
 /// whatever the outcome before applying it.
-pub fn bind(dir: &Directory, _s: &Session, req: &LdapBindRequest) -> Result<Identity, LdapError> {
+pub fn bind(dir: &Directory, s: &Session, req: &LdapBindRequest) -> Result<Identity, LdapError> {
     if req.version != 3 {
         return Err(LdapError::protocol(format!(
             "LDAP version {} is not supported (only 3)",
@@ -21,7 +21,12 @@ pub fn bind(dir: &Directory, _s: &Session, req: &LdapBindRequest) -> Result<Iden
         )));
     }
     match &req.cred {
-        LdapBindCred::Simple(pw) => simple(dir, &req.dn, pw.as_bytes()),
+        LdapBindCred::Simple(pw) => {
+            if !pw.is_empty() && !s.tls && dir.config.password.require_tls {
+                return Err(confidentiality_required());
+            }
+            simple(dir, &req.dn, pw.as_bytes())
+        }
         LdapBindCred::SASL(sasl) => Err(LdapError::new(
             LdapResultCode::AuthMethodNotSupported,
             format!("SASL mechanism {} is not supported", sasl.mechanism),
@@ -119,4 +124,12 @@ fn upgrade(dir: &Directory, dn: &crate::dn::Dn, old: &[u8], pw: &[u8]) {
             tracing::warn!(dn = %dn, error = %e.message, "could not store the upgraded password hash")
         }
     }
+}
+
+/// Passwords travel only over TLS unless the configuration allows otherwise.
+pub fn confidentiality_required() -> LdapError {
+    LdapError::new(
+        LdapResultCode::ConfidentialityRequired,
+        "confidentiality required: use StartTLS or LDAPS to send a password",
+    )
 }

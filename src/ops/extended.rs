@@ -66,17 +66,42 @@ fn password_modify(
             }
         },
     };
-    // Checked before the (expensive) hashing, and again in the write transaction.
-    {
+    if !s.tls && dir.config.password.require_tls {
+        return Err(super::bind::confidentiality_required());
+    }
+    // Checked before the (expensive) hashing, and the access again in the write transaction.
+    let generated = pm.new_password.is_none();
+    let new_pw = {
         let snap = dir.store.read()?;
         let acl = dir.policy.checker(&s.identity, &snap, &dir.schema);
-        may_set_password(&acl, &snap, &target)?;
-    }
-    let generated = pm.new_password.is_none();
-    let new_pw = match &pm.new_password {
-        Some(p) if p.is_empty() => return Err(LdapError::unwilling("empty new password")),
-        Some(p) => p.clone(),
-        None => dir.hasher.generate(),
+        let (_, entry) = may_set_password(&acl, &snap, &target)?;
+        if let Some(oldpw) = &pm.old_password {
+            let ok = entry.get("userPassword").is_some_and(|a| {
+                a.values
+                    .iter()
+                    .any(|h| dir.hasher.verify(h, oldpw.as_bytes()))
+            });
+            if !ok {
+                return Err(LdapError::invalid_credentials());
+            }
+        }
+        match &pm.new_password {
+            Some(p) => {
+                let forbidden: Vec<&[u8]> = ["uid", "mail"]
+                    .iter()
+                    .filter_map(|a| entry.get(a))
+                    .flat_map(|a| a.values.iter().map(|v| v.as_slice()))
+                    .collect();
+                crate::password::check_quality(
+                    p.as_bytes(),
+                    dir.config.password.min_length,
+                    &forbidden,
+                )
+                .map_err(LdapError::constraint)?;
+                p.clone()
+            }
+            None => dir.hasher.generate(),
+        }
     };
     let hash = dir
         .hasher
@@ -88,16 +113,8 @@ fn password_modify(
             let acl = dir.policy.checker(&s.identity, w, &dir.schema);
             may_set_password(&acl, w, &target)?
         };
-        if let Some(oldpw) = &pm.old_password {
-            let ok = old.get("userPassword").is_some_and(|a| {
-                a.values
-                    .iter()
-                    .any(|h| dir.hasher.verify(h, oldpw.as_bytes()))
-            });
-            if !ok {
-                return Err(LdapError::invalid_credentials());
-            }
-        }
+        // The old password was verified on the snapshot above; no argon2 work while holding
+        // the write lock.
         let mut e = old.clone();
         e.set("userPassword", vec![hash.into_bytes()]);
         stamp_modify(&mut e, &st);

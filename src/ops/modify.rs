@@ -15,6 +15,17 @@ use ldap3_proto::proto::{LdapModify, LdapModifyRequest, LdapModifyType, LdapResu
 
 pub fn modify(dir: &Directory, s: &Session, req: LdapModifyRequest) -> Result<(), LdapError> {
     let dn = dir.parse_dn(&req.dn)?;
+    // New cleartext passwords, checked for quality once access is granted (before hashing
+    // they are kept only here, and never logged).
+    let new_passwords: Vec<Vec<u8>> = req
+        .changes
+        .iter()
+        .filter(|m| {
+            write::is_password(&m.modification.atype)
+                && !matches!(m.operation, LdapModifyType::Delete)
+        })
+        .flat_map(|m| m.modification.vals.iter().cloned())
+        .collect();
     // Parse and prepare every change before taking the write lock.
     let mut changes = Vec::with_capacity(req.changes.len());
     for LdapModify {
@@ -51,6 +62,14 @@ pub fn modify(dir: &Directory, s: &Session, req: LdapModifyRequest) -> Result<()
             }
         }
         drop(acl);
+        if !new_passwords.is_empty() {
+            let forbidden: Vec<&[u8]> = ["uid", "mail"]
+                .iter()
+                .filter_map(|a| old.get(a))
+                .flat_map(|a| a.values.iter().map(|v| v.as_slice()))
+                .collect();
+            write::check_password_values(dir, &new_passwords, &forbidden)?;
+        }
         let mut e = old.clone();
         let mut names: Vec<String> = Vec::new();
         for (op, desc, values) in &changes {

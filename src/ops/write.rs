@@ -221,3 +221,26 @@ pub fn parent_id(
             .with_matched(acl.matched_dn(&parent)),
     )
 }
+
+/// Password quality for cleartext `userPassword` values a client sets (hashes are taken as they
+/// are): constraintViolation when one is too short or equals a uid or mail value.
+pub fn check_password_values(
+    dir: &Directory,
+    values: &[Vec<u8>],
+    forbidden: &[&[u8]],
+) -> Result<(), LdapError> {
+    for v in values {
+        if !password::is_hashed(v) {
+            password::check_quality(v, dir.config.password.min_length, forbidden)
+                .map_err(|m| LdapError::constraint(format!("userPassword: {m}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// Is this attribute description userPassword (any options)?
+pub fn is_password(name: &str) -> bool {
+    name.split(';')
+        .next()
+        .is_some_and(|b| b.eq_ignore_ascii_case("userPassword"))
+}

@@ -357,3 +357,85 @@ fn configured_rules_replace_the_default_policy() {
         "{err}"
     );
 }
+
+#[test]
+fn passwords_need_tls_by_default() {
+    let s = TestServer::start_with(|c| c.password.require_tls = true);
+    let mut plain = s.conn();
+    assert_eq!(
+        plain.simple_bind("", "").expect("bind").rc,
+        0,
+        "anonymous is fine"
+    );
+    let r = plain.simple_bind(ADMIN, &s.admin_password()).expect("bind");
+    assert_eq!(r.rc, 13, "{}", r.text);
+    assert!(r.text.contains("StartTLS"));
+    let pm = PasswordModify {
+        user_id: Some(ADMIN),
+        old_pass: None,
+        new_pass: Some("another-long-password"),
+    };
+    assert_eq!(plain.extended(pm).expect("pm").1.rc, 13);
+    let mut tls = s.conn_starttls();
+    assert_eq!(
+        tls.simple_bind(ADMIN, &s.admin_password())
+            .expect("bind")
+            .rc,
+        0
+    );
+    let mut ldaps = s.conn_ldaps();
+    assert_eq!(
+        ldaps
+            .simple_bind(ADMIN, &s.admin_password())
+            .expect("bind")
+            .rc,
+        0
+    );
+}
+
+#[test]
+fn password_quality() {
+    let s = directory();
+    let mut c = s.admin();
+    let bob = person("bob", "br");
+    let pm = |c: &mut LdapConn, new: &str| {
+        c.extended(PasswordModify {
+            user_id: Some(&bob),
+            old_pass: None,
+            new_pass: Some(new),
+        })
+        .expect("pm")
+        .1
+    };
+    let r = pm(&mut c, "short");
+    assert_eq!(r.rc, 19, "{}", r.text);
+    assert!(r.text.contains("too short"));
+    c.modify(
+        &bob,
+        vec![Mod::Add("mail", set(&["bob.long@nic-br.example"]))],
+    )
+    .expect("mod");
+    assert_eq!(
+        pm(&mut c, "BOB.LONG@nic-br.example").rc,
+        19,
+        "equal to the mail"
+    );
+    assert_eq!(pm(&mut c, "a good long passphrase").rc, 0);
+    let r = c
+        .modify(&bob, vec![Mod::Replace("userPassword", set(&["tiny"]))])
+        .expect("mod");
+    assert_eq!(r.rc, 19);
+    let r = c
+        .add(
+            &person("carlitos", "br"),
+            vec![
+                ("objectClass", set(&["inetOrgPerson"])),
+                ("uid", set(&["carlitos"])),
+                ("cn", set(&["C"])),
+                ("sn", set(&["C"])),
+                ("userPassword", set(&["Carlitos"])),
+            ],
+        )
+        .expect("add");
+    assert_eq!(r.rc, 19, "equal to the uid: {}", r.text);
+}

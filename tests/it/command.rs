@@ -27,6 +27,7 @@ fn serve_creates_the_directory_and_stops_cleanly_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start ccdir");
+    let _guard = KillOnDrop(child.id());
     let stderr = child.stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
@@ -77,9 +78,29 @@ fn serve_creates_the_directory_and_stops_cleanly_on_sigterm() {
     for f in ["ccdir.redb", "ca.pem", "server.pem"] {
         assert!(data.join(f).exists(), "{f}");
     }
-    // It serves: bind with the generated password.
+    // It serves. By default a password travels only over TLS: over plain LDAP the bind is
+    // refused with confidentialityRequired, after StartTLS with the generated CA it works.
     let mut c = ldap3::LdapConn::new(&format!("ldap://127.0.0.1:{port}")).expect("connect");
-    assert_eq!(c.simple_bind(ADMIN, &pw).expect("bind").rc, 0);
+    assert_eq!(c.simple_bind(ADMIN, &pw).expect("bind").rc, 13);
+    let o = Command::new("ldapwhoami")
+        .args([
+            "-x",
+            "-ZZ",
+            "-H",
+            &format!("ldap://127.0.0.1:{port}"),
+            "-D",
+            ADMIN,
+            "-y",
+        ])
+        .arg(data.join("admin-password"))
+        .env("LDAPTLS_CACERT", data.join("ca.pem"))
+        .env("LDAPCONF", "/dev/null")
+        .output()
+        .expect("ldapwhoami");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout)
+        .to_lowercase()
+        .contains(&ADMIN.to_lowercase()));
     // A second server on the same data dir refuses to start.
     let second = ccdir()
         .args(["serve", "--data-dir"])
@@ -213,4 +234,16 @@ fn check_config_accepts_the_example_and_names_errors() {
         .output()
         .expect("run");
     assert!(!out.status.success());
+}
+
+/// Ends the server process if the test fails before stopping it.
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &self.0.to_string()])
+            .stderr(Stdio::null())
+            .status();
+    }
 }

@@ -31,6 +31,8 @@ pub fn test_config(data: &Path) -> Config {
     c.load_sample = false;
     c.password.argon2_memory_kib = 256;
     c.password.argon2_iterations = 1;
+    // Most tests talk plain LDAP; the TLS requirement has its own tests.
+    c.password.require_tls = false;
     c.log.level = "warn".into();
     c
 }
