@@ -25,6 +25,22 @@ pub struct Config {
     pub password: Password,
     pub store: StoreConfig,
     pub schema: SchemaConfig,
+    pub audit: AuditConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// `stdout`, `none`, or a file to append JSON lines to.
+    pub output: String,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            output: "stdout".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
@@ -162,6 +178,7 @@ impl Default for Config {
             password: Password::default(),
             store: StoreConfig::default(),
             schema: SchemaConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }

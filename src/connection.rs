@@ -339,6 +339,7 @@ impl Conn {
                     Duration::from_secs(dir.config.limits.time_limit_max.max(60) as u64),
                 )
                 .await;
+                let bind_dn = req.dn.clone();
                 let session = self.session.clone();
                 let checked = controls::parse(&ctrl, false);
                 let res = tokio::task::spawn_blocking(move || {
@@ -347,6 +348,11 @@ impl Conn {
                 .await
                 .unwrap_or_else(|_| Err(LdapError::other("bind failed")));
                 self.session.identity = crate::acl::Identity::Anonymous;
+                let code = res
+                    .as_ref()
+                    .err()
+                    .map(|e| crate::error::code_number(&e.code))
+                    .unwrap_or(0);
                 let result = match res {
                     Ok(identity) => {
                         tracing::info!(conn = self.session.id, peer = %self.session.peer, dn = identity.dn_str(), "bind");
@@ -358,6 +364,9 @@ impl Conn {
                         e.into_result()
                     }
                 };
+                self.shared
+                    .dir
+                    .audit(&self.session, "bind", &bind_dn, &[], code);
                 let resp = LdapMsg::new(
                     msgid,
                     LdapOp::BindResponse(ldap3_proto::proto::LdapBindResponse {

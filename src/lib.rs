@@ -1,6 +1,7 @@
 //! ccdir: an LDAPv3 directory server for ccTLD incident-response contacts.
 
 pub mod acl;
+pub mod audit;
 pub mod bootstrap;
 pub mod bulk;
 pub mod clock;

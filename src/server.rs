@@ -77,7 +77,9 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
         &suffix,
         &schema,
     )?;
+    let audit = crate::audit::Audit::open(&config.audit.output)?;
     Ok(Directory {
+        audit,
         store,
         schema,
         suffix,

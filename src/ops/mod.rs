@@ -35,6 +35,7 @@ pub struct Directory {
     pub hasher: Hasher,
     pub clock: Arc<dyn Clock>,
     pub csn: CsnGenerator,
+    pub audit: crate::audit::Audit,
 }
 
 impl Directory {
@@ -47,6 +48,26 @@ impl Directory {
 
     pub fn parse_dn(&self, text: &str) -> Result<Dn, crate::error::LdapError> {
         Dn::parse(text, &self.schema)
+    }
+
+    /// Write one audit line for a bind or a write.
+    pub fn audit(&self, s: &Session, op: &str, target: &str, attrs: &[String], code: u32) {
+        if !self.audit.enabled() {
+            return;
+        }
+        let time = crate::clock::generalized_time(self.clock.now());
+        self.audit.record(
+            &time,
+            &crate::audit::Event {
+                conn: s.id,
+                peer: s.peer.to_string(),
+                bound: s.identity.dn_str(),
+                op,
+                target,
+                attrs,
+                code,
+            },
+        );
     }
 }
 
@@ -83,6 +104,58 @@ fn result_of(r: Result<(), LdapError>) -> LdapResult {
 /// Run one of the operations that answer with a single response (all but bind, search, abandon,
 /// unbind and StartTLS, which the connection handles). Blocking: call off the async runtime.
 pub fn respond(
+    dir: &Directory,
+    s: &Session,
+    msgid: i32,
+    op: LdapOp,
+    ctrls: &[ldap3_proto::control::LdapControl],
+) -> LdapMsg {
+    let audited = audit_info(s, &op);
+    let msg = respond_inner(dir, s, msgid, op, ctrls);
+    if let Some((name, target, attrs)) = audited {
+        let code = match &msg.op {
+            LdapOp::AddResponse(r)
+            | LdapOp::DelResponse(r)
+            | LdapOp::ModifyResponse(r)
+            | LdapOp::ModifyDNResponse(r) => crate::error::code_number(&r.code),
+            LdapOp::ExtendedResponse(r) => crate::error::code_number(&r.res.code),
+            _ => 0,
+        };
+        dir.audit(s, name, &target, &attrs, code);
+    }
+    msg
+}
+
+/// What the audit log records of a write request: operation, target DN, attribute names.
+fn audit_info(s: &Session, op: &LdapOp) -> Option<(&'static str, String, Vec<String>)> {
+    Some(match op {
+        LdapOp::AddRequest(r) => (
+            "add",
+            r.dn.clone(),
+            r.attributes.iter().map(|a| a.atype.clone()).collect(),
+        ),
+        LdapOp::DelRequest(dn) => ("delete", dn.clone(), vec![]),
+        LdapOp::ModifyRequest(r) => (
+            "modify",
+            r.dn.clone(),
+            r.changes
+                .iter()
+                .map(|c| c.modification.atype.clone())
+                .collect(),
+        ),
+        LdapOp::ModifyDNRequest(r) => ("modrdn", r.dn.clone(), vec![]),
+        LdapOp::ExtendedRequest(r) if r.name == ldap3_proto::proto::OID_PASSWORD_MODIFY => {
+            let target = ldap3_proto::proto::LdapPasswordModifyRequest::try_from(r)
+                .ok()
+                .and_then(|p| p.user_identity)
+                .unwrap_or_else(|| s.identity.dn_str().to_string());
+            ("passwd", target, vec!["userPassword".into()])
+        }
+        _ => return None,
+    })
+}
+
+fn respond_inner(
     dir: &Directory,
     s: &Session,
     msgid: i32,

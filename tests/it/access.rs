@@ -439,3 +439,40 @@ fn password_quality() {
         .expect("add");
     assert_eq!(r.rc, 19, "equal to the uid: {}", r.text);
 }
+
+#[test]
+fn writes_and_password_changes_are_audited() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let log = tmp.path().join("audit.log");
+    let l = log.clone();
+    let s = TestServer::start_with(move |c| c.audit.output = l.display().to_string());
+    let mut c = s.admin();
+    add_person(&mut c, "ann", "Ann Example");
+    c.modify(
+        &person_dn("ann"),
+        vec![Mod::Replace("title", set(&["Officer"]))],
+    )
+    .expect("mod");
+    let pm = PasswordModify {
+        user_id: Some(&person_dn("ann")),
+        old_pass: None,
+        new_pass: Some("a-secret-password"),
+    };
+    c.extended(pm).expect("pm");
+    c.delete(&person_dn("nobody")).expect("del");
+    let text = std::fs::read_to_string(&log).expect("log");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(lines[0].contains("\"op\":\"bind\"") && lines[0].contains("\"result\":0"));
+    assert!(lines[1].contains("\"op\":\"add\"") && lines[1].contains("\"attrs\":[\"objectClass\""));
+    assert!(lines[2].contains("\"op\":\"modify\"") && lines[2].contains("\"attrs\":[\"title\"]"));
+    assert!(lines[2].contains(&format!("\"bound\":\"{ADMIN}\"")));
+    assert!(
+        lines[3].contains("\"op\":\"passwd\"") && lines[3].contains("\"attrs\":[\"userPassword\"]")
+    );
+    assert!(lines[4].contains("\"op\":\"delete\"") && lines[4].contains("\"result\":32"));
+    assert!(
+        !text.contains("a-secret-password") && !text.contains("ARGON2"),
+        "{text}"
+    );
+}

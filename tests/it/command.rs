@@ -23,7 +23,12 @@ fn serve_creates_the_directory_and_stops_cleanly_on_sigterm() {
             "127.0.0.1:0",
             "--set",
             "password.argon2_memory_kib=256",
+            "--set",
         ])
+        .arg(format!(
+            "audit.output={}",
+            tmp.path().join("audit.log").display()
+        ))
         .stderr(Stdio::piped())
         .spawn()
         .expect("start ccdir");
@@ -101,6 +106,22 @@ fn serve_creates_the_directory_and_stops_cleanly_on_sigterm() {
     assert!(String::from_utf8_lossy(&o.stdout)
         .to_lowercase()
         .contains(&ADMIN.to_lowercase()));
+    // Both binds are in the audit log, as JSON lines without the password.
+    let audit = std::fs::read_to_string(tmp.path().join("audit.log")).expect("audit log");
+    let binds: Vec<&str> = audit
+        .lines()
+        .filter(|l| l.contains("\"op\":\"bind\""))
+        .collect();
+    assert_eq!(binds.len(), 2, "{audit}");
+    assert!(
+        binds[0].contains("\"result\":13") && binds[1].contains("\"result\":0"),
+        "{audit}"
+    );
+    assert!(
+        binds[1].contains(&format!("\"target\":\"{ADMIN}\""))
+            && binds[1].contains("\"peer\":\"127.0.0.1:")
+    );
+    assert!(!audit.contains(&pw), "no password in the audit log");
     // A second server on the same data dir refuses to start.
     let second = ccdir()
         .args(["serve", "--data-dir"])

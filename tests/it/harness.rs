@@ -34,6 +34,7 @@ pub fn test_config(data: &Path) -> Config {
     // Most tests talk plain LDAP; the TLS requirement has its own tests.
     c.password.require_tls = false;
     c.log.level = "warn".into();
+    c.audit.output = "none".into();
     c
 }
 
