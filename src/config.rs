@@ -160,6 +160,13 @@ pub struct Password {
     pub require_tls: bool,
     /// Shortest password accepted when a client sets one.
     pub min_length: usize,
+    /// Failed binds within `lockout_window_secs` that lock an account (0: no lockout).
+    pub lockout_failures: usize,
+    pub lockout_window_secs: u64,
+    /// How long a locked account stays locked.
+    pub lockout_secs: u64,
+    /// Failed binds per minute from one address before its binds are refused (0: no limit).
+    pub failed_binds_per_ip_per_minute: usize,
 }
 
 impl Default for Config {
@@ -267,6 +274,10 @@ impl Default for Password {
             generated_length: 20,
             require_tls: true,
             min_length: 8,
+            lockout_failures: 5,
+            lockout_window_secs: 300,
+            lockout_secs: 300,
+            failed_binds_per_ip_per_minute: 60,
         }
     }
 }

@@ -279,6 +279,10 @@ mod tests {
             generated_length: 12,
             require_tls: true,
             min_length: 8,
+            lockout_failures: 5,
+            lockout_window_secs: 300,
+            lockout_secs: 300,
+            failed_binds_per_ip_per_minute: 60,
         }
     }
 

@@ -78,8 +78,16 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
         &schema,
     )?;
     let audit = crate::audit::Audit::open(&config.audit.output)?;
+    let p = &config.password;
+    let throttle = crate::ops::throttle::Throttle::new(crate::ops::throttle::ThrottleConfig {
+        lockout_failures: p.lockout_failures,
+        window: std::time::Duration::from_secs(p.lockout_window_secs),
+        lockout: std::time::Duration::from_secs(p.lockout_secs),
+        failures_per_ip_per_minute: p.failed_binds_per_ip_per_minute,
+    });
     Ok(Directory {
         audit,
+        throttle,
         store,
         schema,
         suffix,

@@ -25,7 +25,12 @@ pub fn bind(dir: &Directory, s: &Session, req: &LdapBindRequest) -> Result<Ident
             if !pw.is_empty() && !s.tls && dir.config.password.require_tls {
                 return Err(confidentiality_required());
             }
-            simple(dir, &req.dn, pw.as_bytes())
+            if !dir.throttle.source_allowed(s.peer.ip()) {
+                return Err(LdapError::unwilling(
+                    "too many failed binds from this address; try again later",
+                ));
+            }
+            simple(dir, s, &req.dn, pw.as_bytes())
         }
         LdapBindCred::SASL(sasl) => Err(LdapError::new(
             LdapResultCode::AuthMethodNotSupported,
@@ -38,7 +43,7 @@ pub fn bind(dir: &Directory, s: &Session, req: &LdapBindRequest) -> Result<Ident
     }
 }
 
-fn simple(dir: &Directory, name: &str, pw: &[u8]) -> Result<Identity, LdapError> {
+fn simple(dir: &Directory, s: &Session, name: &str, pw: &[u8]) -> Result<Identity, LdapError> {
     if name.is_empty() {
         if pw.is_empty() {
             return Ok(Identity::Anonymous);
@@ -66,19 +71,39 @@ fn simple(dir: &Directory, name: &str, pw: &[u8]) -> Result<Identity, LdapError>
         .unwrap_or_default();
     drop(acl);
     drop(snap);
+    let ip = s.peer.ip();
     if stored.is_empty() {
         dir.hasher.verify_dummy(pw);
+        dir.throttle.failed(None, ip);
+        return Err(LdapError::invalid_credentials());
+    }
+    // The admin_dn is never locked out (an attacker could otherwise lock the operators out);
+    // the per-address limit still applies to it.
+    let lockable = dn.norm() != dir.policy.admin.norm();
+    if lockable && dir.throttle.locked(&key) {
+        // The same answer after the same work as a wrong password: a locked account is not
+        // revealed, and guessing goes on failing.
+        dir.hasher.verify_dummy(pw);
+        dir.throttle.failed(None, ip);
+        tracing::info!(dn = %dn, "bind refused: account locked after repeated failures");
         return Err(LdapError::invalid_credentials());
     }
     for h in &stored {
         match dir.hasher.check(h, pw) {
             Check::No => continue,
-            Check::Yes => return Ok(Identity::User(dn)),
+            Check::Yes => {
+                dir.throttle.succeeded(&key);
+                return Ok(Identity::User(dn));
+            }
             Check::Upgrade => {
+                dir.throttle.succeeded(&key);
                 upgrade(dir, &dn, h, pw);
                 return Ok(Identity::User(dn));
             }
         }
+    }
+    if dir.throttle.failed(lockable.then_some(key.as_slice()), ip) {
+        tracing::warn!(dn = %dn, peer = %s.peer, "account locked after repeated failed binds");
     }
     Err(LdapError::invalid_credentials())
 }

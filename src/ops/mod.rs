@@ -12,6 +12,7 @@ pub mod modify;
 pub mod modrdn;
 pub mod rootdse;
 pub mod search;
+pub mod throttle;
 pub mod write;
 
 use crate::acl::{Identity, Policy};
@@ -36,6 +37,7 @@ pub struct Directory {
     pub clock: Arc<dyn Clock>,
     pub csn: CsnGenerator,
     pub audit: crate::audit::Audit,
+    pub throttle: throttle::Throttle,
 }
 
 impl Directory {

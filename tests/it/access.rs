@@ -476,3 +476,50 @@ fn writes_and_password_changes_are_audited() {
         "{text}"
     );
 }
+
+#[test]
+fn failed_binds_lock_the_account_and_then_the_address() {
+    let s = TestServer::start_with(|c| {
+        c.password.lockout_failures = 3;
+        c.password.lockout_secs = 1;
+        c.password.failed_binds_per_ip_per_minute = 8;
+    });
+    let mut a = s.admin();
+    add_person(&mut a, "lock", "Lock Me");
+    a.extended(PasswordModify {
+        user_id: Some(&person_dn("lock")),
+        old_pass: None,
+        new_pass: Some(PW),
+    })
+    .expect("pm");
+    let mut c = s.conn();
+    let dn = person_dn("lock");
+    for _ in 0..3 {
+        assert_eq!(c.simple_bind(&dn, "wrong-password").expect("bind").rc, 49);
+    }
+    // Locked: the right password gets the same answer as a wrong one.
+    assert_eq!(c.simple_bind(&dn, PW).expect("bind").rc, 49);
+    // The admin is never locked out by others' guessing.
+    for _ in 0..3 {
+        assert_eq!(c.simple_bind(ADMIN, "wrong-password").expect("bind").rc, 49);
+    }
+    assert_eq!(
+        c.simple_bind(ADMIN, &s.admin_password()).expect("bind").rc,
+        0
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    assert_eq!(
+        c.simple_bind(&dn, PW).expect("bind").rc,
+        0,
+        "unlocked after lockout_secs"
+    );
+    // 7 failures so far from 127.0.0.1; the 8th reaches the per-address limit.
+    assert_eq!(c.simple_bind(&dn, "wrong-password").expect("bind").rc, 49);
+    let r = c.simple_bind(&dn, PW).expect("bind");
+    assert_eq!(r.rc, 53, "{}", r.text);
+    // Searches by bound clients are not affected.
+    let r = a
+        .search(SUFFIX, Scope::Base, "(objectClass=*)", vec!["1.1"])
+        .expect("search");
+    assert_eq!(r.1.rc, 0);
+}
