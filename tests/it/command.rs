@@ -268,3 +268,126 @@ impl Drop for KillOnDrop {
             .status();
     }
 }
+
+/// Start `ccdir serve` on port 0 and return it with its LDAP port (read from its log).
+fn spawn_serve(data: &std::path::Path) -> (std::process::Child, u16) {
+    let mut child = ccdir()
+        .args(["serve", "--data-dir"])
+        .arg(data)
+        .args([
+            "--ldap-listen",
+            "127.0.0.1:0",
+            "--ldaps-listen",
+            "127.0.0.1:0",
+            "--set",
+            "password.argon2_memory_kib=256",
+            "--set",
+            "password.require_tls=false",
+            "--set",
+            "audit.output=none",
+            "--set",
+            "load_sample=false",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ccdir");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel::<u16>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on ldap://127.0.0.1:").nth(1) {
+                if let Ok(p) = rest.trim().parse::<u16>() {
+                    let _ = tx.send(p);
+                }
+            }
+        }
+    });
+    let port = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("server port");
+    (child, port)
+}
+
+#[test]
+fn acknowledged_writes_survive_sigkill() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let mut acknowledged: Vec<String> = Vec::new();
+    let mut password = String::new();
+    for round in 0..3 {
+        let (mut child, port) = spawn_serve(&data);
+        let _guard = KillOnDrop(child.id());
+        if round == 0 {
+            password = std::fs::read_to_string(data.join("admin-password")).expect("pw");
+        }
+        let mut c = ldap3::LdapConn::new(&format!("ldap://127.0.0.1:{port}")).expect("connect");
+        assert_eq!(c.simple_bind(ADMIN, &password).expect("bind").rc, 0);
+        // Everything acknowledged before this round is still there.
+        for dn in &acknowledged {
+            let r = c
+                .search(dn, ldap3::Scope::Base, "(objectClass=*)", vec!["1.1"])
+                .expect("search");
+            assert_eq!(r.1.rc, 0, "round {round}: acknowledged {dn} lost");
+        }
+        // Write under load from another thread, and kill the server in the middle.
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let writer = std::thread::spawn(move || {
+            let mut i = 0;
+            loop {
+                let cn = format!("w{round}-{i}");
+                let dn = format!("cn=w{round}-{i},ou=groups,{SUFFIX}");
+                let attrs = vec![
+                    (
+                        "objectClass",
+                        ["organizationalRole"]
+                            .into_iter()
+                            .collect::<std::collections::HashSet<_>>(),
+                    ),
+                    ("cn", [cn.as_str()].into_iter().collect()),
+                ];
+                match c.add(&dn, attrs) {
+                    Ok(r) if r.rc == 0 => {
+                        if tx.send(dn).is_err() {
+                            return;
+                        }
+                    }
+                    _ => return,
+                }
+                i += 1;
+            }
+        });
+        std::thread::sleep(Duration::from_millis(400));
+        let _ = Command::new("kill")
+            .args(["-KILL", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+        let _ = writer.join();
+        let before = acknowledged.len();
+        acknowledged.extend(rx.try_iter());
+        assert!(
+            acknowledged.len() > before,
+            "round {round}: no write acknowledged"
+        );
+    }
+    // A last start: the store opens cleanly and holds every acknowledged write.
+    let (child, port) = spawn_serve(&data);
+    let _guard = KillOnDrop(child.id());
+    let mut c = ldap3::LdapConn::new(&format!("ldap://127.0.0.1:{port}")).expect("connect");
+    assert_eq!(c.simple_bind(ADMIN, &password).expect("bind").rc, 0);
+    let r = c
+        .search(
+            &format!("ou=groups,{SUFFIX}"),
+            ldap3::Scope::OneLevel,
+            "(cn=w*)",
+            vec!["1.1"],
+        )
+        .expect("search");
+    let found: std::collections::HashSet<String> =
+        r.0.into_iter()
+            .map(|e| ldap3::SearchEntry::construct(e).dn.to_lowercase())
+            .collect();
+    for dn in &acknowledged {
+        assert!(found.contains(&dn.to_lowercase()), "{dn} lost");
+    }
+}

@@ -437,3 +437,76 @@ fn regression_next_request_right_after_a_response_is_not_busy() {
         assert!(r.0.rc == 5 || r.0.rc == 6, "request {i}: rc {}", r.0.rc);
     }
 }
+
+#[test]
+fn floods_and_slow_clients_do_not_stop_a_well_behaved_client() {
+    let ts = TestServer::start_with(|c| {
+        c.limits.max_connections_per_ip = 120;
+        c.limits.tls_handshake_timeout_secs = 2;
+    });
+    add_big(&ts, 200, "f");
+    let addr = ts.ldap_addr();
+    let tls_addr = ts.server().ldaps_addrs[0];
+    let mut hold = Vec::new();
+    // Idle connections, half-sent PDUs, TLS handshakes that never start, and clients that
+    // start big searches and never read.
+    for _ in 0..40 {
+        hold.push(TcpStream::connect(addr).expect("idle"));
+    }
+    for _ in 0..20 {
+        let mut s = TcpStream::connect(addr).expect("partial");
+        let _ = s.write_all(&[0x30, 0x84, 0x00, 0x10, 0x00]);
+        hold.push(s);
+    }
+    for _ in 0..20 {
+        hold.push(TcpStream::connect(tls_addr).expect("tls"));
+    }
+    let mut readers = Vec::new();
+    for _ in 0..10 {
+        let mut r = Raw::connect(&ts);
+        r.bind_admin(&ts);
+        r.send(LdapMsg::new(
+            2,
+            search_req(SUFFIX, LdapFilter::Present("objectClass".into())),
+        ));
+        readers.push(r);
+    }
+    // Connections beyond the per-address limit are refused...
+    for _ in 0..40 {
+        if let Ok(s) = TcpStream::connect(addr) {
+            hold.push(s);
+        }
+    }
+    // ... yet a well-behaved client on an existing connection is served, repeatedly.
+    // (one of the bound connections; its own search streams meanwhile)
+    let mut good = readers.pop().expect("one");
+    for i in 0..20 {
+        good.send(LdapMsg::new(
+            100 + i,
+            LdapOp::CompareRequest(LdapCompareRequest {
+                dn: ADMIN.into(),
+                atype: "cn".into(),
+                val: b"admin".to_vec(),
+            }),
+        ));
+        loop {
+            match good.recv().map(|m| (m.msgid, m.op)) {
+                Some((id, LdapOp::CompareResult(r))) if id == 100 + i => {
+                    assert_eq!(r.code, LdapResultCode::CompareTrue);
+                    break;
+                }
+                Some((2, _)) => continue, // the earlier search's entries
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    drop(hold);
+    drop(readers);
+    // And new clients get in again once the flood is gone.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut c = ts.admin();
+    let r = c
+        .search(SUFFIX, ldap3::Scope::Base, "(objectClass=*)", vec!["1.1"])
+        .expect("search");
+    assert_eq!(r.1.rc, 0);
+}
