@@ -510,3 +510,112 @@ fn floods_and_slow_clients_do_not_stop_a_well_behaved_client() {
         .expect("search");
     assert_eq!(r.1.rc, 0);
 }
+
+/// BER of a request built by the codec, to cut or alter.
+fn encoded(msg: LdapMsg) -> Vec<u8> {
+    let mut b = BytesMut::new();
+    LdapCodec::default().encode(msg, &mut b).expect("encode");
+    b.to_vec()
+}
+
+#[test]
+fn many_malformed_requests_leave_other_clients_served() {
+    let ts = TestServer::start();
+    let mut good = Raw::connect(&ts);
+    good.bind_admin(&ts);
+    let bind = encoded(LdapMsg::new(
+        1,
+        LdapOp::BindRequest(LdapBindRequest {
+            version: 3,
+            dn: ADMIN.into(),
+            cred: LdapBindCred::Simple("x".into()),
+        }),
+    ));
+    let mut wrong_tag = bind.clone();
+    wrong_tag[0] = 0x31;
+    let mut unknown_op = bind.clone();
+    // The operation's tag: [APPLICATION 0] constructed -> [APPLICATION 29] (no such operation).
+    if let Some(p) = unknown_op.iter().position(|b| *b == 0x60) {
+        unknown_op[p] = 0x7d;
+    }
+    let mut deep = vec![
+        0x30, 0x84, 0x00, 0x00, 0x27, 0x10, 0x02, 0x01, 0x05, 0x63, 0x84, 0x00, 0x00, 0x27, 0x00,
+    ];
+    for _ in 0..2000 {
+        deep.extend_from_slice(&[0xa0, 0x84, 0x00, 0x00, 0x10, 0x00]);
+    }
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated", bind[..bind.len() / 2].to_vec()),
+        ("wrong outer tag", wrong_tag),
+        ("unknown operation", unknown_op),
+        (
+            "huge length",
+            vec![0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x02, 0x01, 0x01],
+        ),
+        (
+            "length longer than content",
+            vec![0x30, 0x20, 0x02, 0x01, 0x01, 0x42, 0x00],
+        ),
+        (
+            "integer too long",
+            vec![
+                0x30, 0x0c, 0x02, 0x09, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x42,
+                0x00,
+            ],
+        ),
+        ("deep nesting", deep),
+        ("zero bytes", vec![0u8; 64]),
+    ];
+    for (name, bytes) in cases {
+        let mut bad = Raw::connect(&ts);
+        // Incomplete PDUs make the server wait for more: do not wait long for it here.
+        bad.s
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .expect("timeout");
+        bad.send_bytes(&bytes);
+        if name == "truncated" {
+            let _ = bad.s.shutdown(std::net::Shutdown::Write);
+        }
+        // The server answers with at most a notice of disconnection, then closes.
+        for _ in 0..3 {
+            match bad.recv() {
+                None => break,
+                Some(m) => assert!(is_notice(&m), "{name}: unexpected {m:?}"),
+            }
+        }
+        // Meanwhile the well-behaved client is served.
+        good.send(LdapMsg::new(
+            7,
+            LdapOp::CompareRequest(LdapCompareRequest {
+                dn: ADMIN.into(),
+                atype: "cn".into(),
+                val: b"admin".to_vec(),
+            }),
+        ));
+        match good.recv().map(|m| m.op) {
+            Some(LdapOp::CompareResult(r)) => {
+                assert_eq!(r.code, LdapResultCode::CompareTrue, "after {name}")
+            }
+            other => panic!("after {name}: {other:?}"),
+        }
+    }
+    // Negative limits are not malformed: they mean "no limit from the client".
+    let LdapOp::SearchRequest(mut req) =
+        search_req(SUFFIX, LdapFilter::Present("objectClass".into()))
+    else {
+        unreachable!()
+    };
+    req.sizelimit = -1;
+    req.timelimit = -1;
+    good.send(LdapMsg::new(8, LdapOp::SearchRequest(req)));
+    loop {
+        match good.recv().map(|m| m.op) {
+            Some(LdapOp::SearchResultEntry(_)) => {}
+            Some(LdapOp::SearchResultDone(r)) => {
+                assert_eq!(r.code, LdapResultCode::Success);
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
