@@ -33,6 +33,9 @@ struct Opts {
     out: Option<PathBuf>,
     /// Run only one workload: eq, sub or bind.
     only: Option<String>,
+    /// Searches bind as uid=user0 (a member under ccdir's default access policy) instead of the
+    /// directory manager, so access control is evaluated for every entry and attribute.
+    as_user: bool,
 }
 
 fn opts() -> Opts {
@@ -44,6 +47,7 @@ fn opts() -> Opts {
         slapd: true,
         out: None,
         only: None,
+        as_user: false,
     };
     let args: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -61,6 +65,10 @@ fn opts() -> Opts {
             }
             "--out" => o.out = Some(PathBuf::from(next)),
             "--only" => o.only = Some(next),
+            "--as-user" => {
+                o.as_user = true;
+                i -= 1;
+            }
             "--no-slapd" => {
                 o.slapd = false;
                 i -= 1;
@@ -206,10 +214,16 @@ fn run(addr: SocketAddr, admin_pw: &str, w: Workload, conns: usize, o: &Opts, pi
         let admin_pw = admin_pw.to_string();
         let entries = o.entries;
         let passwords = o.passwords.max(1);
+        let as_user = o.as_user;
         handles.push(std::thread::spawn(move || {
             let mut c = Client::connect(addr);
             if w != Workload::Bind {
-                assert_eq!(c.bind(ADMIN, &admin_pw), LdapResultCode::Success);
+                if as_user {
+                    let dn = format!("uid=user0,ou=people,{SUFFIX}");
+                    assert_eq!(c.bind(&dn, "pw0"), LdapResultCode::Success);
+                } else {
+                    assert_eq!(c.bind(ADMIN, &admin_pw), LdapResultCode::Success);
+                }
             }
             let mut rng = Rng(0x9e3779b97f4a7c15 ^ ((t as u64 + 1) * 0x1000193));
             let mut lat = Vec::with_capacity(1 << 16);
