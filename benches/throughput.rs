@@ -228,6 +228,7 @@ fn run(addr: SocketAddr, admin_pw: &str, w: Workload, conns: usize, o: &Opts, pi
             let mut rng = Rng(0x9e3779b97f4a7c15 ^ ((t as u64 + 1) * 0x1000193));
             let mut lat = Vec::with_capacity(1 << 16);
             let (mut ops, mut errors) = (0u64, 0u64);
+            let mut first_error: Option<String> = None;
             while !stop.load(Ordering::Relaxed) {
                 let start = Instant::now();
                 let ok = match w {
@@ -235,7 +236,11 @@ fn run(addr: SocketAddr, admin_pw: &str, w: Workload, conns: usize, o: &Opts, pi
                         let i = rng.next() % entries;
                         let (n, rc) =
                             c.search(LdapFilter::Equality("uid".into(), format!("user{i}")), 0);
-                        n == 1 && rc == LdapResultCode::Success
+                        let ok = n == 1 && rc == LdapResultCode::Success;
+                        if !ok && first_error.is_none() {
+                            first_error = Some(format!("(uid=user{i}): {n} entries, {rc:?}"));
+                        }
+                        ok
                     }
                     Workload::SubSearch => {
                         let k = rng.next() % 9000 + 1000;
@@ -269,6 +274,9 @@ fn run(addr: SocketAddr, admin_pw: &str, w: Workload, conns: usize, o: &Opts, pi
                         errors += 1;
                     }
                 }
+            }
+            if let Some(e) = &first_error {
+                eprintln!("first error on connection {t}: {e}");
             }
             (ops, errors, lat)
         }));
@@ -455,6 +463,28 @@ fn write_ldif(dir: &Path, o: &Opts, hashes: &[String], admin_hash: &str) -> Path
         )
         .expect("write");
     }
+    // Everyone under ou=people is a member: a reader under ccdir's default access policy.
+    let groups: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        ("objectClass", vec![b"organizationalUnit".to_vec()]),
+        ("ou", vec![b"groups".to_vec()]),
+    ];
+    ccdir::ldif::write_entry(
+        &mut f,
+        &format!("ou=groups,{SUFFIX}"),
+        groups.iter().map(|(a, v)| (*a, v.as_slice())),
+    )
+    .expect("write");
+    let members: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        ("objectClass", vec![b"groupOfNames".to_vec()]),
+        ("cn", vec![b"members".to_vec()]),
+        ("member", vec![format!("ou=people,{SUFFIX}").into_bytes()]),
+    ];
+    ccdir::ldif::write_entry(
+        &mut f,
+        &format!("cn=members,ou=groups,{SUFFIX}"),
+        members.iter().map(|(a, v)| (*a, v.as_slice())),
+    )
+    .expect("write");
     f.flush().expect("flush");
     ldif
 }
