@@ -91,7 +91,7 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
         store,
         schema,
         suffix,
-        policy: Policy { admin, rules },
+        policy: Policy::new(admin, rules),
         hasher,
         clock,
         csn: CsnGenerator::new(0),

@@ -40,6 +40,22 @@ impl Identity {
 pub struct Policy {
     pub admin: Dn,
     pub rules: Vec<Rule>,
+    /// Group memberships found in read snapshots: (group, member, subtree) -> (store
+    /// generation, is member). Valid while the store has not changed since.
+    pub memberships: std::sync::Mutex<HashMap<(Vec<u8>, Vec<u8>, bool), (u64, bool)>>,
+}
+
+/// Most memberships remembered; the cache starts over beyond that.
+const MAX_CACHED_MEMBERSHIPS: usize = 10_000;
+
+impl Policy {
+    pub fn new(admin: Dn, rules: Vec<Rule>) -> Policy {
+        Policy {
+            admin,
+            rules,
+            memberships: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
 }
 
 impl Policy {
@@ -181,6 +197,19 @@ impl Checker<'_> {
         if let Some(v) = self.groups.borrow().get(&cache_key) {
             return *v;
         }
+        let generation = self.view.generation();
+        let shared_key = (group.to_vec(), me.to_vec(), subtree);
+        if let Some(g) = generation {
+            if let Ok(m) = self.policy.memberships.lock() {
+                if let Some((at, v)) = m.get(&shared_key) {
+                    if *at == g {
+                        let v = *v;
+                        self.groups.borrow_mut().insert(cache_key, v);
+                        return v;
+                    }
+                }
+            }
+        }
         let found = (|| {
             let id = self.view.id_of_key(group).ok()??;
             let e = self.view.entry(id).ok()??;
@@ -210,6 +239,14 @@ impl Checker<'_> {
         })()
         .unwrap_or(false);
         self.groups.borrow_mut().insert(cache_key, found);
+        if let Some(g) = generation {
+            if let Ok(mut m) = self.policy.memberships.lock() {
+                if m.len() >= MAX_CACHED_MEMBERSHIPS {
+                    m.clear();
+                }
+                m.insert(shared_key, (g, found));
+            }
+        }
         found
     }
 

@@ -38,6 +38,9 @@ pub struct Store {
     db: Database,
     schema: Arc<Schema>,
     spec: IndexSpec,
+    /// Bumped after every committed write: caches of derived facts (group memberships) are
+    /// valid for the generation they were computed at.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl Store {
@@ -59,7 +62,12 @@ impl Store {
                 ),
                 e => format!("cannot open {}: {e}", path.display()),
             })?;
-        let store = Store { db, schema, spec };
+        let store = Store {
+            db,
+            schema,
+            spec,
+            generation: std::sync::atomic::AtomicU64::new(0),
+        };
         store
             .init()
             .map_err(|e| format!("cannot initialise {}: {e}", path.display()))?;
@@ -134,8 +142,11 @@ impl Store {
     /// A consistent read snapshot.
     pub fn read(&self) -> Result<ReadSnap, LdapError> {
         let r = (|| -> Result<ReadSnap, redb::Error> {
+            // Read before the snapshot opens: the snapshot is at least this generation.
+            let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
             let txn = self.db.begin_read().map_err(rerr)?;
             Ok(ReadSnap {
+                generation,
                 entries: txn.open_table(ENTRIES).map_err(rerr)?,
                 dn2id: txn.open_table(DN2ID).map_err(rerr)?,
                 id2dn: txn.open_table(ID2DN).map_err(rerr)?,
@@ -189,6 +200,8 @@ impl Store {
         match out {
             Ok(r) => {
                 txn.commit().map_err(|e| ie("commit")(rerr(e)))?;
+                self.generation
+                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
                 Ok(r)
             }
             Err(e) => {
@@ -217,6 +230,8 @@ impl Store {
             txn.restore_savepoint(&sp).map_err(rerr)?;
             txn.delete_persistent_savepoint(id).map_err(rerr)?;
             txn.commit().map_err(rerr)?;
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             Ok(())
         })();
         r.map_err(ie("restoring a savepoint"))
@@ -252,6 +267,7 @@ fn read_u64(b: &[u8]) -> u64 {
 
 /// A read-only snapshot of all tables.
 pub struct ReadSnap {
+    generation: u64,
     entries: ReadOnlyTable<u64, &'static [u8]>,
     dn2id: ReadOnlyTable<&'static [u8], u64>,
     id2dn: ReadOnlyTable<u64, &'static [u8]>,
@@ -306,6 +322,11 @@ pub trait View {
     /// Changelog records from sequence `from` on.
     fn changes(&self, from: u64, max: usize) -> Result<Vec<(u64, ChangeRecord)>, LdapError>;
 
+    /// The write generation of a read snapshot (None inside a write transaction).
+    fn generation(&self) -> Option<u64> {
+        None
+    }
+
     /// The entry at a DN, with its id.
     fn lookup(&self, dn: &Dn) -> Result<Option<(u64, Entry)>, LdapError> {
         match self.id_of(dn)? {
@@ -336,6 +357,9 @@ pub trait View {
 macro_rules! impl_view {
     ($t:ty) => {
         impl View for $t {
+            fn generation(&self) -> Option<u64> {
+                self.snapshot_generation()
+            }
             fn entry(&self, id: u64) -> Result<Option<Entry>, LdapError> {
                 let v = self
                     .entries
@@ -447,6 +471,18 @@ macro_rules! impl_view {
 }
 
 impl_view!(ReadSnap);
+
+impl ReadSnap {
+    fn snapshot_generation(&self) -> Option<u64> {
+        Some(self.generation)
+    }
+}
+
+impl WriteCtx<'_> {
+    fn snapshot_generation(&self) -> Option<u64> {
+        None
+    }
+}
 impl_view!(WriteCtx<'_>);
 
 impl WriteCtx<'_> {

@@ -523,3 +523,33 @@ fn failed_binds_lock_the_account_and_then_the_address() {
         .expect("search");
     assert_eq!(r.1.rc, 0);
 }
+
+#[test]
+fn membership_changes_take_effect_at_once() {
+    let s = directory();
+    let mut rui = login(&s, &person("rui", "pt"));
+    let mut admin = s.admin();
+    let members = format!("cn=members,ou=groups,{SUFFIX}");
+    for round in 0..2 {
+        assert_eq!(
+            found(&mut rui, &reg("br"), "(objectClass=*)").0,
+            32,
+            "round {round}: not yet a member"
+        );
+        let r = admin
+            .modify(&members, vec![Mod::Add("member", set(&[&reg("pt")]))])
+            .expect("mod");
+        assert_eq!(r.rc, 0);
+        let (rc, dns, _) = found(&mut rui, &reg("br"), "(objectClass=*)");
+        assert_eq!(
+            rc, 0,
+            "round {round}: pt became a member, so its people read"
+        );
+        assert!(!dns.is_empty());
+        let r = admin
+            .modify(&members, vec![Mod::Delete("member", set(&[&reg("pt")]))])
+            .expect("mod");
+        assert_eq!(r.rc, 0);
+    }
+    assert_eq!(found(&mut rui, &reg("br"), "(objectClass=*)").0, 32);
+}
