@@ -42,8 +42,11 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// Group memberships found in read snapshots: (group, member, subtree) -> (store
     /// generation, is member). Valid while the store has not changed since.
-    pub memberships: std::sync::Mutex<HashMap<(Vec<u8>, Vec<u8>, bool), (u64, bool)>>,
+    pub memberships: std::sync::Mutex<HashMap<MembershipKey, (u64, bool)>>,
 }
+
+/// (group store key, member store key, subtree semantics).
+type MembershipKey = (Vec<u8>, Vec<u8>, bool);
 
 /// Most memberships remembered; the cache starts over beyond that.
 const MAX_CACHED_MEMBERSHIPS: usize = 10_000;
