@@ -1563,17 +1563,7 @@ mod tests {
                 let local = secs + off_min * 60 + 946_684_800; // from 2000-01-01
                 let days = local.div_euclid(86400);
                 let rem = local.rem_euclid(86400);
-                // civil from days (Howard Hinnant's algorithm)
-                let z = days + 719_468;
-                let era = z.div_euclid(146_097);
-                let doe = z - era * 146_097;
-                let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-                let y = yoe + era * 400;
-                let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-                let mp = (5 * doy + 2) / 153;
-                let d = doy - (153 * mp + 2) / 5 + 1;
-                let m = if mp < 10 { mp + 3 } else { mp - 9 };
-                let y = if m <= 2 { y + 1 } else { y };
+                let (y, m, d) = civil_from_days(days);
                 let sign = if off_min < 0 { '-' } else { '+' };
                 let tz = if off_min == 0 {
                     "Z".to_string()

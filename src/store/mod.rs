@@ -577,17 +577,7 @@ impl WriteCtx<'_> {
 
     /// Add a new entry below `parent` (ROOT_ID for a naming context).
     pub fn insert(&mut self, parent: u64, dn: &Dn, e: &Entry) -> Result<u64, LdapError> {
-        let id = self.counter(META_NEXT_ID, 1)?;
-        let key = dn.store_key();
-        let r = (|| -> Result<(), redb::Error> {
-            self.entries
-                .insert(id, encode::encode_entry(e).as_slice())?;
-            self.dn2id.insert(key.as_slice(), id)?;
-            self.id2dn.insert(id, key.as_slice())?;
-            self.children.insert(parent, id)?;
-            Ok(())
-        })();
-        r.map_err(ie("inserting an entry"))?;
+        let id = self.insert_unindexed(parent, dn, e)?;
         self.index(id, e, true)?;
         Ok(id)
     }
