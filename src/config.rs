@@ -81,6 +81,9 @@ pub struct Tls {
     pub key: Option<PathBuf>,
     /// Extra host names for the generated certificate (localhost, 127.0.0.1 and ::1 always).
     pub generated_names: Vec<String>,
+    /// PEM CA certificates that sign client certificates: enables SASL EXTERNAL binds, where
+    /// the client certificate is matched against the entries' `userCertificate` values.
+    pub client_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -247,6 +250,7 @@ impl Default for Index {
             "member",
             "uniqueMember",
             "entryUUID",
+            "userCertificate",
         ];
         let sub = [
             "cn",

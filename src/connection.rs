@@ -130,6 +130,7 @@ pub async fn serve(
 ) {
     let _ = tcp.set_nodelay(true);
     let limits = shared.dir.config.limits.clone();
+    let mut client_cert = None;
     let stream = if ldaps {
         let Some(acceptor) = shared.tls.clone() else {
             return;
@@ -140,7 +141,10 @@ pub async fn serve(
         )
         .await
         {
-            Ok(Ok(s)) => Stream::Tls(Box::new(s)),
+            Ok(Ok(s)) => {
+                client_cert = peer_cert(&s);
+                Stream::Tls(Box::new(s))
+            }
             Ok(Err(e)) => {
                 tracing::debug!(conn = conn_id, %peer, error = %e, "TLS handshake failed");
                 return;
@@ -154,8 +158,10 @@ pub async fn serve(
         Stream::Plain(tcp)
     };
     let (tx, rx) = mpsc::channel(RESPONSE_QUEUE);
+    let mut session = Session::new(conn_id, peer, ldaps);
+    session.client_cert = client_cert;
     let mut conn = Conn {
-        session: Session::new(conn_id, peer, ldaps),
+        session,
         shared: shared.clone(),
         tasks: JoinSet::new(),
         abandon: HashMap::new(),
@@ -562,6 +568,7 @@ impl Conn {
             _ => return Err("StartTLS handshake failed"),
         };
         self.session.tls = true;
+        self.session.client_cert = peer_cert(&tls);
         let mut new_parts = FramedParts::new(Stream::Tls(Box::new(tls)), codec(&self.shared.dir));
         new_parts.write_buf = parts.write_buf;
         Ok(Framed::from_parts(new_parts))
@@ -584,4 +591,13 @@ fn response_kind(op: &LdapOp) -> fn(ldap3_proto::proto::LdapResult) -> LdapOp {
             })
         },
     }
+}
+
+/// The client's end-entity certificate, if it presented one (verified against the client CA).
+fn peer_cert(s: &TlsStream<TcpStream>) -> Option<Arc<Vec<u8>>> {
+    s.get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| Arc::new(c.as_ref().to_vec()))
 }

@@ -41,10 +41,33 @@ pub fn server_config(cfg: &Config) -> Result<(Arc<ServerConfig>, TlsFiles), Stri
     let key = PrivateKeyDer::from_pem_file(&files.key)
         .map_err(|e| format!("cannot read private key {}: {e}", files.key.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ServerConfig::builder_with_provider(provider)
+    let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS configuration: {e}"))?
-        .with_no_client_auth()
+        .map_err(|e| format!("TLS configuration: {e}"))?;
+    let builder = match &cfg.tls.client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            // Client certificates are optional: they only matter for SASL EXTERNAL.
+            let mut roots = rustls::RootCertStore::empty();
+            for c in CertificateDer::pem_file_iter(ca)
+                .map_err(|e| format!("cannot read client CA {}: {e}", ca.display()))?
+            {
+                let c = c.map_err(|e| format!("invalid client CA PEM {}: {e}", ca.display()))?;
+                roots
+                    .add(c)
+                    .map_err(|e| format!("client CA {}: {e}", ca.display()))?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .allow_unauthenticated()
+            .build()
+            .map_err(|e| format!("client CA {}: {e}", ca.display()))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = builder
         .with_single_cert(certs, key)
         .map_err(|e| format!("certificate and key do not fit together: {e}"))?;
     Ok((Arc::new(config), files))

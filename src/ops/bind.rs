@@ -32,6 +32,9 @@ pub fn bind(dir: &Directory, s: &Session, req: &LdapBindRequest) -> Result<Ident
             }
             simple(dir, s, &req.dn, pw.as_bytes())
         }
+        LdapBindCred::SASL(sasl) if sasl.mechanism.eq_ignore_ascii_case("EXTERNAL") => {
+            external(dir, s, &sasl.credentials)
+        }
         LdapBindCred::SASL(sasl) => Err(LdapError::new(
             LdapResultCode::AuthMethodNotSupported,
             format!("SASL mechanism {} is not supported", sasl.mechanism),
@@ -157,4 +160,59 @@ pub fn confidentiality_required() -> LdapError {
         LdapResultCode::ConfidentialityRequired,
         "confidentiality required: use StartTLS or LDAPS to send a password",
     )
+}
+
+/// SASL EXTERNAL (RFC 4422 appendix A): the identity is the entry whose `userCertificate` holds
+/// the TLS client certificate (verified against `tls.client_ca` in the handshake).
+fn external(dir: &Directory, s: &Session, authzid: &[u8]) -> Result<Identity, LdapError> {
+    use crate::store::index::{attr_prefix, IndexReader};
+    let Some(cert) = &s.client_cert else {
+        return Err(LdapError::new(
+            LdapResultCode::InappropriateAuthentication,
+            "SASL EXTERNAL needs a TLS client certificate",
+        ));
+    };
+    let snap = dir.store.read()?;
+    let mut ids = Vec::new();
+    if dir.store.index_spec().eq.contains("usercertificate") {
+        let mut key = attr_prefix("userCertificate");
+        key.extend_from_slice(cert);
+        ids = snap
+            .eq_ids(&key)
+            .map_err(|e| LdapError::internal("reading indexes", e))?;
+    } else {
+        snap.scan_prefix(&dir.suffix.store_key(), None, &mut |_, id| {
+            if let Some(e) = snap.entry(id)? {
+                if e.attrs_of_type("userCertificate")
+                    .any(|a| a.values.iter().any(|v| v.as_slice() == cert.as_slice()))
+                {
+                    ids.push(id);
+                }
+            }
+            Ok(ids.len() < 2)
+        })?;
+    }
+    let [id] = ids.as_slice() else {
+        tracing::info!(peer = %s.peer, matches = ids.len(), "SASL EXTERNAL: certificate maps to no single entry");
+        return Err(LdapError::invalid_credentials());
+    };
+    let entry = snap
+        .entry(*id)?
+        .ok_or_else(LdapError::invalid_credentials)?;
+    let dn = dir.parse_dn(&entry.dn)?;
+    // An authorization identity, if given, must be the mapped one (no proxy authorization).
+    if !authzid.is_empty() {
+        let text = std::str::from_utf8(authzid).unwrap_or_default();
+        let asked = text.strip_prefix("dn:").map(|d| dir.parse_dn(d));
+        match asked {
+            Some(Ok(d)) if d.norm() == dn.norm() => {}
+            _ => {
+                return Err(LdapError::new(
+                    LdapResultCode::InappropriateAuthentication,
+                    "SASL EXTERNAL: the authorization identity must be the certificate's own",
+                ))
+            }
+        }
+    }
+    Ok(Identity::User(dn))
 }

@@ -80,6 +80,8 @@ pub struct Session {
     pub peer: SocketAddr,
     pub identity: Identity,
     pub tls: bool,
+    /// The client's TLS certificate (DER), when it presented one the client CA signed.
+    pub client_cert: Option<Arc<Vec<u8>>>,
 }
 
 impl Session {
@@ -89,6 +91,7 @@ impl Session {
             peer,
             identity: Identity::Anonymous,
             tls,
+            client_cert: None,
         }
     }
 }

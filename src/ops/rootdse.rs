@@ -32,7 +32,9 @@ pub fn root_dse(dir: &Directory) -> Entry {
     e.set("supportedControl", vals(controls::SUPPORTED));
     e.set("supportedExtension", vals(extended::SUPPORTED));
     e.set("supportedFeatures", vals(FEATURES));
-    e.set("supportedSASLMechanisms", Vec::new());
+    if dir.config.tls.client_ca.is_some() {
+        e.set("supportedSASLMechanisms", vals(&["EXTERNAL"]));
+    }
     e.set("subschemaSubentry", vals(&[SUBSCHEMA_DN]));
     e.set("vendorName", vals(&["ccdir"]));
     e.set(

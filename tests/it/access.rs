@@ -553,3 +553,105 @@ fn membership_changes_take_effect_at_once() {
     }
     assert_eq!(found(&mut rui, &reg("br"), "(objectClass=*)").0, 32);
 }
+
+/// A client CA and a client certificate it signed: (CA PEM, certificate DER, key DER).
+fn client_pki() -> (String, Vec<u8>, Vec<u8>) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.distinguished_name
+        .push(DnType::CommonName, "CSIRT tools CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().expect("key");
+    let ca_cert = ca.self_signed(&ca_key).expect("ca");
+    let issuer = rcgen::Issuer::new(ca, &ca_key);
+    let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
+    p.distinguished_name.push(DnType::CommonName, "lookup-bot");
+    p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let key = KeyPair::generate().expect("key");
+    let cert = p.signed_by(&key, &issuer).expect("cert");
+    (ca_cert.pem(), cert.der().to_vec(), key.serialize_der())
+}
+
+fn ldaps_with_client_cert(s: &TestServer, cert: Option<(Vec<u8>, Vec<u8>)>) -> LdapConn {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(s.ca_file()).expect("ca") {
+        roots.add(c.expect("ca cert")).expect("add");
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let b = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots);
+    let cfg = match cert {
+        Some((c, k)) => b
+            .with_client_auth_cert(
+                vec![CertificateDer::from(c)],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(k)),
+            )
+            .expect("client auth"),
+        None => b.with_no_client_auth(),
+    };
+    let settings = ldap3::LdapConnSettings::new().set_config(std::sync::Arc::new(cfg));
+    LdapConn::with_settings(settings, &s.ldaps_url()).expect("ldaps")
+}
+
+#[test]
+fn sasl_external_maps_client_certificates_to_entries() {
+    let (ca_pem, cert, key) = client_pki();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ca_file = tmp.path().join("client-ca.pem");
+    std::fs::write(&ca_file, ca_pem).expect("write");
+    let f = ca_file.clone();
+    let s = TestServer::start_with(move |c| c.tls.client_ca = Some(f));
+    let mut admin = s.admin();
+    let bot = format!("cn=lookup-bot,ou=groups,{SUFFIX}");
+    let attrs: Vec<(&[u8], HashSet<&[u8]>)> = vec![
+        (
+            b"objectClass",
+            [
+                b"organizationalRole".as_slice(),
+                b"extensibleObject".as_slice(),
+            ]
+            .into_iter()
+            .collect(),
+        ),
+        (b"cn", [b"lookup-bot".as_slice()].into_iter().collect()),
+        (
+            b"userCertificate;binary",
+            [cert.as_slice()].into_iter().collect(),
+        ),
+    ];
+    assert_eq!(admin.add(&bot, attrs).expect("add").rc, 0);
+    let r = admin
+        .search(
+            "",
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["supportedSASLMechanisms"],
+        )
+        .expect("dse");
+    let dse = ldap3::SearchEntry::construct(r.0[0].clone());
+    assert_eq!(dse.attrs["supportedSASLMechanisms"], vec!["EXTERNAL"]);
+    // With the certificate: bound as the entry that holds it.
+    let mut c = ldaps_with_client_cert(&s, Some((cert.clone(), key.clone())));
+    assert_eq!(c.sasl_external_bind().expect("bind").rc, 0);
+    let who: ldap3::exop::WhoAmIResp = c.extended(ldap3::exop::WhoAmI).expect("whoami").0.parse();
+    assert_eq!(
+        who.authzid.to_lowercase(),
+        format!("dn:{}", bot.to_lowercase())
+    );
+    // Without a certificate: inappropriateAuthentication.
+    let mut n = ldaps_with_client_cert(&s, None);
+    assert_eq!(n.sasl_external_bind().expect("bind").rc, 48);
+    // A certificate no entry holds: invalidCredentials.
+    admin
+        .modify(
+            &bot,
+            vec![Mod::Delete("userCertificate", HashSet::<&str>::new())],
+        )
+        .expect("mod");
+    let mut c2 = ldaps_with_client_cert(&s, Some((cert, key)));
+    assert_eq!(c2.sasl_external_bind().expect("bind").rc, 49);
+}
