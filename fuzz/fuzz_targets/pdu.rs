@@ -1,0 +1,45 @@
+//! Client bytes through the codec the server uses, then through what the server does with a
+//! decoded request before touching the store: controls, DNs, filters, attribute selection.
+#![no_main]
+
+use bytes::BytesMut;
+use ccdir::filter::{Filter, FilterLimits};
+use ccdir::schema::Schema;
+use ldap3_proto::proto::LdapOp;
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+use tokio_util::codec::Decoder;
+
+fn schema() -> &'static Schema {
+    static S: OnceLock<Schema> = OnceLock::new();
+    S.get_or_init(|| Schema::builtin().expect("schema"))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut codec = ldap3_proto::LdapCodec::new(Some(1 << 20), Some(64));
+    let mut buf = BytesMut::from(data);
+    while let Ok(Some(msg)) = codec.decode(&mut buf) {
+        let _ = ccdir::ops::controls::parse(&msg.ctrl, true);
+        match &msg.op {
+            LdapOp::SearchRequest(r) => {
+                let _ = ccdir::dn::Dn::parse(&r.base, schema());
+                let limits = FilterLimits { max_depth: 32, max_elements: 1024 };
+                if let Ok(f) = Filter::compile(&r.filter, schema(), limits) {
+                    let e = ccdir::entry::Entry::new("cn=x,dc=example");
+                    let _ = f.eval(&e, schema());
+                }
+                let _ = ccdir::ops::search::Selection::parse(&r.attrs, schema());
+            }
+            LdapOp::AddRequest(r) => {
+                let _ = ccdir::dn::Dn::parse(&r.dn, schema());
+                for a in &r.attributes {
+                    let _ = ccdir::entry::AttrDesc::parse(&a.atype, schema());
+                }
+            }
+            LdapOp::ModifyDNRequest(r) => {
+                let _ = ccdir::dn::Dn::parse_rdn(&r.newrdn, schema());
+            }
+            _ => {}
+        }
+    }
+});
