@@ -655,3 +655,49 @@ fn sasl_external_maps_client_certificates_to_entries() {
     let mut c2 = ldaps_with_client_cert(&s, Some((cert, key)));
     assert_eq!(c2.sasl_external_bind().expect("bind").rc, 49);
 }
+
+#[test]
+fn a_bind_flood_slows_binds_not_searches() {
+    // Real argon2 cost here: the flood must queue on the hashing threads, not on searches.
+    let s = TestServer::start_with(|c| {
+        c.password.argon2_memory_kib = 19 * 1024;
+        c.password.argon2_iterations = 2;
+        c.password.failed_binds_per_ip_per_minute = 0;
+        c.password.lockout_failures = 0;
+    });
+    let mut reader = s.admin();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut flood = Vec::new();
+    for _ in 0..8 {
+        let url = s.ldap_url();
+        let stop = stop.clone();
+        flood.push(std::thread::spawn(move || {
+            let mut c = LdapConn::new(&url).expect("connect");
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = c.simple_bind(ADMIN, "wrong-password");
+                n += 1;
+            }
+            n
+        }));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Searches by the bound client keep completing while the binds queue.
+    let started = std::time::Instant::now();
+    for _ in 0..50 {
+        let r = reader
+            .search(SUFFIX, Scope::OneLevel, "(objectClass=*)", vec!["1.1"])
+            .expect("search");
+        assert_eq!(r.1.rc, 0);
+    }
+    let searches = started.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let binds: u32 = flood.into_iter().map(|h| h.join().expect("flood")).sum();
+    assert!(binds > 0);
+    // Generous bound: 50 searches take milliseconds; if they had to wait behind the hashing
+    // queue they would take many seconds.
+    assert!(
+        searches < std::time::Duration::from_secs(10),
+        "searches took {searches:?} during the flood"
+    );
+}
