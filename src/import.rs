@@ -1,9 +1,9 @@
 //! Offline LDIF import (`ccdir import`) and export (`ccdir export`).
 //!
 //! Import streams each file through the LDIF reader and the bulk loader: constant memory apart
-//! from entries that arrive before their parent. By default it is all or nothing: a first pass
-//! checks every record, and nothing is written if any is bad; the writing pass runs under a redb
-//! savepoint that is restored if anything still fails. With `continue_on_error`, bad records are
+//! from entries that arrive before their parent. By default it is all or nothing: it writes under
+//! a redb savepoint, and at the first bad record stops writing, goes on only checking (to list
+//! every bad record), and restores the savepoint. With `continue_on_error`, bad records are
 //! listed and skipped.
 
 use crate::bulk::{canonical_order, BulkLoader, Origin, Rejected};
@@ -126,6 +126,7 @@ fn reader_options(path: &Path, opts: &ImportOptions) -> ReaderOptions {
 }
 
 /// Import LDIF files into the directory (the server must not be running: the store is locked).
+/// The whole import runs in one pass over the files.
 pub fn import_files(
     dir: &Directory,
     files: &[PathBuf],
@@ -136,61 +137,9 @@ pub fn import_files(
         .iter()
         .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
         .sum();
-    // Pass 1 (all-or-nothing only): check every record without writing.
-    if !opts.continue_on_error {
-        let loader = BulkLoader::new(dir).keep_operational(true);
-        let mut bad = Vec::new();
-        for path in files {
-            let read = Arc::new(AtomicU64::new(0));
-            let r = Reader::new(open(path, &read)?, reader_options(path, opts));
-            for rec in r {
-                match rec {
-                    Err(e) => bad.push(Rejected {
-                        origin: Origin {
-                            file: path.display().to_string(),
-                            line: e.line,
-                        },
-                        dn: String::new(),
-                        error: crate::error::LdapError::protocol(e.message.clone()),
-                    }),
-                    Ok(Record::Change { dn, line, .. }) => bad.push(Rejected {
-                        origin: Origin {
-                            file: path.display().to_string(),
-                            line,
-                        },
-                        dn,
-                        error: crate::error::LdapError::unwilling(
-                            "change records cannot be imported; apply them with ldapmodify",
-                        ),
-                    }),
-                    Ok(Record::Content { dn, attrs, line }) => {
-                        if let Err(e) = loader.prepare(&dn, attrs) {
-                            bad.push(Rejected {
-                                origin: Origin {
-                                    file: path.display().to_string(),
-                                    line,
-                                },
-                                dn,
-                                error: e,
-                            });
-                        }
-                    }
-                }
-                if bad.len() >= 1000 {
-                    break;
-                }
-            }
-        }
-        if !bad.is_empty() {
-            return Ok(ImportSummary {
-                added: 0,
-                rejected: bad,
-                secs: start.elapsed().as_secs_f64(),
-                rolled_back: true,
-            });
-        }
-    }
-    // Pass 2: write.
+    // One pass. All or nothing: everything is written under a savepoint; after the first bad
+    // record nothing more is written, the rest is only checked (to report every bad record),
+    // and the savepoint is restored.
     let savepoint = if opts.continue_on_error {
         None
     } else {
@@ -225,6 +174,17 @@ pub fn import_files(
                         "change records cannot be imported; apply them with ldapmodify",
                     ),
                 }),
+                Ok(Record::Content { dn, attrs, line })
+                    if !opts.continue_on_error && !early.is_empty() =>
+                {
+                    if let Err(e) = loader.prepare(&dn, attrs) {
+                        early.push(Rejected {
+                            origin: Origin { file, line },
+                            dn,
+                            error: e,
+                        });
+                    }
+                }
                 Ok(Record::Content { dn, attrs, line }) => {
                     if let Err(e) = loader.add_from(
                         &dn,
@@ -247,7 +207,24 @@ pub fn import_files(
                 }
             }
             progress.tick(loader.loaded, false);
+            if early.len() >= 1000 {
+                break 'files;
+            }
         }
+    }
+    if savepoint.is_some() && !early.is_empty() && result.is_ok() {
+        // All or nothing, and something was bad: write nothing more.
+        drop(loader);
+        if let Some(sp) = savepoint {
+            dir.store.restore(sp).map_err(|e| e.message)?;
+        }
+        progress.done();
+        return Ok(ImportSummary {
+            added: 0,
+            rejected: early,
+            secs: start.elapsed().as_secs_f64(),
+            rolled_back: true,
+        });
     }
     let (added, mut rejected) = match result.and_then(|_| loader.finish().map_err(|e| e.message)) {
         Ok(x) => x,

@@ -463,3 +463,30 @@ fn gen_sample_scale_sets_import_and_serve() {
         0
     );
 }
+
+#[test]
+fn a_bad_record_after_committed_batches_rolls_everything_back() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("d");
+    let f = tmp.path().join("big.ldif");
+    let mut text = String::from(BASE);
+    // More than one batch (5000 entries) is committed before the bad record arrives.
+    for i in 0..6000 {
+        text.push_str(&format!(
+            "dn: cn=r{i},ou=registries,dc=cctld-ir,dc=example\nobjectClass: organizationalRole\ncn: r{i}\n\n"
+        ));
+    }
+    text.push_str(
+        "dn: cn=bad,ou=registries,dc=cctld-ir,dc=example\nobjectClass: person\ncn: bad\n",
+    );
+    std::fs::write(&f, text).expect("write");
+    let o = ccdir(&["import", "-q", f.to_str().expect("path")], &data);
+    assert!(!o.status.success());
+    assert!(
+        err(&o).contains("'sn'") && err(&o).contains("nothing was imported"),
+        "{}",
+        err(&o)
+    );
+    let o = ccdir(&["export"], &data);
+    assert!(!o.status.success(), "the store is empty again");
+}
