@@ -40,6 +40,10 @@ impl Identity {
 pub struct Policy {
     pub admin: Dn,
     pub rules: Vec<Rule>,
+    /// Attribute names some rule lists (lower case); for any other attribute the level is the
+    /// entry's, unless a rule lists `entry` (then every level is computed).
+    listed_attrs: Vec<String>,
+    entry_listed: bool,
     /// Group memberships found in read snapshots: (group, member, subtree) -> (store
     /// generation, is member). Valid while the store has not changed since.
     pub memberships: std::sync::Mutex<HashMap<MembershipKey, (u64, bool)>>,
@@ -53,9 +57,22 @@ const MAX_CACHED_MEMBERSHIPS: usize = 10_000;
 
 impl Policy {
     pub fn new(admin: Dn, rules: Vec<Rule>) -> Policy {
+        let mut listed_attrs: Vec<String> = Vec::new();
+        let mut entry_listed = false;
+        for r in &rules {
+            for a in &r.attrs {
+                if a == "entry" {
+                    entry_listed = true;
+                } else if !listed_attrs.contains(a) {
+                    listed_attrs.push(a.clone());
+                }
+            }
+        }
         Policy {
             admin,
             rules,
+            listed_attrs,
+            entry_listed,
             memberships: std::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -85,7 +102,7 @@ impl Policy {
             admin: self.is_admin(who),
             view,
             schema,
-            groups: RefCell::new(HashMap::new()),
+            groups: RefCell::new(Vec::new()),
         }
     }
 }
@@ -98,7 +115,9 @@ pub struct Checker<'a> {
     admin: bool,
     view: &'a dyn View,
     schema: &'a Schema,
-    groups: RefCell<HashMap<(Vec<u8>, bool), bool>>,
+    /// Memberships found during this request: (group key, subtree, member?). Few groups per
+    /// request, so a list searched without allocating.
+    groups: RefCell<Vec<(Vec<u8>, bool, bool)>>,
 }
 
 fn depth_of(key: &[u8]) -> usize {
@@ -135,6 +154,25 @@ impl Checker<'_> {
             return Level::None;
         }
         Level::None
+    }
+
+    /// The level on an attribute when the entry's own level is already known: the same, unless
+    /// some rule lists this attribute (or lists `entry`).
+    pub fn attr_level(
+        &self,
+        key: &[u8],
+        entry: Option<&Entry>,
+        attr: &str,
+        entry_level: Level,
+    ) -> Level {
+        if self.admin {
+            return Level::Manage;
+        }
+        let p = self.policy;
+        if !p.entry_listed && !p.listed_attrs.iter().any(|a| a.eq_ignore_ascii_case(attr)) {
+            return entry_level;
+        }
+        self.level(key, entry, Some(attr))
     }
 
     pub fn allows(
@@ -196,8 +234,12 @@ impl Checker<'_> {
         let Some(me) = self.who_key.as_deref() else {
             return false;
         };
-        let cache_key = (group.to_vec(), subtree);
-        if let Some(v) = self.groups.borrow().get(&cache_key) {
+        if let Some((_, _, v)) = self
+            .groups
+            .borrow()
+            .iter()
+            .find(|(g, s, _)| g.as_slice() == group && *s == subtree)
+        {
             return *v;
         }
         let generation = self.view.generation();
@@ -207,7 +249,7 @@ impl Checker<'_> {
                 if let Some((at, v)) = m.get(&shared_key) {
                     if *at == g {
                         let v = *v;
-                        self.groups.borrow_mut().insert(cache_key, v);
+                        self.groups.borrow_mut().push((group.to_vec(), subtree, v));
                         return v;
                     }
                 }
@@ -241,7 +283,9 @@ impl Checker<'_> {
             Some(false)
         })()
         .unwrap_or(false);
-        self.groups.borrow_mut().insert(cache_key, found);
+        self.groups
+            .borrow_mut()
+            .push((group.to_vec(), subtree, found));
         if let Some(g) = generation {
             if let Ok(mut m) = self.policy.memberships.lock() {
                 if m.len() >= MAX_CACHED_MEMBERSHIPS {

@@ -460,18 +460,23 @@ impl Run<'_, '_> {
         let mut hidden: Vec<String> = Vec::new();
         let mut unreadable: Vec<String> = Vec::new();
         if !self.acl.is_admin() {
-            if !self.acl.allows(key, Some(&e), None, Level::Search) {
+            let entry_level = self.acl.level(key, Some(&e), None);
+            if entry_level < Level::Search {
                 return Ok(true);
             }
             // Filter items on types the requester may not search are Undefined, whether or not
             // the entry has them; attributes it may not read are not returned.
             for t in &self.filter_types {
-                if self.acl.level(key, Some(&e), Some(t)) < Level::Search {
+                if self.acl.attr_level(key, Some(&e), t, entry_level) < Level::Search {
                     hidden.push(t.clone());
                 }
             }
             for a in &e.attrs {
-                if self.acl.level(key, Some(&e), Some(a.base_name())) < Level::Read {
+                if self
+                    .acl
+                    .attr_level(key, Some(&e), a.base_name(), entry_level)
+                    < Level::Read
+                {
                     unreadable.push(a.base_name().to_ascii_lowercase());
                 }
             }
