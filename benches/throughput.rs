@@ -136,6 +136,28 @@ impl Client {
         }
     }
 
+    /// Send a request with a single response and return its result code.
+    fn write(&mut self, op: LdapOp) -> LdapResultCode {
+        self.send(op);
+        match self.recv().op {
+            LdapOp::ModifyResponse(r) | LdapOp::AddResponse(r) => r.code,
+            other => panic!("write: {other:?}"),
+        }
+    }
+
+    fn modify(&mut self, i: u64, value: u64) -> LdapResultCode {
+        self.write(LdapOp::ModifyRequest(LdapModifyRequest {
+            dn: format!("uid=user{i},ou=people,{SUFFIX}"),
+            changes: vec![LdapModify {
+                operation: LdapModifyType::Replace,
+                modification: LdapPartialAttribute {
+                    atype: "description".into(),
+                    vals: vec![format!("revision {value}").into_bytes()],
+                },
+            }],
+        }))
+    }
+
     /// Search and count entries; returns (entries, result code).
     fn search(&mut self, filter: LdapFilter, sizelimit: i32) -> (usize, LdapResultCode) {
         self.send(LdapOp::SearchRequest(LdapSearchRequest {
@@ -164,6 +186,12 @@ enum Workload {
     EqSearch,
     SubSearch,
     Bind,
+    /// Replace one attribute of a random user.
+    Modify,
+    /// Add a new inetOrgPerson.
+    Add,
+    /// 90 % equality searches, 10 % modifies.
+    Mix,
 }
 
 impl Workload {
@@ -172,6 +200,9 @@ impl Workload {
             Workload::EqSearch => "eq",
             Workload::SubSearch => "sub",
             Workload::Bind => "bind",
+            Workload::Modify => "modify",
+            Workload::Add => "add",
+            Workload::Mix => "mix",
         }
     }
 
@@ -180,6 +211,9 @@ impl Workload {
             Workload::EqSearch => "equality search (uid=…)",
             Workload::SubSearch => "substring search (cn=*…*), size limit 50",
             Workload::Bind => "simple bind (argon2id)",
+            Workload::Modify => "modify (replace description), durable",
+            Workload::Add => "add inetOrgPerson, durable",
+            Workload::Mix => "90 % equality search / 10 % modify",
         }
     }
 }
@@ -190,6 +224,7 @@ struct Outcome {
     secs: f64,
     p50: Duration,
     p99: Duration,
+    p999: Duration,
     cpu: f64,
 }
 
@@ -218,7 +253,7 @@ fn run(addr: SocketAddr, admin_pw: &str, w: Workload, conns: usize, o: &Opts, pi
         handles.push(std::thread::spawn(move || {
             let mut c = Client::connect(addr);
             if w != Workload::Bind {
-                if as_user {
+                if as_user && matches!(w, Workload::EqSearch | Workload::SubSearch) {
                     let dn = format!("uid=user0,ou=people,{SUFFIX}");
                     assert_eq!(c.bind(&dn, "pw0"), LdapResultCode::Success);
                 } else {
@@ -226,6 +261,7 @@ fn run(addr: SocketAddr, admin_pw: &str, w: Workload, conns: usize, o: &Opts, pi
                 }
             }
             let mut rng = Rng(0x9e3779b97f4a7c15 ^ ((t as u64 + 1) * 0x1000193));
+            let mut added = 0u64;
             let mut lat = Vec::with_capacity(1 << 16);
             let (mut ops, mut errors) = (0u64, 0u64);
             let mut first_error: Option<String> = None;
@@ -258,6 +294,45 @@ fn run(addr: SocketAddr, admin_pw: &str, w: Workload, conns: usize, o: &Opts, pi
                         n <= 50
                             && (rc == LdapResultCode::Success
                                 || rc == LdapResultCode::SizeLimitExceeded)
+                    }
+                    Workload::Modify => {
+                        let i = rng.next() % entries;
+                        c.modify(i, rng.next()) == LdapResultCode::Success
+                    }
+                    Workload::Add => {
+                        added += 1;
+                        let uid = format!("new{conns}x{t}-{added}");
+                        let attr = |a: &str, v: &str| LdapPartialAttribute {
+                            atype: a.into(),
+                            vals: vec![v.as_bytes().to_vec()],
+                        };
+                        let rc = c.write(LdapOp::AddRequest(LdapAddRequest {
+                            dn: format!("uid={uid},ou=people,{SUFFIX}"),
+                            attributes: vec![
+                                LdapPartialAttribute {
+                                    atype: "objectClass".into(),
+                                    vals: vec![b"inetOrgPerson".to_vec()],
+                                },
+                                attr("uid", &uid),
+                                attr("cn", &format!("New Person {uid}")),
+                                attr("sn", "Person"),
+                                attr("mail", &format!("{uid}@nic-bench.example")),
+                            ],
+                        }));
+                        if rc != LdapResultCode::Success && first_error.is_none() {
+                            first_error = Some(format!("add uid={uid}: {rc:?}"));
+                        }
+                        rc == LdapResultCode::Success
+                    }
+                    Workload::Mix => {
+                        let i = rng.next() % entries;
+                        if rng.next() % 10 == 0 {
+                            c.modify(i, rng.next()) == LdapResultCode::Success
+                        } else {
+                            let (n, rc) =
+                                c.search(LdapFilter::Equality("uid".into(), format!("user{i}")), 0);
+                            n == 1 && rc == LdapResultCode::Success
+                        }
                     }
                     Workload::Bind => {
                         let i = rng.next() % passwords;
@@ -309,6 +384,7 @@ fn run(addr: SocketAddr, admin_pw: &str, w: Workload, conns: usize, o: &Opts, pi
         secs,
         p50: pct(0.50),
         p99: pct(0.99),
+        p999: pct(0.999),
         cpu,
     }
 }
@@ -634,10 +710,17 @@ fn main() {
         None
     };
 
-    let workloads: Vec<Workload> = [Workload::EqSearch, Workload::SubSearch, Workload::Bind]
-        .into_iter()
-        .filter(|w| o.only.as_deref().is_none_or(|k| w.key() == k))
-        .collect();
+    let workloads: Vec<Workload> = [
+        Workload::EqSearch,
+        Workload::SubSearch,
+        Workload::Bind,
+        Workload::Modify,
+        Workload::Add,
+        Workload::Mix,
+    ]
+    .into_iter()
+    .filter(|w| o.only.as_deref().is_none_or(|k| w.key() == k))
+    .collect();
     let mut rows: Vec<String> = Vec::new();
     let mut results: Vec<(Workload, usize, Outcome, Option<Outcome>)> = Vec::new();
     let (cc, caddr) = start_ccdir(&ccfg, dir);
@@ -671,7 +754,7 @@ fn main() {
         results.push((w, n, c, slapd_iter.next()));
     }
 
-    rows.push("| workload | conns | ccdir ops/s | slapd ops/s | ratio | ccdir p50 / p99 ms | slapd p50 / p99 ms | CPU ms/op ccdir / slapd | errors |".into());
+    rows.push("| workload | conns | ccdir ops/s | slapd ops/s | ratio | ccdir p50 / p99 / p99.9 ms | slapd p50 / p99 / p99.9 ms | CPU ms/op ccdir / slapd | errors |".into());
     rows.push("|---|---|---|---|---|---|---|---|---|".into());
     for (w, n, c, s) in &results {
         let cr = c.ops as f64 / c.secs;
@@ -682,9 +765,10 @@ fn main() {
                     format!("{sr:.0}"),
                     format!("{:.2}", cr / sr.max(1e-9)),
                     format!(
-                        "{:.2} / {:.2}",
+                        "{:.2} / {:.2} / {:.2}",
                         s.p50.as_secs_f64() * 1e3,
-                        s.p99.as_secs_f64() * 1e3
+                        s.p99.as_secs_f64() * 1e3,
+                        s.p999.as_secs_f64() * 1e3
                     ),
                     format!("{:.3}", s.cpu * 1e3 / s.ops.max(1) as f64),
                     s.errors,
@@ -693,10 +777,11 @@ fn main() {
             None => ("–".into(), "–".into(), "–".into(), "–".into(), 0),
         };
         rows.push(format!(
-            "| {} | {n} | {cr:.0} | {sr} | {ratio} | {:.2} / {:.2} | {slat} | {:.3} / {scpu} | {} / {serr} |",
+            "| {} | {n} | {cr:.0} | {sr} | {ratio} | {:.2} / {:.2} / {:.2} | {slat} | {:.3} / {scpu} | {} / {serr} |",
             w.name(),
             c.p50.as_secs_f64() * 1e3,
             c.p99.as_secs_f64() * 1e3,
+            c.p999.as_secs_f64() * 1e3,
             c.cpu * 1e3 / c.ops.max(1) as f64,
             c.errors
         ));
