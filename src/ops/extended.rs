@@ -128,9 +128,18 @@ fn password_modify(
         ))?;
         Ok(())
     })?;
+    if !generated {
+        // No responseValue when the client chose the password (RFC 3062 2): an empty value
+        // makes OpenLDAP's ldappasswd complain.
+        return Ok(LdapExtendedResponse {
+            res: crate::error::success(),
+            name: None,
+            value: None,
+        });
+    }
     let resp = LdapPasswordModifyResponse {
         res: crate::error::success(),
-        gen_password: generated.then_some(new_pw),
+        gen_password: Some(new_pw),
     };
     Ok(resp.into())
 }

@@ -261,6 +261,9 @@ fn admin_set_password(s: &TestServer, dn: &str, password: &str) {
     let t = Transport::plain(s);
     let o = run(s, "ldappasswd", &t.admin(s), &["-s", password, dn], None);
     expect(&o, rc::SUCCESS, "admin ldappasswd -s");
+    // Regression: a chosen password got an empty responseValue, which ldappasswd reported as
+    // "ber_scanf: Success".
+    assert!(!show(&o).contains("ber_scanf"), "{}", show(&o));
 }
 
 /// `ldapwhoami` with the given bind arguments.
