@@ -122,8 +122,6 @@ struct Compiler<'a> {
     schema: &'a Schema,
     limits: FilterLimits,
     elements: usize,
-    /// Attribute types the requester may not read evaluate Undefined.
-    readable: &'a dyn Fn(&str) -> bool,
 }
 
 impl Filter {
@@ -132,28 +130,12 @@ impl Filter {
         schema: &Schema,
         limits: FilterLimits,
     ) -> Result<Filter, LdapError> {
-        Self::compile_with(f, schema, limits, &|_| true)
-    }
-
-    /// Compile with a predicate on attribute type names: items on types it rejects are Undefined.
-    pub fn compile_with(
-        f: &LdapFilter,
-        schema: &Schema,
-        limits: FilterLimits,
-        readable: &dyn Fn(&str) -> bool,
-    ) -> Result<Filter, LdapError> {
         let mut c = Compiler {
             schema,
             limits,
             elements: 0,
-            readable,
         };
         c.compile(f, 1)
-    }
-
-    /// True when the filter is `(objectClass=*)`, which every entry matches.
-    pub fn is_match_all(&self) -> bool {
-        matches!(self, Filter::Present(a) if a.ty.name().eq_ignore_ascii_case("objectClass"))
     }
 
     /// Evaluate against an entry (which must already carry any computed attributes the filter names).
@@ -344,7 +326,7 @@ fn any_value(attr: &AttrSel, e: &Entry, mut test: impl FnMut(&[u8]) -> Option<bo
 
 impl Compiler<'_> {
     fn sel(&self, desc: &str) -> Option<AttrSel> {
-        AttrSel::new(desc, self.schema).filter(|a| (self.readable)(a.ty.name()))
+        AttrSel::new(desc, self.schema)
     }
 
     fn compile(&mut self, f: &LdapFilter, depth: usize) -> Result<Filter, LdapError> {

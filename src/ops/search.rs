@@ -6,7 +6,6 @@ use super::controls::{RequestControls, OID_PAGED_RESULTS};
 use super::{rootdse, Directory, Session};
 use crate::acl::rules::Level;
 use crate::acl::Checker;
-use crate::dn::Dn;
 use crate::entry::{Attribute, Entry};
 use crate::error::{success, LdapError};
 use crate::filter::{Filter, Tri};
@@ -68,11 +67,6 @@ impl Selection {
             }
         }
         s
-    }
-
-    /// Does the client want this stored attribute (`name;options`, operational or not)?
-    pub fn wants(&self, attr: &Attribute, operational: bool) -> bool {
-        self.output_name(attr, operational).is_some()
     }
 
     /// The name to return `attr` under, if the client wants it: the stored description, with
@@ -581,18 +575,6 @@ pub fn project(
     LdapSearchResultEntry {
         dn: e.dn,
         attributes,
-    }
-}
-
-/// Parse a DN for a search result check (used by tests and callers holding text).
-pub fn in_scope(dn: &Dn, base: &Dn, scope: &LdapSearchScope) -> bool {
-    match scope {
-        LdapSearchScope::Base => dn.norm() == base.norm(),
-        LdapSearchScope::OneLevel => {
-            dn.depth() == base.depth() + 1 && dn.is_descendant_or_self(base)
-        }
-        LdapSearchScope::Subtree => dn.is_descendant_or_self(base),
-        LdapSearchScope::Children => dn.depth() > base.depth() && dn.is_descendant_or_self(base),
     }
 }
 

@@ -334,24 +334,6 @@ pub trait View {
             None => Ok(None),
         }
     }
-
-    /// The DN of the nearest existing ancestor of `dn` (for noSuchObject's matchedDN).
-    fn matched_dn(&self, dn: &Dn) -> Result<String, LdapError> {
-        let mut cur = dn.parent();
-        while !cur.is_root() {
-            if let Some(id) = self.id_of(&cur)? {
-                return Ok(self.entry(id)?.map(|e| e.dn).unwrap_or_default());
-            }
-            cur = cur.parent();
-        }
-        Ok(String::new())
-    }
-
-    /// noSuchObject for `dn`, with matchedDN.
-    fn no_such_object(&self, dn: &Dn) -> LdapError {
-        let matched = self.matched_dn(dn).unwrap_or_default();
-        LdapError::no_such_object(format!("no such entry: {}", dn.display())).with_matched(matched)
-    }
 }
 
 macro_rules! impl_view {
@@ -678,16 +660,6 @@ impl WriteCtx<'_> {
             .insert(seq, rec.encode().as_slice())
             .map_err(|e| ie("writing the changelog")(rerr(e)))?;
         Ok(seq)
-    }
-
-    /// The next change sequence number, without consuming it.
-    pub fn peek_seq(&self) -> Result<u64, LdapError> {
-        Ok(self
-            .meta
-            .get(META_NEXT_SEQ)
-            .map_err(|e| ie("reading counters")(rerr(e)))?
-            .map(|v| read_u64(v.value()))
-            .unwrap_or(1))
     }
 
     pub fn schema(&self) -> &Schema {

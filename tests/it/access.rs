@@ -701,3 +701,43 @@ fn a_bind_flood_slows_binds_not_searches() {
         "searches took {searches:?} during the flood"
     );
 }
+
+#[test]
+fn the_changelog_keeps_who_did_what() {
+    use ccdir::store::changelog::ChangeKind;
+    use ccdir::store::View;
+    let s = TestServer::start();
+    let mut c = s.admin();
+    add_person(&mut c, "log", "Log Me");
+    c.modify(
+        &person_dn("log"),
+        vec![Mod::Replace("title", set(&["Officer"]))],
+    )
+    .expect("mod");
+    c.modifydn(&person_dn("log"), "uid=log2", true, None)
+        .expect("mdn");
+    c.delete(&person_dn("log2")).expect("del");
+    let snap = s.server().directory().store.read().expect("snapshot");
+    let changes = snap.changes(1, 1000).expect("changelog");
+    let mine: Vec<_> = changes
+        .iter()
+        .map(|(_, r)| r)
+        .filter(|r| r.dn.to_lowercase().contains("uid=log"))
+        .collect();
+    assert_eq!(mine.len(), 4, "{mine:?}");
+    assert_eq!(mine[0].kind, ChangeKind::Add);
+    assert_eq!(mine[1].kind, ChangeKind::Modify);
+    assert_eq!(mine[1].attrs, vec!["title".to_string()]);
+    assert_eq!(mine[2].kind, ChangeKind::ModDn);
+    assert!(mine[2]
+        .new_dn
+        .as_deref()
+        .is_some_and(|d| d.to_lowercase().starts_with("uid=log2")));
+    assert_eq!(mine[3].kind, ChangeKind::Delete);
+    assert!(mine
+        .iter()
+        .all(|r| r.who.eq_ignore_ascii_case(ADMIN) && !r.csn.is_empty() && r.time.ends_with('Z')));
+    // Sequence numbers increase with the changes.
+    let seqs: Vec<u64> = changes.iter().map(|(s, _)| *s).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+}
