@@ -11,3 +11,4 @@ mod ldif_io;
 mod operations;
 mod protocol;
 mod schema_clients;
+mod scripts;
