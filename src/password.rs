@@ -275,14 +275,8 @@ mod tests {
         PasswordConfig {
             argon2_memory_kib: 64,
             argon2_iterations: 1,
-            argon2_parallelism: 1,
             generated_length: 12,
-            require_tls: true,
-            min_length: 8,
-            lockout_failures: 5,
-            lockout_window_secs: 300,
-            lockout_secs: 300,
-            failed_binds_per_ip_per_minute: 60,
+            ..PasswordConfig::default()
         }
     }
 
