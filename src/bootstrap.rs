@@ -44,7 +44,6 @@ fn create_base(dir: &Directory, pwfile: &std::path::Path) -> Result<(), String> 
     let mut base = Entry::new(suffix.display());
     let rdn = suffix.rdn().ok_or("empty suffix")?;
     let first = &rdn.avas()[0];
-    let first_value = String::from_utf8_lossy(&first.value).to_string();
     match first.attr.to_ascii_lowercase().as_str() {
         "dc" => {
             base.set("objectClass", vals(&["top", "dcObject", "organization"]));
@@ -58,7 +57,6 @@ fn create_base(dir: &Directory, pwfile: &std::path::Path) -> Result<(), String> 
     for ava in rdn.avas() {
         base.set(&ava.attr, vec![ava.value.clone()]);
     }
-    let _ = first_value;
 
     let who = Identity::User(admin.clone());
     let st = stamp(dir, &who);
