@@ -8,6 +8,7 @@ mod cli_tools;
 mod command;
 mod interop;
 mod ldif_io;
+mod mail_clients;
 mod operations;
 mod protocol;
 mod schema_clients;
