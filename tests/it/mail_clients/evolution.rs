@@ -19,7 +19,8 @@
 //!   configured search filter;
 //! - the search itself (`book_backend_ldap_start_view`): base and scope from the settings, all
 //!   attributes (NULL), size limit = the "Limit" setting (default 100);
-//! - `prop_info[]`: which attribute fills which contact field.
+//! - `prop_info[]`: which attribute fills which contact field;
+//! - src/libedataserver/e-source-ldap.c: the defaults, scope one-level and limit 100.
 //!
 //! The autocompletion query is GNOME/evolution src/e-util/e-name-selector-entry.c,
 //! `set_completion_query`: `(or (beginswith "nickname" …) (beginswith "email" …)

@@ -126,10 +126,18 @@ fn popup(found: &Found, display_name_attrs: &str) -> Vec<String> {
     rows
 }
 
+/// docs/clients/thunderbird.md's `autoComplete.filterTemplate`: also the display name.
+const GUIDE_TEMPLATE: &str =
+    "(|(cn=*%v1*%v2-*)(displayName=*%v*)(mail=*%v*)(givenName=*%v1*)(sn=*%v*))";
+
 /// The autocomplete search for what the user typed into a To: field.
 fn autocomplete(c: &mut LdapConn, typed: &str) -> Found {
+    autocomplete_with(c, AUTOCOMPLETE_TEMPLATE, typed)
+}
+
+fn autocomplete_with(c: &mut LdapConn, template: &str, typed: &str) -> Found {
     let typed = typed.to_lowercase();
-    let filter = wire(&create_filter(AUTOCOMPLETE_TEMPLATE, &typed));
+    let filter = wire(&create_filter(template, &typed));
     search(
         c,
         Request {
@@ -187,6 +195,17 @@ fn thunderbird_autocomplete_finds_teams_and_people() {
         rows.contains(&"Incident response .br <security@nic-br.example>".to_string()),
         "{rows:?}"
     );
+
+    // The guide's filter template finds the team by its ccTLD.
+    // (and people whose mail has ".br" in it, such as amelia.brown@...).
+    let f = autocomplete_with(&mut c, GUIDE_TEMPLATE, ".br");
+    assert_eq!(f.rc(), 0);
+    let teams: Vec<String> = f
+        .dns()
+        .into_iter()
+        .filter(|d| d.starts_with("cn=incident-response,"))
+        .collect();
+    assert_eq!(teams, vec![BR_TEAM.to_lowercase()]);
 
     // A person by first name and the start of the last name (two words: %v1 and %v2-).
     let f = autocomplete(&mut c, "Marta Ferr");
