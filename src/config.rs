@@ -114,6 +114,9 @@ pub struct Limits {
     pub time_limit_max: u32,
     /// Seconds in-flight operations get to finish at shutdown.
     pub shutdown_grace_secs: u64,
+    /// Most matching entries a sorted or virtual-list-view search may order (more:
+    /// adminLimitExceeded). Each costs its sort keys and an id in memory while the search runs.
+    pub sort_max_entries: usize,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
@@ -217,6 +220,7 @@ impl Default for Limits {
             write_timeout_secs: 60,
             size_limit: 500,
             size_limit_max: 5000,
+            sort_max_entries: 250_000,
             time_limit: 60,
             time_limit_max: 3600,
             shutdown_grace_secs: 10,

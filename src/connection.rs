@@ -2,14 +2,15 @@
 //! per-connection limits. Operations run on the blocking pool; their responses come back through
 //! a bounded channel, so a search streams and a slow reader slows only its own searches.
 
+use crate::codec::{Request, RequestCodec};
 use crate::error::LdapError;
 use crate::ops::controls;
+use crate::ops::controls::OpKind;
 use crate::ops::extended::OID_STARTTLS;
 use crate::ops::search::{self, SearchEnd};
 use crate::ops::{self, Directory, Session};
 use futures_util::{SinkExt, StreamExt};
 use ldap3_proto::proto::{LdapExtendedResponse, LdapMsg, LdapOp, LdapResultCode};
-use ldap3_proto::LdapCodec;
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
@@ -100,7 +101,7 @@ pub struct ConnShared {
     pub tls: Option<TlsAcceptor>,
 }
 
-type Io = Framed<Stream, LdapCodec>;
+type Io = Framed<Stream, RequestCodec>;
 
 struct Conn {
     shared: Arc<ConnShared>,
@@ -112,10 +113,10 @@ struct Conn {
     inflight: Arc<AtomicUsize>,
 }
 
-fn codec(dir: &Directory) -> LdapCodec {
-    LdapCodec::new(
-        Some(dir.config.limits.max_pdu_bytes),
-        Some(dir.config.limits.max_ber_depth),
+fn codec(dir: &Directory) -> RequestCodec {
+    RequestCodec::new(
+        dir.config.limits.max_pdu_bytes,
+        dir.config.limits.max_ber_depth,
     )
 }
 
@@ -310,8 +311,9 @@ impl Conn {
     }
 
     /// Handle one request. Returns the (possibly TLS-upgraded) framing, or why to close.
-    async fn handle(&mut self, msg: LdapMsg, mut io: Io, t: Duration) -> Result<Io, &'static str> {
-        let LdapMsg { msgid, op, ctrl } = msg;
+    async fn handle(&mut self, req: Request, mut io: Io, t: Duration) -> Result<Io, &'static str> {
+        let Request { msg, controls } = req;
+        let LdapMsg { msgid, op, .. } = msg;
         if msgid <= 0 {
             let _ = self
                 .notice(
@@ -347,7 +349,7 @@ impl Conn {
                 .await;
                 let bind_dn = req.dn.clone();
                 let session = self.session.clone();
-                let checked = controls::parse(&ctrl, false);
+                let checked = controls::decode(&controls, OpKind::Bind);
                 let res = tokio::task::spawn_blocking(move || {
                     checked.and_then(|_| ops::bind::bind(&dir, &session, &req))
                 })
@@ -398,7 +400,7 @@ impl Conn {
                 self.tasks.spawn_blocking(move || {
                     let mut batch: Batch = Vec::new();
                     let mut bytes = 0;
-                    let done = match controls::parse(&ctrl, true) {
+                    let done = match controls::decode(&controls, OpKind::Search) {
                         Err(e) => Some((e.into_result(), vec![])),
                         Ok(rc) => {
                             let mut emit = |entry: ldap3_proto::proto::LdapSearchResultEntry| {
@@ -445,7 +447,7 @@ impl Conn {
                 let session = self.session.clone();
                 let tx = self.tx.clone();
                 self.tasks.spawn_blocking(move || {
-                    let resp = ops::respond(&dir, &session, msgid, op, &ctrl);
+                    let resp = ops::respond(&dir, &session, msgid, op, &controls);
                     drop(slot);
                     if !flag.load(Ordering::Relaxed) {
                         let _ = tx.blocking_send(vec![resp]);

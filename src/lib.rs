@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bootstrap;
 pub mod bulk;
 pub mod clock;
+pub mod codec;
 pub mod config;
 pub mod connection;
 pub mod dn;

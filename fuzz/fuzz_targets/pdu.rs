@@ -16,10 +16,12 @@ fn schema() -> &'static Schema {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut codec = ldap3_proto::LdapCodec::new(Some(1 << 20), Some(64));
+    let mut codec = ccdir::codec::RequestCodec::new(1 << 20, 64);
     let mut buf = BytesMut::from(data);
-    while let Ok(Some(msg)) = codec.decode(&mut buf) {
-        let _ = ccdir::ops::controls::parse(&msg.ctrl, true);
+    while let Ok(Some(req)) = codec.decode(&mut buf) {
+        let msg = req.msg;
+        let kind = ccdir::ops::op_kind(&msg.op);
+        let _ = ccdir::ops::controls::decode(&req.controls, kind);
         match &msg.op {
             LdapOp::SearchRequest(r) => {
                 let _ = ccdir::dn::Dn::parse(&r.base, schema());

@@ -1,5 +1,7 @@
 //! Add (RFC 4511 4.7).
 
+use super::controls::{RequestControls, OID_POST_READ};
+use super::readback::{check_assertion, read_back};
 use super::write::{self, check_entry, check_user_modifiable, prepare_values, stamp, stamp_create};
 use super::{Directory, Session};
 use crate::acl::rules::Level;
@@ -7,9 +9,15 @@ use crate::entry::{AttrDesc, Entry};
 use crate::error::LdapError;
 use crate::store::changelog::ChangeKind;
 use crate::store::View;
+use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::{LdapAddRequest, LdapResultCode};
 
-pub fn add(dir: &Directory, s: &Session, req: LdapAddRequest) -> Result<(), LdapError> {
+pub fn add(
+    dir: &Directory,
+    s: &Session,
+    req: LdapAddRequest,
+    rc: &RequestControls,
+) -> Result<Vec<LdapControl>, LdapError> {
     let dn = dir.parse_dn(&req.dn)?;
     if dn.is_root() {
         return Err(LdapError::new(
@@ -66,6 +74,10 @@ pub fn add(dir: &Directory, s: &Session, req: LdapAddRequest) -> Result<(), Ldap
             let parent_dn = dn.parent();
             return Err(acl.refuse(&parent_dn, w.lookup(&parent_dn)?.map(|x| x.1).as_ref()));
         }
+        // The assertion applies to the entry as the request gives it (RFC 4528 3).
+        if let Some(f) = &rc.assertion {
+            check_assertion(dir, &acl, w, None, &dn.store_key(), &entry, f)?;
+        }
         drop(acl);
         if w.id_of(&dn)?.is_some() {
             return Err(LdapError::new(
@@ -84,6 +96,18 @@ pub fn add(dir: &Directory, s: &Session, req: LdapAddRequest) -> Result<(), Ldap
             None,
             names,
         ))?;
-        Ok(())
+        let mut out = Vec::new();
+        if let Some(attrs) = &rc.post_read {
+            let acl = dir.policy.checker(&s.identity, w, &dir.schema);
+            out.push(read_back(
+                dir,
+                &acl,
+                &dn.store_key(),
+                &entry,
+                attrs,
+                OID_POST_READ,
+            ));
+        }
+        Ok(out)
     })
 }

@@ -1,6 +1,8 @@
 //! Compare (RFC 4511 4.10): compareTrue (6) / compareFalse (5), noSuchAttribute (16) when the entry
 //! lacks the attribute.
 
+use super::controls::RequestControls;
+use super::readback::check_assertion;
 use super::write::norm_value;
 use super::{Directory, Session};
 use crate::acl::rules::Level;
@@ -13,6 +15,7 @@ pub fn compare(
     dir: &Directory,
     s: &Session,
     req: &LdapCompareRequest,
+    rc: &RequestControls,
 ) -> Result<LdapResultCode, LdapError> {
     let dn = dir.parse_dn(&req.dn)?;
     let attr = AttrSel::new(&req.atype, &dir.schema).ok_or_else(|| {
@@ -27,10 +30,13 @@ pub fn compare(
     }
     let snap = dir.store.read()?;
     let acl = dir.policy.checker(&s.identity, &snap, &dir.schema);
-    let entry = match snap.lookup(&dn)? {
-        Some((_, e)) if acl.visible(&dn, Some(&e)) => e,
+    let (id, entry) = match snap.lookup(&dn)? {
+        Some((id, e)) if acl.visible(&dn, Some(&e)) => (id, e),
         _ => return Err(acl.no_such_object(&dn)),
     };
+    if let Some(f) = &rc.assertion {
+        check_assertion(dir, &acl, &snap, Some(id), &dn.store_key(), &entry, f)?;
+    }
     if !acl.allows(
         &dn.store_key(),
         Some(&entry),

@@ -1,14 +1,22 @@
-//! Delete (RFC 4511 4.8): leaf entries only.
+//! Delete (RFC 4511 4.8): leaf entries only. Controls: assertion, pre-read.
 
+use super::controls::{RequestControls, OID_PRE_READ};
+use super::readback::{check_assertion, read_back};
 use super::write::{self, stamp};
 use super::{Directory, Session};
 use crate::acl::rules::Level;
 use crate::error::LdapError;
 use crate::store::changelog::ChangeKind;
 use crate::store::View;
+use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::LdapResultCode;
 
-pub fn delete(dir: &Directory, s: &Session, dn_text: &str) -> Result<(), LdapError> {
+pub fn delete(
+    dir: &Directory,
+    s: &Session,
+    dn_text: &str,
+    rc: &RequestControls,
+) -> Result<Vec<LdapControl>, LdapError> {
     let dn = dir.parse_dn(dn_text)?;
     let st = stamp(dir, &s.identity);
     dir.store.write(|w| {
@@ -20,6 +28,14 @@ pub fn delete(dir: &Directory, s: &Session, dn_text: &str) -> Result<(), LdapErr
             return Err(acl.refuse(&dn, Some(&entry)));
         }
         let parent = write::parent_id(dir, w, &acl, &dn)?;
+        let key = dn.store_key();
+        if let Some(f) = &rc.assertion {
+            check_assertion(dir, &acl, w, Some(id), &key, &entry, f)?;
+        }
+        let mut out = Vec::new();
+        if let Some(attrs) = &rc.pre_read {
+            out.push(read_back(dir, &acl, &key, &entry, attrs, OID_PRE_READ));
+        }
         drop(acl);
         if w.has_children(id)? {
             return Err(LdapError::new(
@@ -35,6 +51,6 @@ pub fn delete(dir: &Directory, s: &Session, dn_text: &str) -> Result<(), LdapErr
             None,
             vec![],
         ))?;
-        Ok(())
+        Ok(out)
     })
 }

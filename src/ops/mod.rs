@@ -10,8 +10,10 @@ pub mod delete;
 pub mod extended;
 pub mod modify;
 pub mod modrdn;
+pub mod readback;
 pub mod rootdse;
 pub mod search;
+pub mod sort;
 pub mod throttle;
 pub mod write;
 
@@ -96,13 +98,34 @@ impl Session {
     }
 }
 
+use crate::codec::RawControl;
 use crate::error::{success, LdapError};
+use controls::OpKind;
+use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::{LdapExtendedResponse, LdapMsg, LdapOp, LdapResult};
 
-fn result_of(r: Result<(), LdapError>) -> LdapResult {
+/// The request's controls as the codec delivered them (or why they are malformed).
+pub type RawControls = Result<Vec<RawControl>, String>;
+
+/// A write's result and its response controls (pre-/post-read).
+fn result_of(r: Result<Vec<LdapControl>, LdapError>) -> (LdapResult, Vec<LdapControl>) {
     match r {
-        Ok(()) => success(),
-        Err(e) => e.into_result(),
+        Ok(c) => (success(), c),
+        Err(e) => (e.into_result(), Vec::new()),
+    }
+}
+
+/// The operation a request is, for the rules on which controls apply to it.
+pub fn op_kind(op: &LdapOp) -> OpKind {
+    match op {
+        LdapOp::BindRequest(_) => OpKind::Bind,
+        LdapOp::SearchRequest(_) => OpKind::Search,
+        LdapOp::CompareRequest(_) => OpKind::Compare,
+        LdapOp::AddRequest(_) => OpKind::Add,
+        LdapOp::DelRequest(_) => OpKind::Delete,
+        LdapOp::ModifyRequest(_) => OpKind::Modify,
+        LdapOp::ModifyDNRequest(_) => OpKind::ModDn,
+        _ => OpKind::Extended,
     }
 }
 
@@ -113,7 +136,7 @@ pub fn respond(
     s: &Session,
     msgid: i32,
     op: LdapOp,
-    ctrls: &[ldap3_proto::control::LdapControl],
+    ctrls: &RawControls,
 ) -> LdapMsg {
     let audited = audit_info(s, &op);
     let msg = respond_inner(dir, s, msgid, op, ctrls);
@@ -165,24 +188,30 @@ fn respond_inner(
     s: &Session,
     msgid: i32,
     op: LdapOp,
-    ctrls: &[ldap3_proto::control::LdapControl],
+    ctrls: &RawControls,
 ) -> LdapMsg {
-    let checked = controls::parse(ctrls, false);
+    let checked = controls::decode(ctrls, op_kind(&op));
+    let mut resp_ctrls = Vec::new();
+    let mut write = |r: Result<Vec<LdapControl>, LdapError>| {
+        let (res, c) = result_of(r);
+        resp_ctrls = c;
+        res
+    };
     let op_out = match op {
         LdapOp::AddRequest(req) => {
-            LdapOp::AddResponse(result_of(checked.and_then(|_| add::add(dir, s, req))))
+            LdapOp::AddResponse(write(checked.and_then(|c| add::add(dir, s, req, &c))))
         }
         LdapOp::DelRequest(dn) => {
-            LdapOp::DelResponse(result_of(checked.and_then(|_| delete::delete(dir, s, &dn))))
+            LdapOp::DelResponse(write(checked.and_then(|c| delete::delete(dir, s, &dn, &c))))
         }
         LdapOp::ModifyRequest(req) => {
-            LdapOp::ModifyResponse(result_of(checked.and_then(|_| modify::modify(dir, s, req))))
+            LdapOp::ModifyResponse(write(checked.and_then(|c| modify::modify(dir, s, req, &c))))
         }
-        LdapOp::ModifyDNRequest(req) => LdapOp::ModifyDNResponse(result_of(
-            checked.and_then(|_| modrdn::modrdn(dir, s, &req)),
+        LdapOp::ModifyDNRequest(req) => LdapOp::ModifyDNResponse(write(
+            checked.and_then(|c| modrdn::modrdn(dir, s, &req, &c)),
         )),
-        LdapOp::CompareRequest(req) => {
-            LdapOp::CompareResult(match checked.and_then(|_| compare::compare(dir, s, &req)) {
+        LdapOp::CompareRequest(req) => LdapOp::CompareResult(
+            match checked.and_then(|c| compare::compare(dir, s, &req, &c)) {
                 Ok(code) => LdapResult {
                     code,
                     matcheddn: String::new(),
@@ -190,8 +219,8 @@ fn respond_inner(
                     referral: vec![],
                 },
                 Err(e) => e.into_result(),
-            })
-        }
+            },
+        ),
         LdapOp::ExtendedRequest(req) => LdapOp::ExtendedResponse(
             match checked.and_then(|_| extended::extended(dir, s, &req)) {
                 Ok(r) => r,
@@ -209,7 +238,7 @@ fn respond_inner(
             value: None,
         }),
     };
-    LdapMsg::new(msgid, op_out)
+    LdapMsg::new_with_ctrls(msgid, op_out, resp_ctrls)
 }
 
 pub fn op_name(op: &LdapOp) -> &'static str {

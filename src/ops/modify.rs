@@ -1,6 +1,9 @@
 //! Modify (RFC 4511 4.6) with add / delete / replace and increment (RFC 4525). All changes apply
 //! to a copy of the entry; the entry is written only if every change and the final checks pass.
+//! Controls: assertion, pre-/post-read, permissive modify.
 
+use super::controls::{RequestControls, OID_POST_READ, OID_PRE_READ};
+use super::readback::{check_assertion, read_back};
 use super::write::{
     self, check_entry, check_user_modifiable, norm_value, prepare_values, stamp, stamp_modify,
 };
@@ -11,9 +14,15 @@ use crate::error::LdapError;
 use crate::schema::matching::EqualityRule;
 use crate::store::changelog::ChangeKind;
 use crate::store::View;
+use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::{LdapModify, LdapModifyRequest, LdapModifyType, LdapResultCode};
 
-pub fn modify(dir: &Directory, s: &Session, req: LdapModifyRequest) -> Result<(), LdapError> {
+pub fn modify(
+    dir: &Directory,
+    s: &Session,
+    req: LdapModifyRequest,
+    rc: &RequestControls,
+) -> Result<Vec<LdapControl>, LdapError> {
     let dn = dir.parse_dn(&req.dn)?;
     // New cleartext passwords, checked for quality once access is granted (before hashing
     // they are kept only here, and never logged).
@@ -61,6 +70,13 @@ pub fn modify(dir: &Directory, s: &Session, req: LdapModifyRequest) -> Result<()
                 )));
             }
         }
+        if let Some(f) = &rc.assertion {
+            check_assertion(dir, &acl, w, Some(id), &key, &old, f)?;
+        }
+        let mut out = Vec::new();
+        if let Some(attrs) = &rc.pre_read {
+            out.push(read_back(dir, &acl, &key, &old, attrs, OID_PRE_READ));
+        }
         drop(acl);
         if !new_passwords.is_empty() {
             let forbidden: Vec<&[u8]> = ["uid", "mail"]
@@ -73,7 +89,7 @@ pub fn modify(dir: &Directory, s: &Session, req: LdapModifyRequest) -> Result<()
         let mut e = old.clone();
         let mut names: Vec<String> = Vec::new();
         for (op, desc, values) in &changes {
-            apply(dir, &mut e, op, desc, values.clone())?;
+            apply(dir, &mut e, op, desc, values.clone(), rc.permissive_modify)?;
             let n = desc.to_attribute_name();
             if !names.contains(&n) {
                 names.push(n);
@@ -93,7 +109,11 @@ pub fn modify(dir: &Directory, s: &Session, req: LdapModifyRequest) -> Result<()
         stamp_modify(&mut e, &st);
         w.update(id, &old, &e)?;
         w.log(&write::record(&st, ChangeKind::Modify, &e.dn, None, names))?;
-        Ok(())
+        if let Some(attrs) = &rc.post_read {
+            let acl = dir.policy.checker(&s.identity, w, &dir.schema);
+            out.push(read_back(dir, &acl, &key, &e, attrs, OID_POST_READ));
+        }
+        Ok(out)
     })
 }
 
@@ -103,6 +123,7 @@ fn apply(
     op: &LdapModifyType,
     desc: &AttrDesc,
     values: Vec<Vec<u8>>,
+    permissive: bool,
 ) -> Result<(), LdapError> {
     let name = desc.to_attribute_name();
     let ty = &desc.ty;
@@ -117,6 +138,9 @@ fn apply(
             for (i, v) in values.into_iter().enumerate() {
                 let n = norm(&v);
                 if ty.equality.is_some() && existing.contains(&n) {
+                    if permissive {
+                        continue;
+                    }
                     return Err(LdapError::new(
                         LdapResultCode::AttributeOrValueExists,
                         format!("{name}: value #{i} already exists"),
@@ -128,6 +152,9 @@ fn apply(
         }
         LdapModifyType::Delete => {
             let Some(attr) = e.get(&name) else {
+                if permissive {
+                    return Ok(());
+                }
                 return Err(LdapError::new(
                     LdapResultCode::NoSuchAttribute,
                     format!("{name}: no such attribute"),
@@ -138,12 +165,15 @@ fn apply(
             } else {
                 let mut cur = attr.values.clone();
                 for (i, v) in values.iter().enumerate() {
-                    let n = norm(v).ok_or_else(|| {
-                        LdapError::new(
+                    let Some(n) = norm(v) else {
+                        if permissive {
+                            continue;
+                        }
+                        return Err(LdapError::new(
                             LdapResultCode::NoSuchAttribute,
                             format!("{name}: value #{i} invalid per syntax, so not present"),
-                        )
-                    })?;
+                        ));
+                    };
                     let pos = cur
                         .iter()
                         .position(|c| norm(c).as_deref() == Some(n.as_slice()));
@@ -151,6 +181,7 @@ fn apply(
                         Some(p) => {
                             cur.remove(p);
                         }
+                        None if permissive => {}
                         None => {
                             return Err(LdapError::new(
                                 LdapResultCode::NoSuchAttribute,

@@ -1,5 +1,7 @@
 //! Modify DN (RFC 4511 4.9): new RDN, deleteOldRDN, newSuperior, whole-subtree moves.
 
+use super::controls::{RequestControls, OID_POST_READ, OID_PRE_READ};
+use super::readback::{check_assertion, read_back};
 use super::write::{self, check_entry, norm_value, stamp, stamp_modify};
 use super::{Directory, Session};
 use crate::acl::rules::Level;
@@ -9,9 +11,15 @@ use crate::error::LdapError;
 use crate::store::changelog::ChangeKind;
 use crate::store::tables::ROOT_ID;
 use crate::store::View;
+use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::{LdapModifyDNRequest, LdapResultCode};
 
-pub fn modrdn(dir: &Directory, s: &Session, req: &LdapModifyDNRequest) -> Result<(), LdapError> {
+pub fn modrdn(
+    dir: &Directory,
+    s: &Session,
+    req: &LdapModifyDNRequest,
+    rc: &RequestControls,
+) -> Result<Vec<LdapControl>, LdapError> {
     let dn = dir.parse_dn(&req.dn)?;
     let new_rdn = Dn::parse_rdn(&req.newrdn, &dir.schema)?;
     let new_sup = match &req.new_superior {
@@ -37,6 +45,20 @@ pub fn modrdn(dir: &Directory, s: &Session, req: &LdapModifyDNRequest) -> Result
         };
         if !acl.allows(&dn.store_key(), Some(&old), None, Level::Write) {
             return Err(acl.refuse(&dn, Some(&old)));
+        }
+        if let Some(f) = &rc.assertion {
+            check_assertion(dir, &acl, w, Some(id), &dn.store_key(), &old, f)?;
+        }
+        let mut out = Vec::new();
+        if let Some(attrs) = &rc.pre_read {
+            out.push(read_back(
+                dir,
+                &acl,
+                &dn.store_key(),
+                &old,
+                attrs,
+                OID_PRE_READ,
+            ));
         }
         let old_parent = write::parent_id(dir, w, &acl, &dn)?;
         let parent_dn = match &new_sup {
@@ -152,6 +174,17 @@ pub fn modrdn(dir: &Directory, s: &Session, req: &LdapModifyDNRequest) -> Result
             Some(new_dn.display()),
             names,
         ))?;
-        Ok(())
+        if let Some(attrs) = &rc.post_read {
+            let acl = dir.policy.checker(&s.identity, w, &dir.schema);
+            out.push(read_back(
+                dir,
+                &acl,
+                &new_dn.store_key(),
+                &e,
+                attrs,
+                OID_POST_READ,
+            ));
+        }
+        Ok(out)
     })
 }

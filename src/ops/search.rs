@@ -1,8 +1,12 @@
-//! Search (RFC 4511 4.5): scope, filter, attribute selection, size and time limits, paged results.
-//! Entries are streamed to the caller one at a time from a read snapshot: a large result is never
-//! built in memory.
+//! Search (RFC 4511 4.5): scope, filter, attribute selection, size and time limits, paged results,
+//! server-side sorting and virtual list view. Entries are streamed to the caller one at a time
+//! from a read snapshot: a large result is never built in memory. A sorted search keeps only each
+//! match's sort keys and id (at most `limits.sort_max_entries` of them), and reads the entries it
+//! returns again.
 
-use super::controls::{RequestControls, OID_PAGED_RESULTS};
+use super::controls::{paged_response, sort_response, vlv_response, RequestControls, VlvTarget};
+use super::readback::check_assertion;
+use super::sort::{self, Sorted, Sorter};
 use super::{rootdse, Directory, Session};
 use crate::acl::rules::Level;
 use crate::acl::Checker;
@@ -14,8 +18,8 @@ use crate::store::index::candidates;
 use crate::store::{ReadSnap, View};
 use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::{
-    LdapPartialAttribute, LdapResult, LdapResultCode, LdapSearchRequest, LdapSearchResultEntry,
-    LdapSearchScope,
+    LdapFilter, LdapPartialAttribute, LdapResult, LdapResultCode, LdapSearchRequest,
+    LdapSearchResultEntry, LdapSearchScope,
 };
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -127,13 +131,17 @@ fn effective_limit(client: i32, default: u32, max: u32, unlimited: bool) -> Opti
 enum Position {
     Id(u64),
     Key(Vec<u8>),
+    /// Index into the sorted result.
+    Offset(u64),
 }
 
-fn request_hash(req: &LdapSearchRequest) -> u64 {
+/// What a paged-results cookie is bound to: the request and its sort order.
+fn request_hash(req: &LdapSearchRequest, ctrls: &RequestControls) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     req.base.to_ascii_lowercase().hash(&mut h);
     (req.scope.clone() as i64).hash(&mut h);
     format!("{:?}", req.filter).hash(&mut h);
+    ctrls.sort.as_ref().map(|s| &s.keys).hash(&mut h);
     h.finish()
 }
 
@@ -149,6 +157,10 @@ fn encode_cookie(hash: u64, pos: &Position) -> Vec<u8> {
             c.push(1);
             c.extend_from_slice(k);
         }
+        Position::Offset(n) => {
+            c.push(2);
+            c.extend_from_slice(&n.to_be_bytes());
+        }
     }
     c
 }
@@ -158,12 +170,14 @@ fn decode_cookie(hash: u64, c: &[u8]) -> Result<Position, LdapError> {
     if c.len() < 10 || c[0] != 1 || c[1..9] != hash.to_be_bytes() {
         return Err(bad());
     }
+    let number = || {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&c[10..18]);
+        u64::from_be_bytes(a)
+    };
     match c[9] {
-        0 if c.len() == 18 => {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(&c[10..18]);
-            Ok(Position::Id(u64::from_be_bytes(a)))
-        }
+        0 if c.len() == 18 => Ok(Position::Id(number())),
+        2 if c.len() == 18 => Ok(Position::Offset(number())),
         1 => Ok(Position::Key(c[10..].to_vec())),
         _ => Err(bad()),
     }
@@ -201,7 +215,7 @@ pub fn search(
     let deadline = time_limit.map(|t| Instant::now() + Duration::from_secs(t));
 
     // Paging.
-    let hash = request_hash(req);
+    let hash = request_hash(req, ctrls);
     let (page_size, resume) = match &ctrls.paged {
         None => (None, None),
         Some((size, cookie)) => {
@@ -212,32 +226,97 @@ pub fn search(
             };
             if *size <= 0 {
                 // A size of 0 abandons the paged search (RFC 2696 3).
-                return Ok(SearchEnd::Done(success(), vec![paged_done(Vec::new())]));
+                return Ok(SearchEnd::Done(success(), vec![paged_response(Vec::new())]));
             }
             (Some((*size).min(MAX_PAGE) as u64), resume)
         }
     };
 
-    // The root DSE and the subschema subentry are served from memory.
-    if base.is_root() && req.scope == LdapSearchScope::Base {
-        let e = rootdse::root_dse(dir);
-        if filter.eval(&e, schema) == Tri::True {
-            emit(project(e, &sel, req.typesonly, &[], schema));
-        }
-        return Ok(SearchEnd::Done(success(), vec![]));
-    }
-    if rootdse::is_subschema(&base) {
-        if req.scope != LdapSearchScope::OneLevel {
-            let e = rootdse::subschema(dir);
-            if filter.eval(&e, schema) == Tri::True {
-                emit(project(e, &sel, req.typesonly, &[], schema));
+    // Sorting and virtual list view.
+    let mut done_ctrls: Vec<LdapControl> = Vec::new();
+    let sorter = match &ctrls.sort {
+        None => {
+            if ctrls.vlv.is_some() {
+                return Ok(SearchEnd::Done(
+                    LdapError::new(
+                        LdapResultCode::VirtualListViewError,
+                        "the virtual list view control needs the server-side sort control",
+                    )
+                    .into_result(),
+                    vec![vlv_response(0, 0, sort::VLV_SORT_MISSING, None)],
+                ));
             }
+            None
         }
-        return Ok(SearchEnd::Done(success(), vec![]));
+        Some(sreq) => match Sorter::new(sreq, dir) {
+            Ok(s) => Some(s),
+            Err(refusal) => {
+                let why = match &refusal.attr {
+                    Some(a) => format!("cannot sort by {a} (sort result {})", refusal.code),
+                    None => format!("cannot sort (sort result {})", refusal.code),
+                };
+                let sc = sort_response(refusal.code, refusal.attr.as_deref());
+                if sreq.critical {
+                    let mut c = vec![sc];
+                    if ctrls.vlv.is_some() {
+                        c.push(vlv_response(0, 0, refusal.code, None));
+                    }
+                    return Ok(SearchEnd::Done(
+                        LdapError::new(LdapResultCode::UnavailableCriticalExtension, why)
+                            .into_result(),
+                        c,
+                    ));
+                }
+                if ctrls.vlv.is_some() {
+                    return Ok(SearchEnd::Done(
+                        LdapError::new(LdapResultCode::VirtualListViewError, why).into_result(),
+                        vec![sc, vlv_response(0, 0, refusal.code, None)],
+                    ));
+                }
+                // Not critical: the results come unsorted, and the response control says why.
+                done_ctrls.push(sc);
+                None
+            }
+        },
+    };
+
+    // The root DSE and the subschema subentry are served from memory.
+    let special = if base.is_root() && req.scope == LdapSearchScope::Base {
+        Some(rootdse::root_dse(dir))
+    } else if rootdse::is_subschema(&base) {
+        Some(rootdse::subschema(dir))
+    } else {
+        None
+    };
+    if let Some(e) = special {
+        if let Some(f) = &ctrls.assertion {
+            assert_memory_entry(dir, &e, f)?;
+        }
+        let mut n = 0;
+        if req.scope != LdapSearchScope::OneLevel && filter.eval(&e, schema) == Tri::True {
+            emit(project(e, &sel, req.typesonly, &[], schema));
+            n = 1;
+        }
+        if sorter.is_some() {
+            done_ctrls.push(sort_response(0, None));
+        }
+        if ctrls.vlv.is_some() {
+            done_ctrls.push(vlv_response(1, n, 0, None));
+        }
+        if page_size.is_some() {
+            done_ctrls.push(paged_response(Vec::new()));
+        }
+        return Ok(SearchEnd::Done(success(), done_ctrls));
+    }
+    if base.is_root() {
+        if let Some(f) = &ctrls.assertion {
+            assert_memory_entry(dir, &rootdse::root_dse(dir), f)?;
+        }
     }
 
     let snap = dir.store.read()?;
     let acl = policy.checker(who, &snap, schema);
+    let sorting = sorter.is_some();
     let mut run = Run {
         dir,
         acl,
@@ -255,8 +334,14 @@ pub fn search(
         last: None,
         stop: None,
         computed: Computed::for_search(&filter, &sel),
+        sorter: sorter.as_ref(),
+        collected: Vec::new(),
+        sort_limit: limits.sort_max_entries,
         emit,
     };
+    // A sorted search visits every match, then pages through the sorted list.
+    let scan_resume = if sorting { None } else { resume.clone() };
+    let resume_ref = scan_resume.as_ref();
 
     if base.is_root() {
         // An empty base with scope one or sub: the naming contexts and what lies below them.
@@ -267,12 +352,12 @@ pub fn search(
             };
             match req.scope {
                 LdapSearchScope::OneLevel => {
-                    if !run.visit_id(id, &key, resume.as_ref())? {
+                    if !run.visit_id(id, &key, resume_ref)? {
                         break;
                     }
                 }
                 _ => {
-                    if !run.scan_subtree(&key, None, resume.as_ref())? {
+                    if !run.scan_subtree(&key, None, resume_ref)? {
                         break;
                     }
                 }
@@ -281,7 +366,12 @@ pub fn search(
     } else {
         let base_key = base.store_key();
         let base_id = match snap.lookup(&base)? {
-            Some((id, e)) if run.acl.allows(&base_key, Some(&e), None, Level::Search) => id,
+            Some((id, e)) if run.acl.allows(&base_key, Some(&e), None, Level::Search) => {
+                if let Some(f) = &ctrls.assertion {
+                    check_assertion(dir, &run.acl, &snap, Some(id), &base_key, &e, f)?;
+                }
+                id
+            }
             _ => return Err(run.acl.no_such_object(&base)),
         };
         let cands = candidates(&filter, dir.store.index_spec(), &snap)
@@ -299,7 +389,7 @@ pub fn search(
                     let Some(key) = snap.dn_key(id)? else {
                         continue;
                     };
-                    if !run.visit_id(id, &key, resume.as_ref())? {
+                    if !run.visit_id(id, &key, resume_ref)? {
                         break;
                     }
                 }
@@ -318,51 +408,91 @@ pub fn search(
                             if !key.starts_with(&base_key) {
                                 continue;
                             }
-                            if !run.visit_id(id, &key, resume.as_ref())? {
+                            if !run.visit_id(id, &key, resume_ref)? {
                                 break;
                             }
                         }
                     }
                     None => {
                         let skip = children_only.then_some(base_id);
-                        run.scan_subtree(&base_key, skip, resume.as_ref())?;
+                        run.scan_subtree(&base_key, skip, resume_ref)?;
                     }
                 }
             }
         }
     }
 
+    if let Some(sorter) = &sorter {
+        return run.finish_sorted(sorter, ctrls, hash, resume, done_ctrls);
+    }
     let stop = run.stop.take();
     let last = run.last.take();
     match stop {
-        Some(Stop::Abandoned) => Ok(SearchEnd::Abandoned),
-        Some(Stop::ClientGone) => Ok(SearchEnd::Abandoned),
-        Some(Stop::SizeLimit) => Err(LdapError::new(
-            LdapResultCode::SizeLimitExceeded,
-            "size limit exceeded",
+        Some(Stop::Abandoned) | Some(Stop::ClientGone) => Ok(SearchEnd::Abandoned),
+        Some(Stop::SizeLimit) => Ok(SearchEnd::Done(
+            LdapError::new(LdapResultCode::SizeLimitExceeded, "size limit exceeded").into_result(),
+            done_ctrls,
         )),
-        Some(Stop::TimeLimit) => Err(LdapError::new(
-            LdapResultCode::TimeLimitExceeded,
-            "time limit exceeded",
+        Some(Stop::TimeLimit) => Ok(SearchEnd::Done(
+            LdapError::new(LdapResultCode::TimeLimitExceeded, "time limit exceeded").into_result(),
+            done_ctrls,
         )),
         Some(Stop::PageFull) => {
             let cookie = last.map(|p| encode_cookie(hash, &p)).unwrap_or_default();
-            Ok(SearchEnd::Done(success(), vec![paged_done(cookie)]))
+            done_ctrls.push(paged_response(cookie));
+            Ok(SearchEnd::Done(success(), done_ctrls))
         }
-        None => {
-            let ctrls = if page_size.is_some() {
-                vec![paged_done(Vec::new())]
-            } else {
-                vec![]
-            };
-            Ok(SearchEnd::Done(success(), ctrls))
+        Some(Stop::SortLimit) | None => {
+            if page_size.is_some() {
+                done_ctrls.push(paged_response(Vec::new()));
+            }
+            Ok(SearchEnd::Done(success(), done_ctrls))
         }
     }
 }
 
-fn paged_done(cookie: Vec<u8>) -> LdapControl {
-    let _ = OID_PAGED_RESULTS;
-    LdapControl::SimplePagedResults { size: 0, cookie }
+/// The assertion control on the root DSE or the subschema subentry (readable by anyone).
+fn assert_memory_entry(dir: &Directory, e: &Entry, f: &LdapFilter) -> Result<(), LdapError> {
+    let f = Filter::compile(f, &dir.schema, dir.filter_limits())?;
+    if f.eval(e, &dir.schema) == Tri::True {
+        Ok(())
+    } else {
+        Err(LdapError::new(
+            LdapResultCode::AssertionFailed,
+            "assertion failed",
+        ))
+    }
+}
+
+/// What the requester may do with an entry's attributes: `None` when it may not search the
+/// entry at all; otherwise the filter types it may not search (Undefined in filters) and the
+/// attributes it may not read (left out of results).
+pub fn access_view(
+    acl: &Checker<'_>,
+    key: &[u8],
+    e: &Entry,
+    filter_types: &[String],
+) -> Option<(Vec<String>, Vec<String>)> {
+    let mut hidden: Vec<String> = Vec::new();
+    let mut unreadable: Vec<String> = Vec::new();
+    if acl.is_admin() {
+        return Some((hidden, unreadable));
+    }
+    let entry_level = acl.level(key, Some(e), None);
+    if entry_level < Level::Search {
+        return None;
+    }
+    for t in filter_types {
+        if acl.attr_level(key, Some(e), t, entry_level) < Level::Search {
+            hidden.push(t.clone());
+        }
+    }
+    for a in &e.attrs {
+        if acl.attr_level(key, Some(e), a.base_name(), entry_level) < Level::Read {
+            unreadable.push(a.base_name().to_ascii_lowercase());
+        }
+    }
+    Some((hidden, unreadable))
 }
 
 #[derive(Debug)]
@@ -372,6 +502,8 @@ enum Stop {
     SizeLimit,
     TimeLimit,
     PageFull,
+    /// More matches than a sorted search may hold.
+    SortLimit,
 }
 
 struct Run<'a, 'e> {
@@ -391,6 +523,10 @@ struct Run<'a, 'e> {
     last: Option<Position>,
     stop: Option<Stop>,
     computed: Computed,
+    /// Sorting: matches are collected here instead of being sent.
+    sorter: Option<&'a Sorter>,
+    collected: Vec<Sorted>,
+    sort_limit: usize,
     emit: &'e mut dyn FnMut(LdapSearchResultEntry) -> bool,
 }
 
@@ -433,50 +569,55 @@ impl Run<'_, '_> {
         self.visit(id, key, Some(Position::Id(id)))
     }
 
-    fn visit(&mut self, id: u64, key: &[u8], pos: Option<Position>) -> Result<bool, LdapError> {
+    /// Checks shared by every visit: abandon and the time limit. False when the search must stop.
+    fn keep_going(&mut self) -> bool {
         if self.cancel.load(Ordering::Relaxed) {
             self.stop = Some(Stop::Abandoned);
-            return Ok(false);
+            return false;
         }
         self.examined += 1;
         if let Some(d) = self.deadline {
             if self.examined % 64 == 0 && Instant::now() > d {
                 self.stop = Some(Stop::TimeLimit);
-                return Ok(false);
+                return false;
             }
         }
+        true
+    }
+
+    /// The entry, with its computed attributes and the attributes the requester may not read,
+    /// if it matches the filter and the requester may see it.
+    fn matching(&mut self, id: u64, key: &[u8]) -> Result<Option<(Entry, Vec<String>)>, LdapError> {
         let Some(mut e) = self.snap.entry(id)? else {
-            return Ok(true);
+            return Ok(None);
         };
         let schema = &*self.dir.schema;
         // Access: the entry must be searchable; attributes below search are hidden (filter
         // items on them are Undefined), attributes below read are not returned.
-        let mut hidden: Vec<String> = Vec::new();
-        let mut unreadable: Vec<String> = Vec::new();
-        if !self.acl.is_admin() {
-            let entry_level = self.acl.level(key, Some(&e), None);
-            if entry_level < Level::Search {
-                return Ok(true);
-            }
-            // Filter items on types the requester may not search are Undefined, whether or not
-            // the entry has them; attributes it may not read are not returned.
-            for t in &self.filter_types {
-                if self.acl.attr_level(key, Some(&e), t, entry_level) < Level::Search {
-                    hidden.push(t.clone());
-                }
-            }
-            for a in &e.attrs {
-                if self
-                    .acl
-                    .attr_level(key, Some(&e), a.base_name(), entry_level)
-                    < Level::Read
-                {
-                    unreadable.push(a.base_name().to_ascii_lowercase());
-                }
-            }
-        }
+        let Some((hidden, unreadable)) = access_view(&self.acl, key, &e, &self.filter_types) else {
+            return Ok(None);
+        };
         add_computed(&mut e, self.snap, id, self.computed)?;
         if self.filter.eval_hiding(&e, schema, &hidden) != Tri::True {
+            return Ok(None);
+        }
+        Ok(Some((e, unreadable)))
+    }
+
+    fn visit(&mut self, id: u64, key: &[u8], pos: Option<Position>) -> Result<bool, LdapError> {
+        if !self.keep_going() {
+            return Ok(false);
+        }
+        let Some((e, unreadable)) = self.matching(id, key)? else {
+            return Ok(true);
+        };
+        if let Some(sorter) = self.sorter {
+            if self.collected.len() >= self.sort_limit {
+                self.stop = Some(Stop::SortLimit);
+                return Ok(false);
+            }
+            let keys = sorter.keys_of(self.dir, &e, &unreadable);
+            self.collected.push(Sorted { keys, id });
             return Ok(true);
         }
         if self.size_limit.is_some_and(|l| self.sent >= l) {
@@ -487,14 +628,142 @@ impl Run<'_, '_> {
             self.stop = Some(Stop::PageFull);
             return Ok(false);
         }
-        let out = project(e, self.sel, self.typesonly, &unreadable, schema);
-        if !(self.emit)(out) {
-            self.stop = Some(Stop::ClientGone);
+        self.send(e, &unreadable)?;
+        if self.stop.is_some() {
             return Ok(false);
         }
-        self.sent += 1;
         self.last = pos;
         Ok(true)
+    }
+
+    fn send(&mut self, e: Entry, unreadable: &[String]) -> Result<(), LdapError> {
+        let out = project(e, self.sel, self.typesonly, unreadable, &self.dir.schema);
+        if !(self.emit)(out) {
+            self.stop = Some(Stop::ClientGone);
+        } else {
+            self.sent += 1;
+        }
+        Ok(())
+    }
+
+    /// Sort what was collected and send the requested part: the VLV window, the page, or all.
+    fn finish_sorted(
+        mut self,
+        sorter: &Sorter,
+        ctrls: &RequestControls,
+        hash: u64,
+        resume: Option<Position>,
+        mut done_ctrls: Vec<LdapControl>,
+    ) -> Result<SearchEnd, LdapError> {
+        let vlv_error = |code: LdapResultCode, msg: &str, sort_code: u32, vlv_code: u32| {
+            let mut c = vec![sort_response(sort_code, None)];
+            if ctrls.vlv.is_some() {
+                c.push(vlv_response(0, 0, vlv_code, None));
+            }
+            SearchEnd::Done(LdapError::new(code, msg).into_result(), c)
+        };
+        match self.stop.take() {
+            Some(Stop::Abandoned) | Some(Stop::ClientGone) => return Ok(SearchEnd::Abandoned),
+            Some(Stop::TimeLimit) => {
+                return Ok(vlv_error(
+                    LdapResultCode::TimeLimitExceeded,
+                    "time limit exceeded before sorting",
+                    3,
+                    3,
+                ))
+            }
+            Some(Stop::SortLimit) => {
+                return Ok(vlv_error(
+                    LdapResultCode::AdminLimitExceeded,
+                    "too many matching entries to sort (limits.sort_max_entries)",
+                    sort::ADMIN_LIMIT,
+                    sort::ADMIN_LIMIT,
+                ))
+            }
+            _ => {}
+        }
+        let mut list = std::mem::take(&mut self.collected);
+        sorter.sort(&mut list);
+        let count = list.len();
+        let mut next_cookie = None;
+        let range = if let Some(v) = &ctrls.vlv {
+            let ge = match &v.target {
+                VlvTarget::GreaterOrEqual(val) => Some(sorter.first_at_least(self.dir, &list, val)),
+                VlvTarget::ByOffset { .. } => None,
+            };
+            match sort::window(v, count, ge) {
+                Ok(w) => {
+                    done_ctrls.push(sort_response(0, None));
+                    done_ctrls.push(vlv_response(
+                        w.target as i64,
+                        count as i64,
+                        0,
+                        v.context_id.clone(),
+                    ));
+                    w.start..w.end
+                }
+                Err(code) => {
+                    return Ok(SearchEnd::Done(
+                        LdapError::new(
+                            LdapResultCode::VirtualListViewError,
+                            "virtual list view offset out of range",
+                        )
+                        .into_result(),
+                        vec![
+                            sort_response(0, None),
+                            vlv_response(0, count as i64, code, None),
+                        ],
+                    ))
+                }
+            }
+        } else {
+            done_ctrls.push(sort_response(0, None));
+            let start = match &resume {
+                None => 0,
+                Some(Position::Offset(n)) => usize::try_from(*n).unwrap_or(usize::MAX).min(count),
+                Some(_) => {
+                    return Err(LdapError::unwilling(
+                        "invalid paged results cookie (not from this search)",
+                    ))
+                }
+            };
+            let end = match self.page_size {
+                Some(p) => start.saturating_add(p as usize).min(count),
+                None => count,
+            };
+            if self.page_size.is_some() {
+                next_cookie = Some(if end < count {
+                    encode_cookie(hash, &Position::Offset(end as u64))
+                } else {
+                    Vec::new()
+                });
+            }
+            start..end
+        };
+        let mut result = success();
+        for s in &list[range] {
+            if self.cancel.load(Ordering::Relaxed) {
+                return Ok(SearchEnd::Abandoned);
+            }
+            if self.size_limit.is_some_and(|l| self.sent >= l) {
+                result = LdapError::new(LdapResultCode::SizeLimitExceeded, "size limit exceeded")
+                    .into_result();
+                break;
+            }
+            let Some(key) = self.snap.dn_key(s.id)? else {
+                continue;
+            };
+            if let Some((e, unreadable)) = self.matching(s.id, &key)? {
+                self.send(e, &unreadable)?;
+                if self.stop.is_some() {
+                    return Ok(SearchEnd::Abandoned);
+                }
+            }
+        }
+        if let Some(c) = next_cookie {
+            done_ctrls.push(paged_response(c));
+        }
+        Ok(SearchEnd::Done(result, done_ctrls))
     }
 }
 

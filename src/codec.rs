@@ -1,0 +1,246 @@
+//! LDAP message framing. ldap3_proto's codec decodes requests, but it drops the criticality of
+//! some controls it knows (server-side sort) and turns a malformed control into a dropped
+//! connection. This codec therefore takes the controls off each message before ldap3_proto sees
+//! it and hands them to the operations raw (OID, criticality, value); `ops::controls` decodes
+//! them. Responses are encoded by ldap3_proto unchanged.
+
+use bytes::{Buf, BytesMut};
+use ldap3_lber::common::TagClass;
+use ldap3_lber::parse::Parser;
+use ldap3_lber::structure::{StructureTag, PL};
+use ldap3_lber::universal::Types;
+use ldap3_lber::write as lber_write;
+use ldap3_proto::proto::LdapMsg;
+use std::io;
+use tokio_util::codec::{Decoder, Encoder};
+
+/// A request control as sent: its value is decoded by the operation that understands it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawControl {
+    pub oid: String,
+    pub critical: bool,
+    pub value: Option<Vec<u8>>,
+}
+
+/// One decoded request: the message (without controls) and its controls, or why the controls
+/// field is malformed (answered with protocolError by the operation, not a disconnect).
+#[derive(Debug)]
+pub struct Request {
+    pub msg: LdapMsg,
+    pub controls: Result<Vec<RawControl>, String>,
+}
+
+/// Request decoder / response encoder with the server's size and nesting limits.
+pub struct RequestCodec {
+    max_ber_size: usize,
+    max_ber_depth: usize,
+}
+
+impl RequestCodec {
+    pub fn new(max_ber_size: usize, max_ber_depth: usize) -> Self {
+        RequestCodec {
+            max_ber_size,
+            max_ber_depth,
+        }
+    }
+}
+
+impl Decoder for RequestCodec {
+    type Item = Request;
+    type Error = io::Error;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Request>, io::Error> {
+        if buf.len() > self.max_ber_size.saturating_mul(2) {
+            return Err(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                "lber buffer is too large",
+            ));
+        }
+        let mut parser = Parser::new(self.max_ber_depth);
+        let (rem, tag) = match parser.parse(buf) {
+            Ok(r) => r,
+            Err(ldap3_lber::Err::Incomplete(_)) => return Ok(None),
+            Err(_) => return Err(io::Error::other("malformed BER")),
+        };
+        let size = buf.len() - rem.len();
+        if size > self.max_ber_size {
+            return Err(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                "request too large",
+            ));
+        }
+        buf.advance(size);
+        let (tag, controls) = split_controls(tag);
+        let msg = LdapMsg::try_from(tag).map_err(io::Error::other)?;
+        Ok(Some(Request { msg, controls }))
+    }
+}
+
+impl Encoder<LdapMsg> for RequestCodec {
+    type Error = io::Error;
+
+    fn encode(&mut self, msg: LdapMsg, buf: &mut BytesMut) -> io::Result<()> {
+        lber_write::encode_into(buf, StructureTag::from(msg))
+    }
+}
+
+/// Take the controls (`[0]`, the third element of the LDAPMessage SEQUENCE) off a message.
+fn split_controls(mut tag: StructureTag) -> (StructureTag, Result<Vec<RawControl>, String>) {
+    let PL::C(items) = &mut tag.payload else {
+        return (tag, Ok(Vec::new()));
+    };
+    if items.len() < 3 {
+        return (tag, Ok(Vec::new()));
+    }
+    let ctrls = items.remove(2);
+    if ctrls.class != TagClass::Context || ctrls.id != 0 {
+        // Not a controls field: leave the message as it was for ldap3_proto to judge.
+        items.insert(2, ctrls);
+        return (tag, Ok(Vec::new()));
+    }
+    let parsed = match ctrls.payload {
+        PL::C(list) => list.into_iter().map(control).collect(),
+        PL::P(_) => Err("controls field is not a SEQUENCE".to_string()),
+    };
+    (tag, parsed)
+}
+
+/// Control ::= SEQUENCE { controlType LDAPOID, criticality BOOLEAN DEFAULT FALSE,
+///                        controlValue OCTET STRING OPTIONAL }
+fn control(tag: StructureTag) -> Result<RawControl, String> {
+    let bad = |what: &str| format!("malformed control: {what}");
+    if tag.class != TagClass::Universal || tag.id != Types::Sequence as u64 {
+        return Err(bad("not a SEQUENCE"));
+    }
+    let PL::C(parts) = tag.payload else {
+        return Err(bad("not a SEQUENCE"));
+    };
+    let mut parts = parts.into_iter();
+    let oid = match parts.next() {
+        Some(StructureTag {
+            class: TagClass::Universal,
+            id,
+            payload: PL::P(b),
+        }) if id == Types::OctetString as u64 => {
+            String::from_utf8(b).map_err(|_| bad("controlType is not UTF-8"))?
+        }
+        _ => return Err(bad("no controlType")),
+    };
+    if oid.is_empty() || !oid.bytes().all(|c| c.is_ascii_digit() || c == b'.') {
+        return Err(bad("controlType is not an OID"));
+    }
+    let mut critical = false;
+    let mut value = None;
+    let mut seen_value = false;
+    for (i, p) in parts.enumerate() {
+        match p {
+            StructureTag {
+                class: TagClass::Universal,
+                id,
+                payload: PL::P(b),
+            } if id == Types::Boolean as u64 && i == 0 => {
+                let [v] = b.as_slice() else {
+                    return Err(bad("criticality is not a BOOLEAN"));
+                };
+                critical = *v != 0;
+            }
+            StructureTag {
+                class: TagClass::Universal,
+                id,
+                payload: PL::P(b),
+            } if id == Types::OctetString as u64 && !seen_value => {
+                value = Some(b);
+                seen_value = true;
+            }
+            _ => return Err(bad("unexpected element")),
+        }
+    }
+    Ok(RawControl {
+        oid,
+        critical,
+        value,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ldap3_proto::control::LdapControl;
+    use ldap3_proto::proto::LdapOp;
+
+    fn encode(msg: LdapMsg) -> BytesMut {
+        let mut b = BytesMut::new();
+        RequestCodec::new(1 << 20, 32).encode(msg, &mut b).unwrap();
+        b
+    }
+
+    #[test]
+    fn controls_come_out_raw_with_criticality() {
+        let msg = LdapMsg::new_with_ctrls(
+            3,
+            LdapOp::DelRequest("cn=x".into()),
+            vec![
+                LdapControl::Unknown {
+                    oid: "1.2.840.113556.1.4.473".into(),
+                    criticality: true,
+                    value: Some(vec![0x30, 0x04, 0x30, 0x02, 0x04, 0x00]),
+                },
+                LdapControl::ManageDsaIT { criticality: false },
+            ],
+        );
+        let mut b = encode(msg);
+        let req = RequestCodec::new(1 << 20, 32)
+            .decode(&mut b)
+            .unwrap()
+            .unwrap();
+        assert!(b.is_empty());
+        assert!(req.msg.ctrl.is_empty());
+        assert_eq!(req.msg.op, LdapOp::DelRequest("cn=x".into()));
+        let c = req.controls.unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].oid, "1.2.840.113556.1.4.473");
+        assert!(c[0].critical);
+        assert_eq!(c[0].value.as_deref(), Some(&[0x30, 4, 0x30, 2, 4, 0][..]));
+        assert_eq!(c[1].oid, "2.16.840.1.113730.3.4.2");
+        assert!(!c[1].critical);
+        assert_eq!(c[1].value, None);
+    }
+
+    #[test]
+    fn no_controls_and_partial_input() {
+        let mut b = encode(LdapMsg::new(1, LdapOp::UnbindRequest));
+        let whole = b.clone();
+        let mut part = BytesMut::from(&whole[..whole.len() - 1]);
+        assert!(RequestCodec::new(1 << 20, 32)
+            .decode(&mut part)
+            .unwrap()
+            .is_none());
+        let req = RequestCodec::new(1 << 20, 32)
+            .decode(&mut b)
+            .unwrap()
+            .unwrap();
+        assert_eq!(req.controls.unwrap(), vec![]);
+    }
+
+    #[test]
+    fn malformed_control_is_reported_not_fatal() {
+        // LDAPMessage { 1, delRequest "x", [0] { SEQUENCE { INTEGER 5 } } }
+        let mut b = BytesMut::from(
+            &[
+                0x30, 0x0c, 0x02, 0x01, 0x01, 0x4a, 0x01, b'x', 0xa0, 0x04, 0x30, 0x02, 0x02, 0x01,
+            ][..],
+        );
+        b.extend_from_slice(&[0x05]);
+        let req = RequestCodec::new(1 << 20, 32)
+            .decode(&mut b)
+            .unwrap()
+            .unwrap();
+        assert!(req.controls.is_err());
+    }
+
+    #[test]
+    fn oversized_request_is_refused() {
+        let mut b = encode(LdapMsg::new(1, LdapOp::DelRequest("x".repeat(200))));
+        assert!(RequestCodec::new(100, 32).decode(&mut b).is_err());
+    }
+}
