@@ -36,6 +36,16 @@ pub const BR_TEAM: &str =
 pub const BR_PERSON: &str =
     "uid=50ef9fd9-0d1f-5af4-aaf2-98f8ee70d942,associatedDomain=br,ou=registries,dc=cctld-ir,dc=example";
 
+/// Teams and people in the sample directory (entries of class cctldContact; all have mail and
+/// displayName).
+pub fn sample_contacts() -> i64 {
+    let ldif = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/ldif/sample.ldif"))
+        .expect("ldif/sample.ldif");
+    ldif.lines()
+        .filter(|l| *l == "objectClass: cctldContact")
+        .count() as i64
+}
+
 pub const OID_SORT_REQUEST: &str = "1.2.840.113556.1.4.473";
 pub const OID_SORT_RESPONSE: &str = "1.2.840.113556.1.4.474";
 pub const OID_VLV_REQUEST: &str = "2.16.840.1.113730.3.4.9";
