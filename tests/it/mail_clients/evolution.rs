@@ -19,6 +19,7 @@
 //!   configured search filter;
 //! - the search itself (`book_backend_ldap_start_view`): base and scope from the settings, all
 //!   attributes (NULL), size limit = the "Limit" setting (default 100);
+//! - `book_backend_ldap_get_contact`: opening a contact is a base search of its DN;
 //! - `prop_info[]`: which attribute fills which contact field;
 //! - src/libedataserver/e-source-ldap.c: the defaults, scope one-level and limit 100.
 //!
@@ -254,6 +255,19 @@ fn evolution_autocompletion_and_contact_fields() {
         assert_eq!(team.get("telephoneNumber"), Some("+55 555 0131"));
         assert_eq!(team.get("facsimileTelephoneNumber"), Some("+55 555 0177"));
     }
+
+    // Opening a contact (book_backend_ldap_get_contact): a base search of its DN,
+    // `(objectclass=*)`, all attributes, size limit 1.
+    let o = run(
+        &s,
+        &conn,
+        bind,
+        &["-b", BR_TEAM, "-s", "base", "-z", "1", "(objectclass=*)"],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let team = parse_ldif(&stdout(&o));
+    assert_eq!(team.len(), 1);
+    assert_eq!(team[0].get("mail"), Some("security@nic-br.example"));
 
     // The search box of the Contacts view ("Any field contains"): func_contains over every
     // plain string attribute of prop_info[] (without evolutionPerson/calEntry support).

@@ -10,7 +10,7 @@
 //! - program/lib/Roundcube/rcube_ldap.php: `__construct` (requested attributes = the fieldmap's
 //!   attributes + objectClass), `search` (fields mapped to attributes, `fulltext_search_filter`,
 //!   `*+` collapsed to `*`), `extended_search` (`(&(<filter>)<search>)`), `_ldap2result` (fields
-//!   from attributes);
+//!   from attributes), `get_record` (a base read of the contact's DN);
 //! - program/lib/Roundcube/rcube_ldap_generic.php, `fulltext_search_filter`: one `(|...)` group per
 //!   word of the typed text (rcube_utils::tokenize_string splits on spaces and `;,"'/+-`), the
 //!   groups ANDed;
@@ -174,6 +174,26 @@ fn roundcube_autocomplete_and_record() {
         Some("Information Security Manager")
     );
     assert_eq!(field(p, attr("phone:mobile")), Some("+55 555 0108"));
+
+    // Opening the contact: rcube_ldap::get_record -> Net_LDAP3::get_entry, a base read of the
+    // DN with `(objectclass=*)` and the same attributes.
+    let f = search(
+        &mut c,
+        Request {
+            base: BR_TEAM,
+            scope: Scope::Base,
+            filter: "(objectclass=*)",
+            attrs: &attrs,
+            size_limit: 0,
+            time_limit: 0,
+            controls: vec![],
+        },
+    );
+    assert_eq!(f.rc(), 0);
+    assert_eq!(
+        field(f.entry(BR_TEAM), attr("name")),
+        Some("Incident response .br")
+    );
 
     // The ccTLD as typed: ".br" is in the team's displayName.
     let f = run(
