@@ -196,6 +196,24 @@ fn thunderbird_autocomplete_finds_teams_and_people() {
         "{rows:?}"
     );
 
+    // With the guide's optional Search filter `(objectClass=cctldContact)`, doQuery sends
+    // `(&<url filter><autocomplete filter>)`.
+    let inner = wire(&create_filter(AUTOCOMPLETE_TEMPLATE, "nic-br"));
+    let f = search(
+        &mut c,
+        Request {
+            base: REGISTRIES,
+            scope: Scope::Subtree,
+            filter: &format!("(&(objectClass=cctldContact){inner})"),
+            attrs: &[],
+            size_limit: 100,
+            time_limit: 0,
+            controls: vec![],
+        },
+    );
+    assert_eq!(f.rc(), 0);
+    assert!(f.has(BR_TEAM) && f.has(BR_PERSON), "{:?}", f.dns());
+
     // The guide's filter template finds the team by its ccTLD.
     // (and people whose mail has ".br" in it, such as amelia.brown@...).
     let f = autocomplete_with(&mut c, GUIDE_TEMPLATE, ".br");
@@ -211,6 +229,23 @@ fn thunderbird_autocomplete_finds_teams_and_people() {
     let f = autocomplete(&mut c, "Marta Ferr");
     assert_eq!(f.rc(), 0);
     assert_eq!(f.dns(), vec![BR_PERSON.to_lowercase()]);
+
+    // Names beyond ASCII: Thunderbird lower-cases with toLocaleLowerCase, ccdir matches
+    // case-insensitively in Unicode. Mathieu Lefèvre and Huda Benali (whose cn has an Arabic
+    // value too) of .ac.
+    let mathieu = "uid=4daa4a1a-5f98-5ef5-8460-7209f30beb39,associatedDomain=ac,ou=registries,dc=cctld-ir,dc=example";
+    let huda = "uid=4a5e92de-d186-5e9a-aba4-14aaaa21ecfb,associatedDomain=ac,ou=registries,dc=cctld-ir,dc=example";
+    let f = autocomplete(&mut c, "MATHIEU LEFÈVRE");
+    assert_eq!(f.rc(), 0);
+    assert!(f.has(mathieu), "{:?}", f.dns());
+    let f = autocomplete(&mut c, "هدى");
+    assert!(f.has(huda), "{:?}", f.dns());
+    assert!(
+        popup(&f, "cn,commonname")
+            .contains(&"Huda Benali <huda.benali@nic-ac.example>".to_string()),
+        "{:?}",
+        popup(&f, "cn,commonname")
+    );
 
     // "incident" matches every team (cn=incident-response): more than maxHits. The server
     // returns the first 100 and sizeLimitExceeded, which Thunderbird shows as a result.
