@@ -10,10 +10,10 @@
 //!   (LDAPS, there is no StartTLS setting), search timeout (default 60 s), "Maximum number of
 //!   entries you want returned" (default 100), custom search base.
 //!
-//! The name-resolution filter below is Outlook's default as reported from its configuration (the
-//! MAPI LDAP provider's registry value, see docs/clients/outlook.md); the attribute list is the
-//! set of attributes Outlook's property pages for an LDAP entry show. Neither is published as a
-//! specification: the tests pin what ccdir returns for them.
+//! The name-resolution filter below is the one administrators report as Outlook's default (it
+//! is not in Microsoft's published documentation), and the attribute list is the set of
+//! attributes behind Outlook's property pages for an LDAP entry. Neither is a specification: the
+//! tests pin what ccdir returns for them.
 
 use super::*;
 
