@@ -59,9 +59,15 @@ fn set<'a>(v: &[&'a str]) -> HashSet<&'a str> {
 /// reader gets a password; .br's admins complete the team's and Marta's entries with fax and
 /// postal address (the sample has none), so that every field a client shows has a value.
 pub fn directory() -> TestServer {
+    directory_with(|_| {})
+}
+
+/// [`directory`] with a changed configuration.
+pub fn directory_with(f: impl FnOnce(&mut ccdir::config::Config)) -> TestServer {
     let s = TestServer::start_with(|c| {
         c.load_sample = true;
         c.password.require_tls = true;
+        f(c);
     });
     let mut admin = s.conn_ldaps();
     admin

@@ -14,6 +14,9 @@
 //!   `boolExpressionToFilter`: the address-book search filter;
 //! - mailnews/mailnews.js: the default `ldap_2.servers.default.attrmap.*` (card field <- LDAP
 //!   attributes) and `mail.addr_book.quicksearchquery.format`;
+//! - mailnews/addrbook/modules/LDAPReplicationService.sys.mjs, `_actionOnBindSuccess` and
+//!   `_onLDAPSearchResult`: "Download now" (offline use) searches the URL's base, scope, filter
+//!   and attributes with size and time limit 0, and takes sizeLimitExceeded as success;
 //! - mailnews/addrbook/src/AbLDAPAttributeMap.sys.mjs, `setCardPropertiesFromLDAPMessage`: a
 //!   field takes the first listed attribute present, and its first value.
 
@@ -334,4 +337,46 @@ fn thunderbird_without_ssl_is_refused_a_password_bind() {
     let f = autocomplete(&mut c, "nic-br");
     assert_eq!(f.rc(), 32, "noSuchObject for anonymous");
     assert!(f.entries.is_empty());
+}
+
+/// Offline use ("Download now"): one search of everything the address book's URL names, with no
+/// size limit from the client. ccdir then applies its default (`limits.size_limit`, 500), and
+/// Thunderbird keeps the truncated copy as if complete; with the limit raised to
+/// `limits.size_limit_max` (5000) the copy is whole. Source: LDAPReplicationService.sys.mjs.
+#[test]
+fn thunderbird_offline_download_needs_a_larger_size_limit() {
+    let replicate = |s: &TestServer| {
+        let mut c = reader_ldaps(s);
+        search(
+            &mut c,
+            Request {
+                base: REGISTRIES,
+                scope: Scope::Subtree,
+                filter: "(objectclass=*)",
+                attrs: &[],
+                size_limit: 0,
+                time_limit: 0,
+                controls: vec![],
+            },
+        )
+    };
+    let s = directory();
+    let f = replicate(&s);
+    assert_eq!(
+        f.rc(),
+        4,
+        "sizeLimitExceeded, which Thunderbird treats as done"
+    );
+    assert_eq!(f.entries.len(), 500);
+    drop(s);
+
+    let s = directory_with(|c| c.limits.size_limit = 5000);
+    let f = replicate(&s);
+    assert_eq!(f.rc(), 0);
+    assert!(f.has(BR_TEAM) && f.has(BR_PERSON));
+    assert!(
+        f.entries.len() as i64 > sample_contacts(),
+        "{}",
+        f.entries.len()
+    );
 }
