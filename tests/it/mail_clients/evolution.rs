@@ -28,7 +28,8 @@
 //! (beginswith "full_name" …) (beginswith "file_as" …))`.
 
 use super::*;
-use std::process::Output;
+use std::io::Write;
+use std::process::{Command, Output};
 
 /// What `ldapsearch` needs to talk to the server like Evolution with "TLS encryption".
 fn starttls(s: &TestServer) -> Vec<String> {
@@ -194,7 +195,66 @@ fn evolution_connect_reads_root_dse_and_schema_anonymously() {
     }
     // No evolutionPerson or calEntry: Evolution searches the standard attributes only.
     assert!(!out.contains("'evolutionPerson'") && !out.contains("'calEntry'"));
+
+    // check_schema_support parses each value with libldap's ldap_str2objectclass(value, &code,
+    // &err, 0); a value it cannot parse is skipped, and with it the attributes of that class.
+    // Call the same function (python3 ctypes on the installed libldap) on every value.
+    let py = Command::new("/usr/bin/python3")
+        .args(["-c", STR2OBJECTCLASS])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut py = py;
+    py.stdin
+        .take()
+        .expect("stdin")
+        .write_all(out.as_bytes())
+        .expect("write");
+    let res = py.wait_with_output().expect("python3 output");
+    let report = String::from_utf8_lossy(&res.stdout);
+    assert!(
+        res.status.success() && report.starts_with("OK "),
+        "{report}{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
 }
+
+/// Parse every `objectClasses` value of LDIF on stdin with libldap's `ldap_str2objectclass`
+/// (flags 0, as Evolution calls it); print `OK <count>` or the values that fail.
+const STR2OBJECTCLASS: &str = r#"
+import base64, ctypes, glob, sys
+libs = sorted(glob.glob("/usr/lib/*/libldap*.so.*") + glob.glob("/lib/*/libldap*.so.*"))
+libs = [l for l in libs if "libldap_r" not in l] or libs
+if not libs:
+    sys.exit("libldap not found")
+ldap = ctypes.CDLL(libs[0])
+ldap.ldap_str2objectclass.restype = ctypes.c_void_p
+ldap.ldap_str2objectclass.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int),
+                                      ctypes.POINTER(ctypes.c_char_p), ctypes.c_uint]
+ldap.ldap_objectclass_free.argtypes = [ctypes.c_void_p]
+values = []
+for line in sys.stdin.read().splitlines():
+    if line.startswith("objectClasses:: "):
+        values.append(base64.b64decode(line[16:]))
+    elif line.startswith("objectClasses: "):
+        values.append(line[15:].encode())
+bad = []
+for v in values:
+    code, err = ctypes.c_int(0), ctypes.c_char_p()
+    oc = ldap.ldap_str2objectclass(v, ctypes.byref(code), ctypes.byref(err), 0)
+    if not oc:
+        bad.append((code.value, err.value, v))
+    else:
+        ldap.ldap_objectclass_free(oc)
+if bad or not values:
+    print("FAILED", len(bad), "of", len(values))
+    for b in bad:
+        print(b)
+    sys.exit(1)
+print("OK", len(values))
+"#;
 
 /// Autocompletion in the composer after "Using distinguished name (DN)" login: Evolution
 /// reconnects with StartTLS and binds with the DN, then searches with the converted
