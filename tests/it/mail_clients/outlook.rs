@@ -128,8 +128,9 @@ fn outlook_spa_and_plain_ldap_are_not_offered() {
 /// "Enable Browsing (requires server support)": Outlook lists the directory page by page with
 /// server-side sorting (RFC 2891) and Virtual List View (draft-ietf-ldapext-ldapv3-vlv-09), and
 /// typing in the list jumps with a greaterThanOrEqual target. Source: Microsoft, "Configure LDAP
-/// options in Outlook 2007" (directory browsing = VLV searches). The sort key Outlook sends is
-/// not documented; the display name is what the list is ordered by.
+/// options in Outlook 2007" (directory browsing = VLV searches). Neither the sort key nor the
+/// filter Outlook sends when browsing is documented; the list is ordered by display name here,
+/// over the entries with a mail address.
 #[test]
 fn outlook_browse_with_vlv_and_sort() {
     let s = directory();
