@@ -380,3 +380,23 @@ fn thunderbird_offline_download_needs_a_larger_size_limit() {
         f.entries.len()
     );
 }
+
+/// Typing on: each keystroke stops the running search (`AbLDAPAutoCompleteSearch.stopSearch` ->
+/// `LDAPDirectoryQuery.stopQuery` -> `abandonExt`) and starts the next on the same connection.
+#[test]
+fn thunderbird_abandons_the_search_of_the_previous_keystroke() {
+    let s = directory();
+    let mut c = reader_ldaps(&s);
+    let filter = wire(&create_filter(AUTOCOMPLETE_TEMPLATE, "in"));
+    let mut stream = c
+        .with_search_options(SearchOptions::new().sizelimit(100))
+        .streaming_search(REGISTRIES, Scope::Subtree, &filter, Vec::<&str>::new())
+        .expect("search");
+    assert!(stream.next().expect("first entry").is_some());
+    let id = stream.last_id();
+    drop(stream);
+    c.abandon(id).expect("abandon");
+    let f = autocomplete(&mut c, "nic-br");
+    assert_eq!(f.rc(), 0);
+    assert!(f.has(BR_TEAM), "{:?}", f.dns());
+}
