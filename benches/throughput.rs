@@ -2,10 +2,14 @@
 //! same generated data, same indexes and same argon2id password cost.
 //!
 //! cargo bench --bench throughput -- [--entries 100000] [--passwords 1000] [--secs 5] [--conns 1,8]
-//!                                   [--no-slapd] [--out FILE.md]
+//!                                   [--only eq|sub|bind|modify|add|mix|eq-tls|bind-tls]
+//!                                   [--as-user] [--no-slapd] [--bulk-only] [--smoke]
+//!                                   [--out FILE.md] [--json FILE.json] [--docs docs/benchmarks.md]
 //!
 //! Each workload is a closed loop per connection (send one request, read and check the whole
 //! response, record the latency), with a warm-up, a fixed duration and only loopback targets.
+//! `bench/run.sh` is the one-command entry point (installs slapd, runs the 100k set, writes
+//! docs/benchmarks.md's latest-run section and docs/benchmarks.json).
 
 use bytes::BytesMut;
 use ccdir::bulk::people;
@@ -36,6 +40,12 @@ struct Opts {
     /// Searches bind as uid=user0 (a member under ccdir's default access policy) instead of the
     /// directory manager, so access control is evaluated for every entry and attribute.
     as_user: bool,
+    /// Raw results as JSON.
+    json: Option<PathBuf>,
+    /// Replace the latest-run section of this Markdown file.
+    docs: Option<PathBuf>,
+    /// Only import / export, no server workloads.
+    bulk_only: bool,
 }
 
 fn opts() -> Opts {
@@ -48,6 +58,9 @@ fn opts() -> Opts {
         out: None,
         only: None,
         as_user: false,
+        json: None,
+        docs: None,
+        bulk_only: false,
     };
     let args: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -64,6 +77,20 @@ fn opts() -> Opts {
                     .collect()
             }
             "--out" => o.out = Some(PathBuf::from(next)),
+            "--json" => o.json = Some(PathBuf::from(next)),
+            "--docs" => o.docs = Some(PathBuf::from(next)),
+            "--bulk-only" => {
+                o.bulk_only = true;
+                i -= 1;
+            }
+            "--smoke" => {
+                // A few seconds on tiny data: checks that the harness runs end to end.
+                o.entries = 300;
+                o.passwords = 4;
+                o.secs = 1;
+                o.conns = vec![1, 2];
+                i -= 1;
+            }
             "--only" => o.only = Some(next),
             "--as-user" => {
                 o.as_user = true;
@@ -82,19 +109,42 @@ fn opts() -> Opts {
     o
 }
 
-/// A minimal blocking LDAP client over the project's codec.
+trait Io: Read + Write + Send {}
+impl<T: Read + Write + Send> Io for T {}
+
+/// Where a workload connects: plain LDAP, or LDAPS trusting the benchmark's CA.
+#[derive(Clone)]
+struct Target {
+    addr: SocketAddr,
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+/// A minimal blocking LDAP client over ldap3_proto's codec, plain or TLS (rustls).
 struct Client {
-    s: TcpStream,
+    s: Box<dyn Io>,
     buf: BytesMut,
     codec: LdapCodec,
     id: i32,
 }
 
 impl Client {
-    fn connect(addr: SocketAddr) -> Client {
-        let s = TcpStream::connect(addr).expect("connect");
-        s.set_nodelay(true).ok();
-        s.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    fn connect(t: &Target) -> Client {
+        let tcp = TcpStream::connect(t.addr).expect("connect");
+        tcp.set_nodelay(true).ok();
+        tcp.set_read_timeout(Some(Duration::from_secs(30))).ok();
+        let s: Box<dyn Io> = match &t.tls {
+            None => Box::new(tcp),
+            Some(cfg) => {
+                let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
+                let conn = rustls::ClientConnection::new(cfg.clone(), name).expect("tls client");
+                let mut s = rustls::StreamOwned::new(conn, tcp);
+                // Finish the handshake before the clock starts.
+                while s.conn.is_handshaking() {
+                    s.conn.complete_io(&mut s.sock).expect("TLS handshake");
+                }
+                Box::new(s)
+            }
+        };
         Client {
             s,
             buf: BytesMut::with_capacity(1 << 16),
@@ -192,6 +242,10 @@ enum Workload {
     Add,
     /// 90 % equality searches, 10 % modifies.
     Mix,
+    /// The equality search over LDAPS.
+    EqSearchTls,
+    /// Simple bind over LDAPS.
+    BindTls,
 }
 
 impl Workload {
@@ -203,6 +257,8 @@ impl Workload {
             Workload::Modify => "modify",
             Workload::Add => "add",
             Workload::Mix => "mix",
+            Workload::EqSearchTls => "eq-tls",
+            Workload::BindTls => "bind-tls",
         }
     }
 
@@ -214,6 +270,21 @@ impl Workload {
             Workload::Modify => "modify (replace description), durable",
             Workload::Add => "add inetOrgPerson, durable",
             Workload::Mix => "90 % equality search / 10 % modify",
+            Workload::EqSearchTls => "equality search over LDAPS",
+            Workload::BindTls => "simple bind over LDAPS (argon2id)",
+        }
+    }
+
+    fn tls(self) -> bool {
+        matches!(self, Workload::EqSearchTls | Workload::BindTls)
+    }
+
+    /// The same operation as a plain-LDAP workload.
+    fn plain(self) -> Workload {
+        match self {
+            Workload::EqSearchTls => Workload::EqSearch,
+            Workload::BindTls => Workload::Bind,
+            w => w,
         }
     }
 }
@@ -239,7 +310,8 @@ impl Rng {
     }
 }
 
-fn run(addr: SocketAddr, admin_pw: &str, w: Workload, conns: usize, o: &Opts, pid: u32) -> Outcome {
+fn run(target: &Target, admin_pw: &str, w: Workload, conns: usize, o: &Opts, pid: u32) -> Outcome {
+    let w = w.plain();
     let stop = Arc::new(AtomicBool::new(false));
     let measuring = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
@@ -250,8 +322,9 @@ fn run(addr: SocketAddr, admin_pw: &str, w: Workload, conns: usize, o: &Opts, pi
         let entries = o.entries;
         let passwords = o.passwords.max(1);
         let as_user = o.as_user;
+        let target = target.clone();
         handles.push(std::thread::spawn(move || {
-            let mut c = Client::connect(addr);
+            let mut c = Client::connect(&target);
             if w != Workload::Bind {
                 if as_user && matches!(w, Workload::EqSearch | Workload::SubSearch) {
                     let dn = format!("uid=user0,ou=people,{SUFFIX}");
@@ -268,7 +341,7 @@ fn run(addr: SocketAddr, admin_pw: &str, w: Workload, conns: usize, o: &Opts, pi
             while !stop.load(Ordering::Relaxed) {
                 let start = Instant::now();
                 let ok = match w {
-                    Workload::EqSearch => {
+                    Workload::EqSearch | Workload::EqSearchTls => {
                         let i = rng.next() % entries;
                         let (n, rc) =
                             c.search(LdapFilter::Equality("uid".into(), format!("user{i}")), 0);
@@ -334,7 +407,7 @@ fn run(addr: SocketAddr, admin_pw: &str, w: Workload, conns: usize, o: &Opts, pi
                             n == 1 && rc == LdapResultCode::Success
                         }
                     }
-                    Workload::Bind => {
+                    Workload::Bind | Workload::BindTls => {
                         let i = rng.next() % passwords;
                         c.bind(
                             &format!("uid=user{i},ou=people,{SUFFIX}"),
@@ -589,17 +662,59 @@ fn prepare_ccdir(dir: &Path, ldif: &Path) -> (Config, Cost, Cost) {
     (cfg, import, export)
 }
 
-fn start_ccdir(cfg: &Config, dir: &Path) -> (Child, SocketAddr) {
+/// The certificate both servers present (a CA and a server certificate for localhost, made with
+/// ccdir's generator), and the client configuration that trusts it.
+struct TlsFiles {
+    cert: PathBuf,
+    key: PathBuf,
+    client: Arc<rustls::ClientConfig>,
+}
+
+fn tls_files(dir: &Path) -> TlsFiles {
+    use rustls_pki_types::pem::PemObject;
+    let (ca, _ca_key, cert, key) = ccdir::tls::generate(&[]).expect("generate certificates");
+    let files = TlsFiles {
+        cert: dir.join("server.pem"),
+        key: dir.join("server.key"),
+        client: {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in rustls_pki_types::CertificateDer::pem_slice_iter(ca.as_bytes()) {
+                roots.add(c.expect("ca")).expect("add ca");
+            }
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            Arc::new(
+                rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .expect("versions")
+                    .with_root_certificates(roots)
+                    .with_no_client_auth(),
+            )
+        },
+    };
+    std::fs::write(&files.cert, cert).expect("write cert");
+    std::fs::write(&files.key, key).expect("write key");
+    files
+}
+
+/// Plain and LDAPS addresses of a started server.
+type Addrs = (SocketAddr, SocketAddr);
+
+fn start_ccdir(cfg: &Config, dir: &Path, tls: &TlsFiles) -> (Child, Addrs) {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let saddr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
     let child = Command::new(env!("CARGO_BIN_EXE_ccdir"))
         .args(["serve", "--data-dir"])
         .arg(&cfg.data_dir)
+        .arg("--tls-cert")
+        .arg(&tls.cert)
+        .arg("--tls-key")
+        .arg(&tls.key)
         .args([
             "--ldap-listen",
             &addr.to_string(),
             "--ldaps-listen",
-            &format!("127.0.0.1:{}", free_port()),
+            &saddr.to_string(),
             "--log-level",
             "warn",
             // Plain LDAP on both servers: slapd accepts passwords without TLS too.
@@ -611,11 +726,12 @@ fn start_ccdir(cfg: &Config, dir: &Path) -> (Child, SocketAddr) {
         .spawn()
         .expect("start ccdir");
     wait_port(addr);
-    (child, addr)
+    wait_port(saddr);
+    (child, (addr, saddr))
 }
 
 /// slapd with back-mdb and the same indexes; `slapadd -q` of the same LDIF, then `slapcat`.
-fn prepare_slapd(dir: &Path, ldif: &Path) -> Option<(PathBuf, Cost, Cost)> {
+fn prepare_slapd(dir: &Path, ldif: &Path, tls: &TlsFiles) -> Option<(PathBuf, Cost, Cost)> {
     if !Path::new("/usr/sbin/slapd").exists() || !Path::new("/usr/lib/ldap/argon2.so").exists() {
         eprintln!("slapd (Debian slapd with its argon2 module) not installed: ccdir figures only");
         return None;
@@ -628,11 +744,14 @@ fn prepare_slapd(dir: &Path, ldif: &Path) -> Option<(PathBuf, Cost, Cost)> {
         format!(
             "include /etc/ldap/schema/core.schema\ninclude /etc/ldap/schema/cosine.schema\ninclude /etc/ldap/schema/inetorgperson.schema\n\
              modulepath /usr/lib/ldap\nmoduleload back_mdb\nmoduleload argon2\npidfile {d}/slapd.pid\n\
+             TLSCertificateFile {cert}\nTLSCertificateKeyFile {key}\n\
              access to * by * read\n\
              database mdb\nsuffix \"{SUFFIX}\"\nrootdn \"{ADMIN}\"\nrootpw secret\ndirectory {db}\nmaxsize 8589934592\n\
              index objectClass,uid,sn,givenName,mail eq\nindex cn eq,sub\n",
             d = dir.display(),
-            db = db.display()
+            db = db.display(),
+            cert = tls.cert.display(),
+            key = tls.key.display(),
         ),
     )
     .ok()?;
@@ -653,18 +772,22 @@ fn prepare_slapd(dir: &Path, ldif: &Path) -> Option<(PathBuf, Cost, Cost)> {
     Some((conf, import, export))
 }
 
-fn start_slapd(conf: &Path) -> Option<(Child, SocketAddr)> {
+fn start_slapd(conf: &Path) -> Option<(Child, Addrs)> {
     let port = free_port();
+    let sport = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().ok()?;
+    let saddr: SocketAddr = format!("127.0.0.1:{sport}").parse().ok()?;
+    let urls = format!("ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{sport}/");
     let child = Command::new("/usr/sbin/slapd")
-        .args(["-d", "0", "-h", &format!("ldap://127.0.0.1:{port}/"), "-f"])
+        .args(["-d", "0", "-h", &urls, "-f"])
         .arg(conf)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
     wait_port(addr);
-    Some((child, addr))
+    wait_port(saddr);
+    Some((child, (addr, saddr)))
 }
 
 fn stop(mut c: Child) {
@@ -701,11 +824,12 @@ fn main() {
         .expect("hash");
     let admin_pw = "secret".to_string();
     let ldif = write_ldif(dir, &o, &hs, &admin_hash);
+    let tls = tls_files(dir);
     eprintln!("ccdir import / export of {} entries ...", o.entries);
     let (ccfg, c_import, c_export) = prepare_ccdir(dir, &ldif);
     let slapd = if o.slapd {
         eprintln!("slapadd -q / slapcat of the same entries ...");
-        prepare_slapd(dir, &ldif)
+        prepare_slapd(dir, &ldif, &tls)
     } else {
         None
     };
@@ -717,19 +841,26 @@ fn main() {
         Workload::Modify,
         Workload::Add,
         Workload::Mix,
+        Workload::EqSearchTls,
+        Workload::BindTls,
     ]
     .into_iter()
     .filter(|w| o.only.as_deref().is_none_or(|k| w.key() == k))
+    .filter(|_| !o.bulk_only)
     .collect();
     let mut rows: Vec<String> = Vec::new();
     let mut results: Vec<(Workload, usize, Outcome, Option<Outcome>)> = Vec::new();
-    let (cc, caddr) = start_ccdir(&ccfg, dir);
+    let target = |(plain, ldaps): Addrs, w: Workload| Target {
+        addr: if w.tls() { ldaps } else { plain },
+        tls: w.tls().then(|| tls.client.clone()),
+    };
+    let (cc, caddrs) = start_ccdir(&ccfg, dir, &tls);
     let cpid = cc.id();
     let mut ccdir_out = Vec::new();
     for &w in &workloads {
         for &n in &o.conns {
             eprintln!("ccdir: {} x{n}", w.name());
-            ccdir_out.push((w, n, run(caddr, &admin_pw, w, n, &o, cpid)));
+            ccdir_out.push((w, n, run(&target(caddrs, w), &admin_pw, w, n, &o, cpid)));
         }
     }
     let ccdir_rss = proc_peak_rss_mib(cpid);
@@ -737,12 +868,12 @@ fn main() {
     let mut slapd_out = Vec::new();
     let mut slapd_rss = 0.0;
     if let Some((conf, _, _)) = &slapd {
-        if let Some((sc, saddr)) = start_slapd(conf) {
+        if let Some((sc, saddrs)) = start_slapd(conf) {
             let spid = sc.id();
             for &w in &workloads {
                 for &n in &o.conns {
                     eprintln!("slapd: {} x{n}", w.name());
-                    slapd_out.push(run(saddr, "secret", w, n, &o, spid));
+                    slapd_out.push(run(&target(saddrs, w), "secret", w, n, &o, spid));
                 }
             }
             slapd_rss = proc_peak_rss_mib(spid);
@@ -818,9 +949,141 @@ fn main() {
             String::new()
         }
     ));
-    let table = rows.join("\n");
+    let machine = machine();
+    let now = time::OffsetDateTime::now_utc();
+    let date = format!(
+        "{:04}-{:02}-{:02}",
+        now.year(),
+        now.month() as u8,
+        now.day()
+    );
+    let slapd_version = slapd_version();
+    let header = format!(
+        "{date}, {machine}; ccdir {} (release build), {}; {} entries, {} passwords, {} s per \
+         workload after a 1 s warm-up, searches bound as {}.",
+        env!("CARGO_PKG_VERSION"),
+        slapd_version.as_deref().unwrap_or("slapd not run"),
+        o.entries,
+        o.passwords,
+        o.secs,
+        if o.as_user {
+            "a member (uid=user0)"
+        } else {
+            "the directory manager"
+        }
+    );
+    let table = format!("{header}\n\n{}", rows.join("\n"));
     println!("{table}");
     if let Some(out) = &o.out {
         std::fs::write(out, format!("{table}\n")).expect("write --out");
     }
+    if let Some(docs) = &o.docs {
+        let text = std::fs::read_to_string(docs).expect("read --docs");
+        let (start, end) = ("<!-- latest-run:start -->", "<!-- latest-run:end -->");
+        match (text.find(start), text.find(end)) {
+            (Some(a), Some(b)) if a < b => {
+                let new = format!("{}{start}\n{table}\n{}", &text[..a], &text[b..]);
+                std::fs::write(docs, new).expect("write --docs");
+            }
+            _ => eprintln!("{}: no latest-run markers; not updated", docs.display()),
+        }
+    }
+    if let Some(path) = &o.json {
+        let outcome = |c: &Outcome| {
+            format!(
+                "{{\"ops\": {}, \"secs\": {:.3}, \"ops_per_sec\": {:.1}, \"p50_ms\": {:.3}, \
+                 \"p99_ms\": {:.3}, \"p999_ms\": {:.3}, \"cpu_ms_per_op\": {:.4}, \"errors\": {}}}",
+                c.ops,
+                c.secs,
+                c.ops as f64 / c.secs,
+                c.p50.as_secs_f64() * 1e3,
+                c.p99.as_secs_f64() * 1e3,
+                c.p999.as_secs_f64() * 1e3,
+                c.cpu * 1e3 / c.ops.max(1) as f64,
+                c.errors
+            )
+        };
+        let mut runs = Vec::new();
+        for (w, n, c, sl) in &results {
+            let ratio = sl
+                .as_ref()
+                .map(|s| {
+                    format!(
+                        "{:.3}",
+                        (c.ops as f64 / c.secs) / (s.ops as f64 / s.secs).max(1e-9)
+                    )
+                })
+                .unwrap_or_else(|| "null".into());
+            runs.push(format!(
+                "    {{\"workload\": \"{}\", \"conns\": {n}, \"ccdir\": {}, \"slapd\": {}, \"ratio\": {ratio}}}",
+                w.key(),
+                outcome(c),
+                sl.as_ref().map(outcome).unwrap_or_else(|| "null".into())
+            ));
+        }
+        let cost = |c: Option<Cost>| match c {
+            Some((t, m)) => format!("{{\"secs\": {t:.2}, \"peak_rss_mib\": {m:.0}}}"),
+            None => "null".into(),
+        };
+        let json = format!(
+            "{{\n  \"date\": \"{date}\",\n  \"machine\": \"{}\",\n  \"ccdir_version\": \"{}\",\n  \
+             \"slapd_version\": {},\n  \"entries\": {},\n  \"passwords\": {},\n  \"secs\": {},\n  \
+             \"as_user\": {},\n  \"runs\": [\n{}\n  ],\n  \"import\": {{\"ccdir\": {}, \"slapadd\": {}}},\n  \
+             \"export\": {{\"ccdir\": {}, \"slapcat\": {}}},\n  \
+             \"server_peak_rss_mib\": {{\"ccdir\": {ccdir_rss:.0}, \"slapd\": {slapd_rss:.0}}}\n}}\n",
+            machine.replace('"', "'"),
+            env!("CARGO_PKG_VERSION"),
+            slapd_version
+                .map(|v| format!("\"{}\"", v.replace('"', "'")))
+                .unwrap_or_else(|| "null".into()),
+            o.entries,
+            o.passwords,
+            o.secs,
+            o.as_user,
+            runs.join(",\n"),
+            cost(Some(c_import)),
+            cost(slapd.as_ref().map(|s| s.1)),
+            cost(Some(c_export)),
+            cost(slapd.as_ref().map(|s| s.2)),
+        );
+        std::fs::write(path, json).expect("write --json");
+    }
+}
+
+/// CPU model, core count and memory of this machine.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpu
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|x| x.1.trim().to_string())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let gib = mem
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .map(|k| k / 1024.0 / 1024.0)
+        .unwrap_or(0.0);
+    let os = std::fs::read_to_string("/etc/os-release")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+        .map(|v| v.trim_matches('"').to_string())
+        .unwrap_or_default();
+    format!("{cores} vCPU ({model}), {gib:.0} GiB, {os}")
+}
+
+/// slapd's version line, e.g. "slapd 2.5.13+dfsg-5".
+fn slapd_version() -> Option<String> {
+    let out = Command::new("/usr/sbin/slapd").arg("-VV").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stderr).to_string();
+    let line = text.lines().find(|l| l.contains("slapd"))?;
+    let v = line.split("slapd ").nth(1)?.split_whitespace().next()?;
+    Some(format!("slapd {v} (back-mdb, Debian defaults)"))
 }

@@ -3,7 +3,16 @@
 //! Reads take a [`ReadSnap`] (a redb read transaction: a consistent snapshot that never waits for
 //! writers). Every modifying operation runs in one write transaction through [`Store::write`]:
 //! entry, DN tables, indexes and changelog change together, and the call returns only after the
-//! commit is durable (`Durability::Immediate`), so the response is sent after the commit.
+//! commit is durable, so the response is sent after the commit.
+//!
+//! Group commit: a write that finds no other write in progress commits with
+//! `Durability::Immediate` (one fsync). Writes that overlap commit their transactions without
+//! syncing (`Durability::None`, each still atomic on its own), then wait for a flush: an empty
+//! `Immediate` commit, which redb documents as persisting every commit before it. One flush runs
+//! at a time and covers every write committed before it began, so under load one fsync
+//! acknowledges a whole group. No write returns before a flush that began after its commit has
+//! completed. Readers may see a grouped write a few milliseconds before it is durable (before its
+//! writer gets its response).
 
 pub mod changelog;
 pub mod encode;
@@ -22,7 +31,8 @@ use redb::{
     ReadableMultimapTable, ReadableTable, ReadableTableMetadata, Table,
 };
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{Arc, Condvar, Mutex};
 use tables::*;
 
 fn ie(what: &'static str) -> impl Fn(redb::Error) -> LdapError {
@@ -41,6 +51,29 @@ pub struct Store {
     /// Bumped after every committed write: caches of derived facts (group memberships) are
     /// valid for the generation they were computed at.
     generation: std::sync::atomic::AtomicU64,
+    /// Writes in progress in [`Store::write`].
+    writers: AtomicUsize,
+    /// Group commit: the flushes started and completed.
+    flush: Mutex<FlushState>,
+    flushed: Condvar,
+}
+
+#[derive(Default)]
+struct FlushState {
+    started: u64,
+    completed: u64,
+    running: bool,
+    /// The number of the last flush that failed.
+    failed: Option<u64>,
+}
+
+/// Counts a write in progress for as long as it lives.
+struct Writer<'a>(&'a AtomicUsize);
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, AtomicOrdering::AcqRel);
+    }
 }
 
 impl Store {
@@ -66,7 +99,10 @@ impl Store {
             db,
             schema,
             spec,
-            generation: std::sync::atomic::AtomicU64::new(0),
+            generation: AtomicU64::new(0),
+            writers: AtomicUsize::new(0),
+            flush: Mutex::new(FlushState::default()),
+            flushed: Condvar::new(),
         };
         store
             .init()
@@ -159,12 +195,61 @@ impl Store {
         r.map_err(ie("opening a read transaction"))
     }
 
-    /// Run `f` in one write transaction; commit durably if it returns Ok, abort otherwise.
+    /// Run `f` in one write transaction; commit if it returns Ok, abort otherwise. Returns once
+    /// the commit is durable (alone: an `Immediate` commit; alongside other writes: a group
+    /// flush, see the module documentation).
     pub fn write<R>(
         &self,
         f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R, LdapError>,
     ) -> Result<R, LdapError> {
-        self.write_with(Durability::Immediate, f)
+        let alone = self.writers.fetch_add(1, AtomicOrdering::AcqRel) == 0;
+        let _writer = Writer(&self.writers);
+        if alone {
+            return self.write_with(Durability::Immediate, f);
+        }
+        let r = self.write_with(Durability::None, f)?;
+        self.wait_durable()?;
+        Ok(r)
+    }
+
+    /// Wait until a flush that began after this thread's commit has completed, running it if no
+    /// flush is running.
+    fn wait_durable(&self) -> Result<(), LdapError> {
+        let lock = || self.flush.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = lock();
+        let target = st.started + 1;
+        loop {
+            if st.completed >= target {
+                return match st.failed {
+                    Some(f) if f >= target => Err(LdapError::other("commit failed")),
+                    _ => Ok(()),
+                };
+            }
+            if !st.running {
+                st.running = true;
+                st.started += 1;
+                let n = st.started;
+                drop(st);
+                let res = self.flush_now();
+                st = lock();
+                st.running = false;
+                st.completed = n;
+                if let Err(e) = res {
+                    tracing::error!(error = %e, "group commit flush failed");
+                    st.failed = Some(n);
+                }
+                self.flushed.notify_all();
+                continue;
+            }
+            st = self.flushed.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// An empty durable commit: persists every commit before it.
+    fn flush_now(&self) -> Result<(), redb::Error> {
+        let mut txn = self.db.begin_write().map_err(rerr)?;
+        txn.set_durability(Durability::Immediate).map_err(rerr)?;
+        txn.commit().map_err(rerr)
     }
 
     /// As [`Store::write`] with a chosen durability (bulk loads commit the last batch Immediate).

@@ -6,6 +6,7 @@ mod harness;
 mod access;
 mod cli_tools;
 mod command;
+mod controls;
 mod interop;
 mod ldif_io;
 mod mail_clients;

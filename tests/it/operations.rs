@@ -1061,3 +1061,55 @@ fn extra_schema_files_load_and_errors_stop_the_start() {
     };
     assert!(err.contains(&format!("{}:3:", bad.display())), "{err}");
 }
+
+/// Concurrent writers share group commits; every acknowledged write is there after a restart,
+/// and a failed write in a group does not take the others with it.
+#[test]
+fn concurrent_writes_are_grouped_and_all_kept() {
+    const THREADS: usize = 8;
+    const WRITES: usize = 40;
+    let s = TestServer::start();
+    {
+        let mut c = s.admin();
+        for t in 0..THREADS {
+            add_person(&mut c, &format!("w{t}"), &format!("Writer W{t}"));
+        }
+    }
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let s = &s;
+            scope.spawn(move || {
+                let mut c = s.admin();
+                let dn = person_dn(&format!("w{t}"));
+                for i in 0..WRITES {
+                    let v = format!("{i}");
+                    let r = c
+                        .modify(&dn, vec![Mod::Replace("description", [v.as_str()].into())])
+                        .expect("modify");
+                    assert_eq!(r.rc, 0, "{r:?}");
+                    // A failing write (the value is already there) between good ones.
+                    let r = c
+                        .modify(&dn, vec![Mod::Add("description", [v.as_str()].into())])
+                        .expect("modify");
+                    assert_eq!(r.rc, 20, "{r:?}");
+                }
+            });
+        }
+    });
+    let s = s.restart();
+    let mut c = s.admin();
+    for t in 0..THREADS {
+        let (r, _) = c
+            .search(
+                &person_dn(&format!("w{t}")),
+                Scope::Base,
+                "(objectClass=*)",
+                vec!["description"],
+            )
+            .expect("search")
+            .success()
+            .expect("ok");
+        let e = SearchEntry::construct(r[0].clone());
+        assert_eq!(e.attrs["description"], vec![format!("{}", WRITES - 1)]);
+    }
+}
