@@ -103,6 +103,13 @@ pub fn check_entry(schema: &Schema, e: &Entry) -> Result<String, LdapError> {
     }
     // MAY: every user attribute allowed by some class (a subtype of an allowed type counts).
     if !extensible {
+        // The allowed types of all the classes, resolved once per entry.
+        let allowed_oids: std::collections::HashSet<&str> = all
+            .iter()
+            .flat_map(|c| c.must.iter().chain(c.may.iter()))
+            .filter_map(|m| schema.attribute(m))
+            .map(|t| t.oid.as_str())
+            .collect();
         for a in &e.attrs {
             let Some(ty) = schema.attribute(a.base_name()) else {
                 return Err(LdapError::undefined_type(format!(
@@ -113,12 +120,17 @@ pub fn check_entry(schema: &Schema, e: &Entry) -> Result<String, LdapError> {
             if ty.is_operational() || ty.name().eq_ignore_ascii_case("objectClass") {
                 continue;
             }
-            let allowed = all.iter().any(|c| {
-                c.must
-                    .iter()
-                    .chain(c.may.iter())
-                    .any(|m| schema.is_subtype(ty.name(), m))
-            });
+            // The type or one of its supertypes must be allowed.
+            let mut allowed = false;
+            let mut cur = Some(ty);
+            for _ in 0..16 {
+                let Some(t) = cur else { break };
+                if allowed_oids.contains(t.oid.as_str()) {
+                    allowed = true;
+                    break;
+                }
+                cur = t.sup.as_deref().and_then(|s| schema.attribute(s));
+            }
             if !allowed {
                 return Err(violation(format!(
                     "attribute '{}' not allowed by the entry's object classes ({})",

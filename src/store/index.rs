@@ -66,43 +66,65 @@ pub fn entry_keys(
     spec: &IndexSpec,
     schema: &Schema,
 ) -> (BTreeSet<Vec<u8>>, BTreeSet<Vec<u8>>) {
-    let dn = SchemaDn(schema);
     let mut eq = BTreeSet::new();
     let mut sub = BTreeSet::new();
+    for_each_key(e, spec, schema, &mut |is_sub, k| {
+        let set = if is_sub { &mut sub } else { &mut eq };
+        if !set.contains(k) {
+            set.insert(k.to_vec());
+        }
+    });
+    (eq, sub)
+}
+
+/// Visit every index key of an entry under the spec: `f(false, key)` for equality (and
+/// presence) keys, `f(true, key)` for substring keys. A key may be visited more than once. One
+/// scratch buffer serves all keys, so nothing is allocated per key.
+pub fn for_each_key(e: &Entry, spec: &IndexSpec, schema: &Schema, f: &mut dyn FnMut(bool, &[u8])) {
+    let dn = SchemaDn(schema);
+    let mut key: Vec<u8> = Vec::with_capacity(64);
+    let mut grams: Vec<u8> = Vec::with_capacity(64);
+    let mut lower = String::with_capacity(32);
     for a in &e.attrs {
-        let base = a.base_name().to_ascii_lowercase();
-        let want_eq = spec.eq.contains(&base);
-        let want_sub = spec.sub.contains(&base);
+        lower.clear();
+        lower.push_str(a.base_name());
+        lower.make_ascii_lowercase();
+        let want_eq = spec.eq.contains(lower.as_str());
+        let want_sub = spec.sub.contains(lower.as_str());
         if !want_eq && !want_sub {
             continue;
         }
-        let Some(ty) = schema.attribute(&base) else {
+        let Some(ty) = schema.attribute(&lower) else {
             continue;
         };
-        let prefix = attr_prefix(ty.name());
+        key.clear();
+        key.extend(ty.name().bytes().map(|b| b.to_ascii_lowercase()));
+        key.push(0);
+        let plen = key.len();
         for v in &a.values {
             if want_eq {
+                key.truncate(plen);
+                // Without a normal form the key still records presence.
                 if let Some(n) = schema.normalize_value(ty, v, &dn) {
-                    let mut k = prefix.clone();
-                    k.extend_from_slice(&n);
-                    eq.insert(k);
-                } else {
-                    // Still record presence.
-                    eq.insert(prefix.clone());
+                    key.extend_from_slice(&n);
                 }
+                f(false, &key);
             }
             if want_sub {
                 if let Some(n) = ty.substr.and_then(|r| r.normalize(v)) {
-                    for t in trigrams(&n, true, true) {
-                        let mut k = prefix.clone();
-                        k.extend_from_slice(&t);
-                        sub.insert(k);
+                    grams.clear();
+                    grams.push(START);
+                    grams.extend_from_slice(&n);
+                    grams.push(END);
+                    for w in grams.windows(3) {
+                        key.truncate(plen);
+                        key.extend_from_slice(w);
+                        f(true, &key);
                     }
                 }
             }
         }
     }
-    (eq, sub)
 }
 
 /// What the planner needs from a read or write transaction.

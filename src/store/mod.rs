@@ -67,6 +67,33 @@ struct FlushState {
     failed: Option<u64>,
 }
 
+/// A fast hash for batching index keys during bulk loads (FxHash's mixing step). The keys come
+/// from the administrator's LDIF, not from clients, so flooding resistance is not needed.
+#[derive(Default, Clone, Copy)]
+struct KeyHash;
+
+struct KeyHasher(u64);
+
+impl std::hash::BuildHasher for KeyHash {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(0)
+    }
+}
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut a = [0u8; 8];
+            a[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Counts a write in progress for as long as it lives.
 struct Writer<'a>(&'a AtomicUsize);
 
@@ -601,18 +628,33 @@ impl WriteCtx<'_> {
     /// Index many entries added with [`WriteCtx::insert_unindexed`], writing each posting list
     /// once (bulk loads).
     pub fn index_batch(&mut self, batch: &[(u64, &Entry)]) -> Result<(), LdapError> {
-        use std::collections::BTreeMap;
-        let mut eq: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
-        let mut sub: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
+        type Lists = std::collections::HashMap<Vec<u8>, Vec<u64>, KeyHash>;
+        let mut eq = Lists::default();
+        let mut sub = Lists::default();
         for (id, e) in batch {
-            let (ek, sk) = entry_keys(e, self.spec, self.schema);
-            for k in ek {
-                eq.entry(k).or_default().push(*id);
-            }
-            for k in sk {
-                sub.entry(k).or_default().push(*id);
-            }
+            let id = *id;
+            index::for_each_key(e, self.spec, self.schema, &mut |is_sub, k| {
+                let lists = if is_sub { &mut sub } else { &mut eq };
+                match lists.get_mut(k) {
+                    // An entry's keys come together: the last id tells a repeat.
+                    Some(ids) => {
+                        if ids.last() != Some(&id) {
+                            ids.push(id);
+                        }
+                    }
+                    None => {
+                        lists.insert(k.to_vec(), vec![id]);
+                    }
+                }
+            });
         }
+        // B-tree inserts in key order.
+        let sorted = |m: Lists| {
+            let mut v: Vec<(Vec<u8>, Vec<u64>)> = m.into_iter().collect();
+            v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            v
+        };
+        let (eq, sub) = (sorted(eq), sorted(sub));
         let r = (|| -> Result<(), redb::Error> {
             for (k, v) in &eq {
                 postings::insert_many(&mut self.eq, k, v)?;
