@@ -248,6 +248,29 @@ pub fn default_rules(suffix: &str) -> Vec<RuleConfig> {
             ],
             ..Default::default()
         },
+        // GnuPG's dirmngr finds the key subtree here before it binds to anything else, and it
+        // holds nothing personal: anyone may read it.
+        RuleConfig {
+            dn: Some(format!(
+                "{},{suffix}",
+                crate::bootstrap::PGP_SERVER_INFO_RDN
+            )),
+            scope: Some("base".into()),
+            by: vec![format!("{admins} manage"), "* read".into()],
+            ..Default::default()
+        },
+        // OpenPGP keys (`gpg --send-keys` / `--recv-keys`): user IDs are personal data, so only
+        // members read them; members may also upload (add and replace key blocks).
+        RuleConfig {
+            dn: Some(format!("{},{suffix}", crate::bootstrap::PGP_KEYS_RDN)),
+            scope: Some("children".into()),
+            by: vec![
+                format!("{admins} manage"),
+                format!("{members} write"),
+                "* none".into(),
+            ],
+            ..Default::default()
+        },
         RuleConfig {
             by: vec![
                 format!("{admins} manage"),

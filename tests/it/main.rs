@@ -6,6 +6,7 @@ mod harness;
 mod access;
 mod cli_tools;
 mod command;
+mod gnupg;
 mod interop;
 mod ldif_io;
 mod operations;
