@@ -44,9 +44,9 @@ fn search_rc(r: ldap3::result::Result<ldap3::SearchResult>) -> u32 {
     r.expect("search").1.rc
 }
 
-/// Are gpg and dirmngr installed? Without them the GnuPG tests are skipped, except in CI
+/// Are these GnuPG programs installed? Without them the GnuPG tests are skipped, except in CI
 /// (`CI` set), where they fail: CI installs them (.ci/run).
-fn gpg_available() -> bool {
+pub fn gnupg_available(progs: &[&str]) -> bool {
     let runs = |p: &str| {
         Command::new(p)
             .arg("--version")
@@ -56,15 +56,19 @@ fn gpg_available() -> bool {
             .map(|s| s.success())
             .unwrap_or(false)
     };
-    let ok = runs("gpg") && runs("dirmngr") && runs("gpgconf");
-    if !ok {
+    let missing: Vec<&str> = progs.iter().copied().filter(|p| !runs(p)).collect();
+    if !missing.is_empty() {
         assert!(
             std::env::var_os("CI").is_none(),
-            "gpg, dirmngr and gpgconf are required in CI (apt-get install gnupg dirmngr)"
+            "{missing:?} required in CI (apt-get install gnupg dirmngr)"
         );
-        eprintln!("gpg/dirmngr not installed: skipping the GnuPG test");
+        eprintln!("{missing:?} not installed: skipping this GnuPG test");
     }
-    ok
+    missing.is_empty()
+}
+
+fn gpg_available() -> bool {
+    gnupg_available(&["gpg", "dirmngr", "gpgconf"])
 }
 
 /// A server with the keyserver entries, password binds only over TLS (the default), a member
@@ -141,35 +145,36 @@ fn url_ext(v: &str) -> String {
 
 /// A throwaway GNUPGHOME (short path: dirmngr's and gpg-agent's sockets live there) whose
 /// dirmngr talks to the test server; the daemons are stopped on drop.
-struct Gnupg {
+pub struct Gnupg {
     home: tempfile::TempDir,
     ca: std::path::PathBuf,
 }
 
 impl Gnupg {
-    /// `keyserver` goes into dirmngr.conf, as a user would configure it.
-    fn new(s: &TestServer, keyserver: &str) -> Gnupg {
+    /// A GNUPGHOME with this dirmngr.conf.
+    pub fn with_conf(s: &TestServer, conf: &str) -> Gnupg {
         let home = tempfile::Builder::new()
             .prefix("g-")
             .tempdir_in("/tmp")
             .expect("GNUPGHOME");
         let path = home.path();
-        std::fs::write(
-            path.join("dirmngr.conf"),
-            format!("keyserver {keyserver}\nldaptimeout 20\n"),
-        )
-        .expect("dirmngr.conf");
+        std::fs::write(path.join("dirmngr.conf"), conf).expect("dirmngr.conf");
         Gnupg {
             home,
             ca: s.ca_file(),
         }
     }
 
+    /// `keyserver` goes into dirmngr.conf, as a user would configure it.
+    fn new(s: &TestServer, keyserver: &str) -> Gnupg {
+        Self::with_conf(s, &format!("keyserver {keyserver}\nldaptimeout 20\n"))
+    }
+
     fn home(&self) -> &Path {
         self.home.path()
     }
 
-    fn run(&self, prog: &str, args: &[&str]) -> Output {
+    pub fn run(&self, prog: &str, args: &[&str]) -> Output {
         Command::new(prog)
             .args(args)
             .env("GNUPGHOME", self.home())

@@ -13,3 +13,4 @@ mod operations;
 mod protocol;
 mod schema_clients;
 mod scripts;
+mod smime;
