@@ -282,3 +282,29 @@ pub fn default_rules(suffix: &str) -> Vec<RuleConfig> {
         },
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/security.md writes the default policy out as rules: it must be the shipped one.
+    #[test]
+    fn documented_default_policy_is_the_shipped_one() {
+        #[derive(Deserialize)]
+        struct Doc {
+            access: DocAccess,
+        }
+        #[derive(Deserialize)]
+        struct DocAccess {
+            rules: Vec<RuleConfig>,
+        }
+        let doc = include_str!("../../docs/security.md");
+        let block = doc
+            .split_once("Written as rules, it is:\n\n```toml\n")
+            .and_then(|(_, rest)| rest.split_once("```"))
+            .map(|(block, _)| block)
+            .unwrap_or_default();
+        let parsed: Doc = toml::from_str(block).unwrap_or_else(|e| panic!("{e}\n{block}"));
+        assert_eq!(parsed.access.rules, default_rules("dc=cctld-ir,dc=example"));
+    }
+}

@@ -183,6 +183,8 @@ impl Gnupg {
             .env("LDAPTLS_REQCERT", "demand")
             .env("LDAPCONF", "/dev/null")
             .env("LDAPRC", "/nonexistent/ldaprc")
+            // Untranslated messages, so tests can check them.
+            .env("LC_ALL", "C")
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("{prog}: {e}"))
@@ -405,6 +407,7 @@ fn gpg_send_recv_and_search_keys_through_dirmngr() {
         "souza",
         fpr.as_str(),
         sub.as_str(),
+        &format!("0x{keyid}"),
     ] {
         assert_eq!(kai.search(pattern), vec![fpr.clone()], "{pattern}");
     }
@@ -454,11 +457,29 @@ fn gpg_without_membership_finds_and_sends_nothing() {
     let (fpr, _) = ana.gen_key("Ana Souza <ana@nic-br.example>");
     ana.ok(&["--send-keys", &fpr]);
 
+    // The same bind on a plain connection is refused (confidentialityRequired).
+    let plain = Gnupg::new(
+        &s,
+        &format!(
+            "ldap://127.0.0.1:{port}/????bindname={},password={}",
+            url_ext(&person("ana", "br")),
+            url_ext(PW)
+        ),
+    );
+    let o = plain.run("gpg", &["--batch", "--search-keys", "Ana"]);
+    assert!(!o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Confidentiality required"),
+        "{}",
+        stderr(&o)
+    );
+
     let anonymous = Gnupg::new(&s, &format!("ldaps://127.0.0.1:{port}"));
     let o = anonymous.run("gpg", &["--batch", "--recv-keys", &fpr]);
     assert!(!o.status.success(), "{}", stderr(&o));
     let o = anonymous.run("gpg", &["--batch", "--search-keys", "Ana"]);
     assert!(!o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("No such LDAP object"), "{}", stderr(&o));
 
     let rui = Gnupg::new(
         &s,
@@ -597,13 +618,63 @@ fn keyserver_entries_and_access() {
 }
 
 /// A directory made before the keyserver entries existed (or with `openpgp_keyserver = false`)
-/// has neither entry; the LDIF in docs/clients/gnupg.md adds them.
+/// has neither entry; the LDIF in docs/clients/gnupg.md adds them as bootstrap makes them.
 #[test]
-fn keyserver_entries_only_when_enabled() {
+fn documented_ldif_adds_the_keyserver_entries() {
     let s = TestServer::start();
     let mut c = s.admin();
     assert_eq!(
         search_rc(c.search(&keys_dn(), Scope::Base, "(objectClass=*)", vec!["1.1"])),
         32
+    );
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/clients/gnupg.md"),
+    )
+    .expect("docs/clients/gnupg.md");
+    let after = doc
+        .split_once("<!-- ldif:keyserver-entries")
+        .expect("marker")
+        .1;
+    let ldif = after
+        .split_once("<<'EOF'\n")
+        .expect("heredoc")
+        .1
+        .split_once("\nEOF\n")
+        .expect("heredoc end")
+        .0;
+    let o = s.tool(
+        "ldapadd",
+        &[
+            "-x",
+            "-H",
+            &s.ldap_url(),
+            "-D",
+            ADMIN,
+            "-y",
+            &s.admin_password_file().display().to_string(),
+        ],
+        Some(ldif),
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // The same as on a new directory, as dirmngr reads it.
+    let fresh = TestServer::start_with(|c| c.openpgp_keyserver = true);
+    let info = |s: &TestServer| {
+        let (r, _) = s
+            .conn()
+            .search(
+                &format!("cn=pgpServerInfo,{SUFFIX}"),
+                Scope::Base,
+                "(objectClass=*)",
+                vec!["pgpBaseKeySpaceDN", "pgpVersion", "pgpSoftware"],
+            )
+            .expect("search")
+            .success()
+            .expect("anonymous reads pgpServerInfo");
+        SearchEntry::construct(r[0].clone()).attrs
+    };
+    assert_eq!(info(&s), info(&fresh));
+    assert_eq!(
+        search_rc(c.search(&keys_dn(), Scope::Base, "(objectClass=*)", vec!["1.1"])),
+        0
     );
 }

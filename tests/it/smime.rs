@@ -3,12 +3,13 @@
 //! DER bytes unchanged.
 //!
 //! Requests replayed (see docs/clients/smime.md):
-//! - Thunderbird (mailnews/extensions/smime, certFetchingStatus): filter `(mail=<address>)`,
-//!   attribute `usercertificate;binary`;
-//! - Outlook and other clients that also read the inetOrgPerson PKCS#7 attribute:
-//!   `userCertificate;binary` and `userSMIMECertificate`;
+//! - Thunderbird (comm-central mail/extensions/smime/certFetchingStatus.js): bind with the
+//!   directory's bind DN, filter `(mail=a)` or `(|(mail=a)(mail=b)...)` for several recipients,
+//!   attribute `usercertificate;binary` (its spelling), size limit twice the number of addresses;
+//! - clients that also read the inetOrgPerson PKCS#7 attribute: `userCertificate;binary` and
+//!   `userSMIMECertificate`;
 //! - GnuPG's gpgsm through dirmngr (`ldapserver` in dirmngr.conf, `--list-external-keys
-//!   '<address>'`): filter `(mail=<address>)`, all attributes, reads `userCertificate`.
+//!   '<address>'`): filter `(mail=<address>)`, reads `userCertificate`.
 
 use crate::gnupg::{gnupg_available, Gnupg};
 use crate::harness::*;
@@ -147,14 +148,17 @@ fn ldif_values(ldif: &str) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// `ldapsearch` as kai over StartTLS: the certificate attributes of the entries with this mail.
-fn lookup(s: &TestServer, mail: &str, attrs: &[&str]) -> Vec<(String, Vec<u8>)> {
+/// `ldapsearch` as kai over StartTLS with `opts` (e.g. a size limit): the attribute values of
+/// the entries with this mail.
+fn lookup(s: &TestServer, mail: &str, opts: &[&str], attrs: &[&str]) -> Vec<(String, Vec<u8>)> {
     let url = format!("ldap://127.0.0.1:{}", s.ldap_addr().port());
     let filter = format!("(mail={mail})");
     let kai = person("kai", "de");
     let mut args = vec![
-        "-LLL", "-x", "-ZZ", "-H", &url, "-D", &kai, "-w", PW, "-b", SUFFIX, &filter,
+        "-LLL", "-x", "-ZZ", "-H", &url, "-D", &kai, "-w", PW, "-b", SUFFIX,
     ];
+    args.extend_from_slice(opts);
+    args.push(&filter);
     args.extend_from_slice(attrs);
     let o = s.tool("ldapsearch", &args, None);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -165,8 +169,13 @@ fn lookup(s: &TestServer, mail: &str, attrs: &[&str]) -> Vec<(String, Vec<u8>)> 
 fn certificates_are_found_by_mail_with_the_binary_option_echoed() {
     let (s, ana, csirt) = directory();
 
-    // Thunderbird: (mail=...) asking for usercertificate;binary (its spelling).
-    let got = lookup(&s, "ana@nic-br.example", &["usercertificate;binary"]);
+    // Thunderbird, one recipient: (mail=...) asking for usercertificate;binary, size limit 2.
+    let got = lookup(
+        &s,
+        "ana@nic-br.example",
+        &["-z", "2"],
+        &["usercertificate;binary"],
+    );
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(
         got[0].0.eq_ignore_ascii_case("userCertificate;binary"),
@@ -174,12 +183,46 @@ fn certificates_are_found_by_mail_with_the_binary_option_echoed() {
         got[0].0
     );
     assert_eq!(got[0].1, ana);
+    // Thunderbird, two recipients: an OR of the addresses, size limit 4.
+    let url = format!("ldap://127.0.0.1:{}", s.ldap_addr().port());
+    let kai = person("kai", "de");
+    let o = s.tool(
+        "ldapsearch",
+        &[
+            "-LLL",
+            "-x",
+            "-ZZ",
+            "-H",
+            &url,
+            "-D",
+            &kai,
+            "-w",
+            PW,
+            "-b",
+            SUFFIX,
+            "-z",
+            "4",
+            "(|(mail=ana@nic-br.example)(mail=security@nic-br.example))",
+            "usercertificate;binary",
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let mut certs: Vec<Vec<u8>> = ldif_values(&stdout(&o))
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    certs.sort();
+    let mut want = vec![ana.clone(), csirt.clone()];
+    want.sort();
+    assert_eq!(certs, want);
 
     // userCertificate;binary and userSMIMECertificate: ana has no PKCS#7 blob, so only the
     // certificate comes back.
     let got = lookup(
         &s,
         "ana@nic-br.example",
+        &[],
         &["userCertificate;binary", "userSMIMECertificate"],
     );
     let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
@@ -187,15 +230,20 @@ fn certificates_are_found_by_mail_with_the_binary_option_echoed() {
     assert_eq!(got[0].1, ana);
 
     // Without the option the same value comes back under the plain name.
-    let got = lookup(&s, "ana@nic-br.example", &["userCertificate"]);
+    let got = lookup(&s, "ana@nic-br.example", &[], &["userCertificate"]);
     assert_eq!(got, vec![("userCertificate".to_string(), ana.clone())]);
 
     // The 24/7 team's address finds the team's certificate; the mail match ignores case.
-    let got = lookup(&s, "Security@NIC-BR.example", &["userCertificate;binary"]);
+    let got = lookup(
+        &s,
+        "Security@NIC-BR.example",
+        &[],
+        &["userCertificate;binary"],
+    );
     assert_eq!(got, vec![("userCertificate;binary".to_string(), csirt)]);
 
     // An address without a certificate: the entry, but no certificate.
-    let got = lookup(&s, "kai@nic-de.example", &["userCertificate;binary"]);
+    let got = lookup(&s, "kai@nic-de.example", &[], &["userCertificate;binary"]);
     assert!(got.is_empty(), "{got:?}");
 }
 
