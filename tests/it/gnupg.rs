@@ -143,6 +143,17 @@ fn url_ext(v: &str) -> String {
     out
 }
 
+/// Ana's keyserver URL, bound as her entry: `ldaps://` is StartTLS to dirmngr, so the port is
+/// the plain LDAP listener's. 127.0.0.1, not localhost: libldap replaces localhost by the host
+/// name before checking the certificate.
+fn ana_url(port: u16) -> String {
+    format!(
+        "ldaps://127.0.0.1:{port}/????bindname={},password={}",
+        url_ext(&person("ana", "br")),
+        url_ext(PW)
+    )
+}
+
 /// A throwaway GNUPGHOME (short path: dirmngr's and gpg-agent's sockets live there) whose
 /// dirmngr talks to the test server; the daemons are stopped on drop.
 pub struct Gnupg {
@@ -281,15 +292,8 @@ fn gpg_send_recv_and_search_keys_through_dirmngr() {
     let port = s.ldap_addr().port();
     let ldaps_port = s.server().ldaps_addrs[0].port();
 
-    // Ana uploads her key with the URL form: ldaps:// is StartTLS to dirmngr, so the port is
-    // the plain LDAP listener's. 127.0.0.1, not localhost: libldap replaces localhost by the
-    // host name before checking the certificate.
-    let ana_url = format!(
-        "ldaps://127.0.0.1:{port}/????bindname={},password={}",
-        url_ext(&person("ana", "br")),
-        url_ext(PW)
-    );
-    let ana = Gnupg::new(&s, &ana_url);
+    // Ana uploads her key with the URL form (StartTLS).
+    let ana = Gnupg::new(&s, &ana_url(port));
     let (fpr, sub) = ana.gen_key("Ana Souza <ana@nic-br.example>");
     ana.ok(&["--send-keys", &fpr]);
 
@@ -446,14 +450,7 @@ fn gpg_without_membership_finds_and_sends_nothing() {
             ("userPassword", &[PW]),
         ],
     );
-    let ana = Gnupg::new(
-        &s,
-        &format!(
-            "ldaps://127.0.0.1:{port}/????bindname={},password={}",
-            url_ext(&person("ana", "br")),
-            url_ext(PW)
-        ),
-    );
+    let ana = Gnupg::new(&s, &ana_url(port));
     let (fpr, _) = ana.gen_key("Ana Souza <ana@nic-br.example>");
     ana.ok(&["--send-keys", &fpr]);
 
@@ -473,6 +470,19 @@ fn gpg_without_membership_finds_and_sends_nothing() {
         "{}",
         stderr(&o)
     );
+
+    // A client that does not trust the server's CA does not connect: dirmngr demands a
+    // verified certificate for StartTLS.
+    let mut untrusting = Gnupg::new(&s, &ana_url(port));
+    let other_ca = untrusting.home().join("other-ca.pem");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut p = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
+    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    std::fs::write(&other_ca, p.self_signed(&key).expect("ca").pem()).expect("write ca");
+    untrusting.ca = other_ca;
+    let o = untrusting.run("gpg", &["--batch", "--search-keys", "Ana"]);
+    assert!(!o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("LDAP connect error"), "{}", stderr(&o));
 
     let anonymous = Gnupg::new(&s, &format!("ldaps://127.0.0.1:{port}"));
     let o = anonymous.run("gpg", &["--batch", "--recv-keys", &fpr]);
