@@ -260,10 +260,12 @@ pub fn default_rules(suffix: &str) -> Vec<RuleConfig> {
             ..Default::default()
         },
         // OpenPGP keys (`gpg --send-keys` / `--recv-keys`): user IDs are personal data, so only
-        // members read them; members may also upload (add and replace key blocks).
+        // members read them; members may also upload (add and replace key blocks), but only
+        // pgpKeyInfo entries directly below the key subtree, as dirmngr writes them.
         RuleConfig {
             dn: Some(format!("{},{suffix}", crate::bootstrap::PGP_KEYS_RDN)),
-            scope: Some("children".into()),
+            scope: Some("one".into()),
+            filter: Some("(objectClass=pgpKeyInfo)".into()),
             by: vec![
                 format!("{admins} manage"),
                 format!("{members} write"),

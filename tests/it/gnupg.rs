@@ -623,6 +623,17 @@ fn keyserver_entries_and_access() {
         )),
         50
     );
+    // Members write key entries only: nothing else below the key subtree.
+    assert_eq!(
+        rc(ana.add(
+            &format!("ou=Other,{}", keys_dn()),
+            vec![
+                ("objectClass", HashSet::from(["organizationalUnit"])),
+                ("ou", HashSet::from(["Other"])),
+            ],
+        )),
+        50
+    );
     // Members may delete key blocks (documented in docs/security.md).
     assert_eq!(rc(kai.delete(&k1)), 0);
 }
