@@ -1,5 +1,6 @@
 //! First start: the naming-context entry, the administrator entry with a generated password
-//! (written to a 0600 file in the data dir), and the top-level containers.
+//! (written to a 0600 file in the data dir), the top-level containers, and the OpenPGP keyserver
+//! entries GnuPG's dirmngr looks for (`cn=PGPServerInfo` and the key subtree).
 
 use crate::acl::Identity;
 use crate::entry::Entry;
@@ -12,6 +13,12 @@ use crate::store::View;
 use std::path::PathBuf;
 
 pub const ADMIN_PASSWORD_FILE: &str = "admin-password";
+
+/// The entry dirmngr reads below each naming context (`cn=pgpServerInfo,<context>`, base search)
+/// to find the key subtree; anyone may read it (see acl/rules.rs).
+pub const PGP_SERVER_INFO_RDN: &str = "cn=PGPServerInfo";
+/// The OpenPGP key subtree (`pgpBaseKeySpaceDN`), named as GnuPG's gnupg-ldap-init.ldif suggests.
+pub const PGP_KEYS_RDN: &str = "ou=GnuPG Keys";
 
 fn vals(v: &[&str]) -> Vec<Vec<u8>> {
     v.iter().map(|s| s.as_bytes().to_vec()).collect()
@@ -32,6 +39,36 @@ pub fn ensure_base(dir: &Directory) -> Result<PathBuf, String> {
         );
     }
     Ok(pwfile)
+}
+
+/// `cn=PGPServerInfo` and the key subtree below the suffix. `pgpSoftware: GnuPG` with
+/// `pgpVersion: 2` tells dirmngr that the version 2 attributes exist (gpgFingerprint,
+/// gpgSubFingerprint, gpgMailbox), so it searches by fingerprint and by mailbox and writes them.
+/// No `cnfpr` in pgpVersion: key entries are named `pgpCertID=<long key id>` as every dirmngr
+/// version writes them (the CN=<fingerprint> naming needs GnuPG >= 2.2.28 / 2.4 on the client and a
+/// `cn` that pgpKeyInfo does not allow).
+fn keyserver_entries(dir: &Directory) -> Result<Vec<(crate::dn::Dn, Entry)>, String> {
+    let suffix = dir.suffix.display();
+    let parse = |s: &str| crate::dn::Dn::parse(s, &dir.schema).map_err(|e| e.message);
+    let keys = parse(&format!("{PGP_KEYS_RDN},{suffix}"))?;
+    let info = parse(&format!("{PGP_SERVER_INFO_RDN},{suffix}"))?;
+    let mut i = Entry::new(info.display());
+    i.set("objectClass", vals(&["top", "pgpServerInfo"]));
+    i.set("cn", vals(&["PGPServerInfo"]));
+    i.set(
+        "pgpBaseKeySpaceDN",
+        vec![keys.display().as_bytes().to_vec()],
+    );
+    i.set("pgpSoftware", vals(&["GnuPG"]));
+    i.set("pgpVersion", vals(&["2"]));
+    let mut k = Entry::new(keys.display());
+    k.set("objectClass", vals(&["top", "organizationalUnit"]));
+    k.set("ou", vals(&["GnuPG Keys"]));
+    k.set(
+        "description",
+        vals(&["OpenPGP public keys (GnuPG LDAP keyserver schema)"]),
+    );
+    Ok(vec![(info, i), (keys, k)])
 }
 
 /// The sample directory, built in (tools/sample/gen_sample.py makes it).
@@ -86,6 +123,9 @@ fn create_base(dir: &Directory, pwfile: &std::path::Path) -> Result<(), String> 
         e.set("objectClass", vals(&["top", "organizationalUnit"]));
         e.set("ou", vec![ou.as_bytes().to_vec()]);
         entries.push((dn, e));
+    }
+    if dir.config.openpgp_keyserver {
+        entries.extend(keyserver_entries(dir)?);
     }
     dir.store
         .write(|w| {

@@ -16,6 +16,9 @@ pub struct Config {
     pub admin_dn: Option<String>,
     /// Load the sample directory when the store is new.
     pub load_sample: bool,
+    /// Create the OpenPGP keyserver entries GnuPG looks for (`cn=PGPServerInfo` and
+    /// `ou=GnuPG Keys` below the suffix) when the store is new.
+    pub openpgp_keyserver: bool,
     pub listen: Listen,
     pub tls: Tls,
     pub limits: Limits,
@@ -182,6 +185,7 @@ impl Default for Config {
             suffix: "dc=cctld-ir,dc=example".into(),
             admin_dn: None,
             load_sample: true,
+            openpgp_keyserver: true,
             listen: Listen::default(),
             tls: Tls::default(),
             limits: Limits::default(),

@@ -248,6 +248,31 @@ pub fn default_rules(suffix: &str) -> Vec<RuleConfig> {
             ],
             ..Default::default()
         },
+        // GnuPG's dirmngr finds the key subtree here before it binds to anything else, and it
+        // holds nothing personal: anyone may read it.
+        RuleConfig {
+            dn: Some(format!(
+                "{},{suffix}",
+                crate::bootstrap::PGP_SERVER_INFO_RDN
+            )),
+            scope: Some("base".into()),
+            by: vec![format!("{admins} manage"), "* read".into()],
+            ..Default::default()
+        },
+        // OpenPGP keys (`gpg --send-keys` / `--recv-keys`): user IDs are personal data, so only
+        // members read them; members may also upload (add and replace key blocks), but only
+        // pgpKeyInfo entries directly below the key subtree, as dirmngr writes them.
+        RuleConfig {
+            dn: Some(format!("{},{suffix}", crate::bootstrap::PGP_KEYS_RDN)),
+            scope: Some("one".into()),
+            filter: Some("(objectClass=pgpKeyInfo)".into()),
+            by: vec![
+                format!("{admins} manage"),
+                format!("{members} write"),
+                "* none".into(),
+            ],
+            ..Default::default()
+        },
         RuleConfig {
             by: vec![
                 format!("{admins} manage"),
@@ -258,4 +283,30 @@ pub fn default_rules(suffix: &str) -> Vec<RuleConfig> {
             ..Default::default()
         },
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/security.md writes the default policy out as rules: it must be the shipped one.
+    #[test]
+    fn documented_default_policy_is_the_shipped_one() {
+        #[derive(Deserialize)]
+        struct Doc {
+            access: DocAccess,
+        }
+        #[derive(Deserialize)]
+        struct DocAccess {
+            rules: Vec<RuleConfig>,
+        }
+        let doc = include_str!("../../docs/security.md");
+        let block = doc
+            .split_once("Written as rules, it is:\n\n```toml\n")
+            .and_then(|(_, rest)| rest.split_once("```"))
+            .map(|(block, _)| block)
+            .unwrap_or_default();
+        let parsed: Doc = toml::from_str(block).unwrap_or_else(|e| panic!("{e}\n{block}"));
+        assert_eq!(parsed.access.rules, default_rules("dc=cctld-ir,dc=example"));
+    }
 }

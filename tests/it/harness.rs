@@ -29,6 +29,9 @@ pub fn test_config(data: &Path) -> Config {
     c.listen.ldap = vec!["127.0.0.1:0".into()];
     c.listen.ldaps = vec!["127.0.0.1:0".into()];
     c.load_sample = false;
+    // The OpenPGP keyserver entries have their own tests (gnupg.rs); without them the base
+    // entries are the suffix, cn=admin, ou=registries and ou=groups.
+    c.openpgp_keyserver = false;
     c.password.argon2_memory_kib = 256;
     c.password.argon2_iterations = 1;
     // Most tests talk plain LDAP; the TLS requirement has its own tests.

@@ -750,8 +750,9 @@ HEADER = """\
 # packages iso-codes, publicsuffix, tzdata and unicode-cldr-core. Do not
 # edit by hand: regenerate it (see tools/sample/README.md).
 #
-# The server creates {suffix}, cn=admin, ou=registries
-# and ou=groups on first start; this file holds the entries below them.
+# The server creates {suffix}, cn=admin, ou=registries,
+# ou=groups, cn=PGPServerInfo and ou=GnuPG Keys on first start; this file
+# holds the entries below them.
 """
 
 
