@@ -37,11 +37,20 @@ pub struct Rejected {
     pub error: LdapError,
 }
 
+/// A checked entry ready to be written, with its index keys when already computed
+/// ([`crate::store::index::encode_keys`]).
+pub struct Prepared {
+    pub dn: Dn,
+    pub entry: Entry,
+    pub origin: Origin,
+    pub keys: Option<Vec<u8>>,
+}
+
 pub struct BulkLoader<'a> {
     dir: &'a Directory,
-    batch: Vec<(Dn, Entry, Origin)>,
+    batch: Vec<Prepared>,
     /// Entries whose parent was not there yet; retried after each batch.
-    pending: Vec<(Dn, Entry, Origin)>,
+    pending: Vec<Prepared>,
     batch_size: usize,
     /// Keep operational attributes present in the input (entryUUID, timestamps, ...).
     keep_operational: bool,
@@ -77,51 +86,73 @@ impl<'a> BulkLoader<'a> {
 
     /// Check an entry as an LDAP add would (without access control) and build what is stored.
     pub fn prepare(&self, dn_text: &str, attrs: Attrs) -> Result<(Dn, Entry), LdapError> {
-        let dir = self.dir;
-        let dn = dir.parse_dn(dn_text)?;
-        let mut entry = Entry::new(dn.display());
-        for (name, values) in attrs {
-            let base = name.split(';').next().unwrap_or("");
-            if SKIPPED_FOREIGN.iter().any(|f| f.eq_ignore_ascii_case(base)) {
-                continue;
-            }
-            let desc = AttrDesc::parse(&name, &dir.schema)?;
-            let operational = desc.ty.no_user_modification;
-            if operational && !self.keep_operational {
-                continue;
-            }
-            if values.is_empty() {
-                return Err(LdapError::protocol(format!("{name}: no values")));
-            }
-            let canonical = desc.to_attribute_name();
-            let values = if operational {
-                values
-            } else {
-                let mut values = values;
-                if let Some(existing) = entry.get_mut(&canonical) {
-                    let mut all = std::mem::take(&mut existing.values);
-                    all.append(&mut values);
-                    values = all;
-                }
-                prepare_values(dir, &desc, values)?
-            };
-            entry.set(&canonical, values);
-        }
-        let sc = check_entry(dir, &dn, &entry, LdapResultCode::NamingViolation)?;
-        entry.set("structuralObjectClass", vec![sc.into_bytes()]);
-        let st = stamp(dir, &Identity::User(dir.policy.admin.clone()));
-        let kept: Vec<(String, Vec<Vec<u8>>)> = MAINTAINED
-            .iter()
-            .filter(|n| **n != "structuralObjectClass")
-            .filter_map(|n| entry.get(n).map(|a| (n.to_string(), a.values.clone())))
-            .collect();
-        stamp_create(&mut entry, &st);
-        for (n, v) in kept {
-            entry.set(&n, v);
-        }
-        Ok((dn, canonical_order(entry)))
+        prepare_entry(self.dir, self.keep_operational, dn_text, attrs)
     }
 
+    /// Queue an entry checked by [`prepare_entry`] (on any thread); writes a batch when full.
+    pub fn add_prepared(&mut self, p: Prepared) -> Result<(), LdapError> {
+        self.batch.push(p);
+        if self.batch.len() >= self.batch_size {
+            self.flush(Durability::None)?;
+        }
+        Ok(())
+    }
+}
+
+/// Check an entry as an LDAP add would (without access control) and build what is stored.
+/// Needs only the directory's schema and configuration, so it may run on another thread than
+/// the loader's writes.
+pub fn prepare_entry(
+    dir: &Directory,
+    keep_operational: bool,
+    dn_text: &str,
+    attrs: Attrs,
+) -> Result<(Dn, Entry), LdapError> {
+    let dn = dir.parse_dn(dn_text)?;
+    let mut entry = Entry::new(dn.display());
+    for (name, values) in attrs {
+        let base = name.split(';').next().unwrap_or("");
+        if SKIPPED_FOREIGN.iter().any(|f| f.eq_ignore_ascii_case(base)) {
+            continue;
+        }
+        let desc = AttrDesc::parse(&name, &dir.schema)?;
+        let operational = desc.ty.no_user_modification;
+        if operational && !keep_operational {
+            continue;
+        }
+        if values.is_empty() {
+            return Err(LdapError::protocol(format!("{name}: no values")));
+        }
+        let canonical = desc.to_attribute_name();
+        let values = if operational {
+            values
+        } else {
+            let mut values = values;
+            if let Some(existing) = entry.get_mut(&canonical) {
+                let mut all = std::mem::take(&mut existing.values);
+                all.append(&mut values);
+                values = all;
+            }
+            prepare_values(dir, &desc, values)?
+        };
+        entry.set(&canonical, values);
+    }
+    let sc = check_entry(dir, &dn, &entry, LdapResultCode::NamingViolation)?;
+    entry.set("structuralObjectClass", vec![sc.into_bytes()]);
+    let st = stamp(dir, &Identity::User(dir.policy.admin.clone()));
+    let kept: Vec<(String, Vec<Vec<u8>>)> = MAINTAINED
+        .iter()
+        .filter(|n| **n != "structuralObjectClass")
+        .filter_map(|n| entry.get(n).map(|a| (n.to_string(), a.values.clone())))
+        .collect();
+    stamp_create(&mut entry, &st);
+    for (n, v) in kept {
+        entry.set(&n, v);
+    }
+    Ok((dn, canonical_order(entry)))
+}
+
+impl BulkLoader<'_> {
     /// Check and queue an entry; writes a batch when full. Errors in the entry are returned (and
     /// not recorded); errors found when writing (existing DN) are recorded in `rejected`.
     pub fn add(&mut self, dn_text: &str, attrs: Attrs) -> Result<(), LdapError> {
@@ -135,11 +166,12 @@ impl<'a> BulkLoader<'a> {
         origin: Origin,
     ) -> Result<(), LdapError> {
         let (dn, entry) = self.prepare(dn_text, attrs)?;
-        self.batch.push((dn, entry, origin));
-        if self.batch.len() >= self.batch_size {
-            self.flush(Durability::None)?;
-        }
-        Ok(())
+        self.add_prepared(Prepared {
+            dn,
+            entry,
+            origin,
+            keys: None,
+        })
     }
 
     /// Write the batch. Entries whose parent is missing wait in `pending`; entries whose DN
@@ -154,15 +186,20 @@ impl<'a> BulkLoader<'a> {
         let mut rejected = Vec::new();
         let mut added_n = 0u64;
         dir.store.write_with(durability, |w| {
-            let mut added: Vec<(u64, &Entry)> = Vec::with_capacity(queue.len());
+            let mut added: Vec<(u64, &Entry, Option<&[u8]>)> = Vec::with_capacity(queue.len());
             // Several rounds, so that a child queued before its parent in the same batch waits
             // only until the parent is in.
-            let mut todo: Vec<&(Dn, Entry, Origin)> = queue.iter().collect();
+            let mut todo: Vec<usize> = (0..queue.len()).collect();
             loop {
                 let mut next = Vec::new();
                 let before = todo.len();
-                for item in todo {
-                    let (dn, e, origin) = item;
+                for i in todo {
+                    let Prepared {
+                        dn,
+                        entry: e,
+                        origin,
+                        keys,
+                    } = &queue[i];
                     let parent = if dn.norm() == dir.suffix.norm() {
                         Some(ROOT_ID)
                     } else if !dn.is_descendant_or_self(&dir.suffix) {
@@ -180,7 +217,7 @@ impl<'a> BulkLoader<'a> {
                         w.id_of(&dn.parent())?
                     };
                     let Some(parent) = parent else {
-                        next.push(item);
+                        next.push(i);
                         continue;
                     };
                     if w.id_of(dn)?.is_some() {
@@ -194,7 +231,7 @@ impl<'a> BulkLoader<'a> {
                         });
                         continue;
                     }
-                    added.push((w.insert_unindexed(parent, dn, e)?, e));
+                    added.push((w.insert_unindexed(parent, dn, e)?, e, keys.as_deref()));
                     added_n += 1;
                     let st = crate::ops::write::Stamp {
                         time: e
@@ -207,7 +244,7 @@ impl<'a> BulkLoader<'a> {
                     w.log(&record(&st, ChangeKind::Add, dn.display(), None, vec![]))?;
                 }
                 if next.is_empty() || next.len() == before {
-                    waiting = next.into_iter().cloned().collect();
+                    waiting = next;
                     break;
                 }
                 todo = next;
@@ -216,7 +253,16 @@ impl<'a> BulkLoader<'a> {
         })?;
         self.loaded += added_n;
         self.rejected.append(&mut rejected);
-        self.pending = waiting;
+        // Keep the entries still waiting for a parent, in their order.
+        let mut keep = vec![false; queue.len()];
+        for i in waiting {
+            keep[i] = true;
+        }
+        self.pending = queue
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(p, k)| k.then_some(p))
+            .collect();
         Ok(())
     }
 
@@ -224,7 +270,7 @@ impl<'a> BulkLoader<'a> {
     /// rejected as orphans.
     pub fn finish(mut self) -> Result<(u64, Vec<Rejected>), LdapError> {
         self.flush(Durability::Immediate)?;
-        for (dn, _, origin) in std::mem::take(&mut self.pending) {
+        for Prepared { dn, origin, .. } in std::mem::take(&mut self.pending) {
             let parent = dn.parent();
             self.rejected.push(Rejected {
                 origin,

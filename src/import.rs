@@ -6,10 +6,11 @@
 //! every bad record), and restores the savepoint. With `continue_on_error`, bad records are
 //! listed and skipped.
 
-use crate::bulk::{canonical_order, BulkLoader, Origin, Rejected};
+use crate::bulk::{canonical_order, prepare_entry, BulkLoader, Origin, Prepared, Rejected};
 use crate::ldif::{self, Reader, ReaderOptions, Record};
 use crate::ops::write::MAINTAINED;
 use crate::ops::Directory;
+use crate::store::index::encode_keys;
 use crate::store::View;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -157,49 +158,30 @@ pub fn import_files(
     let mut loader = BulkLoader::new(dir).keep_operational(true);
     let mut early: Vec<Rejected> = Vec::new();
     let mut result: Result<(), String> = Ok(());
-    'files: for path in files {
-        let r = Reader::new(open(path, &read)?, reader_options(path, opts));
-        for rec in r {
-            let file = path.display().to_string();
-            match rec {
-                Err(e) => early.push(Rejected {
-                    origin: Origin { file, line: e.line },
-                    dn: String::new(),
-                    error: crate::error::LdapError::protocol(e.message.clone()),
-                }),
-                Ok(Record::Change { dn, line, .. }) => early.push(Rejected {
-                    origin: Origin { file, line },
-                    dn,
-                    error: crate::error::LdapError::unwilling(
-                        "change records cannot be imported; apply them with ldapmodify",
-                    ),
-                }),
-                Ok(Record::Content { dn, attrs, line })
-                    if !opts.continue_on_error && !early.is_empty() =>
-                {
-                    if let Err(e) = loader.prepare(&dn, attrs) {
-                        early.push(Rejected {
-                            origin: Origin { file, line },
-                            dn,
-                            error: e,
-                        });
-                    }
+    // Two threads: one reads the LDIF, checks each entry and computes its index keys; this one
+    // writes. The bounded channel keeps memory flat.
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(crate::bulk::DEFAULT_BATCH);
+        let read = read.clone();
+        scope.spawn(move || read_and_check(dir, files, opts, &read, &tx));
+        for item in rx.iter() {
+            match item {
+                Item::Fatal(e) => {
+                    result = Err(e);
+                    break;
                 }
-                Ok(Record::Content { dn, attrs, line }) => {
-                    if let Err(e) = loader.add_from(
-                        &dn,
-                        attrs,
-                        Origin {
-                            file: file.clone(),
-                            line,
-                        },
-                    ) {
+                Item::Bad(r) => early.push(r),
+                // All or nothing, and something was bad: only check the rest.
+                Item::Entry(_) if !opts.continue_on_error && !early.is_empty() => {}
+                Item::Entry(p) => {
+                    let (origin, dn) = (p.origin.clone(), p.dn.display().to_string());
+                    if let Err(e) = loader.add_prepared(p) {
                         if e.code == ldap3_proto::proto::LdapResultCode::Other {
                             result = Err(e.message);
-                            break 'files;
+                            break;
                         }
                         early.push(Rejected {
-                            origin: Origin { file, line },
+                            origin,
                             dn,
                             error: e,
                         });
@@ -208,10 +190,12 @@ pub fn import_files(
             }
             progress.tick(loader.loaded, false);
             if early.len() >= 1000 {
-                break 'files;
+                break;
             }
         }
-    }
+        // Dropping the receiver stops the reader at its next record.
+        drop(rx);
+    });
     if savepoint.is_some() && !early.is_empty() && result.is_ok() {
         // All or nothing, and something was bad: write nothing more.
         drop(loader);
@@ -252,6 +236,79 @@ pub fn import_files(
         secs: start.elapsed().as_secs_f64(),
         rolled_back,
     })
+}
+
+/// What the reading thread of an import hands to the writing one.
+enum Item {
+    /// A checked entry with its index keys.
+    Entry(Prepared),
+    /// A record that cannot be imported.
+    Bad(Rejected),
+    /// A file that cannot be read.
+    Fatal(String),
+}
+
+/// Read the LDIF files, check each entry and compute its index keys (the reading thread).
+fn read_and_check(
+    dir: &Directory,
+    files: &[PathBuf],
+    opts: &ImportOptions,
+    read: &Arc<AtomicU64>,
+    tx: &std::sync::mpsc::SyncSender<Item>,
+) {
+    for path in files {
+        let input = match open(path, read) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = tx.send(Item::Fatal(e));
+                return;
+            }
+        };
+        let file = path.display().to_string();
+        for rec in Reader::new(input, reader_options(path, opts)) {
+            let item = match rec {
+                Err(e) => Item::Bad(Rejected {
+                    origin: Origin {
+                        file: file.clone(),
+                        line: e.line,
+                    },
+                    dn: String::new(),
+                    error: crate::error::LdapError::protocol(e.message.clone()),
+                }),
+                Ok(Record::Change { dn, line, .. }) => Item::Bad(Rejected {
+                    origin: Origin {
+                        file: file.clone(),
+                        line,
+                    },
+                    dn,
+                    error: crate::error::LdapError::unwilling(
+                        "change records cannot be imported; apply them with ldapmodify",
+                    ),
+                }),
+                Ok(Record::Content { dn, attrs, line }) => {
+                    let origin = Origin {
+                        file: file.clone(),
+                        line,
+                    };
+                    match prepare_entry(dir, true, &dn, attrs) {
+                        Ok((dn, entry)) => {
+                            let keys = encode_keys(&entry, dir.store.index_spec(), &dir.schema);
+                            Item::Entry(Prepared {
+                                dn,
+                                entry,
+                                origin,
+                                keys: Some(keys),
+                            })
+                        }
+                        Err(error) => Item::Bad(Rejected { origin, dn, error }),
+                    }
+                }
+            };
+            if tx.send(item).is_err() {
+                return;
+            }
+        }
+    }
 }
 
 /// Load LDIF from memory (the built-in sample directory) with the same checks.

@@ -127,6 +127,33 @@ pub fn for_each_key(e: &Entry, spec: &IndexSpec, schema: &Schema, f: &mut dyn Fn
     }
 }
 
+/// An entry's index keys packed in one buffer (flag byte, 4-byte length, key; repeated), so that
+/// a loader can compute them on another thread than the one writing.
+pub fn encode_keys(e: &Entry, spec: &IndexSpec, schema: &Schema) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    for_each_key(e, spec, schema, &mut |is_sub, k| {
+        out.push(u8::from(is_sub));
+        out.extend_from_slice(&(k.len() as u32).to_le_bytes());
+        out.extend_from_slice(k);
+    });
+    out
+}
+
+/// Visit the keys [`encode_keys`] packed.
+pub fn decode_keys(mut packed: &[u8], f: &mut dyn FnMut(bool, &[u8])) {
+    while packed.len() >= 5 {
+        let is_sub = packed[0] != 0;
+        let mut n = [0u8; 4];
+        n.copy_from_slice(&packed[1..5]);
+        let n = u32::from_le_bytes(n) as usize;
+        let Some(k) = packed.get(5..5 + n) else {
+            return;
+        };
+        f(is_sub, k);
+        packed = &packed[5 + n..];
+    }
+}
+
 /// What the planner needs from a read or write transaction.
 pub trait IndexReader {
     /// Ids under one exact eq key.

@@ -86,7 +86,8 @@ impl std::hash::Hasher for KeyHasher {
         for chunk in bytes.chunks(8) {
             let mut a = [0u8; 8];
             a[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(0x517c_c1b7_2722_0a95);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(0x517c_c1b7_2722_0a95);
         }
     }
     fn finish(&self) -> u64 {
@@ -627,13 +628,15 @@ impl WriteCtx<'_> {
 
     /// Index many entries added with [`WriteCtx::insert_unindexed`], writing each posting list
     /// once (bulk loads).
-    pub fn index_batch(&mut self, batch: &[(u64, &Entry)]) -> Result<(), LdapError> {
+    /// Index the entries of a bulk load; each may come with its keys already computed
+    /// ([`index::encode_keys`]).
+    pub fn index_batch(&mut self, batch: &[(u64, &Entry, Option<&[u8]>)]) -> Result<(), LdapError> {
         type Lists = std::collections::HashMap<Vec<u8>, Vec<u64>, KeyHash>;
         let mut eq = Lists::default();
         let mut sub = Lists::default();
-        for (id, e) in batch {
+        for (id, e, packed) in batch {
             let id = *id;
-            index::for_each_key(e, self.spec, self.schema, &mut |is_sub, k| {
+            let mut add = |is_sub: bool, k: &[u8]| {
                 let lists = if is_sub { &mut sub } else { &mut eq };
                 match lists.get_mut(k) {
                     // An entry's keys come together: the last id tells a repeat.
@@ -646,7 +649,11 @@ impl WriteCtx<'_> {
                         lists.insert(k.to_vec(), vec![id]);
                     }
                 }
-            });
+            };
+            match packed {
+                Some(p) => index::decode_keys(p, &mut add),
+                None => index::for_each_key(e, self.spec, self.schema, &mut add),
+            }
         }
         // B-tree inserts in key order.
         let sorted = |m: Lists| {
