@@ -4,13 +4,13 @@
 //! it and hands them to the operations raw (OID, criticality, value); `ops::controls` decodes
 //! them. Responses are encoded by ldap3_proto unchanged.
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 use ldap3_lber::common::TagClass;
 use ldap3_lber::parse::Parser;
 use ldap3_lber::structure::{StructureTag, PL};
 use ldap3_lber::universal::Types;
 use ldap3_lber::write as lber_write;
-use ldap3_proto::proto::LdapMsg;
+use ldap3_proto::proto::{LdapMsg, LdapOp, LdapSearchResultEntry};
 use std::io;
 use tokio_util::codec::{Decoder, Encoder};
 
@@ -80,7 +80,93 @@ impl Encoder<LdapMsg> for RequestCodec {
     type Error = io::Error;
 
     fn encode(&mut self, msg: LdapMsg, buf: &mut BytesMut) -> io::Result<()> {
+        // Search entries are most of what a server sends: they are written straight into the
+        // buffer. Everything else goes through ldap3_proto's encoder.
+        if let (LdapOp::SearchResultEntry(e), true) = (&msg.op, msg.ctrl.is_empty()) {
+            encode_search_entry(msg.msgid, e, buf);
+            return Ok(());
+        }
         lber_write::encode_into(buf, StructureTag::from(msg))
+    }
+}
+
+/// Bytes of a BER definite length.
+fn length_len(n: usize) -> usize {
+    if n < 0x80 {
+        1
+    } else {
+        1 + (usize::BITS / 8 - n.leading_zeros() / 8) as usize
+    }
+}
+
+fn put_length(buf: &mut BytesMut, n: usize) {
+    if n < 0x80 {
+        buf.put_u8(n as u8);
+    } else {
+        let bytes = (usize::BITS / 8 - n.leading_zeros() / 8) as usize;
+        buf.put_u8(0x80 | bytes as u8);
+        for i in (0..bytes).rev() {
+            buf.put_u8((n >> (8 * i)) as u8);
+        }
+    }
+}
+
+/// Total size of a TLV whose contents are `n` bytes.
+fn tlv_len(n: usize) -> usize {
+    1 + length_len(n) + n
+}
+
+/// Minimal two's-complement bytes of an INTEGER.
+fn int_bytes(v: i32) -> ([u8; 4], usize) {
+    let b = v.to_be_bytes();
+    let mut start = 0;
+    while start < 3
+        && ((b[start] == 0 && b[start + 1] & 0x80 == 0)
+            || (b[start] == 0xff && b[start + 1] & 0x80 != 0))
+    {
+        start += 1;
+    }
+    let mut out = [0u8; 4];
+    out[..4 - start].copy_from_slice(&b[start..]);
+    (out, 4 - start)
+}
+
+/// LDAPMessage { messageID, searchResEntry [APPLICATION 4] { objectName, attributes } }
+fn encode_search_entry(msgid: i32, e: &LdapSearchResultEntry, buf: &mut BytesMut) {
+    let attr_len = |a: &ldap3_proto::proto::LdapPartialAttribute| {
+        let vals: usize = a.vals.iter().map(|v| tlv_len(v.len())).sum();
+        tlv_len(a.atype.len()) + tlv_len(vals)
+    };
+    let attrs: usize = e.attributes.iter().map(|a| tlv_len(attr_len(a))).sum();
+    let entry = tlv_len(e.dn.len()) + tlv_len(attrs);
+    let (id, id_len) = int_bytes(msgid);
+    let msg = tlv_len(id_len) + tlv_len(entry);
+    buf.reserve(tlv_len(msg));
+    buf.put_u8(0x30);
+    put_length(buf, msg);
+    buf.put_u8(0x02);
+    put_length(buf, id_len);
+    buf.put_slice(&id[..id_len]);
+    buf.put_u8(0x64);
+    put_length(buf, entry);
+    buf.put_u8(0x04);
+    put_length(buf, e.dn.len());
+    buf.put_slice(e.dn.as_bytes());
+    buf.put_u8(0x30);
+    put_length(buf, attrs);
+    for a in &e.attributes {
+        buf.put_u8(0x30);
+        put_length(buf, attr_len(a));
+        buf.put_u8(0x04);
+        put_length(buf, a.atype.len());
+        buf.put_slice(a.atype.as_bytes());
+        buf.put_u8(0x31);
+        put_length(buf, a.vals.iter().map(|v| tlv_len(v.len())).sum());
+        for v in &a.vals {
+            buf.put_u8(0x04);
+            put_length(buf, v.len());
+            buf.put_slice(v);
+        }
     }
 }
 
@@ -166,7 +252,6 @@ fn control(tag: StructureTag) -> Result<RawControl, String> {
 mod tests {
     use super::*;
     use ldap3_proto::control::LdapControl;
-    use ldap3_proto::proto::LdapOp;
 
     fn encode(msg: LdapMsg) -> BytesMut {
         let mut b = BytesMut::new();
@@ -236,6 +321,58 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(req.controls.is_err());
+    }
+
+    #[test]
+    fn search_entries_encode_as_ldap3_proto_does() {
+        use ldap3_proto::proto::LdapPartialAttribute;
+        let long = vec![b'x'; 70_000];
+        for msgid in [1, 127, 128, 255, 256, 65_535, 8_388_608, i32::MAX] {
+            let e = LdapSearchResultEntry {
+                dn: "uid=a,ou=people,dc=cctld-ir,dc=example".into(),
+                attributes: vec![
+                    LdapPartialAttribute {
+                        atype: "cn".into(),
+                        vals: vec![b"Ana Silva".to_vec(), vec![b'y'; 200]],
+                    },
+                    LdapPartialAttribute {
+                        atype: "jpegPhoto".into(),
+                        vals: vec![long.clone()],
+                    },
+                    LdapPartialAttribute {
+                        atype: "empty".into(),
+                        vals: vec![],
+                    },
+                ],
+            };
+            let msg = LdapMsg::new(msgid, LdapOp::SearchResultEntry(e));
+            let mut ours = BytesMut::new();
+            RequestCodec::new(1 << 20, 32)
+                .encode(msg.clone(), &mut ours)
+                .unwrap();
+            let mut theirs = BytesMut::new();
+            ldap3_proto::LdapCodec::default()
+                .encode(msg, &mut theirs)
+                .unwrap();
+            assert_eq!(ours, theirs, "msgid {msgid}");
+        }
+        // An entry with no attributes.
+        let msg = LdapMsg::new(
+            7,
+            LdapOp::SearchResultEntry(LdapSearchResultEntry {
+                dn: String::new(),
+                attributes: vec![],
+            }),
+        );
+        let mut ours = BytesMut::new();
+        RequestCodec::new(1 << 20, 32)
+            .encode(msg.clone(), &mut ours)
+            .unwrap();
+        let mut theirs = BytesMut::new();
+        ldap3_proto::LdapCodec::default()
+            .encode(msg, &mut theirs)
+            .unwrap();
+        assert_eq!(ours, theirs);
     }
 
     #[test]
