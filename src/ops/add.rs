@@ -73,6 +73,11 @@ pub fn add(dir: &Directory, s: &Session, req: LdapAddRequest) -> Result<(), Ldap
                 format!("entry {} already exists", dn.display()),
             ));
         }
+        for n in write::stamp_freshness(dir, &st, &names, true, &mut entry)? {
+            if !names.iter().any(|x| x.eq_ignore_ascii_case(n)) {
+                names.push(n.to_string());
+            }
+        }
         let sc = check_entry(dir, &dn, &entry, LdapResultCode::NamingViolation)?;
         entry.set("structuralObjectClass", vec![sc.into_bytes()]);
         stamp_create(&mut entry, &st);

@@ -89,6 +89,11 @@ pub fn modify(dir: &Directory, s: &Session, req: LdapModifyRequest) -> Result<()
                 format!("structural object class modification from '{old_sc}' to '{new_sc}' is not allowed"),
             ));
         }
+        for n in write::stamp_freshness(dir, &st, &names, false, &mut e)? {
+            if !names.iter().any(|x| x.eq_ignore_ascii_case(n)) {
+                names.push(n.to_string());
+            }
+        }
         check_entry(dir, &dn, &e, LdapResultCode::NotALlowedOnRDN)?;
         stamp_modify(&mut e, &st);
         w.update(id, &old, &e)?;

@@ -155,6 +155,36 @@ pub fn stamp(dir: &Directory, who: &Identity) -> Stamp {
     }
 }
 
+/// The freshness rules (crate::freshness) on a contact entry after a write: a recorded
+/// verification or a change of contact data updates the verification attributes. Returns the
+/// names of the attributes it set (for the change record); constraintViolation for a method or
+/// status outside the known words, or a verification time in the future.
+pub fn stamp_freshness(
+    dir: &Directory,
+    st: &Stamp,
+    given: &[String],
+    added: bool,
+    e: &mut Entry,
+) -> Result<Vec<&'static str>, LdapError> {
+    use crate::freshness as f;
+    let trig = f::trigger(given, added);
+    if trig == f::Trigger::None || !f::is_contact(e) {
+        return Ok(Vec::new());
+    }
+    let rules = f::Rules {
+        interval_months: dir.config.freshness.interval_months,
+    };
+    let now = f::parse_gtime(st.time.as_bytes()).unwrap_or_else(|| dir.clock.now());
+    f::on_write(rules, now, &st.who, given, trig, e).map_err(|r| LdapError::constraint(r.0))?;
+    Ok(vec![
+        f::LAST_VERIFIED,
+        f::STATUS,
+        f::DUE,
+        f::VERIFIED_BY,
+        f::NEXT_METHOD,
+    ])
+}
+
 /// Operational attributes of a new entry.
 pub fn stamp_create(e: &mut Entry, st: &Stamp) {
     e.set(

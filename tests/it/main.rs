@@ -6,6 +6,7 @@ mod harness;
 mod access;
 mod cli_tools;
 mod command;
+mod freshness;
 mod interop;
 mod ldif_io;
 mod operations;
