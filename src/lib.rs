@@ -18,6 +18,7 @@ pub mod ldif;
 pub mod offline;
 pub mod ops;
 pub mod password;
+pub mod roster;
 pub mod schema;
 pub mod server;
 pub mod store;

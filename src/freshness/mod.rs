@@ -5,6 +5,7 @@
 //! [`on_write`], `ccdir verify` and `ccdir report overdue` use the same functions.
 
 pub mod report;
+pub mod verify;
 
 use crate::entry::Entry;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, UtcOffset};

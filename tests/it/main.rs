@@ -11,5 +11,6 @@ mod interop;
 mod ldif_io;
 mod operations;
 mod protocol;
+mod roster;
 mod schema_clients;
 mod scripts;
