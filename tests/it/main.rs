@@ -9,6 +9,7 @@ mod command;
 mod freshness;
 mod interop;
 mod ldif_io;
+mod mailing_list;
 mod operations;
 mod protocol;
 mod roster;
