@@ -217,3 +217,38 @@ fn freshness_attributes_are_indexed_by_default() {
         assert!(c.index.eq.iter().any(|x| x == a), "{a} not indexed");
     }
 }
+
+#[test]
+fn freshness_searches_are_answered_from_the_indexes() {
+    use ccdir::filter::{Filter, Tri};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut c = test_config(tmp.path());
+    c.load_sample = true;
+    let dir = ccdir::server::open_directory(&c, Arc::new(ccdir::clock::SystemClock)).expect("open");
+    ccdir::bootstrap::ensure_base(&dir).expect("sample");
+    let all = ccdir::offline::entries(&dir, None, None).expect("entries");
+    let snap = dir.store.read().expect("snapshot");
+    for text in [
+        "(cctldVerificationDue<=20261123000000Z)",
+        "(cctldVerificationDue>=20261123000000Z)",
+        "(cctldAvailable247=TRUE)",
+        "(&(objectClass=cctldContact)(cctldVerificationDue<=20261123000000Z))",
+    ] {
+        let f = Filter::compile(
+            &ccdir::filter_text::parse(text).expect("filter"),
+            &dir.schema,
+            dir.filter_limits(),
+        )
+        .expect("compile");
+        let matching = all
+            .iter()
+            .filter(|e| f.eval(e, &dir.schema) == Tri::True)
+            .count();
+        assert!(matching > 10, "{text}: {matching}");
+        // The planner narrows to exactly the matching entries: no scan of the directory.
+        let ids = ccdir::store::index::candidates(&f, dir.store.index_spec(), &snap)
+            .expect("index read")
+            .unwrap_or_else(|| panic!("{text} is not answered from an index"));
+        assert_eq!(ids.len(), matching, "{text}");
+    }
+}
