@@ -92,11 +92,11 @@ fn hours(e: &Entry, at: OffsetDateTime) -> (String, String) {
 fn registry(o: &mut String, r: &Roster, g: &Registry, at: OffsetDateTime) {
     let co = first(&g.entry, "co");
     o.push_str(&format!(
-        "<section class=\"cctld\" id=\"{}\">\n<h2>{} &mdash; {}{}</h2>\n<table>\n",
+        "<section class=\"cctld\" id=\"{}\">\n<h2>{} &mdash; {} &mdash; {}</h2>\n<table>\n",
         esc(&g.domain),
         esc(&g.label()),
         esc(&co),
-        esc(&format!(" &mdash; {}", first(&g.entry, "o"))).replace("&amp;mdash;", "&mdash;")
+        esc(&first(&g.entry, "o"))
     ));
     match &g.team {
         Some(t) => {
