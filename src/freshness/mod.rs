@@ -17,6 +17,10 @@ pub const VERIFIED_BY: &str = "cctldVerifiedBy";
 pub const STATUS: &str = "cctldVerificationStatus";
 pub const NEXT_METHOD: &str = "cctldVerificationNextMethod";
 
+/// The attributes ccdir computes: only those with manage access (directory admins) may write
+/// them directly.
+pub const COMPUTED: &[&str] = &[DUE, VERIFIED_BY, NEXT_METHOD];
+
 /// The attributes a client writes to record a verification.
 pub const RECORDING: &[&str] = &[LAST_VERIFIED, METHOD, STATUS];
 
@@ -251,15 +255,34 @@ pub struct Refusal(pub String);
 /// - a change of contact data (or a new contact without a verification) leaves the last
 ///   verification as it was but makes the contact pending and due now, cctldVerifiedBy the
 ///   writer;
-/// - the method and status values must be among the known words.
+/// - the method and status values must be among the known words;
+/// - the computed attributes ([`COMPUTED`]) may be written directly only with `manage` access
+///   (then the written values are kept), so that nobody else can postpone a due date or
+///   name another verifier.
 pub fn on_write(
     rules: Rules,
     now: OffsetDateTime,
     who: &str,
+    manage: bool,
     given: &[String],
     trig: Trigger,
     e: &mut Entry,
 ) -> Result<(), Refusal> {
+    let gave = |n: &str| {
+        given.iter().any(|g| {
+            g.split(';')
+                .next()
+                .is_some_and(|b| b.eq_ignore_ascii_case(n))
+        })
+    };
+    if !manage {
+        if let Some(a) = COMPUTED.iter().find(|a| gave(a)) {
+            return Err(Refusal(format!(
+                "{a} is maintained by the server: record a verification \
+                 (cctldVerificationMethod, cctldVerificationStatus, cctldLastVerified) instead"
+            )));
+        }
+    }
     if !is_contact(e) || trig == Trigger::None {
         return Ok(());
     }
@@ -281,15 +304,12 @@ pub fn on_write(
             )));
         }
     }
-    let gave = |n: &str| {
-        given.iter().any(|g| {
-            g.split(';')
-                .next()
-                .is_some_and(|b| b.eq_ignore_ascii_case(n))
-        })
-    };
     let now_s = crate::clock::generalized_time(now);
-    let set = |e: &mut Entry, n: &str, v: &str| e.set(n, vec![v.as_bytes().to_vec()]);
+    let set = |e: &mut Entry, n: &str, v: &str| {
+        if !(COMPUTED.contains(&n) && gave(n)) {
+            e.set(n, vec![v.as_bytes().to_vec()]);
+        }
+    };
     match trig {
         Trigger::Verification => {
             let last = match e.get(LAST_VERIFIED).and_then(|a| a.values.first()) {
@@ -433,7 +453,16 @@ mod tests {
             (METHOD, "voice"),
         ]);
         let given = vec![METHOD.to_string()];
-        on_write(rules, now, "cn=v", &given, trigger(&given, false), &mut e).unwrap();
+        on_write(
+            rules,
+            now,
+            "cn=v",
+            false,
+            &given,
+            trigger(&given, false),
+            &mut e,
+        )
+        .unwrap();
         assert_eq!(e.first_str(LAST_VERIFIED), Some("20261130120000Z"));
         assert_eq!(e.first_str(DUE), Some("20270228120000Z"));
         assert_eq!(e.first_str(STATUS), Some("verified"));
@@ -447,14 +476,52 @@ mod tests {
             (STATUS, "failed"),
         ]);
         let given: Vec<String> = RECORDING.iter().map(|s| s.to_string()).collect();
-        on_write(rules, now, "cn=v", &given, Trigger::Verification, &mut e).unwrap();
+        on_write(
+            rules,
+            now,
+            "cn=v",
+            false,
+            &given,
+            Trigger::Verification,
+            &mut e,
+        )
+        .unwrap();
         assert_eq!(e.first_str(LAST_VERIFIED), Some("20261101000000Z"));
         assert_eq!(e.first_str(DUE), Some("20261130120000Z"));
 
+        // Computed attributes only with manage access.
+        let mut e = contact(&[(DUE, "20300101000000Z")]);
+        let g = vec![DUE.to_string()];
+        assert!(on_write(rules, now, "cn=v", false, &g, Trigger::None, &mut e).is_err());
+        assert!(on_write(rules, now, "cn=v", true, &g, Trigger::None, &mut e).is_ok());
+        let mut e = contact(&[(DUE, "20300101000000Z"), (METHOD, "fax")]);
+        let g = vec![DUE.to_string(), METHOD.to_string()];
+        on_write(rules, now, "cn=v", true, &g, Trigger::Verification, &mut e).unwrap();
+        assert_eq!(e.first_str(DUE), Some("20300101000000Z"));
+        assert_eq!(e.first_str(STATUS), Some("verified"));
+
         let mut bad = contact(&[(METHOD, "pigeon")]);
-        assert!(on_write(rules, now, "", &given, Trigger::Verification, &mut bad).is_err());
+        assert!(on_write(
+            rules,
+            now,
+            "",
+            false,
+            &given,
+            Trigger::Verification,
+            &mut bad
+        )
+        .is_err());
         let mut future = contact(&[(LAST_VERIFIED, "20270101000000Z")]);
-        assert!(on_write(rules, now, "", &given, Trigger::Verification, &mut future).is_err());
+        assert!(on_write(
+            rules,
+            now,
+            "",
+            false,
+            &given,
+            Trigger::Verification,
+            &mut future
+        )
+        .is_err());
     }
 
     #[test]
@@ -469,7 +536,16 @@ mod tests {
         ]);
         let given = vec!["telephoneNumber".to_string()];
         assert_eq!(trigger(&given, false), Trigger::DataChange);
-        on_write(rules, now, "cn=w", &given, Trigger::DataChange, &mut e).unwrap();
+        on_write(
+            rules,
+            now,
+            "cn=w",
+            false,
+            &given,
+            Trigger::DataChange,
+            &mut e,
+        )
+        .unwrap();
         assert_eq!(e.first_str(LAST_VERIFIED), Some("20261001000000Z"));
         assert_eq!(e.first_str(STATUS), Some("pending"));
         assert_eq!(e.first_str(DUE), Some("20261130120000Z"));

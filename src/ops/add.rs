@@ -66,6 +66,7 @@ pub fn add(dir: &Directory, s: &Session, req: LdapAddRequest) -> Result<(), Ldap
             let parent_dn = dn.parent();
             return Err(acl.refuse(&parent_dn, w.lookup(&parent_dn)?.map(|x| x.1).as_ref()));
         }
+        let manage = acl.allows(&dn.store_key(), Some(&entry), None, Level::Manage);
         drop(acl);
         if w.id_of(&dn)?.is_some() {
             return Err(LdapError::new(
@@ -73,7 +74,7 @@ pub fn add(dir: &Directory, s: &Session, req: LdapAddRequest) -> Result<(), Ldap
                 format!("entry {} already exists", dn.display()),
             ));
         }
-        for n in write::stamp_freshness(dir, &st, &names, true, &mut entry)? {
+        for n in write::stamp_freshness(dir, &st, manage, &names, true, &mut entry)? {
             if !names.iter().any(|x| x.eq_ignore_ascii_case(n)) {
                 names.push(n.to_string());
             }

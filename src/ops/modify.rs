@@ -61,6 +61,7 @@ pub fn modify(dir: &Directory, s: &Session, req: LdapModifyRequest) -> Result<()
                 )));
             }
         }
+        let manage = acl.allows(&key, Some(&old), None, Level::Manage);
         drop(acl);
         if !new_passwords.is_empty() {
             let forbidden: Vec<&[u8]> = ["uid", "mail"]
@@ -89,7 +90,7 @@ pub fn modify(dir: &Directory, s: &Session, req: LdapModifyRequest) -> Result<()
                 format!("structural object class modification from '{old_sc}' to '{new_sc}' is not allowed"),
             ));
         }
-        for n in write::stamp_freshness(dir, &st, &names, false, &mut e)? {
+        for n in write::stamp_freshness(dir, &st, manage, &names, false, &mut e)? {
             if !names.iter().any(|x| x.eq_ignore_ascii_case(n)) {
                 names.push(n.to_string());
             }

@@ -208,6 +208,28 @@ fn verification_cycle_with_a_controlled_clock() {
     );
     assert!(due(&mut admin, "(cctldVerificationDue<=20270301085959Z)").is_empty());
     assert_eq!(due(&mut admin, "(cctldAvailable247=TRUE)"), vec![team()]);
+
+    // The computed attributes: a registry admin cannot postpone the due date or name another
+    // verifier; a directory admin (manage access) can, and the value stays.
+    for (a_, v) in [
+        ("cctldVerificationDue", "20300101000000Z"),
+        ("cctldVerifiedBy", ADMIN),
+        ("cctldVerificationNextMethod", "letter"),
+    ] {
+        assert_eq!(replace(&mut a, &team(), a_, v), 19, "{a_}");
+    }
+    assert_eq!(
+        replace(
+            &mut admin,
+            &team(),
+            "cctldVerificationDue",
+            "20270401000000Z"
+        ),
+        0
+    );
+    let e = attrs(&mut admin, &team());
+    assert_eq!(one(&e, "cctldVerificationDue"), "20270401000000Z");
+    assert_eq!(one(&e, "cctldVerifiedBy"), alice());
 }
 
 #[test]
