@@ -206,8 +206,18 @@ fn admin_text(a: &Admin) -> String {
 pub fn text(r: &Report) -> String {
     let mut o = String::new();
     o.push_str(&format!(
-        "Contacts due for verification as of {} (also those due within {} days)\n",
-        generalized_time(r.at),
+        "Contacts due for verification as of {} UTC (also those due within {} days)\n",
+        {
+            let t = r.at;
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        },
         r.within_days
     ));
     o.push_str(&format!(

@@ -125,6 +125,10 @@ fn overdue_report_over_the_sample_directory() {
         t.contains(&format!("{} overdue, 0 due soon", overdue.len())),
         "{t}"
     );
+    assert!(
+        t.starts_with("Contacts due for verification as of 2026-11-23 00:00 UTC"),
+        "{t}"
+    );
     assert!(t.contains("notify: "), "{t}");
     assert!(t.contains("next: "), "{t}");
 
@@ -330,6 +334,19 @@ fn html_roster_renders_in_a_headless_browser() {
     ));
     assert!(csv.lines().count() > 63, "{}", csv.lines().count());
     assert!(csv.lines().all(|l| !l.is_empty()));
+    // What an identity may read: anonymous may read no contact, a member registry all.
+    let anon = stdout(&ccdir(
+        tmp.path(),
+        &["roster", "--format", "csv", "--as", ""],
+    ));
+    assert_eq!(anon.lines().count(), 1, "{anon}");
+    let member = format!("associatedDomain=br,ou=registries,{SUFFIX}");
+    let csv_br = stdout(&ccdir(
+        tmp.path(),
+        &["roster", "--format", "csv", "--as", &member],
+    ));
+    let csv_all = stdout(&ccdir(tmp.path(), &["roster", "--format", "csv"]));
+    assert_eq!(csv_br.lines().count(), csv_all.lines().count());
 
     if !need("/usr/bin/chromium", "Debian's chromium") {
         return;
