@@ -312,16 +312,19 @@ pub fn on_write(
     };
     match trig {
         Trigger::Verification => {
-            let last = match e.get(LAST_VERIFIED).and_then(|a| a.values.first()) {
-                Some(v) if gave(LAST_VERIFIED) => {
-                    parse_gtime(v).ok_or_else(|| Refusal(format!("{LAST_VERIFIED}: not a time")))?
-                }
-                _ => now,
+            // The time given with this write, else now (also when the write removed it).
+            let given_last = match e.get(LAST_VERIFIED).and_then(|a| a.values.first()) {
+                Some(v) if gave(LAST_VERIFIED) => Some(
+                    parse_gtime(v)
+                        .ok_or_else(|| Refusal(format!("{LAST_VERIFIED}: not a time")))?,
+                ),
+                _ => None,
             };
+            let last = given_last.unwrap_or(now);
             if last > now + time::Duration::minutes(5) {
                 return Err(Refusal(format!("{LAST_VERIFIED}: in the future")));
             }
-            if !gave(LAST_VERIFIED) {
+            if given_last.is_none() {
                 set(e, LAST_VERIFIED, &now_s);
             }
             let status = match (&status, gave(STATUS)) {
@@ -499,6 +502,12 @@ mod tests {
         on_write(rules, now, "cn=v", true, &g, Trigger::Verification, &mut e).unwrap();
         assert_eq!(e.first_str(DUE), Some("20300101000000Z"));
         assert_eq!(e.first_str(STATUS), Some("verified"));
+
+        // Removing the time of the last check records one now.
+        let mut e = contact(&[(METHOD, "voice")]);
+        let g = vec![LAST_VERIFIED.to_string()];
+        on_write(rules, now, "cn=v", false, &g, Trigger::Verification, &mut e).unwrap();
+        assert_eq!(e.first_str(LAST_VERIFIED), Some("20261130120000Z"));
 
         let mut bad = contact(&[(METHOD, "pigeon")]);
         assert!(on_write(
