@@ -15,6 +15,30 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock that stands still until moved: for tests and for reports "as of" a given time.
+pub struct ManualClock(std::sync::Mutex<OffsetDateTime>);
+
+impl ManualClock {
+    pub fn new(t: OffsetDateTime) -> Self {
+        ManualClock(std::sync::Mutex::new(t))
+    }
+
+    pub fn set(&self, t: OffsetDateTime) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = t;
+    }
+
+    pub fn advance(&self, d: time::Duration) {
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *g += d;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// `YYYYMMDDHHMMSSZ` (RFC 4517 Generalized Time, UTC).
 pub fn generalized_time(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);

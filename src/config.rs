@@ -29,6 +29,25 @@ pub struct Config {
     pub store: StoreConfig,
     pub schema: SchemaConfig,
     pub audit: AuditConfig,
+    pub freshness: Freshness,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Freshness {
+    /// Calendar months from a verification to the next one due (docs/operations/freshness.md).
+    pub interval_months: u32,
+    /// `ccdir report overdue` also lists contacts due within this many days.
+    pub warn_days: u32,
+}
+
+impl Default for Freshness {
+    fn default() -> Self {
+        Freshness {
+            interval_months: 3,
+            warn_days: 14,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -196,6 +215,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             schema: SchemaConfig::default(),
             audit: AuditConfig::default(),
+            freshness: Freshness::default(),
         }
     }
 }
@@ -259,6 +279,8 @@ impl Default for Index {
             "uniqueMember",
             "entryUUID",
             "userCertificate",
+            "cctldVerificationDue",
+            "cctldAvailable247",
         ];
         let sub = [
             "cn",
@@ -381,6 +403,9 @@ impl Config {
         }
         if self.password.generated_length < 8 || self.password.generated_length > 128 {
             return Err("password.generated_length must be 8..=128".into());
+        }
+        if self.freshness.interval_months == 0 || self.freshness.interval_months > 60 {
+            return Err("freshness.interval_months must be 1..=60".into());
         }
         Ok(())
     }

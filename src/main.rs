@@ -33,6 +33,86 @@ enum Command {
     Export(ExportArgs),
     /// Write a generated set of inetOrgPerson entries as LDIF (for benchmarks and tests).
     GenSample(GenSampleArgs),
+    /// Record a verification of a contact (server stopped): sets the verification attributes
+    /// as an LDAP modify would (docs/operations/freshness.md).
+    Verify(VerifyArgs),
+    /// Reports on the data directory (server stopped, or a copy of its data dir).
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// The offline roster: vCard 4.0, CSV, or printable HTML pages per region
+    /// (docs/operations/roster.md).
+    Roster(RosterArgs),
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Contacts whose verification is overdue or due soon, per registry, with the registry's
+    /// admins to notify.
+    Overdue(OverdueArgs),
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// How the contact was verified: voice, email, fax, chat or letter.
+    #[arg(long)]
+    method: String,
+    /// Outcome: verified, pending or failed.
+    #[arg(long, default_value = "verified")]
+    status: String,
+    /// When the check was made (Generalized Time, e.g. 20261123141500Z; default now).
+    #[arg(long)]
+    at: Option<String>,
+    /// Who verified (recorded in cctldVerifiedBy; must have write access). Default: the admin.
+    #[arg(long)]
+    by: Option<String>,
+    /// The contact entries (DNs).
+    #[arg(required = true)]
+    dns: Vec<String>,
+}
+
+#[derive(Args)]
+struct OverdueArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// The report as of this time (Generalized Time, e.g. 20261123000000Z; default now).
+    #[arg(long)]
+    at: Option<String>,
+    /// Also list contacts due within this many days (default: freshness.warn_days).
+    #[arg(long)]
+    within: Option<u32>,
+    /// text, json or csv.
+    #[arg(long, default_value = "text")]
+    format: String,
+    /// Only what this identity may read (a DN; "" for anonymous). Default: everything.
+    #[arg(long = "as")]
+    as_dn: Option<String>,
+    /// Output file (default: standard output).
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RosterArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// vcard, csv or html.
+    #[arg(long, default_value = "html")]
+    format: String,
+    /// Only what this identity may read (a DN; "" for anonymous). Default: everything.
+    #[arg(long = "as")]
+    as_dn: Option<String>,
+    /// Only this region (CENTR, APTLD, LACTLD, AFTLD, or "none").
+    #[arg(long)]
+    region: Option<String>,
+    /// The date printed on the roster (Generalized Time; default now).
+    #[arg(long)]
+    at: Option<String>,
+    /// Output: a file for vcard and csv (default standard output); a directory for html (one
+    /// page per region, default ./roster).
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -183,6 +263,9 @@ fn main() -> ExitCode {
         Command::Import(a) => import(a),
         Command::Export(a) => export(a),
         Command::GenSample(a) => gen_sample(a),
+        Command::Verify(a) => verify(a),
+        Command::Report(ReportCommand::Overdue(a)) => report_overdue(a),
+        Command::Roster(a) => roster(a),
         Command::CheckConfig(a) => a.load().map(|c| {
             println!(
                 "configuration OK (data dir {}, suffix {})",
@@ -299,6 +382,97 @@ fn export(a: ExportArgs) -> Result<(), String> {
     };
     eprintln!("exported {n} entries");
     Ok(())
+}
+
+fn parse_time(t: Option<&str>) -> Result<time::OffsetDateTime, String> {
+    match t {
+        None => Ok(time::OffsetDateTime::now_utc()),
+        Some(s) => ccdir::freshness::parse_gtime(s.as_bytes())
+            .ok_or_else(|| format!("{s}: not a Generalized Time (e.g. 20261123000000Z)")),
+    }
+}
+
+/// Write to the file, or to standard output.
+fn write_out(path: Option<&PathBuf>, text: &str) -> Result<(), String> {
+    match path {
+        Some(p) => {
+            std::fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))
+        }
+        None => {
+            let mut o = std::io::stdout().lock();
+            o.write_all(text.as_bytes())
+                .and_then(|_| o.flush())
+                .map_err(|e| format!("write failed: {e}"))
+        }
+    }
+}
+
+fn verify(a: VerifyArgs) -> Result<(), String> {
+    let c = a.config.load()?;
+    if ccdir::freshness::Method::parse(&a.method).is_none() {
+        return Err(format!(
+            "--method {}: expected voice, email, fax, chat or letter",
+            a.method
+        ));
+    }
+    let dir = open_offline(&c)?;
+    let by = a.by.clone().unwrap_or_else(|| c.admin_dn());
+    let mut changes = vec![
+        ("cctldVerificationMethod", a.method.clone()),
+        ("cctldVerificationStatus", a.status.clone()),
+    ];
+    if let Some(t) = &a.at {
+        parse_time(Some(t))?;
+        changes.push(("cctldLastVerified", t.clone()));
+    }
+    for dn in &a.dns {
+        ccdir::freshness::verify::record(&dir, &by, dn, &changes)
+            .map_err(|e| format!("{dn}: {e}"))?;
+        let e = ccdir::freshness::verify::show(&dir, dn)?;
+        println!("{e}");
+    }
+    Ok(())
+}
+
+fn report_overdue(a: OverdueArgs) -> Result<(), String> {
+    let c = a.config.load()?;
+    let at = parse_time(a.at.as_deref())?;
+    let dir = open_offline(&c)?;
+    let entries = ccdir::offline::entries(&dir, None, a.as_dn.as_deref())?;
+    let within = a.within.unwrap_or(c.freshness.warn_days);
+    let r = ccdir::freshness::report::build(&entries, at, within);
+    let text = match a.format.as_str() {
+        "text" => ccdir::freshness::report::text(&r),
+        "json" => ccdir::freshness::report::json(&r),
+        "csv" => ccdir::freshness::report::csv(&r),
+        f => return Err(format!("--format {f}: expected text, json or csv")),
+    };
+    write_out(a.output.as_ref(), &text)
+}
+
+fn roster(a: RosterArgs) -> Result<(), String> {
+    let c = a.config.load()?;
+    let at = parse_time(a.at.as_deref())?;
+    let dir = open_offline(&c)?;
+    let entries = ccdir::offline::entries(&dir, None, a.as_dn.as_deref())?;
+    let roster = ccdir::roster::Roster::build(&entries, a.region.as_deref());
+    match a.format.as_str() {
+        "vcard" => write_out(a.output.as_ref(), &ccdir::roster::vcard::all(&roster, at)),
+        "csv" => write_out(a.output.as_ref(), &ccdir::roster::csv::all(&roster, at)),
+        "html" => {
+            let out = a.output.clone().unwrap_or_else(|| PathBuf::from("roster"));
+            std::fs::create_dir_all(&out)
+                .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+            for (file, page) in ccdir::roster::html::pages(&roster, at) {
+                let p = out.join(&file);
+                std::fs::write(&p, page)
+                    .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+                eprintln!("wrote {}", p.display());
+            }
+            Ok(())
+        }
+        f => Err(format!("--format {f}: expected vcard, csv or html")),
+    }
 }
 
 fn gen_sample(a: GenSampleArgs) -> Result<(), String> {

@@ -224,6 +224,8 @@ pub fn default_rules(suffix: &str) -> Vec<RuleConfig> {
     let admins = format!("group:cn=directory-admins,ou=groups,{suffix}");
     let members = format!("group.subtree:cn=members,ou=groups,{suffix}");
     let registry_admins = format!("ancestor-group:cn=admins@ou=registries,{suffix}");
+    // Services that read the directory without being members (the list's mail server).
+    let services = format!("group:cn=services,ou=groups,{suffix}");
     vec![
         RuleConfig {
             attrs: vec!["userPassword".into()],
@@ -243,6 +245,7 @@ pub fn default_rules(suffix: &str) -> Vec<RuleConfig> {
                 format!("{admins} manage"),
                 format!("{registry_admins} write"),
                 format!("{members} read"),
+                format!("{services} read"),
                 "self read".into(),
                 "* none".into(),
             ],
@@ -277,6 +280,7 @@ pub fn default_rules(suffix: &str) -> Vec<RuleConfig> {
             by: vec![
                 format!("{admins} manage"),
                 format!("{members} read"),
+                format!("{services} read"),
                 "self read".into(),
                 "* none".into(),
             ],

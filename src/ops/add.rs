@@ -78,12 +78,18 @@ pub fn add(
         if let Some(f) = &rc.assertion {
             check_assertion(dir, &acl, w, None, &dn.store_key(), &entry, f)?;
         }
+        let manage = acl.allows(&dn.store_key(), Some(&entry), None, Level::Manage);
         drop(acl);
         if w.id_of(&dn)?.is_some() {
             return Err(LdapError::new(
                 LdapResultCode::EntryAlreadyExists,
                 format!("entry {} already exists", dn.display()),
             ));
+        }
+        for n in write::stamp_freshness(dir, &st, manage, &names, true, &mut entry)? {
+            if !names.iter().any(|x| x.eq_ignore_ascii_case(n)) {
+                names.push(n.to_string());
+            }
         }
         let sc = check_entry(dir, &dn, &entry, LdapResultCode::NamingViolation)?;
         entry.set("structuralObjectClass", vec![sc.into_bytes()]);

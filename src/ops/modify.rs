@@ -77,6 +77,7 @@ pub fn modify(
         if let Some(attrs) = &rc.pre_read {
             out.push(read_back(dir, &acl, &key, &old, attrs, OID_PRE_READ));
         }
+        let manage = acl.allows(&key, Some(&old), None, Level::Manage);
         drop(acl);
         if !new_passwords.is_empty() {
             let forbidden: Vec<&[u8]> = ["uid", "mail"]
@@ -104,6 +105,11 @@ pub fn modify(
                 LdapResultCode::ObjectClassModsProhibited,
                 format!("structural object class modification from '{old_sc}' to '{new_sc}' is not allowed"),
             ));
+        }
+        for n in write::stamp_freshness(dir, &st, manage, &names, false, &mut e)? {
+            if !names.iter().any(|x| x.eq_ignore_ascii_case(n)) {
+                names.push(n.to_string());
+            }
         }
         check_entry(dir, &dn, &e, LdapResultCode::NotALlowedOnRDN)?;
         stamp_modify(&mut e, &st);

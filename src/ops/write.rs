@@ -155,6 +155,41 @@ pub fn stamp(dir: &Directory, who: &Identity) -> Stamp {
     }
 }
 
+/// The freshness rules (crate::freshness) on a contact entry after a write: a recorded
+/// verification or a change of contact data updates the verification attributes. Returns the
+/// names of the attributes it set (for the change record); constraintViolation for a method or
+/// status outside the known words, or a verification time in the future.
+///
+/// `manage`: the writer has manage access to the entry (directory admins), and may set the
+/// computed attributes (due date, verifier, next channel) directly.
+pub fn stamp_freshness(
+    dir: &Directory,
+    st: &Stamp,
+    manage: bool,
+    given: &[String],
+    added: bool,
+    e: &mut Entry,
+) -> Result<Vec<&'static str>, LdapError> {
+    use crate::freshness as f;
+    let trig = f::trigger(given, added);
+    let rules = f::Rules {
+        interval_months: dir.config.freshness.interval_months,
+    };
+    let now = f::parse_gtime(st.time.as_bytes()).unwrap_or_else(|| dir.clock.now());
+    f::on_write(rules, now, &st.who, manage, given, trig, e)
+        .map_err(|r| LdapError::constraint(r.0))?;
+    if trig == f::Trigger::None || !f::is_contact(e) {
+        return Ok(Vec::new());
+    }
+    Ok(vec![
+        f::LAST_VERIFIED,
+        f::STATUS,
+        f::DUE,
+        f::VERIFIED_BY,
+        f::NEXT_METHOD,
+    ])
+}
+
 /// Operational attributes of a new entry.
 pub fn stamp_create(e: &mut Entry, st: &Stamp) {
     e.set(

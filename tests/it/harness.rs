@@ -56,14 +56,31 @@ impl TestServer {
         s
     }
 
+    /// Start with a changed test configuration and the given clock.
+    pub fn start_with_clock(
+        clock: Arc<dyn ccdir::clock::Clock>,
+        f: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut c = test_config(tmp.path());
+        f(&mut c);
+        let mut s = Self::start_config_clock(c, clock);
+        s._tmp = Some(tmp);
+        s
+    }
+
     pub fn start_config(config: Config) -> TestServer {
+        Self::start_config_clock(config, Arc::new(ccdir::clock::SystemClock))
+    }
+
+    fn start_config_clock(config: Config, clock: Arc<dyn ccdir::clock::Clock>) -> TestServer {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
         let server = rt
-            .block_on(Server::start(config.clone()))
+            .block_on(Server::start_with_clock(config.clone(), clock))
             .expect("server start");
         TestServer {
             rt,

@@ -257,8 +257,29 @@ class Phones:
         return fmt.format(pool.pop())
 
 
-def verification(rng):
-    """cctldLastVerified etc.: about a quarter are overdue on TODAY."""
+# Verification channels in rotation order, and the attributes each needs (as ccdir's
+# src/freshness/mod.rs has them).
+CHANNELS = [("voice", ("telephoneNumber", "mobile", "cctldEmergencyTelephoneNumber")),
+            ("email", ("mail",)), ("fax", ("facsimileTelephoneNumber",)),
+            ("chat", ("cctldMessengerURI",)),
+            ("letter", ("postalAddress", "registeredAddress", "street", "postOfficeBox"))]
+
+
+def next_method(last, attrs):
+    """The channel after `last` that the entry has data for (voice when none)."""
+    names = {k for k, _ in attrs}
+    order = [c for c, _ in CHANNELS]
+    start = order.index(last) + 1 if last in order else 0
+    for k in range(len(order)):
+        c, needs = CHANNELS[(start + k) % len(order)]
+        if names.intersection(needs):
+            return c
+    return "voice"
+
+
+def verification(rng, attrs):
+    """cctldLastVerified etc. as ccdir computes them when a verification is recorded (due three
+    calendar months later, at once when the check failed); about a quarter are overdue on TODAY."""
     boundary = add_months(TODAY, -3)          # last verified before this => overdue
     if rng.random() < 0.25:
         lo, hi = VERIFY_FROM, boundary - dt.timedelta(days=1)
@@ -266,13 +287,13 @@ def verification(rng):
         lo, hi = boundary, VERIFY_TO
     last = lo + dt.timedelta(seconds=rng.randrange(int((hi - lo).total_seconds())))
     last = last.replace(second=0)
-    due = add_months(last, 3)
     status = rng.choices(["verified", "pending", "failed"], [82, 11, 7])[0]
+    due = last if status == "failed" else add_months(last, 3)
     method = rng.choices(["voice", "email", "chat", "fax", "letter"], [40, 35, 15, 6, 4])[0]
     attrs = [("cctldLastVerified", gtime(last)), ("cctldVerificationDue", gtime(due)),
-             ("cctldVerificationMethod", method), ("cctldVerificationStatus", status)]
-    if status == "verified":
-        attrs.append(("cctldVerifiedBy", ADMIN))
+             ("cctldVerificationMethod", method), ("cctldVerificationStatus", status),
+             ("cctldVerifiedBy", ADMIN),
+             ("cctldVerificationNextMethod", next_method(method, attrs))]
     return attrs, due < TODAY
 
 
@@ -478,7 +499,7 @@ def build(seed):
                 p.append(("cctldOpenPGPFingerprint", fingerprint(rng)))
                 if rng.random() < 0.45:
                     p.append(("cctldKeyURI", f"https://{dom}/keys/{pdn.split(',')[0][4:]}.asc"))
-            va, overdue = verification(rng)
+            va, overdue = verification(rng, p)
             p += va
             stats["overdue"] += overdue
             stats["contacts"] += 1
@@ -521,7 +542,7 @@ def build(seed):
         if rng.random() < 0.6:
             t.append(("cctldOpenPGPFingerprint", fingerprint(rng)))
             t.append(("cctldKeyURI", f"https://{dom}/keys/security.asc"))
-        va, overdue = verification(rng)
+        va, overdue = verification(rng, t)
         t += va
         stats["overdue"] += overdue
         stats["contacts"] += 1

@@ -6,4 +6,5 @@ due=${1:-$(date -u +%Y%m%d%H%M%SZ)}
 ldapsearch -H "$LDAP_URI" -x -D "$BIND_DN" -y "$BIND_PW_FILE" -LLL -o ldif-wrap=no \
   -b "ou=registries,${SUFFIX:-dc=cctld-ir,dc=example}" \
   "(&(objectClass=cctldContact)(cctldVerificationDue<=$due))" \
-  associatedDomain cn mail cctldVerificationDue cctldLastVerified cctldVerificationMethod
+  associatedDomain cn mail cctldVerificationDue cctldLastVerified cctldVerificationMethod \
+  cctldVerificationStatus cctldVerificationNextMethod

@@ -1,0 +1,276 @@
+//! The verification cycle over LDAP with a controlled clock: what adds and modifies of contact
+//! entries do to the verification attributes (docs/operations/freshness.md), and the indexed
+//! freshness searches.
+
+use crate::harness::*;
+use ccdir::clock::ManualClock;
+use ldap3::{LdapConn, Mod, Scope, SearchEntry};
+use std::collections::HashSet;
+use std::sync::Arc;
+use time::macros::datetime;
+
+const REG: &str = "associatedDomain=zz,ou=registries,dc=cctld-ir,dc=example";
+
+fn team() -> String {
+    format!("cn=incident-response,{REG}")
+}
+
+fn alice() -> String {
+    format!("uid=alice,{REG}")
+}
+
+fn attrs(c: &mut LdapConn, dn: &str) -> SearchEntry {
+    let (rs, _) = c
+        .search(dn, Scope::Base, "(objectClass=*)", vec!["*"])
+        .expect("search")
+        .success()
+        .expect("search success");
+    SearchEntry::construct(rs.into_iter().next().expect("entry"))
+}
+
+fn one(e: &SearchEntry, a: &str) -> String {
+    e.attrs
+        .get(a)
+        .and_then(|v| v.first().cloned())
+        .unwrap_or_default()
+}
+
+fn replace(c: &mut LdapConn, dn: &str, a: &str, v: &str) -> u32 {
+    let mods = vec![Mod::Replace(a, HashSet::from([v]))];
+    c.modify(dn, mods).expect("modify").rc
+}
+
+fn setup(s: &TestServer) {
+    let mut c = s.admin();
+    add(
+        &mut c,
+        REG,
+        &[
+            ("objectClass", &["organization", "cctldRegistry"]),
+            ("o", &["Registry of .zz (example)"]),
+            ("associatedDomain", &["zz"]),
+        ],
+    );
+    add(
+        &mut c,
+        &alice(),
+        &[
+            (
+                "objectClass",
+                &["inetOrgPerson", "organizationalPerson", "person"],
+            ),
+            ("uid", &["alice"]),
+            ("cn", &["Alice Example"]),
+            ("sn", &["Example"]),
+            ("userPassword", &["alice secret 1"]),
+        ],
+    );
+    add(
+        &mut c,
+        &format!("cn=admins,{REG}"),
+        &[
+            ("objectClass", &["groupOfNames"]),
+            ("cn", &["admins"]),
+            ("member", &[alice().as_str()]),
+        ],
+    );
+}
+
+#[test]
+fn verification_cycle_with_a_controlled_clock() {
+    let clock = Arc::new(ManualClock::new(datetime!(2026-11-30 12:00 UTC)));
+    let s = TestServer::start_with_clock(clock.clone(), |_| {});
+    setup(&s);
+    let mut admin = s.admin();
+    // A new contact without a verification: pending, due at once.
+    add(
+        &mut admin,
+        &team(),
+        &[
+            ("objectClass", &["organizationalRole", "cctldContact"]),
+            ("cn", &["incident-response"]),
+            ("associatedDomain", &["zz"]),
+            ("telephoneNumber", &["+99 555 0100"]),
+            ("mail", &["security@nic-zz.example"]),
+            ("facsimileTelephoneNumber", &["+99 555 0101"]),
+            ("cctldAvailable247", &["TRUE"]),
+        ],
+    );
+    let e = attrs(&mut admin, &team());
+    assert_eq!(one(&e, "cctldVerificationStatus"), "pending");
+    assert_eq!(one(&e, "cctldVerificationDue"), "20261130120000Z");
+    assert_eq!(one(&e, "cctldVerifiedBy"), ADMIN);
+    assert_eq!(one(&e, "cctldVerificationNextMethod"), "voice");
+    assert!(!e.attrs.contains_key("cctldLastVerified"));
+
+    // The registry's admin records a voice verification: due three calendar months later
+    // (30 November -> 28 February), recorded by them, email suggested next.
+    clock.advance(time::Duration::hours(1));
+    let mut a = s.conn();
+    a.simple_bind(&alice(), "alice secret 1")
+        .expect("bind")
+        .success()
+        .expect("alice bind");
+    assert_eq!(
+        replace(&mut a, &team(), "cctldVerificationMethod", "voice"),
+        0
+    );
+    let e = attrs(&mut admin, &team());
+    assert_eq!(one(&e, "cctldLastVerified"), "20261130130000Z");
+    assert_eq!(one(&e, "cctldVerificationDue"), "20270228130000Z");
+    assert_eq!(one(&e, "cctldVerificationStatus"), "verified");
+    assert_eq!(one(&e, "cctldVerifiedBy"), alice());
+    assert_eq!(one(&e, "cctldVerificationNextMethod"), "email");
+
+    // Three months on: by e-mail, with the time of the check given; fax next.
+    clock.set(datetime!(2027-02-27 09:00 UTC));
+    let mods = vec![
+        Mod::Replace("cctldVerificationMethod", HashSet::from(["email"])),
+        Mod::Replace("cctldLastVerified", HashSet::from(["20270226160000Z"])),
+    ];
+    assert_eq!(a.modify(&team(), mods).expect("modify").rc, 0);
+    let e = attrs(&mut admin, &team());
+    assert_eq!(one(&e, "cctldLastVerified"), "20270226160000Z");
+    assert_eq!(one(&e, "cctldVerificationDue"), "20270526160000Z");
+    assert_eq!(one(&e, "cctldVerificationNextMethod"), "fax");
+    // Next after fax: no messenger and no postal address, so back to voice.
+    assert_eq!(
+        replace(&mut a, &team(), "cctldVerificationMethod", "fax"),
+        0
+    );
+    let e = attrs(&mut admin, &team());
+    assert_eq!(one(&e, "cctldVerificationNextMethod"), "voice");
+    assert_eq!(one(&e, "cctldVerificationDue"), "20270527090000Z");
+
+    // A failed check is due at once.
+    assert_eq!(
+        replace(&mut a, &team(), "cctldVerificationStatus", "failed"),
+        0
+    );
+    let e = attrs(&mut admin, &team());
+    assert_eq!(one(&e, "cctldVerificationDue"), "20270227090000Z");
+
+    // Changed contact data: pending, due now, the last verification kept.
+    clock.advance(time::Duration::days(1));
+    assert_eq!(
+        replace(&mut a, &team(), "cctldVerificationStatus", "verified"),
+        0
+    );
+    clock.advance(time::Duration::days(1));
+    assert_eq!(
+        replace(&mut a, &team(), "telephoneNumber", "+99 555 0199"),
+        0
+    );
+    let e = attrs(&mut admin, &team());
+    assert_eq!(one(&e, "cctldVerificationStatus"), "pending");
+    assert_eq!(one(&e, "cctldVerificationDue"), "20270301090000Z");
+    assert_eq!(one(&e, "cctldLastVerified"), "20270228090000Z");
+    // Other changes leave the cycle alone.
+    assert_eq!(replace(&mut a, &team(), "description", "the team"), 0);
+    assert_eq!(
+        one(&attrs(&mut admin, &team()), "cctldVerificationDue"),
+        "20270301090000Z"
+    );
+
+    // Unknown words and times in the future are refused (constraintViolation).
+    assert_eq!(
+        replace(&mut a, &team(), "cctldVerificationMethod", "pigeon"),
+        19
+    );
+    assert_eq!(
+        replace(&mut a, &team(), "cctldVerificationStatus", "maybe"),
+        19
+    );
+    assert_eq!(
+        replace(&mut a, &team(), "cctldLastVerified", "20300101000000Z"),
+        19
+    );
+
+    // The freshness searches scripts run.
+    let due = |c: &mut LdapConn, f: &str| -> Vec<String> {
+        let (rs, _) = c
+            .search(
+                "ou=registries,dc=cctld-ir,dc=example",
+                Scope::Subtree,
+                f,
+                vec!["1.1"],
+            )
+            .expect("search")
+            .success()
+            .expect("ok");
+        rs.into_iter()
+            .map(|r| SearchEntry::construct(r).dn)
+            .collect()
+    };
+    assert_eq!(
+        due(&mut admin, "(cctldVerificationDue<=20270301090000Z)"),
+        vec![team()]
+    );
+    assert!(due(&mut admin, "(cctldVerificationDue<=20270301085959Z)").is_empty());
+    assert_eq!(due(&mut admin, "(cctldAvailable247=TRUE)"), vec![team()]);
+
+    // The computed attributes: a registry admin cannot postpone the due date or name another
+    // verifier; a directory admin (manage access) can, and the value stays.
+    for (a_, v) in [
+        ("cctldVerificationDue", "20300101000000Z"),
+        ("cctldVerifiedBy", ADMIN),
+        ("cctldVerificationNextMethod", "letter"),
+    ] {
+        assert_eq!(replace(&mut a, &team(), a_, v), 19, "{a_}");
+    }
+    assert_eq!(
+        replace(
+            &mut admin,
+            &team(),
+            "cctldVerificationDue",
+            "20270401000000Z"
+        ),
+        0
+    );
+    let e = attrs(&mut admin, &team());
+    assert_eq!(one(&e, "cctldVerificationDue"), "20270401000000Z");
+    assert_eq!(one(&e, "cctldVerifiedBy"), alice());
+}
+
+#[test]
+fn freshness_attributes_are_indexed_by_default() {
+    let c = ccdir::config::Config::default();
+    for a in ["cctldVerificationDue", "cctldAvailable247"] {
+        assert!(c.index.eq.iter().any(|x| x == a), "{a} not indexed");
+    }
+}
+
+#[test]
+fn freshness_searches_are_answered_from_the_indexes() {
+    use ccdir::filter::{Filter, Tri};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut c = test_config(tmp.path());
+    c.load_sample = true;
+    let dir = ccdir::server::open_directory(&c, Arc::new(ccdir::clock::SystemClock)).expect("open");
+    ccdir::bootstrap::ensure_base(&dir).expect("sample");
+    let all = ccdir::offline::entries(&dir, None, None).expect("entries");
+    let snap = dir.store.read().expect("snapshot");
+    for text in [
+        "(cctldVerificationDue<=20261123000000Z)",
+        "(cctldVerificationDue>=20261123000000Z)",
+        "(cctldAvailable247=TRUE)",
+        "(&(objectClass=cctldContact)(cctldVerificationDue<=20261123000000Z))",
+    ] {
+        let f = Filter::compile(
+            &ccdir::filter_text::parse(text).expect("filter"),
+            &dir.schema,
+            dir.filter_limits(),
+        )
+        .expect("compile");
+        let matching = all
+            .iter()
+            .filter(|e| f.eval(e, &dir.schema) == Tri::True)
+            .count();
+        assert!(matching > 10, "{text}: {matching}");
+        // The planner narrows to exactly the matching entries: no scan of the directory.
+        let ids = ccdir::store::index::candidates(&f, dir.store.index_spec(), &snap)
+            .expect("index read")
+            .unwrap_or_else(|| panic!("{text} is not answered from an index"));
+        assert_eq!(ids.len(), matching, "{text}");
+    }
+}
