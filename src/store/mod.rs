@@ -378,6 +378,45 @@ fn read_u64(b: &[u8]) -> u64 {
     u64::from_be_bytes(a)
 }
 
+/// The attributes of `old` and `new` whose type (base name) has different values in the two.
+fn changed_types(old: &Entry, new: &Entry) -> (Entry, Entry) {
+    // Attribute names are stored in their canonical form, so they compare as they are.
+    fn values<'e>(e: &'e Entry, base: &str) -> Vec<(&'e str, &'e Vec<Vec<u8>>)> {
+        let mut v: Vec<(&str, &Vec<Vec<u8>>)> = e
+            .attrs
+            .iter()
+            .filter(|a| a.base_name().eq_ignore_ascii_case(base))
+            .map(|a| (a.name.as_str(), &a.values))
+            .collect();
+        v.sort();
+        v
+    }
+    let mut changed: Vec<String> = Vec::new();
+    for a in old.attrs.iter().chain(new.attrs.iter()) {
+        let base = a.base_name().to_ascii_lowercase();
+        if changed.contains(&base) {
+            continue;
+        }
+        if values(old, &base) != values(new, &base) {
+            changed.push(base);
+        }
+    }
+    let part = |e: &Entry| Entry {
+        dn: e.dn.clone(),
+        attrs: e
+            .attrs
+            .iter()
+            .filter(|a| {
+                changed
+                    .iter()
+                    .any(|c| a.base_name().eq_ignore_ascii_case(c))
+            })
+            .cloned()
+            .collect(),
+    };
+    (part(old), part(new))
+}
+
 /// A read-only snapshot of all tables.
 pub struct ReadSnap {
     generation: u64,
@@ -703,8 +742,11 @@ impl WriteCtx<'_> {
         self.entries
             .insert(id, encode::encode_entry(new).as_slice())
             .map_err(|e| ie("updating an entry")(rerr(e)))?;
-        let (oe, os) = entry_keys(old, self.spec, self.schema);
-        let (ne, ns) = entry_keys(new, self.spec, self.schema);
+        // Index keys depend on each attribute type's values alone: only the types whose values
+        // changed (with all their option variants, which share keys) need their keys compared.
+        let (old, new) = changed_types(old, new);
+        let (oe, os) = entry_keys(&old, self.spec, self.schema);
+        let (ne, ns) = entry_keys(&new, self.spec, self.schema);
         let gone_e = oe.difference(&ne).cloned().collect();
         let gone_s = os.difference(&ns).cloned().collect();
         let new_e = ne.difference(&oe).cloned().collect();
@@ -798,5 +840,48 @@ impl WriteCtx<'_> {
 
     pub fn schema(&self) -> &Schema {
         self.schema
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::Attribute;
+
+    fn entry(attrs: &[(&str, &[&str])]) -> Entry {
+        Entry {
+            dn: "cn=x".into(),
+            attrs: attrs
+                .iter()
+                .map(|(n, v)| Attribute::new(*n, v.iter().map(|s| s.as_bytes().to_vec()).collect()))
+                .collect(),
+        }
+    }
+
+    fn names(e: &Entry) -> Vec<&str> {
+        e.attrs.iter().map(|a| a.name.as_str()).collect()
+    }
+
+    #[test]
+    fn only_changed_types_are_reindexed_with_all_their_options() {
+        let old = entry(&[
+            ("cn", &["X"]),
+            ("cn;lang-de", &["X"]),
+            ("sn", &["S"]),
+            ("description", &["a"]),
+        ]);
+        let new = entry(&[
+            ("cn", &["Y"]),
+            ("cn;lang-de", &["X"]),
+            ("sn", &["S"]),
+            ("mail", &["m@x.example"]),
+        ]);
+        let (o, n) = changed_types(&old, &new);
+        // cn changed, so its language variant (which shares its index keys) comes along;
+        // description went, mail came; sn is the same.
+        assert_eq!(names(&o), vec!["cn", "cn;lang-de", "description"]);
+        assert_eq!(names(&n), vec!["cn", "cn;lang-de", "mail"]);
+        let (o, n) = changed_types(&old, &old);
+        assert!(o.attrs.is_empty() && n.attrs.is_empty());
     }
 }
