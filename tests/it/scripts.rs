@@ -4,10 +4,19 @@ use crate::harness::*;
 use std::process::Command;
 
 fn script(s: &TestServer, name: &str, args: &[&str]) -> String {
+    script_at(s, name, args, None)
+}
+
+/// Run a script, with `NOW` (seconds since 1970) when given.
+fn script_at(s: &TestServer, name: &str, args: &[&str], now: Option<i64>) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("docs/clients/scripts")
         .join(name);
-    let out = Command::new("sh")
+    let mut cmd = Command::new("sh");
+    if let Some(n) = now {
+        cmd.env("NOW", n.to_string());
+    }
+    let out = cmd
         .arg(&path)
         .args(args)
         .env(
@@ -67,4 +76,61 @@ fn documented_scripts_answer_the_common_questions() {
             && found.iter().any(|d| d.contains("associatedDomain=kr,")),
         "{found:?}"
     );
+}
+
+/// "All contacts in time zone UTC+9 reachable now": 24/7 contacts at any time, the others only
+/// within their business hours in their own time zone.
+#[test]
+fn open_now_follows_business_hours_in_local_time() {
+    let s = TestServer::start_with(|c| c.load_sample = true);
+    let zones = ["Asia/Tokyo", "Asia/Seoul"];
+    let at = |utc: &str| {
+        time::PrimitiveDateTime::parse(
+            utc,
+            time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"),
+        )
+        .expect("time")
+        .assume_utc()
+        .unix_timestamp()
+    };
+    // Entries of the output: (dn, available 24/7, reason printed).
+    let entries = |out: &str| -> Vec<(String, bool, String)> {
+        out.split("\n\n")
+            .filter(|e| e.contains("dn: "))
+            .map(|e| {
+                let dn = e
+                    .lines()
+                    .find_map(|l| l.strip_prefix("dn: "))
+                    .unwrap_or_default()
+                    .to_string();
+                let always = e.contains("cctldAvailable247: TRUE");
+                let why = e
+                    .lines()
+                    .find_map(|l| l.strip_prefix("# reachable now ("))
+                    .unwrap_or_default()
+                    .to_string();
+                (dn, always, why)
+            })
+            .collect()
+    };
+    let all = entries(&script(&s, "in-timezone.sh", &zones));
+    let always: Vec<&String> = all.iter().filter(|e| e.1).map(|e| &e.0).collect();
+    assert!(!always.is_empty() && always.len() < all.len());
+    // Monday 10:00 in Tokyo and Seoul (01:00 UTC): every contact is within "Mo-Fr 0x:00-1x:00".
+    let monday = entries(&script_at(
+        &s,
+        "open-now.sh",
+        &zones,
+        Some(at("2026-11-23 01:00")),
+    ));
+    assert_eq!(monday.len(), all.len(), "{monday:?}");
+    assert!(monday
+        .iter()
+        .all(|e| e.2 == if e.1 { "24/7)" } else { "business hours)" }));
+    // Saturday noon, and Monday 19:00 local: only the 24/7 contacts.
+    for utc in ["2026-11-21 03:00", "2026-11-23 10:00"] {
+        let out = entries(&script_at(&s, "open-now.sh", &zones, Some(at(utc))));
+        let dns: Vec<&String> = out.iter().map(|e| &e.0).collect();
+        assert_eq!(dns, always, "at {utc} UTC");
+    }
 }
