@@ -81,7 +81,7 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { cache_mib: 128 }
+        StoreConfig { cache_mib: 256 }
     }
 }
 
