@@ -941,14 +941,18 @@ fn main() {
         pair(c_export, slapd.as_ref().map(|s| s.2))
     ));
     rows.push(String::new());
-    rows.push(format!(
-        "Server peak RSS after the workloads: ccdir {ccdir_rss:.0} MiB{}.",
-        if slapd_rss > 0.0 {
-            format!(", slapd {slapd_rss:.0} MiB")
-        } else {
-            String::new()
-        }
-    ));
+    rows.push(if o.bulk_only {
+        String::new()
+    } else {
+        format!(
+            "Server peak RSS after the workloads: ccdir {ccdir_rss:.0} MiB{}.",
+            if slapd_rss > 0.0 {
+                format!(", slapd {slapd_rss:.0} MiB")
+            } else {
+                String::new()
+            }
+        )
+    });
     let machine = machine();
     let now = time::OffsetDateTime::now_utc();
     let date = format!(
