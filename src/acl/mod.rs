@@ -175,6 +175,66 @@ impl Checker<'_> {
         self.level(key, entry, Some(attr))
     }
 
+    /// May the requester add (`adding`) or delete these values (DNs) of `attr` of the target
+    /// entry under a `valuewrite` (add and delete) or `valuedelete` (delete only) clause? The
+    /// first rule that covers the attribute decides, as for [`Checker::level`]; in it, such a
+    /// clause allows the values when its subject matches every entry they name, and any other
+    /// clause whose subject matches the requester decides by its own level.
+    pub fn allows_values(
+        &self,
+        key: &[u8],
+        entry: Option<&Entry>,
+        attr: &str,
+        values: &[Vec<u8>],
+        adding: bool,
+    ) -> bool {
+        if self.admin {
+            return true;
+        }
+        if self.who_key.is_none() || values.is_empty() {
+            return false;
+        }
+        let depth = depth_of(key);
+        for rule in &self.policy.rules {
+            if !rule.covers(key, depth, Some(attr)) {
+                continue;
+            }
+            if let Some(f) = &rule.filter {
+                match entry {
+                    Some(e) if f.eval(e, self.schema) == Tri::True => {}
+                    _ => continue,
+                }
+            }
+            let value_keys: Option<Vec<Vec<u8>>> = values
+                .iter()
+                .map(|v| {
+                    let text = std::str::from_utf8(v).ok()?;
+                    Dn::parse(text, self.schema).ok().map(|d| d.store_key())
+                })
+                .collect();
+            for (who, level) in &rule.by {
+                let by_value =
+                    *level == Level::ValueWrite || (*level == Level::ValueDelete && !adding);
+                if *level == Level::ValueDelete && adding {
+                    continue;
+                }
+                if by_value {
+                    if let Some(keys) = &value_keys {
+                        if keys.iter().all(|k| self.matches(who, k)) {
+                            return true;
+                        }
+                    }
+                    continue;
+                }
+                if self.matches(who, key) {
+                    return *level >= Level::Write;
+                }
+            }
+            return false;
+        }
+        false
+    }
+
     pub fn allows(
         &self,
         key: &[u8],

@@ -26,6 +26,13 @@ pub enum Level {
     Compare,
     Search,
     Read,
+    /// As `ValueWrite`, but only deleting values (leave a group, never join one).
+    ValueDelete,
+    /// Read, and add or delete values of a DN-valued attribute (such as a group's `member`)
+    /// when the subject matches the entry each value names rather than the target entry:
+    /// `ancestor-group:cn=admins@ou=registries,... valuewrite` lets a registry's admins
+    /// subscribe and unsubscribe their own registry, and nothing else.
+    ValueWrite,
     /// Modify, add, delete, rename.
     Write,
     Manage,
@@ -39,6 +46,8 @@ impl Level {
             "compare" => Level::Compare,
             "search" => Level::Search,
             "read" => Level::Read,
+            "valuedelete" => Level::ValueDelete,
+            "valuewrite" => Level::ValueWrite,
             "write" => Level::Write,
             "manage" => Level::Manage,
             _ => return None,
@@ -276,6 +285,51 @@ pub fn default_rules(suffix: &str) -> Vec<RuleConfig> {
             ],
             ..Default::default()
         },
+        // The secure list's groups. cn=members also makes a registry's people entitled
+        // readers, so joining it stays with the directory admins (admission); a registry's
+        // admins may take their own registry off it (member values naming an entry of their
+        // registry, nothing else), and join or leave the regional lists.
+        RuleConfig {
+            dn: Some(format!("ou=groups,{suffix}")),
+            scope: Some("one".into()),
+            filter: Some("(cn=members)".into()),
+            attrs: vec!["member".into()],
+            by: vec![
+                format!("{admins} manage"),
+                format!("{registry_admins} valuedelete"),
+                format!("{members} read"),
+                format!("{services} read"),
+                "* none".into(),
+            ],
+        },
+        RuleConfig {
+            dn: Some(format!("ou=groups,{suffix}")),
+            scope: Some("one".into()),
+            filter: Some("(cn=region-*)".into()),
+            attrs: vec!["member".into()],
+            by: vec![
+                format!("{admins} manage"),
+                format!("{registry_admins} valuewrite"),
+                format!("{members} read"),
+                format!("{services} read"),
+                "* none".into(),
+            ],
+        },
+        // Any user may see that the list groups exist (not what they hold), so a registry that
+        // is not on a regional list can join it.
+        RuleConfig {
+            dn: Some(format!("ou=groups,{suffix}")),
+            scope: Some("one".into()),
+            filter: Some(LIST_GROUPS.into()),
+            by: vec![
+                format!("{admins} manage"),
+                format!("{members} read"),
+                format!("{services} read"),
+                "users search".into(),
+                "* none".into(),
+            ],
+            ..Default::default()
+        },
         RuleConfig {
             by: vec![
                 format!("{admins} manage"),
@@ -288,6 +342,9 @@ pub fn default_rules(suffix: &str) -> Vec<RuleConfig> {
         },
     ]
 }
+
+/// The groups the secure list is built from (docs/operations/mailing-list.md).
+pub const LIST_GROUPS: &str = "(|(cn=members)(cn=region-*))";
 
 #[cfg(test)]
 mod tests {

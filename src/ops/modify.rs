@@ -61,8 +61,17 @@ pub fn modify(
         if !acl.visible(&dn, Some(&old)) {
             return Err(acl.no_such_object(&dn));
         }
-        for (_, desc, _) in &changes {
-            if !acl.allows(&key, Some(&old), Some(desc.name()), Level::Write) {
+        for (op, desc, values) in &changes {
+            // Adding or deleting named values may be allowed value by value (`valuewrite`).
+            let by_value = matches!(op, LdapModifyType::Add | LdapModifyType::Delete)
+                && acl.allows_values(
+                    &key,
+                    Some(&old),
+                    desc.name(),
+                    values,
+                    matches!(op, LdapModifyType::Add),
+                );
+            if !by_value && !acl.allows(&key, Some(&old), Some(desc.name()), Level::Write) {
                 return Err(LdapError::insufficient_access(format!(
                     "no write access to {} of {}",
                     desc.name(),

@@ -689,3 +689,154 @@ fn postfix_expands_the_list_from_the_directory() {
         stderr(&o)
     );
 }
+
+/// Subscribing and unsubscribing under the default rules: a registry's admin may take the
+/// registry off `cn=members` (never add to it: that is admission, and makes its people readers),
+/// join and leave regional lists, and touch nothing else.
+#[test]
+fn registry_admins_change_only_their_own_list_memberships() {
+    let s = TestServer::start_with(|c| c.load_sample = true);
+    let reg = |tld: &str| format!("associatedDomain={tld},ou=registries,{SUFFIX}");
+    let group = |cn: &str| format!("cn={cn},ou=groups,{SUFFIX}");
+    let mut admin = s.admin();
+    // .br's admin, with a password.
+    let (r, _) = admin
+        .search(
+            &format!("cn=admins,{}", reg("br")),
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["member"],
+        )
+        .expect("search")
+        .success()
+        .expect("admins of .br");
+    let br_admin = SearchEntry::construct(r[0].clone()).attrs["member"][0].clone();
+    admin
+        .modify(
+            &br_admin,
+            vec![Mod::Replace(
+                "userPassword",
+                HashSet::from(["Br-admin-pass-1"]),
+            )],
+        )
+        .expect("modify")
+        .success()
+        .expect("set password");
+    let mut br = s.conn();
+    br.simple_bind(&br_admin, "Br-admin-pass-1")
+        .expect("bind")
+        .success()
+        .expect("br admin binds");
+    let members = |c: &mut LdapConn, g: &str| -> Vec<String> {
+        let (r, _) = c
+            .search(&group(g), Scope::Base, "(objectClass=*)", vec!["member"])
+            .expect("search")
+            .success()
+            .expect("group");
+        SearchEntry::construct(r[0].clone())
+            .attrs
+            .get("member")
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| m.to_ascii_lowercase())
+            .collect()
+    };
+    let change =
+        |c: &mut LdapConn, g: &str, m: Mod<&str>| c.modify(&group(g), vec![m]).expect("modify").rc;
+    fn one(v: &str) -> HashSet<&str> {
+        HashSet::from([v])
+    }
+    let (br_dn, de_dn) = (reg("br"), reg("de"));
+    assert!(members(&mut admin, "members").contains(&br_dn.to_ascii_lowercase()));
+
+    // Another registry, a replace, or another group: 50 (or 32 where the group is hidden).
+    assert_eq!(
+        change(&mut br, "members", Mod::Delete("member", one(&de_dn))),
+        50
+    );
+    assert_eq!(
+        change(&mut br, "region-lactld", Mod::Add("member", one(&de_dn))),
+        50
+    );
+    assert_eq!(
+        change(
+            &mut br,
+            "region-lactld",
+            Mod::Replace("member", one(&br_dn))
+        ),
+        50
+    );
+    let rc = change(
+        &mut br,
+        "directory-admins",
+        Mod::Add("member", one(&br_admin)),
+    );
+    assert!(rc == 50 || rc == 32, "{rc}");
+    // Join and leave a regional list.
+    assert_eq!(
+        change(&mut br, "region-lactld", Mod::Add("member", one(&br_dn))),
+        0
+    );
+    assert!(members(&mut admin, "region-lactld").contains(&br_dn.to_ascii_lowercase()));
+    assert_eq!(
+        change(&mut br, "region-lactld", Mod::Delete("member", one(&br_dn))),
+        0
+    );
+    assert!(!members(&mut admin, "region-lactld").contains(&br_dn.to_ascii_lowercase()));
+    // Leave cn=members: .br's people (its admin too) are no longer readers.
+    assert_eq!(
+        change(&mut br, "members", Mod::Delete("member", one(&br_dn))),
+        0
+    );
+    assert!(!members(&mut admin, "members").contains(&br_dn.to_ascii_lowercase()));
+    let r = br
+        .search(&reg("de"), Scope::Base, "(objectClass=*)", vec!["o"])
+        .expect("search");
+    assert_eq!(r.1.rc, 32, "no longer an entitled reader");
+    // Joining cn=members again is admission: the registry's admin cannot, a directory admin can.
+    assert_eq!(
+        change(&mut br, "members", Mod::Add("member", one(&br_dn))),
+        50
+    );
+    assert_eq!(
+        change(&mut admin, "members", Mod::Add("member", one(&br_dn))),
+        0
+    );
+    // A person of a member registry who is not its admin cannot take it off.
+    let other = format!("uid=night-shift,{br_dn}");
+    admin
+        .add(
+            &other,
+            vec![
+                ("objectClass", HashSet::from(["inetOrgPerson"])),
+                ("uid", HashSet::from(["night-shift"])),
+                ("cn", HashSet::from(["Night Shift"])),
+                ("sn", HashSet::from(["Shift"])),
+            ],
+        )
+        .expect("add")
+        .success()
+        .expect("a second .br person");
+    let other_reg = br_dn.clone();
+    admin
+        .modify(
+            &other,
+            vec![Mod::Replace(
+                "userPassword",
+                HashSet::from(["Br-person-pass-2"]),
+            )],
+        )
+        .expect("modify")
+        .success()
+        .expect("set password");
+    let mut p = s.conn();
+    p.simple_bind(&other, "Br-person-pass-2")
+        .expect("bind")
+        .success()
+        .expect("person binds");
+    assert_eq!(
+        change(&mut p, "members", Mod::Delete("member", one(&other_reg))),
+        50
+    );
+}
