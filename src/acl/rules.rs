@@ -235,6 +235,20 @@ pub fn default_rules(suffix: &str) -> Vec<RuleConfig> {
     let registry_admins = format!("ancestor-group:cn=admins@ou=registries,{suffix}");
     // Services that read the directory without being members (the list's mail server).
     let services = format!("group:cn=services,ou=groups,{suffix}");
+    // Who may change the `member` values of the list groups selected by `filter`.
+    let list_members = |filter: &str, registry_admins_level: &str| RuleConfig {
+        dn: Some(format!("ou=groups,{suffix}")),
+        scope: Some("one".into()),
+        filter: Some(filter.into()),
+        attrs: vec!["member".into()],
+        by: vec![
+            format!("{admins} manage"),
+            format!("{registry_admins} {registry_admins_level}"),
+            format!("{members} read"),
+            format!("{services} read"),
+            "* none".into(),
+        ],
+    };
     vec![
         RuleConfig {
             attrs: vec!["userPassword".into()],
@@ -289,32 +303,8 @@ pub fn default_rules(suffix: &str) -> Vec<RuleConfig> {
         // readers, so joining it stays with the directory admins (admission); a registry's
         // admins may take their own registry off it (member values naming an entry of their
         // registry, nothing else), and join or leave the regional lists.
-        RuleConfig {
-            dn: Some(format!("ou=groups,{suffix}")),
-            scope: Some("one".into()),
-            filter: Some("(cn=members)".into()),
-            attrs: vec!["member".into()],
-            by: vec![
-                format!("{admins} manage"),
-                format!("{registry_admins} valuedelete"),
-                format!("{members} read"),
-                format!("{services} read"),
-                "* none".into(),
-            ],
-        },
-        RuleConfig {
-            dn: Some(format!("ou=groups,{suffix}")),
-            scope: Some("one".into()),
-            filter: Some("(cn=region-*)".into()),
-            attrs: vec!["member".into()],
-            by: vec![
-                format!("{admins} manage"),
-                format!("{registry_admins} valuewrite"),
-                format!("{members} read"),
-                format!("{services} read"),
-                "* none".into(),
-            ],
-        },
+        list_members("(cn=members)", "valuedelete"),
+        list_members("(cn=region-*)", "valuewrite"),
         // Any user may see that the list groups exist (not what they hold), so a registry that
         // is not on a regional list can join it.
         RuleConfig {

@@ -188,9 +188,9 @@ impl Sorter {
         let Some(want) = norm_value(dir, &k.sel.ty, value) else {
             return list.len();
         };
-        list.partition_point(|s| match &s.keys[0] {
-            None => false,
-            Some(v) => {
+        list.partition_point(|s| match s.keys.first() {
+            None | Some(None) => false,
+            Some(Some(v)) => {
                 let o = k.compare(v, &want);
                 if k.reverse {
                     o == Ordering::Greater
