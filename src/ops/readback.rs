@@ -25,9 +25,8 @@ pub fn check_assertion(
     filter: &LdapFilter,
 ) -> Result<(), LdapError> {
     let f = Filter::compile(filter, &dir.schema, dir.filter_limits())?;
-    let failed = || LdapError::new(LdapResultCode::AssertionFailed, "assertion failed");
     let Some((hidden, _)) = access_view(acl, key, entry, &f.type_names()) else {
-        return Err(failed());
+        return Err(assertion_failed());
     };
     let mut e = entry.clone();
     if let Some(id) = id {
@@ -37,8 +36,26 @@ pub fn check_assertion(
     if f.eval_hiding(&e, &dir.schema, &hidden) == Tri::True {
         Ok(())
     } else {
-        Err(failed())
+        Err(assertion_failed())
     }
+}
+
+/// The assertion control on an entry anyone may read (the root DSE, the subschema subentry).
+pub fn check_public_assertion(
+    dir: &Directory,
+    entry: &Entry,
+    filter: &LdapFilter,
+) -> Result<(), LdapError> {
+    let f = Filter::compile(filter, &dir.schema, dir.filter_limits())?;
+    if f.eval(entry, &dir.schema) == Tri::True {
+        Ok(())
+    } else {
+        Err(assertion_failed())
+    }
+}
+
+fn assertion_failed() -> LdapError {
+    LdapError::new(LdapResultCode::AssertionFailed, "assertion failed")
 }
 
 /// The pre- or post-read response control: the selected attributes of `entry` that the

@@ -5,7 +5,7 @@
 //! returns again.
 
 use super::controls::{paged_response, sort_response, vlv_response, RequestControls, VlvTarget};
-use super::readback::check_assertion;
+use super::readback::{check_assertion, check_public_assertion};
 use super::sort::{self, Sorted, Sorter};
 use super::{rootdse, Directory, Session};
 use crate::acl::rules::Level;
@@ -18,8 +18,8 @@ use crate::store::index::candidates;
 use crate::store::{ReadSnap, View};
 use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::{
-    LdapFilter, LdapPartialAttribute, LdapResult, LdapResultCode, LdapSearchRequest,
-    LdapSearchResultEntry, LdapSearchScope,
+    LdapPartialAttribute, LdapResult, LdapResultCode, LdapSearchRequest, LdapSearchResultEntry,
+    LdapSearchScope,
 };
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -290,7 +290,7 @@ pub fn search(
     };
     if let Some(e) = special {
         if let Some(f) = &ctrls.assertion {
-            assert_memory_entry(dir, &e, f)?;
+            check_public_assertion(dir, &e, f)?;
         }
         let mut n = 0;
         if req.scope != LdapSearchScope::OneLevel && filter.eval(&e, schema) == Tri::True {
@@ -310,7 +310,7 @@ pub fn search(
     }
     if base.is_root() {
         if let Some(f) = &ctrls.assertion {
-            assert_memory_entry(dir, &rootdse::root_dse(dir), f)?;
+            check_public_assertion(dir, &rootdse::root_dse(dir), f)?;
         }
     }
 
@@ -448,19 +448,6 @@ pub fn search(
             }
             Ok(SearchEnd::Done(success(), done_ctrls))
         }
-    }
-}
-
-/// The assertion control on the root DSE or the subschema subentry (readable by anyone).
-fn assert_memory_entry(dir: &Directory, e: &Entry, f: &LdapFilter) -> Result<(), LdapError> {
-    let f = Filter::compile(f, &dir.schema, dir.filter_limits())?;
-    if f.eval(e, &dir.schema) == Tri::True {
-        Ok(())
-    } else {
-        Err(LdapError::new(
-            LdapResultCode::AssertionFailed,
-            "assertion failed",
-        ))
     }
 }
 
