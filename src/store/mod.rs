@@ -144,11 +144,18 @@ impl Store {
         {
             let mut meta = txn.open_table(META).map_err(rerr)?;
             let format = meta.get(META_FORMAT)?.map(|v| read_u64(v.value()));
+            let mut upgrade = false;
             match format {
                 None => {
                     meta.insert(META_FORMAT, FORMAT_VERSION.to_be_bytes().as_slice())?;
                 }
                 Some(v) if v == FORMAT_VERSION => {}
+                Some(v) if (FORMAT_UPGRADABLE..FORMAT_VERSION).contains(&v) => {
+                    // Only the index layout changed since: rebuild the indexes below.
+                    tracing::info!(from = v, to = FORMAT_VERSION, "upgrading the data format");
+                    meta.insert(META_FORMAT, FORMAT_VERSION.to_be_bytes().as_slice())?;
+                    upgrade = true;
+                }
                 Some(v) => {
                     return Err(redb::Error::Corrupted(format!(
                     "data format {v} is not supported by this version (expects {FORMAT_VERSION})"
@@ -157,7 +164,7 @@ impl Store {
             }
             let fp = self.spec.fingerprint();
             let stored = meta.get(META_INDEX_SPEC)?.map(|v| v.value().to_vec());
-            reindex = stored.as_deref() != Some(fp.as_bytes());
+            reindex = upgrade || stored.as_deref() != Some(fp.as_bytes());
             meta.insert(META_INDEX_SPEC, fp.as_bytes())?;
             txn.open_table(ENTRIES).map_err(rerr)?;
             txn.open_table(DN2ID).map_err(rerr)?;
@@ -883,5 +890,59 @@ mod tests {
         assert_eq!(names(&n), vec!["cn", "cn;lang-de", "mail"]);
         let (o, n) = changed_types(&old, &old);
         assert!(o.attrs.is_empty() && n.attrs.is_empty());
+    }
+    #[test]
+    fn a_format_2_database_is_upgraded_by_rebuilding_its_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.redb");
+        let schema = Arc::new(Schema::builtin().unwrap());
+        let spec = IndexSpec::new(["uid"], ["cn"]);
+        let open = || Store::open(&path, schema.clone(), spec.clone(), 8 << 20).unwrap();
+        let e = entry(&[("objectClass", &["account"]), ("uid", &["ann"])]);
+        let dn = Dn::parse("uid=ann", &schema).unwrap();
+        let id = open().write(|w| w.insert(ROOT_ID, &dn, &e)).unwrap();
+        // Make it look like format 2: the old version and an index value in the old layout
+        // (ids as u64), which the new layout would misread.
+        {
+            let db = Database::create(&path).unwrap();
+            let w = db.begin_write().unwrap();
+            {
+                let mut meta = w.open_table(META).unwrap();
+                meta.insert(META_FORMAT, 2u64.to_be_bytes().as_slice())
+                    .unwrap();
+                let mut eq = w.open_table(EQ_INDEX).unwrap();
+                let old_key = {
+                    let mut k = postings::list_prefix(b"uid\x00ann");
+                    k.extend_from_slice(&id.to_be_bytes());
+                    k
+                };
+                eq.retain(|_, _| false).unwrap();
+                eq.insert(old_key.as_slice(), (id + 7).to_le_bytes().as_slice())
+                    .unwrap();
+            }
+            w.commit().unwrap();
+        }
+        let store = open();
+        let snap = store.read().unwrap();
+        assert_eq!(snap.eq_ids(b"uid\x00ann").unwrap(), vec![id]);
+        let w = store.db.begin_read().unwrap();
+        let meta = w.open_table(META).unwrap();
+        let format = read_u64(meta.get(META_FORMAT).unwrap().unwrap().value());
+        assert_eq!(format, FORMAT_VERSION);
+        // A format this version does not know is refused.
+        drop((snap, meta, w, store));
+        {
+            let db = Database::create(&path).unwrap();
+            let w = db.begin_write().unwrap();
+            w.open_table(META)
+                .unwrap()
+                .insert(META_FORMAT, 1u64.to_be_bytes().as_slice())
+                .unwrap();
+            w.commit().unwrap();
+        }
+        let err = Store::open(&path, schema.clone(), spec.clone(), 8 << 20)
+            .err()
+            .unwrap();
+        assert!(err.contains("data format 1 is not supported"), "{err}");
     }
 }

@@ -3,14 +3,20 @@
 //! few B-tree reads instead of a thousand.
 //!
 //! Layout: the index key is escaped (0x00 -> 0x00 0xFF) and terminated with 0x00 0x00, then
-//! followed by the chunk's first id (8 bytes big-endian). Escaping keeps the byte order of index
-//! keys and makes one list's chunks a contiguous key range that no other list's keys fall into.
-//! Chunk values are the ids as little-endian u64s.
+//! followed by the chunk's first id (8 bytes big-endian, the chunk's base). Escaping keeps the
+//! byte order of index keys and makes one list's chunks a contiguous key range that no other
+//! list's keys fall into. Chunk values are each id's offset from the base as a little-endian u32
+//! (a chunk never spans more than 2^32 ids).
+//!
+//! Chunks are small (at most 1 KiB) because every insert rewrites one: with redb's copy-on-write
+//! pages, a chunk that fits a few to a page keeps an add to one 4 KiB leaf per index key. Ids
+//! grow, so most inserts are appends: a full last chunk is left full and the new id starts the
+//! next one, which keeps the rewritten tail small and every other chunk full.
 
 use redb::{ReadableTable, Table};
 
 /// Most ids in one chunk; a fuller chunk splits in two.
-pub const MAX_CHUNK: usize = 1024;
+pub const MAX_CHUNK: usize = 256;
 
 pub type Result<T> = std::result::Result<T, redb::Error>;
 
@@ -40,21 +46,48 @@ fn chunk_key(prefix: &[u8], first: u64) -> Vec<u8> {
     k
 }
 
-pub fn decode(v: &[u8], out: &mut Vec<u64>) {
-    out.reserve(v.len() / 8);
-    for c in v.chunks_exact(8) {
-        let mut a = [0u8; 8];
+/// The base id of a chunk: the last 8 bytes of its key.
+fn base_of(chunk_key: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    if let Some(tail) = chunk_key.len().checked_sub(8).map(|i| &chunk_key[i..]) {
+        a.copy_from_slice(tail);
+    }
+    u64::from_be_bytes(a)
+}
+
+/// Append the ids of the chunk stored under `chunk_key` with value `v` to `out`.
+pub fn decode(chunk_key: &[u8], v: &[u8], out: &mut Vec<u64>) {
+    let base = base_of(chunk_key);
+    out.reserve(v.len() / 4);
+    for c in v.chunks_exact(4) {
+        let mut a = [0u8; 4];
         a.copy_from_slice(c);
-        out.push(u64::from_le_bytes(a));
+        out.push(base.saturating_add(u64::from(u32::from_le_bytes(a))));
     }
 }
 
+/// Encode `ids` (sorted, all within 2^32 of `ids[0]`) as offsets from `ids[0]`.
 fn encode(ids: &[u64]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(ids.len() * 8);
+    let base = ids.first().copied().unwrap_or(0);
+    let mut v = Vec::with_capacity(ids.len() * 4);
     for id in ids {
-        v.extend_from_slice(&id.to_le_bytes());
+        v.extend_from_slice(&((id - base) as u32).to_le_bytes());
     }
     v
+}
+
+/// Split sorted ids into chunks: at most [`MAX_CHUNK`] ids, spanning less than 2^32.
+fn chunks(mut ids: &[u64]) -> impl Iterator<Item = &[u64]> {
+    std::iter::from_fn(move || {
+        let first = *ids.first()?;
+        let mut n = ids.len().min(MAX_CHUNK);
+        if ids[n - 1] - first > u64::from(u32::MAX) {
+            n = ids[..n].partition_point(|&id| id - first <= u64::from(u32::MAX));
+        }
+        let (part, rest) = ids.split_at(n);
+        ids = rest;
+        Some(part)
+    })
 }
 
 /// All ids of one list, sorted.
@@ -69,7 +102,7 @@ pub fn read<T: ReadableTable<&'static [u8], &'static [u8]>>(
         if !k.value().starts_with(&p) {
             break;
         }
-        decode(v.value(), &mut out);
+        decode(k.value(), v.value(), &mut out);
     }
     Ok(out)
 }
@@ -93,7 +126,7 @@ pub fn read_range<T: ReadableTable<&'static [u8], &'static [u8]>>(
         if !key.starts_with(&p) || end.as_deref().is_some_and(|e| key >= e) {
             break;
         }
-        decode(v.value(), &mut out);
+        decode(key, v.value(), &mut out);
         if out.len() > cap {
             break;
         }
@@ -114,14 +147,14 @@ fn find_chunk(
     if let Some(row) = t.range::<&[u8]>(p..=probe.as_slice())?.next_back() {
         let (k, v) = row?;
         let mut ids = Vec::new();
-        decode(v.value(), &mut ids);
+        decode(k.value(), v.value(), &mut ids);
         return Ok(Some((k.value().to_vec(), ids)));
     }
     if let Some(row) = t.range::<&[u8]>(p..)?.next() {
         let (k, v) = row?;
         if k.value().starts_with(p) {
             let mut ids = Vec::new();
-            decode(v.value(), &mut ids);
+            decode(k.value(), v.value(), &mut ids);
             return Ok(Some((k.value().to_vec(), ids)));
         }
     }
@@ -141,7 +174,7 @@ fn put(
             t.remove(k)?;
         }
     }
-    for part in ids.chunks(MAX_CHUNK) {
+    for part in chunks(ids) {
         t.insert(chunk_key(p, part[0]).as_slice(), encode(part).as_slice())?;
     }
     Ok(())
@@ -156,9 +189,13 @@ pub fn insert(
     match find_chunk(t, &p, id)? {
         Some((k, mut ids)) => {
             if let Err(pos) = ids.binary_search(&id) {
+                if pos == ids.len() && ids.len() >= MAX_CHUNK {
+                    // An append to a full chunk starts the next one.
+                    return put(t, &p, None, &[id]);
+                }
                 ids.insert(pos, id);
-                if ids.len() > MAX_CHUNK {
-                    // Split in halves so that appends keep chunks about half full.
+                if ids.len() > MAX_CHUNK || ids[ids.len() - 1] - ids[0] > u64::from(u32::MAX) {
+                    // An insert into a full chunk splits it in halves.
                     let right = ids.split_off(ids.len() / 2);
                     put(t, &p, Some(&k), &ids)?;
                     put(t, &p, None, &right)?;
@@ -190,7 +227,7 @@ pub fn insert_many(
             Some(row) => {
                 let (k, v) = row?;
                 let mut cur = Vec::new();
-                decode(v.value(), &mut cur);
+                decode(k.value(), v.value(), &mut cur);
                 Some((k.value().to_vec(), cur))
             }
             None => None,
@@ -253,6 +290,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn chunk_sizes(t: &Table<'_, &'static [u8], &'static [u8]>, index_key: &[u8]) -> Vec<usize> {
+        let p = list_prefix(index_key);
+        t.range::<&[u8]>(p.as_slice()..)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .take_while(|(k, _)| k.value().starts_with(&p))
+            .map(|(_, v)| v.value().len() / 4)
+            .collect()
+    }
+
+    #[test]
+    fn appends_fill_chunks_and_far_apart_ids_get_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("p.redb")).unwrap();
+        let w = db.begin_write().unwrap();
+        {
+            let mut t = w.open_table(T).unwrap();
+            for id in 1..=(2 * MAX_CHUNK as u64 + 3) {
+                insert(&mut t, b"k", id).unwrap();
+            }
+            // Appends leave every chunk but the last full.
+            assert_eq!(chunk_sizes(&t, b"k"), vec![MAX_CHUNK, MAX_CHUNK, 3]);
+            // Ids more than 2^32 apart cannot share a chunk, however they arrive.
+            let far = [5u64, 1 << 32, (1 << 32) + 6, u64::MAX - 1, 1 << 40];
+            for id in far {
+                insert(&mut t, b"far", id).unwrap();
+            }
+            insert_many(&mut t, b"bulk", &[3, 4, 1 << 33, (1 << 33) + 1]).unwrap();
+            insert_many(&mut t, b"bulk", &[u64::MAX]).unwrap();
+            let mut want = far.to_vec();
+            want.sort_unstable();
+            assert_eq!(read(&t, b"far").unwrap(), want);
+            assert_eq!(
+                read(&t, b"bulk").unwrap(),
+                vec![3, 4, 1 << 33, (1 << 33) + 1, u64::MAX]
+            );
+            remove(&mut t, b"far", 1 << 32).unwrap();
+            want.retain(|&i| i != 1 << 32);
+            assert_eq!(read(&t, b"far").unwrap(), want);
+        }
+        w.commit().unwrap();
     }
 
     #[test]

@@ -25,7 +25,11 @@ pub const META_FORMAT: &str = "format";
 pub const META_NEXT_ID: &str = "next_id";
 pub const META_NEXT_SEQ: &str = "next_seq";
 pub const META_INDEX_SPEC: &str = "index_spec";
-pub const FORMAT_VERSION: u64 = 2;
+/// 3: posting chunks hold u32 offsets from the chunk's first id (2 held u64 ids); a format 2
+/// database is upgraded by rebuilding its indexes.
+pub const FORMAT_VERSION: u64 = 3;
+/// The oldest format [`FORMAT_VERSION`] upgrades from.
+pub const FORMAT_UPGRADABLE: u64 = 2;
 
 /// The parent id of naming-context entries.
 pub const ROOT_ID: u64 = 0;
