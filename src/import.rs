@@ -4,7 +4,8 @@
 //! from entries that arrive before their parent. By default it is all or nothing: it writes under
 //! a redb savepoint, and at the first bad record stops writing, goes on only checking (to list
 //! every bad record), and restores the savepoint. With `continue_on_error`, bad records are
-//! listed and skipped.
+//! listed and skipped. A file that cannot be read, or a failing write, restores the savepoint
+//! in both modes.
 
 use crate::bulk::{canonical_order, prepare_entry, BulkLoader, Origin, Prepared, Rejected};
 use crate::ldif::{self, Reader, ReaderOptions, Record};
@@ -138,14 +139,11 @@ pub fn import_files(
         .iter()
         .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
         .sum();
-    // One pass. All or nothing: everything is written under a savepoint; after the first bad
-    // record nothing more is written, the rest is only checked (to report every bad record),
-    // and the savepoint is restored.
-    let savepoint = if opts.continue_on_error {
-        None
-    } else {
-        Some(dir.store.savepoint().map_err(|e| e.message)?)
-    };
+    // One pass, under a savepoint. All or nothing: after the first bad record nothing more is
+    // written, the rest is only checked (to report every bad record), and the savepoint is
+    // restored. Either way a failure to read or write restores it.
+    let savepoint = dir.store.savepoint().map_err(|e| e.message)?;
+    let all_or_nothing = !opts.continue_on_error;
     let read = Arc::new(AtomicU64::new(0));
     let mut progress = Progress {
         total,
@@ -172,7 +170,7 @@ pub fn import_files(
                 }
                 Item::Bad(r) => early.push(r),
                 // All or nothing, and something was bad: only check the rest.
-                Item::Entry(_) if !opts.continue_on_error && !early.is_empty() => {}
+                Item::Entry(_) if all_or_nothing && !early.is_empty() => {}
                 Item::Entry(p) => {
                     let (origin, dn) = (p.origin.clone(), p.dn.display().to_string());
                     if let Err(e) = loader.add_prepared(p) {
@@ -196,12 +194,10 @@ pub fn import_files(
         // Dropping the receiver stops the reader at its next record.
         drop(rx);
     });
-    if savepoint.is_some() && !early.is_empty() && result.is_ok() {
+    if all_or_nothing && !early.is_empty() && result.is_ok() {
         // All or nothing, and something was bad: write nothing more.
         drop(loader);
-        if let Some(sp) = savepoint {
-            dir.store.restore(sp).map_err(|e| e.message)?;
-        }
+        dir.store.restore(savepoint).map_err(|e| e.message)?;
         progress.done();
         return Ok(ImportSummary {
             added: 0,
@@ -213,22 +209,18 @@ pub fn import_files(
     let (added, mut rejected) = match result.and_then(|_| loader.finish().map_err(|e| e.message)) {
         Ok(x) => x,
         Err(e) => {
-            if let Some(sp) = savepoint {
-                dir.store.restore(sp).map_err(|e| e.message)?;
-            }
+            dir.store.restore(savepoint).map_err(|e| e.message)?;
             return Err(format!("import failed: {e}; nothing was imported"));
         }
     };
     progress.tick(added, true);
     progress.done();
     early.append(&mut rejected);
-    let rolled_back = !early.is_empty() && savepoint.is_some();
-    if let Some(sp) = savepoint {
-        if rolled_back {
-            dir.store.restore(sp).map_err(|e| e.message)?;
-        } else {
-            dir.store.release(sp).map_err(|e| e.message)?;
-        }
+    let rolled_back = !early.is_empty() && all_or_nothing;
+    if rolled_back {
+        dir.store.restore(savepoint).map_err(|e| e.message)?;
+    } else {
+        dir.store.release(savepoint).map_err(|e| e.message)?;
     }
     Ok(ImportSummary {
         added: if rolled_back { 0 } else { added },

@@ -103,13 +103,6 @@ pub fn check_entry(schema: &Schema, e: &Entry) -> Result<String, LdapError> {
     }
     // MAY: every user attribute allowed by some class (a subtype of an allowed type counts).
     if !extensible {
-        // The allowed types of all the classes, resolved once per entry.
-        let allowed_oids: std::collections::HashSet<&str> = all
-            .iter()
-            .flat_map(|c| c.must.iter().chain(c.may.iter()))
-            .filter_map(|m| schema.attribute(m))
-            .map(|t| t.oid.as_str())
-            .collect();
         for a in &e.attrs {
             let Some(ty) = schema.attribute(a.base_name()) else {
                 return Err(LdapError::undefined_type(format!(
@@ -125,7 +118,7 @@ pub fn check_entry(schema: &Schema, e: &Entry) -> Result<String, LdapError> {
             let mut cur = Some(ty);
             for _ in 0..16 {
                 let Some(t) = cur else { break };
-                if allowed_oids.contains(t.oid.as_str()) {
+                if all.iter().any(|c| c.allowed_oids.contains(&t.oid)) {
                     allowed = true;
                     break;
                 }

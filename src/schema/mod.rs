@@ -140,6 +140,8 @@ pub struct ObjectClass {
     pub must: Vec<String>,
     /// Primary names of the attribute types this class itself allows (not inherited).
     pub may: Vec<String>,
+    /// OIDs of the types in `must` and `may`: the entry check's lookup.
+    pub allowed_oids: std::collections::HashSet<String>,
     pub obsolete: bool,
     pub extensions: Vec<(String, Vec<String>)>,
     /// The definition as written (OID macros resolved).
@@ -677,6 +679,12 @@ impl Schema {
         };
         let must = resolve_list(&d.must, "MUST")?;
         let may = resolve_list(&d.may, "MAY")?;
+        let allowed_oids = must
+            .iter()
+            .chain(&may)
+            .filter_map(|n| self.attribute(n))
+            .map(|t| t.oid.clone())
+            .collect();
         let oc = ObjectClass {
             oid: d.oid.clone(),
             names: d.names.clone(),
@@ -685,6 +693,7 @@ impl Schema {
             kind: d.kind,
             must,
             may,
+            allowed_oids,
             obsolete: d.obsolete,
             extensions: d.extensions.clone(),
             definition: d,

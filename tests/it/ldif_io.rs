@@ -490,3 +490,136 @@ fn a_bad_record_after_committed_batches_rolls_everything_back() {
     let o = ccdir(&["export"], &data);
     assert!(!o.status.success(), "the store is empty again");
 }
+
+/// Every stored entry is in the posting list of each of its index keys, and every posting
+/// names a stored entry. Returns the number of entries checked.
+fn assert_indexes_complete(s: &TestServer) -> usize {
+    use ccdir::store::index::{for_each_key, IndexReader};
+    use ccdir::store::View;
+    use std::collections::{HashMap, HashSet};
+    let dir = s.server().directory();
+    let snap = dir.store.read().expect("snapshot");
+    let mut ids = Vec::new();
+    snap.scan_prefix(&dir.suffix.store_key(), None, &mut |_, id| {
+        ids.push(id);
+        Ok(true)
+    })
+    .expect("scan");
+    let stored: HashSet<u64> = ids.iter().copied().collect();
+    let mut lists: HashMap<(bool, Vec<u8>), Vec<u64>> = HashMap::new();
+    for &id in &ids {
+        let e = snap.entry(id).expect("read").expect("entry");
+        let mut keys = Vec::new();
+        for_each_key(&e, dir.store.index_spec(), &dir.schema, &mut |sub, k| {
+            keys.push((sub, k.to_vec()))
+        });
+        for key in keys {
+            let list = lists.entry(key.clone()).or_insert_with(|| {
+                let l = if key.0 {
+                    snap.sub_ids(&key.1)
+                } else {
+                    snap.eq_ids(&key.1)
+                }
+                .expect("postings");
+                assert!(
+                    l.iter().all(|i| stored.contains(i)),
+                    "stale id under {key:?}"
+                );
+                l
+            });
+            assert!(
+                list.binary_search(&id).is_ok(),
+                "{} missing under {:?}",
+                e.dn,
+                String::from_utf8_lossy(&key.1)
+            );
+        }
+    }
+    ids.len()
+}
+
+#[test]
+fn imported_entries_are_indexed_whatever_their_order_and_however_the_import_ends() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    // Children more than a batch (5000 entries) ahead of their parent, then ordinary entries.
+    let data = tmp.path().join("d");
+    let f = tmp.path().join("late.ldif");
+    let mut text = String::from(BASE);
+    for i in 0..5200 {
+        text.push_str(&format!(
+            "dn: cn=c{i},ou=late,dc=cctld-ir,dc=example\nobjectClass: organizationalRole\ncn: c{i}\ndescription: child {i}\n\n"
+        ));
+    }
+    text.push_str(
+        "dn: ou=late,dc=cctld-ir,dc=example\nobjectClass: organizationalUnit\nou: late\n\n",
+    );
+    for i in 0..300 {
+        text.push_str(&format!(
+            "dn: cn=r{i},ou=registries,dc=cctld-ir,dc=example\nobjectClass: organizationalRole\ncn: r{i}\nou: unit {}\n\n",
+            i % 7
+        ));
+    }
+    std::fs::write(&f, text).expect("write");
+    let o = ccdir(&["import", "-q", f.to_str().expect("path")], &data);
+    assert!(o.status.success(), "{}", err(&o));
+    let s = TestServer::start_config(test_config(&data));
+    assert_eq!(assert_indexes_complete(&s), 2 + 5200 + 1 + 300);
+    drop(s);
+
+    // --continue stops reading after 1000 bad records: what it took is still fully indexed.
+    let data = tmp.path().join("d2");
+    let f = tmp.path().join("bad.ldif");
+    let mut text = String::from(BASE);
+    for i in 0..200 {
+        text.push_str(&format!(
+            "dn: cn=g{i},ou=registries,dc=cctld-ir,dc=example\nobjectClass: organizationalRole\ncn: g{i}\n\n"
+        ));
+    }
+    for i in 0..1100 {
+        text.push_str(&format!(
+            "dn: cn=b{i},ou=registries,dc=cctld-ir,dc=example\nobjectClass: person\ncn: b{i}\n\n"
+        ));
+    }
+    std::fs::write(&f, text).expect("write");
+    let o = ccdir(
+        &["import", "-q", "--continue", f.to_str().expect("path")],
+        &data,
+    );
+    assert!(err(&o).contains("imported 202 entries"), "{}", err(&o));
+    let s = TestServer::start_config(test_config(&data));
+    assert_eq!(assert_indexes_complete(&s), 202);
+}
+
+#[test]
+fn a_file_that_cannot_be_read_rolls_back_even_with_continue() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("d");
+    // More than a batch (5000 entries), so that some are written before the failure.
+    let good = tmp.path().join("good.ldif");
+    let mut text = String::from(BASE);
+    for i in 0..5100 {
+        text.push_str(&format!(
+            "dn: cn=r{i},ou=registries,dc=cctld-ir,dc=example\nobjectClass: organizationalRole\ncn: r{i}\n\n"
+        ));
+    }
+    std::fs::write(&good, text).expect("write");
+    let missing = tmp.path().join("missing.ldif");
+    let o = ccdir(
+        &[
+            "import",
+            "-q",
+            "--continue",
+            good.to_str().expect("path"),
+            missing.to_str().expect("path"),
+        ],
+        &data,
+    );
+    assert!(!o.status.success());
+    assert!(
+        err(&o).contains("missing.ldif") && err(&o).contains("nothing was imported"),
+        "{}",
+        err(&o)
+    );
+    let o = ccdir(&["export"], &data);
+    assert!(!o.status.success(), "nothing was imported: {}", err(&o));
+}
