@@ -80,14 +80,19 @@ impl Encoder<LdapMsg> for RequestCodec {
     type Error = io::Error;
 
     fn encode(&mut self, msg: LdapMsg, buf: &mut BytesMut) -> io::Result<()> {
-        // Search entries are most of what a server sends: they are written straight into the
-        // buffer. Everything else goes through ldap3_proto's encoder.
-        if let (LdapOp::SearchResultEntry(e), true) = (&msg.op, msg.ctrl.is_empty()) {
-            encode_search_entry(msg.msgid, e, buf);
-            return Ok(());
-        }
-        lber_write::encode_into(buf, StructureTag::from(msg))
+        encode_response(msg, buf)
     }
+}
+
+/// Append one response PDU to `buf`.
+pub fn encode_response(msg: LdapMsg, buf: &mut BytesMut) -> io::Result<()> {
+    // Search entries are most of what a server sends: they are written straight into the
+    // buffer. Everything else goes through ldap3_proto's encoder.
+    if let (LdapOp::SearchResultEntry(e), true) = (&msg.op, msg.ctrl.is_empty()) {
+        encode_search_entry(msg.msgid, e, buf);
+        return Ok(());
+    }
+    lber_write::encode_into(buf, StructureTag::from(msg))
 }
 
 /// Bytes of a BER definite length.

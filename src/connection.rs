@@ -1,6 +1,23 @@
 //! One client connection: LDAP framing over plain TCP or TLS, the request loop, StartTLS, abandon,
-//! per-connection limits. Operations run on the blocking pool; their responses come back through
-//! a bounded channel, so a search streams and a slow reader slows only its own searches.
+//! per-connection limits.
+//!
+//! Request path: the connection task (a tokio worker) reads and decodes requests and starts each
+//! operation on the blocking pool with `spawn_blocking`, without waiting for it. The operation
+//! pushes its responses into the connection's [`Outbox`]. On plain TCP the operation's thread
+//! writes them to the socket itself with a non-blocking write, so a request crosses threads once;
+//! only what the socket does not take at once is left to the connection task, which waits for the
+//! socket to become writable and writes the rest. On TLS (LDAPS, and after StartTLS) the TLS
+//! state belongs to the connection task: operations append to the outbox and wake it, and it
+//! writes. A search streams: beyond the outbox's high-water mark its thread waits for the client
+//! to read (the connection task stops reading requests meanwhile), so a slow reader slows only its
+//! own connection; a client that reads nothing for the write timeout is disconnected.
+//!
+//! Outstanding operations are counted twice: `inflight` until just before an operation pushes its
+//! final response (the max_ops_per_connection slot), and `Ops::running` until the operation has
+//! returned (what bind, StartTLS and shutdown drain, together with the responses' bytes).
+
+mod outbox;
+mod reader;
 
 use crate::codec::{Request, RequestCodec};
 use crate::error::LdapError;
@@ -9,39 +26,35 @@ use crate::ops::controls::OpKind;
 use crate::ops::extended::OID_STARTTLS;
 use crate::ops::search::{self, SearchEnd};
 use crate::ops::{self, Directory, Session};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use ldap3_proto::proto::{LdapExtendedResponse, LdapMsg, LdapOp, LdapResultCode};
+use outbox::{Marks, Outbox, Sink};
+use reader::Reader;
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::sync::Notify;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
-use tokio_util::codec::{Framed, FramedParts};
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
 /// Notice of Disconnection (RFC 4511 4.4.1).
 const OID_NOTICE_OF_DISCONNECTION: &str = "1.3.6.1.4.1.1466.20036";
 
-/// Batches of responses buffered between operations and the writer, per connection.
-const RESPONSE_QUEUE: usize = 16;
-/// Search entries sent to the writer in one batch (one wake-up instead of one per entry).
+/// Search entries pushed to the outbox at once (one lock and one write instead of one per entry).
 const ENTRY_BATCH: usize = 32;
 /// ... or fewer, when they are large.
-const ENTRY_BATCH_BYTES: usize = 256 * 1024;
+const ENTRY_BATCH_BYTES: usize = 64 * 1024;
 
-type Batch = Vec<LdapMsg>;
+const WRITE_FAILED: &str = "write failed or timed out";
 
 /// One outstanding operation: counted from admission until just before its final response is
-/// queued, so a client that sends its next request as soon as it reads a response never finds
+/// pushed, so a client that sends its next request as soon as it reads a response never finds
 /// the slot still taken.
 struct Inflight(Arc<AtomicUsize>);
 
@@ -51,46 +64,38 @@ impl Drop for Inflight {
     }
 }
 
-/// Plain TCP or TLS.
-pub enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+/// The operations of a connection that have not returned yet.
+#[derive(Default)]
+struct Ops {
+    running: AtomicUsize,
+    /// Someone waits on `done` (a drain): only then is the last finishing operation's signal
+    /// worth sending.
+    draining: AtomicBool,
+    done: Notify,
 }
 
-impl AsyncRead for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
+impl Ops {
+    fn running(&self) -> usize {
+        self.running.load(Ordering::SeqCst)
     }
 }
 
-impl AsyncWrite for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
+/// Held by an operation from its spawn until it returns or unwinds.
+struct Running(Arc<Ops>);
+
+impl Running {
+    fn start(ops: &Arc<Ops>) -> Running {
+        ops.running.fetch_add(1, Ordering::SeqCst);
+        Running(ops.clone())
     }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.0.running.fetch_sub(1, Ordering::SeqCst) == 1
+            && self.0.draining.load(Ordering::SeqCst)
+        {
+            self.0.done.notify_waiters();
         }
     }
 }
@@ -101,16 +106,19 @@ pub struct ConnShared {
     pub tls: Option<TlsAcceptor>,
 }
 
-type Io = Framed<Stream, RequestCodec>;
+type Input = FramedRead<Reader, RequestCodec>;
 
 struct Conn {
     shared: Arc<ConnShared>,
     session: Session,
-    tasks: JoinSet<i32>,
+    outbox: Arc<Outbox>,
+    /// Where the connection task writes what operations left pending.
+    sink: Sink,
+    marks: Marks,
+    /// Abandon flags by message ID; entries of finished operations are pruned lazily.
     abandon: HashMap<i32, Arc<AtomicBool>>,
-    tx: mpsc::Sender<Batch>,
-    rx: mpsc::Receiver<Batch>,
     inflight: Arc<AtomicUsize>,
+    ops: Arc<Ops>,
 }
 
 fn codec(dir: &Directory) -> RequestCodec {
@@ -131,8 +139,9 @@ pub async fn serve(
 ) {
     let _ = tcp.set_nodelay(true);
     let limits = shared.dir.config.limits.clone();
+    let marks = Marks::new(Duration::from_secs(limits.write_timeout_secs.max(1)));
     let mut client_cert = None;
-    let stream = if ldaps {
+    let (reader, sink, outbox) = if ldaps {
         let Some(acceptor) = shared.tls.clone() else {
             return;
         };
@@ -144,7 +153,8 @@ pub async fn serve(
         {
             Ok(Ok(s)) => {
                 client_cert = peer_cert(&s);
-                Stream::Tls(Box::new(s))
+                let (r, w) = tokio::io::split(s);
+                (Reader::Tls(r), Sink::stream(w), Outbox::new(None, marks))
             }
             Ok(Err(e)) => {
                 tracing::debug!(conn = conn_id, %peer, error = %e, "TLS handshake failed");
@@ -156,66 +166,86 @@ pub async fn serve(
             }
         }
     } else {
-        Stream::Plain(tcp)
+        let tcp = Arc::new(tcp);
+        (
+            Reader::Plain(tcp.clone()),
+            Sink::Plain,
+            Outbox::new(Some(tcp), marks),
+        )
     };
-    let (tx, rx) = mpsc::channel(RESPONSE_QUEUE);
     let mut session = Session::new(conn_id, peer, ldaps);
     session.client_cert = client_cert;
     let mut conn = Conn {
         session,
         shared: shared.clone(),
-        tasks: JoinSet::new(),
+        outbox,
+        sink,
+        marks,
         abandon: HashMap::new(),
-        tx,
-        rx,
         inflight: Arc::new(AtomicUsize::new(0)),
+        ops: Arc::new(Ops::default()),
     };
-    let io = Framed::new(stream, codec(&shared.dir));
+    let input = FramedRead::new(reader, codec(&shared.dir));
     tracing::debug!(conn = conn_id, %peer, ldaps, "connection opened");
-    let reason = conn.run(io, &shutdown).await;
+    let reason = conn.run(input, &shutdown).await;
+    drop(conn);
     tracing::debug!(conn = conn_id, %peer, reason, "connection closed");
 }
 
+impl Drop for Conn {
+    /// Also when the connection task is cancelled: operations still running stop at their next
+    /// response or abandon check instead of waiting for a flusher that is gone.
+    fn drop(&mut self) {
+        for flag in self.abandon.values() {
+            flag.store(true, Ordering::Relaxed);
+        }
+        self.outbox.close();
+    }
+}
+
+/// Wait until operations left bytes for the connection task, then write them.
+async fn flush_when_ready(outbox: &Outbox, sink: &mut Sink) -> io::Result<()> {
+    outbox.ready().await;
+    outbox.flush(sink).await
+}
+
 impl Conn {
-    async fn run(&mut self, mut io: Io, shutdown: &CancellationToken) -> &'static str {
+    async fn run(&mut self, mut input: Input, shutdown: &CancellationToken) -> &'static str {
         let limits = self.shared.dir.config.limits.clone();
         let idle = Duration::from_secs(limits.idle_timeout_secs.max(1));
-        let write_timeout = Duration::from_secs(limits.write_timeout_secs.max(1));
         loop {
+            // A client that does not read its responses gets no more requests read.
+            let reading = !self.outbox.over_high();
             tokio::select! {
                 biased;
-                Some(msg) = self.rx.recv() => {
-                    if self.write(&mut io, msg, write_timeout).await.is_err() {
-                        return "write failed or timed out";
-                    }
-                }
-                Some(done) = self.tasks.join_next() => {
-                    if let Ok(id) = done {
-                        self.abandon.remove(&id);
+                r = flush_when_ready(&self.outbox, &mut self.sink) => {
+                    if r.is_err() {
+                        return WRITE_FAILED;
                     }
                 }
                 _ = shutdown.cancelled() => {
-                    self.drain(&mut io, write_timeout, Duration::from_secs(limits.shutdown_grace_secs)).await;
-                    let _ = self.notice(&mut io, LdapResultCode::Unavailable, "server is shutting down", write_timeout).await;
+                    if self.drain(Duration::from_secs(limits.shutdown_grace_secs)).await.is_ok() {
+                        self.notice(LdapResultCode::Unavailable, "server is shutting down").await;
+                    }
                     return "server shutdown";
                 }
-                next = tokio::time::timeout(idle, io.next()) => {
+                next = tokio::time::timeout(idle, input.next()), if reading => {
                     match next {
                         Err(_) => {
-                            if self.tasks.is_empty() {
-                                let _ = self.notice(&mut io, LdapResultCode::Unavailable, "idle timeout", write_timeout).await;
+                            if self.ops.running() == 0 {
+                                self.notice(LdapResultCode::Unavailable, "idle timeout").await;
                                 return "idle timeout";
                             }
                         }
                         Ok(None) => return "client closed",
                         Ok(Some(Err(e))) => {
                             tracing::info!(conn = self.session.id, peer = %self.session.peer, error = %e, "malformed request; disconnecting");
-                            let _ = self.notice(&mut io, LdapResultCode::ProtocolError, "malformed request", write_timeout).await;
+                            self.notice(LdapResultCode::ProtocolError, "malformed request").await;
                             return "malformed PDU";
                         }
                         Ok(Some(Ok(msg))) => {
-                            match self.handle(msg, io, write_timeout).await {
-                                Ok(next_io) => io = next_io,
+                            match self.handle(msg, input).await {
+                                Ok(next_input) => input = next_input,
                                 Err(reason) => return reason,
                             }
                         }
@@ -225,78 +255,58 @@ impl Conn {
         }
     }
 
-    async fn write(&mut self, io: &mut Io, batch: Batch, t: Duration) -> io::Result<()> {
-        let fut = async {
-            for msg in batch {
-                io.feed(msg).await?;
-            }
-            // Take whatever else is ready, then flush once.
-            let mut n = 0;
-            while n < 8 {
-                match self.rx.try_recv() {
-                    Ok(more) => {
-                        for msg in more {
-                            io.feed(msg).await?;
-                        }
-                        n += 1;
-                    }
-                    Err(_) => break,
-                }
-            }
-            io.flush().await
-        };
-        match tokio::time::timeout(t, fut).await {
-            Ok(r) => r,
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "client does not read",
-            )),
+    /// Queue a response from the connection task (written at once on plain TCP when the socket
+    /// takes it, otherwise by the flusher).
+    fn reply(&self, msg: LdapMsg) -> Result<(), &'static str> {
+        if self.outbox.push_now([msg]) {
+            Ok(())
+        } else {
+            Err(WRITE_FAILED)
         }
     }
 
-    async fn send(&mut self, io: &mut Io, msg: LdapMsg, t: Duration) -> Result<(), &'static str> {
-        self.write(io, vec![msg], t)
+    /// Write out everything pending.
+    async fn flush(&mut self) -> Result<(), &'static str> {
+        self.outbox
+            .flush(&mut self.sink)
             .await
-            .map_err(|_| "write failed or timed out")
+            .map_err(|_| WRITE_FAILED)
     }
 
-    /// Wait for every outstanding operation, forwarding their responses (bounded by `grace`).
-    async fn drain(&mut self, io: &mut Io, t: Duration, grace: Duration) {
+    /// Wait for every outstanding operation to return (bounded by `grace`, then they are
+    /// abandoned), writing their responses meanwhile, then write out what is pending.
+    async fn drain(&mut self, grace: Duration) -> Result<(), &'static str> {
         let deadline = tokio::time::Instant::now() + grace;
-        while !self.tasks.is_empty() {
+        self.ops.draining.store(true, Ordering::SeqCst);
+        let r = loop {
+            let done = self.ops.done.notified();
+            if self.ops.running() == 0 {
+                break Ok(());
+            }
             tokio::select! {
-                Some(msg) = self.rx.recv() => {
-                    if self.write(io, msg, t).await.is_err() {
-                        break;
+                biased;
+                r = flush_when_ready(&self.outbox, &mut self.sink) => {
+                    if r.is_err() {
+                        break Err(WRITE_FAILED);
                     }
                 }
-                Some(done) = self.tasks.join_next() => {
-                    if let Ok(id) = done {
-                        self.abandon.remove(&id);
-                    }
-                }
+                _ = done => {}
                 _ = tokio::time::sleep_until(deadline) => {
                     for flag in self.abandon.values() {
                         flag.store(true, Ordering::Relaxed);
                     }
-                    break;
+                    self.outbox.wake_waiters();
+                    break Ok(());
                 }
             }
-        }
-        while let Ok(msg) = self.rx.try_recv() {
-            if self.write(io, msg, t).await.is_err() {
-                break;
-            }
-        }
+        };
+        self.ops.draining.store(false, Ordering::SeqCst);
+        r?;
+        self.flush().await
     }
 
-    async fn notice(
-        &mut self,
-        io: &mut Io,
-        code: LdapResultCode,
-        text: &str,
-        t: Duration,
-    ) -> io::Result<()> {
+    /// Send a Notice of Disconnection (best effort: the connection closes next anyway).
+    async fn notice(&mut self, code: LdapResultCode, text: &str) {
         let msg = LdapMsg::new(
             0,
             LdapOp::ExtendedResponse(LdapExtendedResponse {
@@ -305,23 +315,28 @@ impl Conn {
                 value: None,
             }),
         );
-        tokio::time::timeout(t, io.send(msg))
-            .await
-            .unwrap_or_else(|_| Err(io::Error::new(io::ErrorKind::TimedOut, "timeout")))
+        if self.reply(msg).is_ok() {
+            let _ = self.flush().await;
+        }
     }
 
-    /// Handle one request. Returns the (possibly TLS-upgraded) framing, or why to close.
-    async fn handle(&mut self, req: Request, mut io: Io, t: Duration) -> Result<Io, &'static str> {
+    /// Run an operation on the blocking pool; it pushes its own responses.
+    fn spawn(&self, op: impl FnOnce(&Outbox) + Send + 'static) {
+        let running = Running::start(&self.ops);
+        let outbox = self.outbox.clone();
+        tokio::task::spawn_blocking(move || {
+            // Dropped when the operation returns or panics (spawn_blocking catches the panic).
+            let _running = running;
+            op(&outbox);
+        });
+    }
+
+    /// Handle one request. Returns the (possibly TLS-upgraded) input, or why to close.
+    async fn handle(&mut self, req: Request, input: Input) -> Result<Input, &'static str> {
         let Request { msg, controls } = req;
         let LdapMsg { msgid, op, .. } = msg;
         if msgid <= 0 {
-            let _ = self
-                .notice(
-                    &mut io,
-                    LdapResultCode::ProtocolError,
-                    "invalid message ID",
-                    t,
-                )
+            self.notice(LdapResultCode::ProtocolError, "invalid message ID")
                 .await;
             return Err("invalid message id");
         }
@@ -336,17 +351,17 @@ impl Conn {
             LdapOp::AbandonRequest(id) => {
                 if let Some(flag) = self.abandon.get(&id) {
                     flag.store(true, Ordering::Relaxed);
+                    // A search waiting for the client to read stops waiting.
+                    self.outbox.wake_waiters();
                 }
-                Ok(io)
+                Ok(input)
             }
             LdapOp::BindRequest(req) => {
                 // A bind waits for outstanding operations, then changes the session.
-                self.drain(
-                    &mut io,
-                    t,
-                    Duration::from_secs(dir.config.limits.time_limit_max.max(60) as u64),
-                )
-                .await;
+                self.drain(Duration::from_secs(
+                    dir.config.limits.time_limit_max.max(60) as u64,
+                ))
+                .await?;
                 let bind_dn = req.dn.clone();
                 let session = self.session.clone();
                 let checked = controls::decode(&controls, OpKind::Bind);
@@ -375,30 +390,25 @@ impl Conn {
                 self.shared
                     .dir
                     .audit(&self.session, "bind", &bind_dn, &[], code);
-                let resp = LdapMsg::new(
+                self.reply(LdapMsg::new(
                     msgid,
                     LdapOp::BindResponse(ldap3_proto::proto::LdapBindResponse {
                         res: result,
                         saslcreds: None,
                     }),
-                );
-                self.send(&mut io, resp, t).await?;
-                Ok(io)
+                ))?;
+                Ok(input)
             }
             LdapOp::ExtendedRequest(req) if req.name == OID_STARTTLS => {
-                self.start_tls(msgid, io, t).await
+                self.start_tls(msgid, input).await
             }
             LdapOp::SearchRequest(req) => {
-                let Some((flag, slot)) = self
-                    .admit(msgid, &mut io, LdapOp::SearchResultDone, t)
-                    .await?
-                else {
-                    return Ok(io);
+                let Some((flag, slot)) = self.admit(msgid, LdapOp::SearchResultDone)? else {
+                    return Ok(input);
                 };
                 let session = self.session.clone();
-                let tx = self.tx.clone();
-                self.tasks.spawn_blocking(move || {
-                    let mut batch: Batch = Vec::new();
+                self.spawn(move |out| {
+                    let mut batch: Vec<LdapMsg> = Vec::new();
                     let mut bytes = 0;
                     let done = match controls::decode(&controls, OpKind::Search) {
                         Err(e) => Some((e.into_result(), vec![])),
@@ -408,7 +418,7 @@ impl Conn {
                                 batch.push(LdapMsg::new(msgid, LdapOp::SearchResultEntry(entry)));
                                 if batch.len() >= ENTRY_BATCH || bytes >= ENTRY_BATCH_BYTES {
                                     bytes = 0;
-                                    return tx.blocking_send(std::mem::take(&mut batch)).is_ok();
+                                    return out.push(batch.drain(..), &flag);
                                 }
                                 true
                             };
@@ -427,12 +437,11 @@ impl Conn {
                                 LdapOp::SearchResultDone(res),
                                 ctrls,
                             ));
-                            let _ = tx.blocking_send(batch);
+                            out.push(batch, &flag);
                         }
                     }
-                    msgid
                 });
-                Ok(io)
+                Ok(input)
             }
             op @ (LdapOp::AddRequest(_)
             | LdapOp::DelRequest(_)
@@ -440,21 +449,18 @@ impl Conn {
             | LdapOp::ModifyDNRequest(_)
             | LdapOp::CompareRequest(_)
             | LdapOp::ExtendedRequest(_)) => {
-                let busy = response_kind(&op);
-                let Some((flag, slot)) = self.admit(msgid, &mut io, busy, t).await? else {
-                    return Ok(io);
+                let Some((flag, slot)) = self.admit(msgid, response_kind(&op))? else {
+                    return Ok(input);
                 };
                 let session = self.session.clone();
-                let tx = self.tx.clone();
-                self.tasks.spawn_blocking(move || {
+                self.spawn(move |out| {
                     let resp = ops::respond(&dir, &session, msgid, op, &controls);
                     drop(slot);
                     if !flag.load(Ordering::Relaxed) {
-                        let _ = tx.blocking_send(vec![resp]);
+                        out.push([resp], &flag);
                     }
-                    msgid
                 });
-                Ok(io)
+                Ok(input)
             }
             other => {
                 tracing::info!(
@@ -462,8 +468,7 @@ impl Conn {
                     op = ops::op_name(&other),
                     "unexpected PDU from client; disconnecting"
                 );
-                let _ = self
-                    .notice(&mut io, LdapResultCode::ProtocolError, "unexpected PDU", t)
+                self.notice(LdapResultCode::ProtocolError, "unexpected PDU")
                     .await;
                 Err("unexpected PDU")
             }
@@ -471,23 +476,24 @@ impl Conn {
     }
 
     /// Reserve an operation slot; answer busy when the connection has too many outstanding.
-    async fn admit(
+    fn admit(
         &mut self,
         msgid: i32,
-        io: &mut Io,
         kind: fn(ldap3_proto::proto::LdapResult) -> LdapOp,
-        t: Duration,
     ) -> Result<Option<(Arc<AtomicBool>, Inflight)>, &'static str> {
-        if self.inflight.load(Ordering::Acquire)
-            >= self.shared.dir.config.limits.max_ops_per_connection
-        {
+        let max = self.shared.dir.config.limits.max_ops_per_connection;
+        if self.inflight.load(Ordering::Acquire) >= max {
             let res = LdapError::new(
                 LdapResultCode::Busy,
                 "too many outstanding operations on this connection",
             )
             .into_result();
-            self.send(io, LdapMsg::new(msgid, kind(res)), t).await?;
+            self.reply(LdapMsg::new(msgid, kind(res)))?;
             return Ok(None);
+        }
+        if self.abandon.len() >= max.max(16) {
+            // Only the map still holds the flag of an operation that has returned.
+            self.abandon.retain(|_, flag| Arc::strong_count(flag) > 1);
         }
         let flag = Arc::new(AtomicBool::new(false));
         self.abandon.insert(msgid, flag.clone());
@@ -495,7 +501,7 @@ impl Conn {
         Ok(Some((flag, Inflight(self.inflight.clone()))))
     }
 
-    async fn start_tls(&mut self, msgid: i32, mut io: Io, t: Duration) -> Result<Io, &'static str> {
+    async fn start_tls(&mut self, msgid: i32, input: Input) -> Result<Input, &'static str> {
         let fail = |code, text: &str| {
             LdapMsg::new(
                 msgid,
@@ -507,49 +513,36 @@ impl Conn {
             )
         };
         let Some(acceptor) = self.shared.tls.clone() else {
-            self.send(
-                &mut io,
-                fail(LdapResultCode::Unavailable, "TLS is not configured"),
-                t,
-            )
-            .await?;
-            return Ok(io);
+            self.reply(fail(LdapResultCode::Unavailable, "TLS is not configured"))?;
+            return Ok(input);
         };
         if self.session.tls {
-            self.send(
-                &mut io,
-                fail(LdapResultCode::OperationsError, "TLS is already active"),
-                t,
-            )
-            .await?;
-            return Ok(io);
+            self.reply(fail(
+                LdapResultCode::OperationsError,
+                "TLS is already active",
+            ))?;
+            return Ok(input);
         }
         if self.inflight.load(Ordering::Acquire) > 0 {
-            self.send(
-                &mut io,
-                fail(
-                    LdapResultCode::OperationsError,
-                    "operations are outstanding",
-                ),
-                t,
-            )
-            .await?;
-            return Ok(io);
+            self.reply(fail(
+                LdapResultCode::OperationsError,
+                "operations are outstanding",
+            ))?;
+            return Ok(input);
         }
-        // Operations that already queued their last response: write those out first.
-        self.drain(&mut io, t, Duration::from_secs(5)).await;
-        if !io.read_buffer().is_empty() {
+        // Operations that already pushed their last response: let them return and write it out.
+        self.drain(Duration::from_secs(5)).await?;
+        if !input.read_buffer().is_empty() {
             // Bytes sent after the StartTLS request, before the handshake: refuse to upgrade.
-            self.send(
-                &mut io,
-                fail(
-                    LdapResultCode::ProtocolError,
-                    "data received after StartTLS request",
-                ),
-                t,
-            )
-            .await?;
+            self.reply(fail(
+                LdapResultCode::ProtocolError,
+                "data received after StartTLS request",
+            ))?;
+            let _ = self.flush().await;
             return Err("data after StartTLS");
+        }
+        if self.ops.running() > 0 {
+            return Err("StartTLS: operations did not finish");
         }
         let ok = LdapMsg::new(
             msgid,
@@ -559,10 +552,15 @@ impl Conn {
                 value: None,
             }),
         );
-        self.send(&mut io, ok, t).await?;
-        let parts = io.into_parts();
-        let Stream::Plain(tcp) = parts.io else {
+        // The success response goes out in plaintext; then the outbox lets go of the socket.
+        self.reply(ok)?;
+        self.flush().await?;
+        self.outbox.close();
+        let Reader::Plain(tcp) = input.into_inner() else {
             return Err("StartTLS on a TLS stream");
+        };
+        let Ok(tcp) = Arc::try_unwrap(tcp) else {
+            return Err("StartTLS: socket still shared");
         };
         let hs = Duration::from_secs(self.shared.dir.config.limits.tls_handshake_timeout_secs);
         let tls = match tokio::time::timeout(hs, acceptor.accept(tcp)).await {
@@ -571,9 +569,10 @@ impl Conn {
         };
         self.session.tls = true;
         self.session.client_cert = peer_cert(&tls);
-        let mut new_parts = FramedParts::new(Stream::Tls(Box::new(tls)), codec(&self.shared.dir));
-        new_parts.write_buf = parts.write_buf;
-        Ok(Framed::from_parts(new_parts))
+        let (r, w) = tokio::io::split(tls);
+        self.outbox = Outbox::new(None, self.marks);
+        self.sink = Sink::stream(w);
+        Ok(FramedRead::new(Reader::Tls(r), codec(&self.shared.dir)))
     }
 }
 

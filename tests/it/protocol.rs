@@ -619,3 +619,178 @@ fn many_malformed_requests_leave_other_clients_served() {
         }
     }
 }
+
+/// The DN and description of each search entry, and the final result code.
+fn collect_search(c: &mut Raw, msgid: i32, pause_every: usize) -> (Vec<(String, usize)>, u32) {
+    let mut got = Vec::new();
+    loop {
+        let m = c.recv().expect("response");
+        assert_eq!(m.msgid, msgid);
+        match m.op {
+            LdapOp::SearchResultEntry(e) => {
+                let len = e
+                    .attributes
+                    .iter()
+                    .find(|a| a.atype.eq_ignore_ascii_case("description"))
+                    .map(|a| a.vals.iter().map(|v| v.len()).sum())
+                    .unwrap_or(0);
+                got.push((e.dn, len));
+                if pause_every > 0 && got.len() % pause_every == 0 {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            LdapOp::SearchResultDone(r) => return (got, r.code as u32),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn many_mib_to_a_slow_reader_arrive_complete_and_in_order() {
+    let ts = TestServer::start();
+    add_big(&ts, 250, "m");
+    let filter = || {
+        LdapFilter::Substring(
+            "cn".into(),
+            LdapSubstringFilter {
+                initial: Some("m".into()),
+                any: vec![],
+                final_: None,
+            },
+        )
+    };
+    // A client that reads at once gives the order the server sends in.
+    let mut fast = Raw::connect(&ts);
+    fast.bind_admin(&ts);
+    fast.send(LdapMsg::new(2, search_req(SUFFIX, filter())));
+    let (expected, code) = collect_search(&mut fast, 2, 0);
+    assert_eq!(code, 0);
+    assert_eq!(expected.len(), 250);
+    assert!(expected.iter().all(|(_, len)| *len == 32 * 1024));
+    // About 8 MiB to a client that pauses every few entries: all of it, in the same order.
+    let mut slow = Raw::connect(&ts);
+    slow.bind_admin(&ts);
+    slow.send(LdapMsg::new(3, search_req(SUFFIX, filter())));
+    std::thread::sleep(Duration::from_millis(300));
+    let (got, code) = collect_search(&mut slow, 3, 8);
+    assert_eq!(code, 0);
+    assert_eq!(got, expected);
+    // The same over LDAPS, where the connection task writes.
+    let mut tls = ts.conn_ldaps();
+    tls.simple_bind(ADMIN, &ts.admin_password())
+        .expect("bind")
+        .success()
+        .expect("admin bind");
+    let (entries, res) = tls
+        .search(
+            SUFFIX,
+            ldap3::Scope::Subtree,
+            "(cn=m*)",
+            vec!["description"],
+        )
+        .expect("search")
+        .success()
+        .expect("success");
+    assert_eq!(res.rc, 0);
+    let dns: Vec<String> = entries
+        .into_iter()
+        .map(|e| ldap3::SearchEntry::construct(e).dn)
+        .collect();
+    let want: Vec<String> = expected.into_iter().map(|(dn, _)| dn).collect();
+    assert_eq!(dns, want);
+}
+
+#[test]
+fn pipelined_requests_each_get_exactly_one_response() {
+    let ts = TestServer::start_with(|c| c.limits.max_ops_per_connection = 1000);
+    let mut c = Raw::connect(&ts);
+    c.bind_admin(&ts);
+    // 600 requests in one write: compares, base searches, and searches of a missing entry.
+    let mut b = BytesMut::new();
+    let mut codec = LdapCodec::default();
+    for i in 0..600 {
+        let id = 10 + i;
+        let op = match i % 3 {
+            0 => LdapOp::CompareRequest(LdapCompareRequest {
+                dn: ADMIN.into(),
+                atype: "cn".into(),
+                val: b"admin".to_vec(),
+            }),
+            1 => LdapOp::SearchRequest(LdapSearchRequest {
+                scope: LdapSearchScope::Base,
+                ..match search_req(ADMIN, LdapFilter::Present("objectClass".into())) {
+                    LdapOp::SearchRequest(r) => r,
+                    _ => unreachable!(),
+                }
+            }),
+            _ => search_req(
+                &format!("cn=missing{i},{SUFFIX}"),
+                LdapFilter::Present("objectClass".into()),
+            ),
+        };
+        codec.encode(LdapMsg::new(id, op), &mut b).expect("enc");
+    }
+    c.send_bytes(&b);
+    let mut entries = std::collections::HashMap::new();
+    let mut done = std::collections::HashSet::new();
+    while done.len() < 600 {
+        let m = c.recv().expect("response");
+        let i = m.msgid - 10;
+        assert!((0..600).contains(&i), "unknown message id {}", m.msgid);
+        assert!(!done.contains(&m.msgid), "{} answered twice", m.msgid);
+        match (i % 3, m.op) {
+            (0, LdapOp::CompareResult(r)) => {
+                assert_eq!(r.code, LdapResultCode::CompareTrue);
+                done.insert(m.msgid);
+            }
+            (1, LdapOp::SearchResultEntry(e)) => {
+                assert_eq!(e.dn, ADMIN);
+                *entries.entry(m.msgid).or_insert(0) += 1;
+            }
+            (1, LdapOp::SearchResultDone(r)) => {
+                assert_eq!(r.code, LdapResultCode::Success);
+                assert_eq!(entries.get(&m.msgid), Some(&1), "{}: one entry", m.msgid);
+                done.insert(m.msgid);
+            }
+            (2, LdapOp::SearchResultDone(r)) => {
+                assert_eq!(r.code, LdapResultCode::NoSuchObject);
+                done.insert(m.msgid);
+            }
+            (_, op) => panic!("{}: unexpected {op:?}", m.msgid),
+        }
+    }
+    // Nothing more follows.
+    c.s.set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    assert!(c.recv().is_none());
+}
+
+#[test]
+fn a_client_that_never_reads_is_disconnected_after_the_write_timeout() {
+    let ts = TestServer::start_with(|c| c.limits.write_timeout_secs = 1);
+    add_big(&ts, 500, "w");
+    let mut c = Raw::connect(&ts);
+    c.bind_admin(&ts);
+    c.send(LdapMsg::new(
+        2,
+        search_req(SUFFIX, LdapFilter::Present("objectClass".into())),
+    ));
+    // 16 MiB of entries is more than the socket buffers hold: the search stalls, times out.
+    std::thread::sleep(Duration::from_secs(4));
+    let start = Instant::now();
+    let mut n = 0;
+    while let Some(m) = c.recv() {
+        match m.op {
+            LdapOp::SearchResultEntry(_) => n += 1,
+            other => panic!("after {n} entries: {other:?}"),
+        }
+    }
+    assert!(n < 504, "{n} entries");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    // The server itself is fine.
+    let mut other = ts.admin();
+    let r = other
+        .search(SUFFIX, ldap3::Scope::Base, "(objectClass=*)", vec!["1.1"])
+        .expect("search");
+    assert_eq!(r.1.rc, 0);
+}
