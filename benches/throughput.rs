@@ -638,6 +638,17 @@ fn write_ldif(dir: &Path, o: &Opts, hashes: &[String], admin_hash: &str) -> Path
     ldif
 }
 
+/// The index set both servers use (slapd.conf in [`prepare_slapd`] says the same): equality on
+/// objectClass, uid, cn, sn, givenName and mail, substrings on cn. ccdir's default set indexes
+/// more (substrings of sn, givenName, mail and telephoneNumber too), which costs every add and
+/// the import several times as many index updates; docs/benchmarks.md has a run with it.
+const INDEX_SET: [&str; 4] = [
+    "--set",
+    "index.eq=[\"objectClass\",\"uid\",\"cn\",\"sn\",\"givenName\",\"mail\"]",
+    "--set",
+    "index.sub=[\"cn\"]",
+];
+
 /// `ccdir import` of the LDIF into a new data dir; then `ccdir export`. (config, import, export)
 fn prepare_ccdir(dir: &Path, ldif: &Path) -> (Config, Cost, Cost) {
     let mut cfg = Config {
@@ -648,7 +659,9 @@ fn prepare_ccdir(dir: &Path, ldif: &Path) -> (Config, Cost, Cost) {
     cfg.log.level = "warn".into();
     let import = timed(
         time_cmd(env!("CARGO_BIN_EXE_ccdir"))
-            .args(["import", "-q", "--set", "load_sample=false", "--data-dir"])
+            .args(["import", "-q", "--set", "load_sample=false"])
+            .args(INDEX_SET)
+            .arg("--data-dir")
             .arg(&cfg.data_dir)
             .arg(ldif),
     );
@@ -656,6 +669,7 @@ fn prepare_ccdir(dir: &Path, ldif: &Path) -> (Config, Cost, Cost) {
         time_cmd(env!("CARGO_BIN_EXE_ccdir"))
             .args(["export", "-o"])
             .arg(dir.join("ccdir-export.ldif"))
+            .args(INDEX_SET)
             .arg("--data-dir")
             .arg(&cfg.data_dir),
     );
@@ -704,7 +718,9 @@ fn start_ccdir(cfg: &Config, dir: &Path, tls: &TlsFiles) -> (Child, Addrs) {
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let saddr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
     let child = Command::new(env!("CARGO_BIN_EXE_ccdir"))
-        .args(["serve", "--data-dir"])
+        .args(["serve"])
+        .args(INDEX_SET)
+        .arg("--data-dir")
         .arg(&cfg.data_dir)
         .arg("--tls-cert")
         .arg(&tls.cert)

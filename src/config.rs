@@ -121,6 +121,8 @@ pub struct Limits {
     pub max_connections_per_ip: usize,
     /// Requests a connection may have outstanding at once.
     pub max_ops_per_connection: usize,
+    /// Threads that run operations (all connections together); more requests wait for one.
+    pub operation_threads: usize,
     /// Seconds a connection may sit idle (no request, nothing in progress) before it is closed.
     pub idle_timeout_secs: u64,
     pub tls_handshake_timeout_secs: u64,
@@ -239,6 +241,7 @@ impl Default for Limits {
             max_connections: 4096,
             max_connections_per_ip: 256,
             max_ops_per_connection: 32,
+            operation_threads: 64,
             idle_timeout_secs: 900,
             tls_handshake_timeout_secs: 10,
             write_timeout_secs: 60,
@@ -387,6 +390,7 @@ impl Config {
             ("limits.max_connections", l.max_connections),
             ("limits.max_connections_per_ip", l.max_connections_per_ip),
             ("limits.max_ops_per_connection", l.max_ops_per_connection),
+            ("limits.operation_threads", l.operation_threads),
         ] {
             if v == 0 {
                 return Err(format!("{name} must be at least 1"));

@@ -289,8 +289,11 @@ fn main() -> ExitCode {
 
 fn serve(c: Config) -> Result<(), String> {
     init_logging(&c);
+    // Operations run on the blocking pool: bound it, so that a burst of requests waits for a
+    // thread instead of starting hundreds (each keeps its stack and allocator pages).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(c.limits.operation_threads)
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     rt.block_on(async move {
