@@ -77,11 +77,17 @@ pub struct SchemaConfig {
 pub struct StoreConfig {
     /// Page cache of the database, in MiB.
     pub cache_mib: usize,
+    /// Page cache of `ccdir import`, in MiB: a load writes mostly new pages and rereads few, so
+    /// it needs less than the server.
+    pub import_cache_mib: usize,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { cache_mib: 256 }
+        StoreConfig {
+            cache_mib: 256,
+            import_cache_mib: 96,
+        }
     }
 }
 
@@ -405,6 +411,9 @@ impl Config {
         if self.store.cache_mib < 8 {
             return Err("store.cache_mib must be at least 8".into());
         }
+        if self.store.import_cache_mib < 8 {
+            return Err("store.import_cache_mib must be at least 8".into());
+        }
         if self.password.generated_length < 8 || self.password.generated_length > 128 {
             return Err("password.generated_length must be 8..=128".into());
         }
@@ -455,6 +464,19 @@ mod tests {
         let mut bad = Config::default();
         bad.listen.ldap = vec!["nothost".into()];
         assert!(bad.validate().is_err());
+        for (key, msg) in [
+            (
+                "store.import_cache_mib=4",
+                "store.import_cache_mib must be at least 8",
+            ),
+            (
+                "limits.operation_threads=0",
+                "limits.operation_threads must be at least 1",
+            ),
+        ] {
+            let c = Config::default().with_overrides(&[key.into()]).unwrap();
+            assert_eq!(c.validate().unwrap_err(), msg);
+        }
     }
 
     #[test]

@@ -334,6 +334,7 @@ fn open_offline(c: &Config) -> Result<ccdir::ops::Directory, String> {
 fn import(a: ImportArgs) -> Result<(), String> {
     let mut c = a.config.load()?;
     c.load_sample = false;
+    c.store.cache_mib = c.store.import_cache_mib;
     let dir = open_offline(&c)?;
     let opts = ccdir::import::ImportOptions {
         continue_on_error: a.continue_on_error,
