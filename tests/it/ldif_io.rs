@@ -23,6 +23,17 @@ fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
 
+/// LDIF of `n` organizationalRole entries `cn=<prefix><i>` under ou=registries.
+fn roles(prefix: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "dn: cn={prefix}{i},ou=registries,dc=cctld-ir,dc=example\nobjectClass: organizationalRole\ncn: {prefix}{i}\n\n"
+            )
+        })
+        .collect()
+}
+
 const BASE: &str = "dn: dc=cctld-ir,dc=example
 objectClass: top
 objectClass: dcObject
@@ -471,11 +482,7 @@ fn a_bad_record_after_committed_batches_rolls_everything_back() {
     let f = tmp.path().join("big.ldif");
     let mut text = String::from(BASE);
     // More than one batch (5000 entries) is committed before the bad record arrives.
-    for i in 0..6000 {
-        text.push_str(&format!(
-            "dn: cn=r{i},ou=registries,dc=cctld-ir,dc=example\nobjectClass: organizationalRole\ncn: r{i}\n\n"
-        ));
-    }
+    text.push_str(&roles("r", 6000));
     text.push_str(
         "dn: cn=bad,ou=registries,dc=cctld-ir,dc=example\nobjectClass: person\ncn: bad\n",
     );
@@ -570,11 +577,7 @@ fn imported_entries_are_indexed_whatever_their_order_and_however_the_import_ends
     let data = tmp.path().join("d2");
     let f = tmp.path().join("bad.ldif");
     let mut text = String::from(BASE);
-    for i in 0..200 {
-        text.push_str(&format!(
-            "dn: cn=g{i},ou=registries,dc=cctld-ir,dc=example\nobjectClass: organizationalRole\ncn: g{i}\n\n"
-        ));
-    }
+    text.push_str(&roles("g", 200));
     for i in 0..1100 {
         text.push_str(&format!(
             "dn: cn=b{i},ou=registries,dc=cctld-ir,dc=example\nobjectClass: person\ncn: b{i}\n\n"
@@ -597,11 +600,7 @@ fn a_file_that_cannot_be_read_rolls_back_even_with_continue() {
     // More than a batch (5000 entries), so that some are written before the failure.
     let good = tmp.path().join("good.ldif");
     let mut text = String::from(BASE);
-    for i in 0..5100 {
-        text.push_str(&format!(
-            "dn: cn=r{i},ou=registries,dc=cctld-ir,dc=example\nobjectClass: organizationalRole\ncn: r{i}\n\n"
-        ));
-    }
+    text.push_str(&roles("r", 5100));
     std::fs::write(&good, text).expect("write");
     let missing = tmp.path().join("missing.ldif");
     let o = ccdir(
