@@ -350,34 +350,28 @@ mod tests {
                     },
                 ],
             };
-            let msg = LdapMsg::new(msgid, LdapOp::SearchResultEntry(e));
-            let mut ours = BytesMut::new();
-            RequestCodec::new(1 << 20, 32)
-                .encode(msg.clone(), &mut ours)
-                .unwrap();
-            let mut theirs = BytesMut::new();
-            ldap3_proto::LdapCodec::default()
-                .encode(msg, &mut theirs)
-                .unwrap();
-            assert_eq!(ours, theirs, "msgid {msgid}");
+            assert_encodes_like_ldap3_proto(LdapMsg::new(msgid, LdapOp::SearchResultEntry(e)));
         }
         // An entry with no attributes.
-        let msg = LdapMsg::new(
+        assert_encodes_like_ldap3_proto(LdapMsg::new(
             7,
             LdapOp::SearchResultEntry(LdapSearchResultEntry {
                 dn: String::new(),
                 attributes: vec![],
             }),
-        );
+        ));
+    }
+
+    fn assert_encodes_like_ldap3_proto(msg: LdapMsg) {
         let mut ours = BytesMut::new();
         RequestCodec::new(1 << 20, 32)
             .encode(msg.clone(), &mut ours)
             .unwrap();
         let mut theirs = BytesMut::new();
         ldap3_proto::LdapCodec::default()
-            .encode(msg, &mut theirs)
+            .encode(msg.clone(), &mut theirs)
             .unwrap();
-        assert_eq!(ours, theirs);
+        assert_eq!(ours, theirs, "{msg:?}");
     }
 
     #[test]
