@@ -7,10 +7,10 @@
 
 pub mod rules;
 
-use crate::dn::Dn;
-use crate::entry::Entry;
-use crate::filter::Tri;
-use crate::schema::Schema;
+use crate::core::dn::Dn;
+use crate::core::entry::Entry;
+use crate::core::filter::Tri;
+use crate::core::schema::Schema;
 use crate::store::View;
 use rules::{Level, Rule, Who};
 use std::cell::RefCell;
@@ -374,16 +374,16 @@ impl Checker<'_> {
     }
 
     /// noSuchObject for `dn`, with the matchedDN this requester may see.
-    pub fn no_such_object(&self, dn: &Dn) -> crate::error::LdapError {
-        crate::error::LdapError::no_such_object(format!("no such entry: {}", dn.display()))
+    pub fn no_such_object(&self, dn: &Dn) -> crate::core::error::LdapError {
+        crate::core::error::LdapError::no_such_object(format!("no such entry: {}", dn.display()))
             .with_matched(self.matched_dn(dn))
     }
 
     /// The refusal for a write on an existing entry: insufficientAccessRights when the requester
     /// may see it, noSuchObject otherwise.
-    pub fn refuse(&self, dn: &Dn, entry: Option<&Entry>) -> crate::error::LdapError {
+    pub fn refuse(&self, dn: &Dn, entry: Option<&Entry>) -> crate::core::error::LdapError {
         if self.visible(dn, entry) {
-            crate::error::LdapError::insufficient_access(format!(
+            crate::core::error::LdapError::insufficient_access(format!(
                 "no write access to {}",
                 dn.display()
             ))

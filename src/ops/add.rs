@@ -2,13 +2,16 @@
 
 use super::controls::{RequestControls, OID_POST_READ};
 use super::readback::{check_assertion, read_back};
-use super::write::{self, check_entry, check_user_modifiable, prepare_values, stamp, stamp_create};
-use super::{Directory, Session};
+use super::Session;
 use crate::acl::rules::Level;
-use crate::entry::{AttrDesc, Entry};
-use crate::error::LdapError;
+use crate::core::entry::{AttrDesc, Entry};
+use crate::core::error::LdapError;
+use crate::service::Directory;
 use crate::store::changelog::ChangeKind;
 use crate::store::View;
+use crate::write::values::{
+    self as write, check_entry, check_user_modifiable, prepare_values, stamp, stamp_create,
+};
 use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::{LdapAddRequest, LdapResultCode};
 

@@ -1,14 +1,15 @@
 //! Bind (RFC 4511 4.2, RFC 4513): simple with argon2id passwords, and anonymous.
 //! Unknown DN and wrong password both give invalidCredentials after the same work.
 
-use super::write;
-use super::{Directory, Session};
+use super::Session;
 use crate::acl::rules::Level;
 use crate::acl::Identity;
-use crate::error::LdapError;
-use crate::password::Check;
+use crate::core::error::LdapError;
+use crate::service::password::Check;
+use crate::service::Directory;
 use crate::store::changelog::ChangeKind;
 use crate::store::View;
+use crate::write::values as write;
 use ldap3_proto::proto::{LdapBindCred, LdapBindRequest, LdapResultCode};
 
 /// Authenticate; on success returns the new identity. The caller resets the session to anonymous
@@ -113,7 +114,7 @@ fn simple(dir: &Directory, s: &Session, name: &str, pw: &[u8]) -> Result<Identit
 
 /// Replace a legacy hash that just verified by an argon2id hash of the same password. A failure
 /// here does not fail the bind; it is logged and tried again at the next bind.
-fn upgrade(dir: &Directory, dn: &crate::dn::Dn, old: &[u8], pw: &[u8]) {
+fn upgrade(dir: &Directory, dn: &crate::core::dn::Dn, old: &[u8], pw: &[u8]) {
     let new = match dir.hasher.hash(pw) {
         Ok(h) => h,
         Err(e) => {

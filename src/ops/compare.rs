@@ -3,12 +3,13 @@
 
 use super::controls::RequestControls;
 use super::readback::check_assertion;
-use super::write::norm_value;
-use super::{Directory, Session};
+use super::Session;
 use crate::acl::rules::Level;
-use crate::error::LdapError;
-use crate::filter::AttrSel;
+use crate::core::error::LdapError;
+use crate::core::filter::AttrSel;
+use crate::service::Directory;
 use crate::store::View;
+use crate::write::values::norm_value;
 use ldap3_proto::proto::{LdapCompareRequest, LdapResultCode};
 
 pub fn compare(

@@ -2,12 +2,13 @@
 
 use super::controls::{RequestControls, OID_PRE_READ};
 use super::readback::{check_assertion, read_back};
-use super::write::{self, stamp};
-use super::{Directory, Session};
+use super::Session;
 use crate::acl::rules::Level;
-use crate::error::LdapError;
+use crate::core::error::LdapError;
+use crate::service::Directory;
 use crate::store::changelog::ChangeKind;
 use crate::store::View;
+use crate::write::values::{self as write, stamp};
 use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::LdapResultCode;
 

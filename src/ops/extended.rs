@@ -1,13 +1,14 @@
 //! Extended operations: Who am I? (RFC 4532) and Password Modify (RFC 3062). StartTLS (RFC 4511
 //! 4.14) changes the connection and is handled there; unknown operations get protocolError.
 
-use super::write::{self, stamp, stamp_modify};
-use super::{Directory, Session};
+use super::Session;
 use crate::acl::rules::Level;
 use crate::acl::Checker;
-use crate::error::LdapError;
+use crate::core::error::LdapError;
+use crate::service::Directory;
 use crate::store::changelog::ChangeKind;
 use crate::store::View;
+use crate::write::values::{self as write, stamp, stamp_modify};
 use ldap3_proto::proto::{
     LdapExtendedRequest, LdapExtendedResponse, LdapPasswordModifyRequest,
     LdapPasswordModifyResponse, OID_PASSWORD_MODIFY, OID_WHOAMI,
@@ -92,7 +93,7 @@ fn password_modify(
                     .filter_map(|a| entry.get(a))
                     .flat_map(|a| a.values.iter().map(|v| v.as_slice()))
                     .collect();
-                crate::password::check_quality(
+                crate::service::password::check_quality(
                     p.as_bytes(),
                     dir.config.password.min_length,
                     &forbidden,
@@ -132,13 +133,13 @@ fn password_modify(
         // No responseValue when the client chose the password (RFC 3062 2): an empty value
         // makes OpenLDAP's ldappasswd complain.
         return Ok(LdapExtendedResponse {
-            res: crate::error::success(),
+            res: crate::core::error::success(),
             name: None,
             value: None,
         });
     }
     let resp = LdapPasswordModifyResponse {
-        res: crate::error::success(),
+        res: crate::core::error::success(),
         gen_password: Some(new_pw),
     };
     Ok(resp.into())
@@ -149,8 +150,8 @@ fn password_modify(
 fn may_set_password(
     acl: &Checker<'_>,
     view: &dyn View,
-    target: &crate::dn::Dn,
-) -> Result<(u64, crate::entry::Entry), LdapError> {
+    target: &crate::core::dn::Dn,
+) -> Result<(u64, crate::core::entry::Entry), LdapError> {
     match view.lookup(target)? {
         Some((id, e))
             if acl.visible(target, Some(&e))

@@ -4,16 +4,18 @@
 
 use super::controls::{RequestControls, OID_POST_READ, OID_PRE_READ};
 use super::readback::{check_assertion, read_back};
-use super::write::{
-    self, check_entry, check_user_modifiable, norm_value, prepare_values, stamp, stamp_modify,
-};
-use super::{Directory, Session};
+use super::Session;
 use crate::acl::rules::Level;
-use crate::entry::{AttrDesc, Entry};
-use crate::error::LdapError;
-use crate::schema::matching::EqualityRule;
+use crate::core::entry::{AttrDesc, Entry};
+use crate::core::error::LdapError;
+use crate::core::schema::matching::EqualityRule;
+use crate::service::Directory;
 use crate::store::changelog::ChangeKind;
 use crate::store::View;
+use crate::write::values::{
+    self as write, check_entry, check_user_modifiable, norm_value, prepare_values, stamp,
+    stamp_modify,
+};
 use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::{LdapModify, LdapModifyRequest, LdapModifyType, LdapResultCode};
 
@@ -106,8 +108,8 @@ pub fn modify(
             }
         }
         // The structural class may not change (69), checked before the attribute rules.
-        let classes = crate::schema::check::classes(&dir.schema, &e)?;
-        let new_sc = crate::schema::check::structural_class(&dir.schema, &classes)?;
+        let classes = crate::core::schema::check::classes(&dir.schema, &e)?;
+        let new_sc = crate::core::schema::check::structural_class(&dir.schema, &classes)?;
         let old_sc = old.first_str("structuralObjectClass").unwrap_or_default();
         if !old_sc.is_empty() && !new_sc.eq_ignore_ascii_case(old_sc) {
             return Err(LdapError::new(

@@ -2,15 +2,16 @@
 
 use super::controls::{RequestControls, OID_POST_READ, OID_PRE_READ};
 use super::readback::{check_assertion, read_back};
-use super::write::{self, check_entry, norm_value, stamp, stamp_modify};
-use super::{Directory, Session};
+use super::Session;
 use crate::acl::rules::Level;
-use crate::dn::Dn;
-use crate::entry::AttrDesc;
-use crate::error::LdapError;
+use crate::core::dn::Dn;
+use crate::core::entry::AttrDesc;
+use crate::core::error::LdapError;
+use crate::service::Directory;
 use crate::store::changelog::ChangeKind;
 use crate::store::tables::ROOT_ID;
 use crate::store::View;
+use crate::write::values::{self as write, check_entry, norm_value, stamp, stamp_modify};
 use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::{LdapModifyDNRequest, LdapResultCode};
 

@@ -1,9 +1,9 @@
 //! Index keys and the search planner. Indexes only narrow: the planner returns a superset of the
 //! matching entry ids (or `None`, "cannot narrow"), and the full filter decides.
 
-use crate::entry::Entry;
-use crate::filter::{Filter, SchemaDn};
-use crate::schema::Schema;
+use crate::core::entry::Entry;
+use crate::core::filter::{Filter, SchemaDn};
+use crate::core::schema::Schema;
 use std::collections::{BTreeSet, HashSet};
 
 /// Which attributes have which indexes. Names are schema names in lower case.
@@ -301,7 +301,7 @@ pub fn candidates(
 
 /// The index only covers the named type itself; a filter on a supertype (`name`) also matches its
 /// subtypes, which may not be indexed, so such items do not narrow.
-fn only_type(attr: &crate::filter::AttrSel, _spec: &IndexSpec) -> bool {
+fn only_type(attr: &crate::core::filter::AttrSel, _spec: &IndexSpec) -> bool {
     attr.covers_only_itself()
 }
 

@@ -20,10 +20,10 @@ pub mod index;
 pub mod postings;
 pub mod tables;
 
-use crate::dn::Dn;
-use crate::entry::Entry;
-use crate::error::LdapError;
-use crate::schema::Schema;
+use crate::core::dn::Dn;
+use crate::core::entry::Entry;
+use crate::core::error::LdapError;
+use crate::core::schema::Schema;
 use changelog::ChangeRecord;
 use index::{entry_keys, IndexReader, IndexSpec};
 use redb::{
@@ -869,7 +869,7 @@ impl WriteCtx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::Attribute;
+    use crate::core::entry::Attribute;
 
     fn entry(attrs: &[(&str, &[&str])]) -> Entry {
         Entry {
