@@ -13,7 +13,7 @@
 
 use bytes::BytesMut;
 use ccdir::service::config::Config;
-use ccdir::write::bulk::people;
+use ccdir::tools::generate::people;
 use ldap3_proto::proto::*;
 use ldap3_proto::LdapCodec;
 use std::io::{Read, Write};

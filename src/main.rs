@@ -345,8 +345,8 @@ fn import(a: ImportArgs) -> Result<(), String> {
     for r in &s.rejected {
         eprintln!(
             "{}:{}: {}{}{}",
-            r.origin.file,
-            r.origin.line,
+            r.source.file,
+            r.source.line,
             r.dn,
             if r.dn.is_empty() { "" } else { ": " },
             r.error
@@ -500,7 +500,7 @@ fn gen_sample(a: GenSampleArgs) -> Result<(), String> {
     let w = |e: std::io::Error| format!("write failed: {e}");
     if let Some(n) = a.tlds {
         for i in 0..n {
-            for (dn, attrs) in ccdir::write::bulk::registry_set(i, &a.suffix) {
+            for (dn, attrs) in ccdir::tools::generate::registry_set(i, &a.suffix) {
                 ccdir::core::ldif::write_entry(
                     &mut out,
                     &dn,
@@ -530,7 +530,7 @@ fn gen_sample(a: GenSampleArgs) -> Result<(), String> {
         } else {
             None
         };
-        let (dn, attrs) = ccdir::write::bulk::people(i, &a.suffix, hash.as_deref());
+        let (dn, attrs) = ccdir::tools::generate::people(i, &a.suffix, hash.as_deref());
         ccdir::core::ldif::write_entry(
             &mut out,
             &dn,

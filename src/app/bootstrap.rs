@@ -2,19 +2,14 @@
 //! (written to a 0600 file in the data dir), the top-level containers, and the OpenPGP keyserver
 //! entries GnuPG's dirmngr looks for (`cn=PGPServerInfo` and the key subtree).
 
-use crate::acl::Identity;
+use crate::core::dit::{GROUPS_RDN, PGP_KEYS_RDN, PGP_SERVER_INFO_RDN, REGISTRIES_RDN};
 use crate::core::entry::Entry;
-use crate::core::error::LdapError;
 use crate::service::Directory;
-use crate::store::changelog::ChangeKind;
-use crate::store::tables::ROOT_ID;
-use crate::store::View;
-use crate::write::values::{prepare_values, record, stamp, stamp_create};
+use crate::write::bulk::BulkLoader;
+use crate::write::Origin;
 use std::path::PathBuf;
 
 pub const ADMIN_PASSWORD_FILE: &str = "admin-password";
-
-use crate::core::dit::{PGP_KEYS_RDN, PGP_SERVER_INFO_RDN};
 
 fn vals(v: &[&str]) -> Vec<Vec<u8>> {
     v.iter().map(|s| s.as_bytes().to_vec()).collect()
@@ -43,7 +38,7 @@ pub fn ensure_base(dir: &Directory) -> Result<PathBuf, String> {
 /// No `cnfpr` in pgpVersion: key entries are named `pgpCertID=<long key id>` as every dirmngr
 /// version writes them (the CN=<fingerprint> naming needs GnuPG >= 2.2.28 / 2.4 on the client and a
 /// `cn` that pgpKeyInfo does not allow).
-fn keyserver_entries(dir: &Directory) -> Result<Vec<(crate::core::dn::Dn, Entry)>, String> {
+fn keyserver_entries(dir: &Directory) -> Result<Vec<Entry>, String> {
     let suffix = dir.suffix.display();
     let parse = |s: &str| crate::core::dn::Dn::parse(s, &dir.schema).map_err(|e| e.message);
     let keys = parse(&format!("{PGP_KEYS_RDN},{suffix}"))?;
@@ -64,7 +59,7 @@ fn keyserver_entries(dir: &Directory) -> Result<Vec<(crate::core::dn::Dn, Entry)
         "description",
         vals(&["OpenPGP public keys (GnuPG LDAP keyserver schema)"]),
     );
-    Ok(vec![(info, i), (keys, k)])
+    Ok(vec![i, k])
 }
 
 /// The sample directory, built in (tools/sample/gen_sample.py makes it).
@@ -91,9 +86,7 @@ fn create_base(dir: &Directory, pwfile: &std::path::Path) -> Result<(), String> 
         base.set(&ava.attr, vec![ava.value.clone()]);
     }
 
-    let who = Identity::User(admin.clone());
-    let st = stamp(dir, &who);
-    let mut entries: Vec<(crate::core::dn::Dn, Entry)> = vec![(suffix.clone(), base)];
+    let mut entries: Vec<Entry> = vec![base];
     if admin.is_descendant_or_self(suffix) && admin.norm() != suffix.norm() {
         let mut a = Entry::new(admin.display());
         a.set(
@@ -105,43 +98,30 @@ fn create_base(dir: &Directory, pwfile: &std::path::Path) -> Result<(), String> 
             a.set(&ava.attr, vec![ava.value.clone()]);
         }
         a.set("description", vec![b"Directory administrator".to_vec()]);
-        let desc = crate::core::entry::AttrDesc::parse("userPassword", &dir.schema)
-            .map_err(|e| e.message)?;
-        let hashed = prepare_values(dir, &desc, vec![password.clone().into_bytes()])
-            .map_err(|e| e.message)?;
-        a.set("userPassword", hashed);
-        entries.push((admin.clone(), a));
+        // Cleartext: the pipeline hashes it.
+        a.set("userPassword", vec![password.clone().into_bytes()]);
+        entries.push(a);
     }
-    for ou in ["registries", "groups"] {
-        let dn = crate::core::dn::Dn::parse(&format!("ou={ou},{}", suffix.display()), &dir.schema)
-            .map_err(|e| e.message)?;
-        let mut e = Entry::new(dn.display());
+    for rdn in [REGISTRIES_RDN, GROUPS_RDN] {
+        let mut e = Entry::new(format!("{rdn},{}", suffix.display()));
         e.set("objectClass", vals(&["top", "organizationalUnit"]));
-        e.set("ou", vec![ou.as_bytes().to_vec()]);
-        entries.push((dn, e));
+        entries.push(e);
     }
     if dir.config.openpgp_keyserver {
         entries.extend(keyserver_entries(dir)?);
     }
-    dir.store
-        .write(|w| {
-            for (dn, mut e) in entries {
-                let sc = crate::core::schema::check::check_entry(&dir.schema, &e)?;
-                e.set("structuralObjectClass", vec![sc.into_bytes()]);
-                stamp_create(&mut e, &st);
-                let e = crate::write::bulk::canonical_order(e);
-                let parent = if dn.norm() == suffix.norm() {
-                    ROOT_ID
-                } else {
-                    w.id_of(&dn.parent())?
-                        .ok_or_else(|| LdapError::other("bootstrap: parent missing"))?
-                };
-                w.insert(parent, &dn, &e)?;
-                w.log(&record(&st, ChangeKind::Add, dn.display(), None, vec![]))?;
-            }
-            Ok(())
-        })
-        .map_err(|e| e.message)?;
+    // One transaction: a first start that stops half-way leaves an empty store.
+    let mut loader = BulkLoader::new(dir).origin(Origin::Bootstrap);
+    for e in entries {
+        let attrs = e.attrs.into_iter().map(|a| (a.name, a.values)).collect();
+        loader
+            .add(&e.dn, attrs)
+            .map_err(|err| format!("{}: {}", e.dn, err.message))?;
+    }
+    let (_, rejected) = loader.finish().map_err(|e| e.message)?;
+    if let Some(r) = rejected.first() {
+        return Err(format!("{}: {}", r.dn, r.error.message));
+    }
     // No trailing newline: `ldapsearch -y FILE` uses the whole file as the password.
     crate::app::tls::write_file(pwfile, password.as_bytes(), true)?;
     tracing::info!(

@@ -160,6 +160,30 @@ impl Entry {
     }
 }
 
+/// An entry the write pipeline checked (schema, naming attributes, single values) and gave its
+/// operational attributes: the only kind of entry the store writes. Only the write pipeline
+/// (`crate::write`) makes one; the layer test (tests/it/layers.rs) keeps it so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedEntry(Entry);
+
+impl CheckedEntry {
+    /// For the write pipeline only: `e` passed its checks.
+    pub(crate) fn certified(e: Entry) -> Self {
+        CheckedEntry(e)
+    }
+
+    pub fn into_entry(self) -> Entry {
+        self.0
+    }
+}
+
+impl std::ops::Deref for CheckedEntry {
+    type Target = Entry;
+    fn deref(&self) -> &Entry {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,18 +2,15 @@
 //! Each takes the shared [`Directory`], the caller's [`Session`] state and the decoded request,
 //! and returns the response (search streams its entries through a callback).
 
-pub mod add;
 pub mod bind;
 pub mod compare;
 pub mod controls;
-pub mod delete;
 pub mod extended;
-pub mod modify;
-pub mod modrdn;
 pub mod readback;
 pub mod rootdse;
 pub mod search;
 pub mod sort;
+pub mod write;
 
 use crate::acl::Identity;
 use crate::service::Directory;
@@ -153,17 +150,17 @@ fn respond_inner(
     };
     let op_out = match op {
         LdapOp::AddRequest(req) => {
-            LdapOp::AddResponse(write(checked.and_then(|c| add::add(dir, s, req, &c))))
+            LdapOp::AddResponse(write(checked.and_then(|c| write::add(dir, s, req, &c))))
         }
         LdapOp::DelRequest(dn) => {
-            LdapOp::DelResponse(write(checked.and_then(|c| delete::delete(dir, s, &dn, &c))))
+            LdapOp::DelResponse(write(checked.and_then(|c| write::delete(dir, s, &dn, &c))))
         }
         LdapOp::ModifyRequest(req) => {
-            LdapOp::ModifyResponse(write(checked.and_then(|c| modify::modify(dir, s, req, &c))))
+            LdapOp::ModifyResponse(write(checked.and_then(|c| write::modify(dir, s, req, &c))))
         }
-        LdapOp::ModifyDNRequest(req) => LdapOp::ModifyDNResponse(write(
-            checked.and_then(|c| modrdn::modrdn(dir, s, &req, &c)),
-        )),
+        LdapOp::ModifyDNRequest(req) => {
+            LdapOp::ModifyDNResponse(write(checked.and_then(|c| write::modrdn(dir, s, &req, &c))))
+        }
         LdapOp::CompareRequest(req) => LdapOp::CompareResult(
             match checked.and_then(|c| compare::compare(dir, s, &req, &c)) {
                 Ok(code) => LdapResult {

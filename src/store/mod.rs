@@ -21,7 +21,7 @@ pub mod postings;
 pub mod tables;
 
 use crate::core::dn::Dn;
-use crate::core::entry::Entry;
+use crate::core::entry::{CheckedEntry, Entry};
 use crate::core::error::LdapError;
 use crate::core::schema::Schema;
 use changelog::ChangeRecord;
@@ -692,7 +692,10 @@ impl WriteCtx<'_> {
     /// once (bulk loads).
     /// Index the entries of a bulk load; each may come with its keys already computed
     /// ([`index::encode_keys`]).
-    pub fn index_batch(&mut self, batch: &[(u64, &Entry, Option<&[u8]>)]) -> Result<(), LdapError> {
+    pub fn index_batch(
+        &mut self,
+        batch: &[(u64, &CheckedEntry, Option<&[u8]>)],
+    ) -> Result<(), LdapError> {
         type Lists = std::collections::HashMap<Vec<u8>, Vec<u64>, KeyHash>;
         let mut eq = Lists::default();
         let mut sub = Lists::default();
@@ -738,7 +741,12 @@ impl WriteCtx<'_> {
 
     /// Add an entry without indexing it: the caller indexes it with [`WriteCtx::index_batch`]
     /// in the same transaction.
-    pub fn insert_unindexed(&mut self, parent: u64, dn: &Dn, e: &Entry) -> Result<u64, LdapError> {
+    pub fn insert_unindexed(
+        &mut self,
+        parent: u64,
+        dn: &Dn,
+        e: &CheckedEntry,
+    ) -> Result<u64, LdapError> {
         let id = self.counter(META_NEXT_ID, 1)?;
         let key = dn.store_key();
         let r = (|| -> Result<(), redb::Error> {
@@ -754,14 +762,14 @@ impl WriteCtx<'_> {
     }
 
     /// Add a new entry below `parent` (ROOT_ID for a naming context).
-    pub fn insert(&mut self, parent: u64, dn: &Dn, e: &Entry) -> Result<u64, LdapError> {
+    pub fn insert(&mut self, parent: u64, dn: &Dn, e: &CheckedEntry) -> Result<u64, LdapError> {
         let id = self.insert_unindexed(parent, dn, e)?;
         self.index(id, e, true)?;
         Ok(id)
     }
 
     /// Replace an entry's content (same DN), updating only the index keys that changed.
-    pub fn update(&mut self, id: u64, old: &Entry, new: &Entry) -> Result<(), LdapError> {
+    pub fn update(&mut self, id: u64, old: &Entry, new: &CheckedEntry) -> Result<(), LdapError> {
         self.entries
             .insert(id, encode::encode_entry(new).as_slice())
             .map_err(|e| ie("updating an entry")(rerr(e)))?;
@@ -800,7 +808,7 @@ impl WriteCtx<'_> {
         &mut self,
         mv: Move<'_>,
         old_entry: &Entry,
-        new_entry: &Entry,
+        new_entry: &CheckedEntry,
     ) -> Result<(), LdapError> {
         let Move {
             id,
@@ -945,7 +953,9 @@ mod tests {
         let open = || Store::open(&path, schema.clone(), spec.clone(), 8 << 20).unwrap();
         let e = entry(&[("objectClass", &["account"]), ("uid", &["ann"])]);
         let dn = Dn::parse("uid=ann", &schema).unwrap();
-        let id = open().write(|w| w.insert(ROOT_ID, &dn, &e)).unwrap();
+        let id = open()
+            .write(|w| w.insert(ROOT_ID, &dn, &CheckedEntry::certified(e)))
+            .unwrap();
         // Make it look like format 2: the old version and an index value in the old layout
         // (ids as u64), which the new layout would misread.
         {

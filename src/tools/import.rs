@@ -11,8 +11,10 @@ use crate::core::ldif::{self, Reader, ReaderOptions, Record};
 use crate::service::Directory;
 use crate::store::index::encode_keys;
 use crate::store::View;
-use crate::write::bulk::{canonical_order, prepare_entry, BulkLoader, Origin, Prepared, Rejected};
+use crate::write::bulk::{prepare_entry, BulkLoader, Prepared, Rejected, Source};
+use crate::write::pipeline::canonical_order;
 use crate::write::values::MAINTAINED;
+use crate::write::Origin;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -172,14 +174,14 @@ pub fn import_files(
                 // All or nothing, and something was bad: only check the rest.
                 Item::Entry(_) if all_or_nothing && !early.is_empty() => {}
                 Item::Entry(p) => {
-                    let (origin, dn) = (p.origin.clone(), p.dn.display().to_string());
+                    let (source, dn) = (p.source.clone(), p.dn.display().to_string());
                     if let Err(e) = loader.add_prepared(p) {
                         if e.code == ldap3_proto::proto::LdapResultCode::Other {
                             result = Err(e.message);
                             break;
                         }
                         early.push(Rejected {
-                            origin,
+                            source,
                             dn,
                             error: e,
                         });
@@ -230,6 +232,11 @@ pub fn import_files(
     })
 }
 
+/// `ccdir import` keeps the operational attributes an export wrote.
+const IMPORT: Origin = Origin::Import {
+    keep_operational: true,
+};
+
 /// What the reading thread of an import hands to the writing one.
 enum Item {
     /// A checked entry with its index keys.
@@ -260,7 +267,7 @@ fn read_and_check(
         for rec in Reader::new(input, reader_options(path, opts)) {
             let item = match rec {
                 Err(e) => Item::Bad(Rejected {
-                    origin: Origin {
+                    source: Source {
                         file: file.clone(),
                         line: e.line,
                     },
@@ -268,7 +275,7 @@ fn read_and_check(
                     error: crate::core::error::LdapError::protocol(e.message.clone()),
                 }),
                 Ok(Record::Change { dn, line, .. }) => Item::Bad(Rejected {
-                    origin: Origin {
+                    source: Source {
                         file: file.clone(),
                         line,
                     },
@@ -278,21 +285,21 @@ fn read_and_check(
                     ),
                 }),
                 Ok(Record::Content { dn, attrs, line }) => {
-                    let origin = Origin {
+                    let source = Source {
                         file: file.clone(),
                         line,
                     };
-                    match prepare_entry(dir, true, &dn, attrs) {
+                    match prepare_entry(dir, IMPORT, &dn, attrs) {
                         Ok((dn, entry)) => {
                             let keys = encode_keys(&entry, dir.store.index_spec(), &dir.schema);
                             Item::Entry(Prepared {
                                 dn,
                                 entry,
-                                origin,
+                                source,
                                 keys: Some(keys),
                             })
                         }
-                        Err(error) => Item::Bad(Rejected { origin, dn, error }),
+                        Err(error) => Item::Bad(Rejected { source, dn, error }),
                     }
                 }
             };
@@ -312,7 +319,7 @@ pub fn import_bytes(dir: &Directory, name: &str, data: &[u8]) -> Result<u64, Str
                 .add_from(
                     &dn,
                     attrs,
-                    Origin {
+                    Source {
                         file: name.into(),
                         line,
                     },
@@ -327,7 +334,7 @@ pub fn import_bytes(dir: &Directory, name: &str, data: &[u8]) -> Result<u64, Str
     if let Some(r) = rejected.first() {
         return Err(format!(
             "{name}:{}: {}: {}",
-            r.origin.line, r.dn, r.error.message
+            r.source.line, r.dn, r.error.message
         ));
     }
     Ok(n)

@@ -1,11 +1,10 @@
-//! `ccdir verify`: record a verification offline, through the same modify operation (and so the
-//! same access rules and freshness rules) as an LDAP client's modify.
+//! `ccdir verify`: record a verification offline, through the write pipeline as the identity `--by`
+//! (so the same access rules and freshness rules as an LDAP client's modify).
 
 use crate::acl::Identity;
-use crate::ops::{modify, Session};
 use crate::service::Directory;
 use crate::store::View;
-use ldap3_proto::proto::{LdapModify, LdapModifyRequest, LdapModifyType, LdapPartialAttribute};
+use crate::write::{Change, Mod, ModOp, Origin, Plain, Write};
 
 /// Replace the given attributes of `dn` as the identity `by` (the admin DN for operators).
 pub fn record(
@@ -17,24 +16,28 @@ pub fn record(
     let who = dir
         .parse_dn(by)
         .map_err(|e| format!("--by {by}: {}", e.message))?;
-    let mut s = Session::new(0, std::net::SocketAddr::from(([127, 0, 0, 1], 0)), true);
-    s.identity = Identity::User(who);
-    let req = LdapModifyRequest {
-        dn: dn.to_string(),
-        changes: changes
+    let target = dir
+        .parse_dn(dn)
+        .map_err(|e| format!("{dn}: {}", e.message))?;
+    let actor = Identity::User(who);
+    let change = Change::Modify {
+        dn: target,
+        mods: changes
             .iter()
-            .map(|(a, v)| LdapModify {
-                operation: LdapModifyType::Replace,
-                modification: LdapPartialAttribute {
-                    atype: a.to_string(),
-                    vals: vec![v.as_bytes().to_vec()],
-                },
+            .map(|(a, v)| Mod {
+                op: ModOp::Replace,
+                attr: a.to_string(),
+                values: vec![v.as_bytes().to_vec()],
             })
             .collect(),
+        permissive: false,
     };
-    modify::modify(dir, &s, req, &Default::default())
-        .map(|_| ())
-        .map_err(|e| e.message)
+    let w = Write {
+        change,
+        actor: &actor,
+        origin: Origin::Command,
+    };
+    crate::write::apply(dir, w, &mut Plain).map_err(|e| e.message)
 }
 
 /// The verification attributes of an entry, one `name: value` per line.
