@@ -451,7 +451,7 @@ fn report_overdue(a: OverdueArgs) -> Result<(), String> {
     let r = ccdir::freshness::report::build(&entries, at, within);
     let text = match a.format.as_str() {
         "text" => ccdir::freshness::report::text(&r),
-        "json" => ccdir::freshness::report::json(&r),
+        "json" => ccdir::freshness::report::json(&r)?,
         "csv" => ccdir::freshness::report::csv(&r),
         f => return Err(format!("--format {f}: expected text, json or csv")),
     };
