@@ -1,5 +1,12 @@
 //! ccdir: an LDAPv3 directory server for ccTLD incident-response contacts.
 
+#![forbid(unsafe_code)]
+// No unwrap, expect or panic outside tests: errors are returned (tests may unwrap).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod acl;
 pub mod audit;
 pub mod bootstrap;

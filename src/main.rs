@@ -1,5 +1,12 @@
 //! The `ccdir` command: serve, hash-password, check-config.
 
+#![forbid(unsafe_code)]
+// No unwrap, expect or panic outside tests: errors are returned (tests may unwrap).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 use ccdir::config::{Config, LogFormat};
 use ccdir::Server;
 use clap::{Args, Parser, Subcommand};
