@@ -4,6 +4,13 @@
 //! `freshness` (rules), `service` (the service bag), `write` (the write pipeline), `ops` (LDAP
 //! operations), `proto` (framing, connections), `app` (server start) and `tools` (offline).
 
+#![forbid(unsafe_code)]
+// No unwrap, expect or panic outside tests: errors are returned (tests may unwrap).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod acl;
 pub mod app;
 pub mod core;

@@ -1,5 +1,12 @@
 //! The `ccdir` command: serve, hash-password, check-config.
 
+#![forbid(unsafe_code)]
+// No unwrap, expect or panic outside tests: errors are returned (tests may unwrap).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 use ccdir::service::config::{Config, LogFormat};
 use ccdir::Server;
 use clap::{Args, Parser, Subcommand};
@@ -450,7 +457,7 @@ fn report_overdue(a: OverdueArgs) -> Result<(), String> {
     let r = ccdir::tools::report::build(&entries, at, within);
     let text = match a.format.as_str() {
         "text" => ccdir::tools::report::text(&r),
-        "json" => ccdir::tools::report::json(&r),
+        "json" => ccdir::tools::report::json(&r)?,
         "csv" => ccdir::tools::report::csv(&r),
         f => return Err(format!("--format {f}: expected text, json or csv")),
     };

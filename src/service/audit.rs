@@ -46,58 +46,93 @@ impl Audit {
 
     pub fn record(&self, time: &str, ev: &Event<'_>) {
         let Some(out) = &self.out else { return };
-        let attrs = ev
-            .attrs
-            .iter()
-            .map(|a| json_str(a))
-            .collect::<Vec<_>>()
-            .join(",");
-        let line = format!(
-            "{{\"time\":{},\"conn\":{},\"peer\":{},\"bound\":{},\"op\":{},\"target\":{},\"attrs\":[{attrs}],\"result\":{}}}\n",
-            json_str(time),
-            ev.conn,
-            json_str(&ev.peer),
-            json_str(ev.bound),
-            json_str(ev.op),
-            json_str(ev.target),
-            ev.code
-        );
+        let line = Line {
+            time,
+            conn: ev.conn,
+            peer: &ev.peer,
+            bound: ev.bound,
+            op: ev.op,
+            target: ev.target,
+            attrs: ev.attrs,
+            result: ev.code,
+        };
+        let mut bytes = match serde_json::to_vec(&line) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!("cannot write the audit log: {e}");
+                return;
+            }
+        };
+        bytes.push(b'\n');
         if let Ok(mut w) = out.lock() {
-            if w.write_all(line.as_bytes())
-                .and_then(|_| w.flush())
-                .is_err()
-            {
+            if w.write_all(&bytes).and_then(|_| w.flush()).is_err() {
                 tracing::error!("cannot write the audit log");
             }
         }
     }
 }
 
-/// A JSON string literal.
-pub fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+/// One audit line, in this key order.
+#[derive(serde::Serialize)]
+struct Line<'a> {
+    time: &'a str,
+    conn: u64,
+    peer: &'a str,
+    bound: &'a str,
+    op: &'a str,
+    target: &'a str,
+    attrs: &'a [String],
+    result: u32,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A writer the test can read back.
+    #[derive(Clone, Default)]
+    struct Buf(std::sync::Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
     #[test]
-    fn escapes() {
-        assert_eq!(json_str("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+    fn one_json_object_per_line() {
+        let buf = Buf::default();
+        let audit = Audit {
+            out: Some(Mutex::new(Box::new(buf.clone()))),
+        };
+        let attrs = vec!["cn".to_string(), "a\"b".to_string()];
+        let ev = Event {
+            conn: 7,
+            peer: "127.0.0.1:50312".into(),
+            bound: "cn=admin,dc=x",
+            op: "modify",
+            target: "cn=a\\, b\nc\u{1},dc=x",
+            attrs: &attrs,
+            code: 0,
+        };
+        audit.record("20261123140212Z", &ev);
+        audit.record("20261123140213Z", &ev);
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(
+            lines[0],
+            "{\"time\":\"20261123140212Z\",\"conn\":7,\"peer\":\"127.0.0.1:50312\",\
+             \"bound\":\"cn=admin,dc=x\",\"op\":\"modify\",\
+             \"target\":\"cn=a\\\\, b\\nc\\u0001,dc=x\",\
+             \"attrs\":[\"cn\",\"a\\\"b\"],\"result\":0}"
+        );
+        let v: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(v["target"], "cn=a\\, b\nc\u{1},dc=x");
+        assert_eq!(v["attrs"][1], "a\"b");
     }
 }

@@ -67,34 +67,6 @@ struct FlushState {
     failed: Option<u64>,
 }
 
-/// A fast hash for batching index keys during bulk loads (FxHash's mixing step). The keys come
-/// from the administrator's LDIF, not from clients, so flooding resistance is not needed.
-#[derive(Default, Clone, Copy)]
-struct KeyHash;
-
-struct KeyHasher(u64);
-
-impl std::hash::BuildHasher for KeyHash {
-    type Hasher = KeyHasher;
-    fn build_hasher(&self) -> KeyHasher {
-        KeyHasher(0)
-    }
-}
-
-impl std::hash::Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut a = [0u8; 8];
-            a[..chunk.len()].copy_from_slice(chunk);
-            self.0 =
-                (self.0.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// Counts a write in progress for as long as it lives.
 struct Writer<'a>(&'a AtomicUsize);
 
@@ -696,7 +668,9 @@ impl WriteCtx<'_> {
         &mut self,
         batch: &[(u64, &CheckedEntry, Option<&[u8]>)],
     ) -> Result<(), LdapError> {
-        type Lists = std::collections::HashMap<Vec<u8>, Vec<u64>, KeyHash>;
+        // FxHash: fast, and the keys come from the administrator's LDIF, not from clients, so
+        // flooding resistance is not needed.
+        type Lists = rustc_hash::FxHashMap<Vec<u8>, Vec<u64>>;
         let mut eq = Lists::default();
         let mut sub = Lists::default();
         for (id, e, packed) in batch {

@@ -5,17 +5,20 @@
 use crate::core::clock::generalized_time;
 use crate::core::entry::Entry;
 use crate::freshness::{last_method, next_method, parse_gtime};
-use crate::tools::offline::{all, csv_line, first, json_str};
+use crate::tools::offline::{all, csv_line, first};
+use serde::Serialize;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
-/// One contact in the report.
-#[derive(Debug, Clone)]
+/// One contact in the report (its JSON keys in camelCase, the phones as `telephoneNumber`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Item {
     pub dn: String,
     pub name: String,
     pub roles: Vec<String>,
     pub mail: Vec<String>,
+    #[serde(rename = "telephoneNumber")]
     pub phone: Vec<String>,
     /// Generalized Time, empty when the contact was never given a due date.
     pub due: String,
@@ -23,13 +26,13 @@ pub struct Item {
     pub last_method: String,
     pub status: String,
     pub next_method: String,
+    pub overdue: bool,
     /// Whole days past the due date (negative: due in that many days).
     pub days_overdue: i64,
-    pub overdue: bool,
 }
 
 /// Someone to notify.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Admin {
     pub dn: String,
     pub name: String,
@@ -37,7 +40,7 @@ pub struct Admin {
 }
 
 /// The contacts of one registry that need attention.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Registry {
     pub domain: String,
     pub dn: String,
@@ -268,70 +271,27 @@ pub fn text(r: &Report) -> String {
     o
 }
 
-fn json_list(v: &[String]) -> String {
-    format!(
-        "[{}]",
-        v.iter().map(|s| json_str(s)).collect::<Vec<_>>().join(",")
-    )
-}
-
-/// The report as one JSON document.
-pub fn json(r: &Report) -> String {
-    let mut regs = Vec::new();
-    for g in &r.registries {
-        let admins: Vec<String> = g
-            .admins
-            .iter()
-            .map(|a| {
-                format!(
-                    "{{\"dn\":{},\"name\":{},\"mail\":{}}}",
-                    json_str(&a.dn),
-                    json_str(&a.name),
-                    json_list(&a.mail)
-                )
-            })
-            .collect();
-        let contacts: Vec<String> = g
-            .contacts
-            .iter()
-            .map(|c| {
-                format!(
-                    "{{\"dn\":{},\"name\":{},\"roles\":{},\"mail\":{},\"telephoneNumber\":{},\
-                     \"due\":{},\"lastVerified\":{},\"lastMethod\":{},\"status\":{},\
-                     \"nextMethod\":{},\"overdue\":{},\"daysOverdue\":{}}}",
-                    json_str(&c.dn),
-                    json_str(&c.name),
-                    json_list(&c.roles),
-                    json_list(&c.mail),
-                    json_list(&c.phone),
-                    json_str(&c.due),
-                    json_str(&c.last_verified),
-                    json_str(&c.last_method),
-                    json_str(&c.status),
-                    json_str(&c.next_method),
-                    c.overdue,
-                    c.days_overdue
-                )
-            })
-            .collect();
-        regs.push(format!(
-            "{{\"domain\":{},\"dn\":{},\"name\":{},\"region\":{},\"admins\":[{}],\"contacts\":[{}]}}",
-            json_str(&g.domain),
-            json_str(&g.dn),
-            json_str(&g.name),
-            json_str(&g.region),
-            admins.join(","),
-            contacts.join(",\n  ")
-        ));
+/// The report as one JSON document (on one line).
+pub fn json(r: &Report) -> Result<String, String> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Doc<'a> {
+        at: String,
+        within_days: u32,
+        overdue: usize,
+        due_soon: usize,
+        registries: &'a [Registry],
     }
-    format!(
-        "{{\"at\":{},\"withinDays\":{},\"overdue\":{},\"dueSoon\":{},\"registries\":[\n{}\n]}}\n",
-        json_str(&generalized_time(r.at)),
-        r.within_days,
-        r.overdue_count(),
-        r.due_soon_count(),
-        regs.join(",\n")
-    )
+    let doc = Doc {
+        at: generalized_time(r.at),
+        within_days: r.within_days,
+        overdue: r.overdue_count(),
+        due_soon: r.due_soon_count(),
+        registries: &r.registries,
+    };
+    let mut j = serde_json::to_string(&doc).map_err(|e| format!("JSON report: {e}"))?;
+    j.push('\n');
+    Ok(j)
 }
 
 pub const CSV_HEADER: &[&str] = &[
@@ -461,7 +421,31 @@ mod tests {
         let c = csv(&r);
         assert_eq!(c.lines().count(), 4);
         assert!(c.contains("\"A, B\""));
-        let j = json(&r);
+        let j = json(&r).unwrap();
         assert!(j.contains("\"overdue\":2"), "{j}");
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v["at"], "20261123000000Z");
+        assert_eq!(v["withinDays"], 14);
+        assert_eq!(v["dueSoon"], 1);
+        let reg = &v["registries"][0];
+        assert_eq!(reg["domain"], "zz");
+        assert_eq!(reg["admins"][0]["mail"][0], "a@zz.example");
+        let a = &reg["contacts"][1];
+        assert_eq!(a["name"], "A, B");
+        assert_eq!(a["mail"][0], "a@zz.example");
+        assert_eq!(a["telephoneNumber"], serde_json::json!([]));
+        assert_eq!(a["due"], "20261101000000Z");
+        assert_eq!(a["lastMethod"], "voice");
+        assert_eq!(a["nextMethod"], "email");
+        assert_eq!(a["overdue"], true);
+        assert_eq!(a["daysOverdue"], 22);
+        assert_eq!(reg["contacts"][2]["daysOverdue"], -12);
+        let keys: Vec<&String> = a.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys.len(),
+            12,
+            "dn name roles mail telephoneNumber due lastVerified lastMethod status nextMethod \
+             overdue daysOverdue: {keys:?}"
+        );
     }
 }

@@ -1,125 +1,26 @@
-//! UTC offsets of IANA time zones, read from the system's compiled time zone files (TZif,
-//! RFC 8536; Debian's tzdata in /usr/share/zoneinfo, or $TZDIR), and business hours converted
-//! from a zone's local time to UTC.
+//! UTC offsets of IANA time zones, from the system's time zone database (Debian's tzdata in
+//! /usr/share/zoneinfo, or $TZDIR) read by `jiff`, which also applies the POSIX TZ rule at the
+//! end of a TZif file (slim tzdata, and every date after a fat file's last transition in 2037);
+//! and business hours converted from a zone's local time to UTC.
 
+use jiff::tz::{TimeZone, TimeZoneDatabase};
 use time::OffsetDateTime;
 
-/// The directory of compiled zone files.
-pub fn zoneinfo_dir() -> std::path::PathBuf {
-    std::env::var_os("TZDIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| "/usr/share/zoneinfo".into())
-}
-
-/// The UTC offset (seconds) and abbreviation of `zone` at `t`; None for an unknown zone or an
-/// unreadable file. After the file's last transition the last type is used (Debian's "fat"
-/// files list transitions to 2037).
+/// The UTC offset (seconds) and abbreviation of `zone` at `t`; None for a zone the system's
+/// database does not have (names are matched without regard to case, as jiff does).
 pub fn offset_at(zone: &str, t: OffsetDateTime) -> Option<(i32, String)> {
-    let ok = !zone.is_empty()
-        && !zone.starts_with('/')
-        && !zone
-            .split('/')
-            .any(|p| p.is_empty() || p == "." || p == "..")
-        && zone
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b));
-    if !ok {
+    offset_in(jiff::tz::db(), zone, t)
+}
+
+fn offset_in(db: &TimeZoneDatabase, zone: &str, t: OffsetDateTime) -> Option<(i32, String)> {
+    let tz: TimeZone = db.get(zone).ok()?;
+    // jiff answers `Etc/Unknown` with a placeholder zone at UTC: not a zone to show.
+    if tz.is_unknown() {
         return None;
     }
-    let data = std::fs::read(zoneinfo_dir().join(zone)).ok()?;
-    parse_offset(&data, t.unix_timestamp())
-}
-
-fn be32(d: &[u8], at: usize) -> Option<i64> {
-    let b: [u8; 4] = d.get(at..at + 4)?.try_into().ok()?;
-    Some(i32::from_be_bytes(b) as i64)
-}
-
-fn be64(d: &[u8], at: usize) -> Option<i64> {
-    let b: [u8; 8] = d.get(at..at + 8)?.try_into().ok()?;
-    Some(i64::from_be_bytes(b))
-}
-
-struct Header {
-    isut: usize,
-    isstd: usize,
-    leap: usize,
-    time: usize,
-    types: usize,
-    chars: usize,
-}
-
-fn header(d: &[u8], at: usize) -> Option<(u8, Header)> {
-    if d.get(at..at + 4)? != b"TZif" {
-        return None;
-    }
-    let version = *d.get(at + 4)?;
-    let c = |i: usize| be32(d, at + 20 + 4 * i).map(|v| v as usize);
-    Some((
-        version,
-        Header {
-            isut: c(0)?,
-            isstd: c(1)?,
-            leap: c(2)?,
-            time: c(3)?,
-            types: c(4)?,
-            chars: c(5)?,
-        },
-    ))
-}
-
-/// Offset at a Unix time from TZif data (the 64-bit block of version 2+ files, else the first).
-pub fn parse_offset(d: &[u8], unix: i64) -> Option<(i32, String)> {
-    let (version, h1) = header(d, 0)?;
-    let v1_len = h1.time * 5 + h1.types * 6 + h1.chars + h1.leap * 8 + h1.isstd + h1.isut;
-    let (base, h, tsize) = if version >= b'2' {
-        let (_, h2) = header(d, 44 + v1_len)?;
-        (44 + v1_len + 44, h2, 8)
-    } else {
-        (44, h1, 4)
-    };
-    if h.types == 0 {
-        return None;
-    }
-    let times_at = base;
-    let idx_at = times_at + h.time * tsize;
-    let types_at = idx_at + h.time;
-    let chars_at = types_at + h.types * 6;
-    let time_of = |i: usize| {
-        if tsize == 8 {
-            be64(d, times_at + 8 * i)
-        } else {
-            be32(d, times_at + 4 * i)
-        }
-    };
-    // The type in force: that of the last transition at or before `unix`; before the first
-    // transition, the first non-DST type (RFC 8536 3.2), else type 0.
-    let mut ty: Option<usize> = None;
-    for i in 0..h.time {
-        if time_of(i)? <= unix {
-            ty = Some(*d.get(idx_at + i)? as usize);
-        } else {
-            break;
-        }
-    }
-    let ty = match ty {
-        Some(t) => t,
-        None => (0..h.types)
-            .find(|&i| d.get(types_at + i * 6 + 4) == Some(&0))
-            .unwrap_or(0),
-    };
-    if ty >= h.types {
-        return None;
-    }
-    let off = be32(d, types_at + ty * 6)? as i32;
-    let ai = *d.get(types_at + ty * 6 + 5)? as usize;
-    let chars = d.get(chars_at..chars_at + h.chars)?;
-    let abbr = chars
-        .get(ai..)
-        .and_then(|s| s.split(|b| *b == 0).next())
-        .map(|s| String::from_utf8_lossy(s).into_owned())
-        .unwrap_or_default();
-    Some((off, abbr))
+    let at = jiff::Timestamp::from_second(t.unix_timestamp()).ok()?;
+    let info = tz.to_offset_info(at);
+    Some((info.offset().seconds(), info.abbreviation().to_string()))
 }
 
 /// `+05:30`-style offset text.
@@ -213,10 +114,23 @@ mod tests {
         assert_eq!(offset_text(-10800), "UTC-03:00");
     }
 
+    /// The system's database (the CI machine is Debian with tzdata); without one, skipped,
+    /// except in CI.
+    fn have_tzdata() -> bool {
+        if jiff::tz::db().get("Europe/Berlin").is_ok() {
+            return true;
+        }
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no time zone database in CI: install tzdata"
+        );
+        eprintln!("no tzdata: skipped");
+        false
+    }
+
     #[test]
     fn system_zones() {
-        if !zoneinfo_dir().join("Europe/Berlin").exists() {
-            eprintln!("no tzdata: skipped");
+        if !have_tzdata() {
             return;
         }
         let w = datetime!(2026-01-15 12:00 UTC);
@@ -229,7 +143,123 @@ mod tests {
             offset_at("Europe/Berlin", s).map(|x| x.1),
             Some("CEST".into())
         );
-        assert_eq!(offset_at("../etc/passwd", s), None);
+    }
+
+    #[test]
+    fn after_2037_the_posix_rule_applies() {
+        if !have_tzdata() {
+            return;
+        }
+        // Debian's fat files list transitions to 2037 only; the old reader kept CET after that.
+        let summer = datetime!(2040-07-15 12:00 UTC);
+        let winter = datetime!(2040-01-15 12:00 UTC);
+        assert_eq!(
+            offset_at("Europe/Berlin", summer),
+            Some((7200, "CEST".into()))
+        );
+        assert_eq!(
+            offset_at("Europe/Berlin", winter),
+            Some((3600, "CET".into()))
+        );
+        assert_eq!(
+            offset_at("America/New_York", datetime!(2045-08-01 12:00 UTC)),
+            Some((-4 * 3600, "EDT".into()))
+        );
+    }
+
+    #[test]
+    fn dst_transition() {
+        if !have_tzdata() {
+            return;
+        }
+        // 2026-03-29 01:00 UTC: Berlin goes from CET to CEST; 2026-10-25 01:00 UTC back.
+        let z = "Europe/Berlin";
+        assert_eq!(
+            offset_at(z, datetime!(2026-03-29 00:59:59 UTC)),
+            Some((3600, "CET".into()))
+        );
+        assert_eq!(
+            offset_at(z, datetime!(2026-03-29 01:00 UTC)),
+            Some((7200, "CEST".into()))
+        );
+        assert_eq!(
+            offset_at(z, datetime!(2026-10-25 00:59:59 UTC)),
+            Some((7200, "CEST".into()))
+        );
+        assert_eq!(
+            offset_at(z, datetime!(2026-10-25 01:00 UTC)),
+            Some((3600, "CET".into()))
+        );
+        // The southern hemisphere, 2040: Sydney leaves daylight time on the first Sunday of
+        // April at 03:00 local (16:00 UTC the day before).
+        let y = "Australia/Sydney";
+        assert_eq!(
+            offset_at(y, datetime!(2040-03-31 15:59:59 UTC)).map(|x| x.0),
+            Some(11 * 3600)
+        );
+        assert_eq!(
+            offset_at(y, datetime!(2040-03-31 16:00 UTC)).map(|x| x.0),
+            Some(10 * 3600)
+        );
+    }
+
+    #[test]
+    fn unknown_zones() {
+        let s = datetime!(2026-07-15 12:00 UTC);
         assert_eq!(offset_at("No/Such_Zone", s), None);
+        assert_eq!(offset_at("../etc/passwd", s), None);
+        assert_eq!(offset_at("/etc/passwd", s), None);
+        assert_eq!(offset_at("", s), None);
+        assert_eq!(offset_at("Etc/Unknown", s), None);
+        assert_eq!(offset_at("CET-1CEST,M3.5.0,M10.5.0/3", s), None);
+    }
+
+    /// Europe/Berlin from tzdata 2025b compiled with `zic -b slim`: transitions to March 1996 only,
+    /// the rest is the POSIX rule `CET-1CEST,M3.5.0,M10.5.0/3` at the end of the file.
+    const SLIM_BERLIN: &[&str] = &[
+        "VFppZjIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQAAAAEAAAAAAAAAVFppZjIA",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA8AAAABAAAABL/////b6Jh+P////+bDBdg////",
+        "/5vV2vD/////nNmukP////+dpLWQ/////565kJD/////n4SXkP/////ICXGQ/////8znSxD/////",
+        "zakXkP/////OokMQ/////8+SNBD/////0IIlEP/////RchYQ/////9G2lgD/////0li+gP/////S",
+        "oU8Q/////9NjG5D/////1EsjkP/////VOdEg/////9Vn55D/////1ahzAP/////WKbQQ/////9cs",
+        "GhD/////2AmWEP/////ZAsGQ/////9npeBAAAAAAE01EEAAAAAAUM/qQAAAAABUj65AAAAAAFhPc",
+        "kAAAAAAXA82QAAAAABfzvpAAAAAAGOOvkAAAAAAZ06CQAAAAABrDkZAAAAAAG7y9EAAAAAAcrK4Q",
+        "AAAAAB2cnxAAAAAAHoyQEAAAAAAffIEQAAAAACBschAAAAAAIVxjEAAAAAAiTFQQAAAAACM8RRAA",
+        "AAAAJCw2EAAAAAAlHCcQAAAAACYMGBAAAAAAJwVDkAAAAAAn9TSQAAAAACjlJZAAAAAAKdUWkAAA",
+        "AAAqxQeQAAAAACu0+JAAAAAALKTpkAAAAAAtlNqQAAAAAC6Ey5AAAAAAL3S8kAAAAAAwZK2QAAAA",
+        "ADFd2RACAQIBAgECAQIBAgECAQMBAgECAQMBAgECAQIBAgECAQIBAgECAQIBAgECAQIBAgECAQIB",
+        "AgECAQIBAgEAAAyIAAAAABwgAQQAAA4QAAkAACowAQ1MTVQAQ0VTVABDRVQAQ0VNVAAKQ0VULTFD",
+        "RVNULE0zLjUuMCxNMTAuNS4wLzMK",
+    ];
+
+    #[test]
+    fn slim_tzdata() {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(SLIM_BERLIN.concat())
+            .expect("base64");
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir(dir.path().join("Europe")).expect("mkdir");
+        std::fs::write(dir.path().join("Europe/Berlin"), bytes).expect("write");
+        let db = TimeZoneDatabase::from_dir(dir.path()).expect("db");
+        let z = "Europe/Berlin";
+        // The old reader kept the last transition's type (CEST, March 1996) for every later
+        // date, so every winter came out at +02:00.
+        assert_eq!(
+            offset_in(&db, z, datetime!(2026-07-15 12:00 UTC)),
+            Some((7200, "CEST".into()))
+        );
+        assert_eq!(
+            offset_in(&db, z, datetime!(2026-01-15 12:00 UTC)),
+            Some((3600, "CET".into()))
+        );
+        assert_eq!(
+            offset_in(&db, z, datetime!(2040-07-15 12:00 UTC)),
+            Some((7200, "CEST".into()))
+        );
+        assert_eq!(
+            offset_in(&db, "Europe/Paris", datetime!(2026-07-15 12:00 UTC)),
+            None
+        );
     }
 }
