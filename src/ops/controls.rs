@@ -10,7 +10,6 @@
 //! (Active Directory's 1.2.840.113556.1.4.1413).
 
 use crate::core::error::LdapError;
-use crate::proto::codec::RawControl;
 use bytes::BytesMut;
 use ldap3_lber::common::TagClass;
 use ldap3_lber::parse::Parser;
@@ -94,6 +93,14 @@ pub struct VlvRequest {
     pub target: VlvTarget,
     pub context_id: Option<Vec<u8>>,
     pub critical: bool,
+}
+
+/// A request control as sent: its value is decoded by the operation that understands it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawControl {
+    pub oid: String,
+    pub critical: bool,
+    pub value: Option<Vec<u8>>,
 }
 
 /// What an operation needs to know of its request controls.

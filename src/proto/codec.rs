@@ -14,13 +14,7 @@ use ldap3_proto::proto::{LdapMsg, LdapOp, LdapSearchResultEntry};
 use std::io;
 use tokio_util::codec::{Decoder, Encoder};
 
-/// A request control as sent: its value is decoded by the operation that understands it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawControl {
-    pub oid: String,
-    pub critical: bool,
-    pub value: Option<Vec<u8>>,
-}
+pub use crate::ops::controls::RawControl;
 
 /// One decoded request: the message (without controls) and its controls, or why the controls
 /// field is malformed (answered with protocolError by the operation, not a disconnect).

@@ -2,6 +2,7 @@
 //! and talks to it with the `ldap3` client and the OpenLDAP command-line tools.
 
 mod harness;
+mod layers;
 
 mod access;
 mod cli_tools;
