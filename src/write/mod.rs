@@ -8,3 +8,6 @@ pub mod values;
 
 pub use change::{Attrs, Change, Mod, ModOp, Origin, Stages, Write};
 pub use pipeline::{apply, Hooks, Plain};
+
+#[cfg(test)]
+mod tests;

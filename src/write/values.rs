@@ -1,7 +1,7 @@
-//! What every modifying operation shares: value preparation (syntax, duplicates, password
+//! What the write pipeline's stages share: value preparation (syntax, duplicates, password
 //! hashing), entry-level checks, operational attributes and change records.
 
-use crate::acl::{Checker, Identity};
+use crate::acl::Identity;
 use crate::core::clock::generalized_time;
 use crate::core::dn::Dn;
 use crate::core::entry::{AttrDesc, Entry};
@@ -11,7 +11,6 @@ use crate::core::schema::AttributeType;
 use crate::service::password;
 use crate::service::Directory;
 use crate::store::changelog::{ChangeKind, ChangeRecord};
-use crate::store::View;
 use ldap3_proto::proto::LdapResultCode;
 
 /// Operational attributes ccdir maintains itself, in the order they are added.
@@ -224,37 +223,6 @@ pub fn record(
         new_dn: new_dn.map(str::to_string),
         attrs,
     }
-}
-
-/// The id of the parent of `dn` for a write: the root for the suffix itself, noSuchObject (with
-/// matchedDN) when the parent is missing, unwillingToPerform outside the naming context.
-pub fn parent_id(
-    dir: &Directory,
-    view: &dyn View,
-    acl: &Checker<'_>,
-    dn: &Dn,
-) -> Result<u64, LdapError> {
-    if dn.norm() == dir.suffix.norm() {
-        return Ok(crate::store::tables::ROOT_ID);
-    }
-    if !dn.is_descendant_or_self(&dir.suffix) || dn.is_root() {
-        return Err(LdapError::unwilling(format!(
-            "{} is not within the naming context {}",
-            dn.display(),
-            dir.suffix.display()
-        )));
-    }
-    let parent = dn.parent();
-    if let Some(id) = view.id_of(&parent)? {
-        let e = view.entry(id)?;
-        if acl.visible(&parent, e.as_ref()) {
-            return Ok(id);
-        }
-    }
-    Err(
-        LdapError::no_such_object(format!("parent entry {} does not exist", parent.display()))
-            .with_matched(acl.matched_dn(&parent)),
-    )
 }
 
 /// Password quality for cleartext `userPassword` values a client sets (hashes are taken as they

@@ -1,0 +1,237 @@
+//! The write pipeline, origin by origin, on a real store in a temporary directory.
+
+use super::*;
+use crate::acl::Identity;
+use crate::core::clock::ManualClock;
+use crate::core::entry::Entry;
+use crate::service::config::Config;
+use crate::service::Directory;
+use crate::store::View;
+use ldap3_proto::proto::LdapResultCode;
+use std::sync::Arc;
+
+struct T {
+    dir: Directory,
+    _tmp: tempfile::TempDir,
+}
+
+fn open() -> T {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = Config::default();
+    c.data_dir = tmp.path().to_path_buf();
+    c.load_sample = false;
+    c.openpgp_keyserver = false;
+    c.store.cache_mib = 8;
+    let clock = Arc::new(ManualClock::new(
+        time::macros::datetime!(2026-12-04 12:00 UTC),
+    ));
+    let dir = crate::app::server::open_directory(&c, clock).unwrap();
+    crate::app::bootstrap::ensure_base(&dir).unwrap();
+    T { dir, _tmp: tmp }
+}
+
+fn admin(t: &T) -> Identity {
+    Identity::User(t.dir.policy.admin.clone())
+}
+
+fn attrs(v: &[(&str, &[&str])]) -> Attrs {
+    v.iter()
+        .map(|(n, vs)| {
+            (
+                n.to_string(),
+                vs.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            )
+        })
+        .collect()
+}
+
+fn dn(t: &T, rdn: &str) -> crate::core::dn::Dn {
+    t.dir
+        .parse_dn(&format!("{rdn},ou=registries,{}", t.dir.suffix.display()))
+        .unwrap()
+}
+
+fn get(t: &T, d: &crate::core::dn::Dn) -> Option<Entry> {
+    t.dir.store.read().unwrap().lookup(d).unwrap().map(|x| x.1)
+}
+
+fn add(t: &T, who: &Identity, origin: Origin, d: &str, a: Attrs) -> Result<(), u32> {
+    let w = Write {
+        change: Change::Add {
+            dn: dn(t, d),
+            attrs: a,
+        },
+        actor: who,
+        origin,
+    };
+    apply(&t.dir, w, &mut Plain).map_err(|e| e.code as u32)
+}
+
+const UUID: &str = "8b8f2f0e-0000-4000-8000-000000000000";
+
+fn role(extra: &[(&str, &[&str])]) -> Attrs {
+    let mut v = attrs(&[("objectClass", &["organizationalRole"]), ("cn", &["team"])]);
+    v.extend(attrs(extra));
+    v
+}
+
+#[test]
+fn a_client_may_not_set_operational_attributes_an_import_keeps_or_drops_them() {
+    let t = open();
+    let a = admin(&t);
+    let with_uuid = || role(&[("entryUUID", &[UUID])]);
+    assert_eq!(
+        add(&t, &a, Origin::Client, "cn=team", with_uuid()),
+        Err(LdapResultCode::ConstraintViolation as u32)
+    );
+    let keep = Origin::Import {
+        keep_operational: true,
+    };
+    add(&t, &a, keep, "cn=team", with_uuid()).unwrap();
+    let e = get(&t, &dn(&t, "cn=team")).unwrap();
+    assert_eq!(e.first_str("entryUUID"), Some(UUID));
+    let drop = Origin::Import {
+        keep_operational: false,
+    };
+    let mut other = with_uuid();
+    other[1] = ("cn".into(), vec![b"other".to_vec()]);
+    add(&t, &a, drop, "cn=other", other).unwrap();
+    let e = get(&t, &dn(&t, "cn=other")).unwrap();
+    assert_ne!(e.first_str("entryUUID"), Some(UUID), "a new entryUUID");
+    assert!(e.first_str("entryCSN").is_some());
+}
+
+#[test]
+fn access_control_runs_for_clients_only() {
+    let t = open();
+    // Anonymous may not even see the parent (so: noSuchObject, revealing nothing).
+    let anon = Identity::Anonymous;
+    assert_eq!(
+        add(&t, &anon, Origin::Client, "cn=team", role(&[])),
+        Err(LdapResultCode::NoSuchObject as u32)
+    );
+    assert_eq!(
+        add(&t, &anon, Origin::Command, "cn=team", role(&[])),
+        Err(LdapResultCode::NoSuchObject as u32)
+    );
+    // The same change from an import is the operator's.
+    add(&t, &anon, Origin::Bootstrap, "cn=team", role(&[])).unwrap();
+    assert!(get(&t, &dn(&t, "cn=team")).is_some());
+}
+
+#[test]
+fn the_rdn_value_is_added_when_missing() {
+    let t = open();
+    let a = admin(&t);
+    let v = attrs(&[("objectClass", &["organizationalRole"])]);
+    add(&t, &a, Origin::Client, "cn=lonely", v).unwrap();
+    let e = get(&t, &dn(&t, "cn=lonely")).unwrap();
+    assert_eq!(e.first_str("cn"), Some("lonely"));
+}
+
+fn contact() -> Attrs {
+    attrs(&[
+        ("objectClass", &["organizationalRole", "cctldContact"]),
+        ("cn", &["ir"]),
+        ("associatedDomain", &["xa"]),
+        ("telephoneNumber", &["+1 202 555 0100"]),
+        ("cctldLastVerified", &["20261001120000Z"]),
+        ("cctldVerificationMethod", &["voice"]),
+        ("cctldVerificationStatus", &["verified"]),
+    ])
+}
+
+#[test]
+fn freshness_applies_to_client_writes_not_to_imports() {
+    let t = open();
+    let a = admin(&t);
+    let import = Origin::Import {
+        keep_operational: true,
+    };
+    add(&t, &a, import, "cn=ir", contact()).unwrap();
+    let e = get(&t, &dn(&t, "cn=ir")).unwrap();
+    assert_eq!(e.first_str("cctldLastVerified"), Some("20261001120000Z"));
+    assert!(
+        e.get("cctldVerificationDue").is_none(),
+        "imported data as it was exported: no computed due date"
+    );
+    // A client changing the phone number of a contact: the verification rules apply.
+    let w = Write {
+        change: Change::Modify {
+            dn: dn(&t, "cn=ir"),
+            mods: vec![Mod {
+                op: ModOp::Replace,
+                attr: "telephoneNumber".into(),
+                values: vec![b"+1 202 555 0199".to_vec()],
+            }],
+            permissive: false,
+        },
+        actor: &a,
+        origin: Origin::Client,
+    };
+    apply(&t.dir, w, &mut Plain).unwrap();
+    let e = get(&t, &dn(&t, "cn=ir")).unwrap();
+    assert_eq!(e.first_str("cctldVerificationStatus"), Some("pending"));
+}
+
+#[test]
+fn a_replicated_modify_keeps_the_providers_operational_attributes() {
+    let t = open();
+    let a = admin(&t);
+    add(&t, &a, Origin::Client, "cn=team", role(&[])).unwrap();
+    let csn = "20261204120000.000000Z#000000#001#000000";
+    let w = Write {
+        change: Change::Modify {
+            dn: dn(&t, "cn=team"),
+            mods: vec![
+                Mod {
+                    op: ModOp::Replace,
+                    attr: "description".into(),
+                    values: vec![b"from the provider".to_vec()],
+                },
+                Mod {
+                    op: ModOp::Replace,
+                    attr: "entryCSN".into(),
+                    values: vec![csn.as_bytes().to_vec()],
+                },
+            ],
+            permissive: false,
+        },
+        actor: &a,
+        origin: Origin::Replication,
+    };
+    apply(&t.dir, w, &mut Plain).unwrap();
+    let e = get(&t, &dn(&t, "cn=team")).unwrap();
+    assert_eq!(e.first_str("entryCSN"), Some(csn));
+    assert_eq!(e.first_str("description"), Some("from the provider"));
+}
+
+#[test]
+fn every_change_is_in_the_changelog() {
+    let t = open();
+    let a = admin(&t);
+    let before = t.dir.store.read().unwrap().changes(0, 1000).unwrap().len();
+    add(&t, &a, Origin::Client, "cn=team", role(&[])).unwrap();
+    let w = Write {
+        change: Change::Rename {
+            dn: dn(&t, "cn=team"),
+            new_rdn: crate::core::dn::Dn::parse_rdn("cn=crew", &t.dir.schema).unwrap(),
+            delete_old_rdn: true,
+            new_superior: None,
+        },
+        actor: &a,
+        origin: Origin::Client,
+    };
+    apply(&t.dir, w, &mut Plain).unwrap();
+    let w = Write {
+        change: Change::Delete {
+            dn: dn(&t, "cn=crew"),
+        },
+        actor: &a,
+        origin: Origin::Client,
+    };
+    apply(&t.dir, w, &mut Plain).unwrap();
+    let log = t.dir.store.read().unwrap().changes(0, 1000).unwrap();
+    assert_eq!(log.len(), before + 3);
+    assert!(get(&t, &dn(&t, "cn=crew")).is_none());
+}
