@@ -192,9 +192,7 @@ impl Filter {
             },
             Filter::Equality(attr, _, want) => {
                 let dn = SchemaDn(schema);
-                any_value(attr, e, |v| {
-                    schema.normalize_value(&attr.ty, v, &dn).map(|n| n == *want)
-                })
+                any_value(attr, e, |v| schema.value_matches(&attr.ty, v, want, &dn))
             }
             Filter::Substring {
                 attr,
@@ -524,6 +522,43 @@ mod tests {
         assert_eq!(eval("(ou=people)"), Tri::False);
         assert_eq!(eval("(:caseIgnoreMatch:=smith)"), Tri::True);
         assert_eq!(eval("(cn:nosuchrule:=x)"), Tri::Undefined);
+    }
+
+    #[test]
+    fn object_class_equality_matches_superclasses() {
+        let schema = Schema::builtin().unwrap();
+        let mut e = Entry::new("uid=ann,ou=people,dc=example");
+        e.set(
+            "objectClass",
+            vec![b"inetOrgPerson".to_vec(), b"cctldContact".to_vec()],
+        );
+        let ev = |s: &str| {
+            let f = parse_ldap_filter_str(s).unwrap();
+            Filter::compile(&f, &schema, LIMITS)
+                .unwrap()
+                .eval(&e, &schema)
+        };
+        for class in [
+            "person",
+            "organizationalPerson",
+            "2.5.6.6",
+            "top",
+            "cctldContact",
+        ] {
+            assert_eq!(ev(&format!("(objectClass={class})")), Tri::True, "{class}");
+        }
+        assert_eq!(ev("(objectClass=organizationalRole)"), Tri::False);
+        assert_eq!(ev("(!(objectClass=person))"), Tri::False);
+        // Only equality widens: the explicit objectIdentifierMatch compares the values as
+        // written, as in OpenLDAP.
+        assert_eq!(
+            ev("(objectClass:objectIdentifierMatch:=person)"),
+            Tri::False
+        );
+        assert_eq!(
+            ev("(objectClass:objectIdentifierMatch:=inetOrgPerson)"),
+            Tri::True
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Compare (RFC 4511 4.10): compareTrue (6) / compareFalse (5), noSuchAttribute (16) when the entry
-//! lacks the attribute.
+//! lacks the attribute. Values match as in an equality filter ([`crate::schema::Schema::value_matches`]):
+//! `objectClass:person` is true for an inetOrgPerson.
 
 use super::controls::RequestControls;
 use super::readback::check_assertion;
@@ -7,7 +8,7 @@ use super::write::norm_value;
 use super::{Directory, Session};
 use crate::acl::rules::Level;
 use crate::error::LdapError;
-use crate::filter::AttrSel;
+use crate::filter::{AttrSel, SchemaDn};
 use crate::store::View;
 use ldap3_proto::proto::{LdapCompareRequest, LdapResultCode};
 
@@ -51,10 +52,12 @@ pub fn compare(
     let want = norm_value(dir, &ty, &req.val).ok_or_else(|| {
         LdapError::syntax(format!("{}: assertion value invalid per syntax", ty.name()))
     })?;
+    // The same test as an equality filter's (so objectClass also matches superclasses).
+    let dn_norm = SchemaDn(&dir.schema);
     let mut any = false;
     for v in attr.values(&entry) {
         any = true;
-        if norm_value(dir, &ty, v).as_deref() == Some(want.as_slice()) {
+        if dir.schema.value_matches(&ty, v, &want, &dn_norm) == Some(true) {
             return Ok(LdapResultCode::CompareTrue);
         }
     }

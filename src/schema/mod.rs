@@ -409,7 +409,13 @@ pub struct Schema {
     /// Attribute type index -> the type and its subtypes (lower-cased primary names), kept up to
     /// date by `load`: filters and attribute selection need it on every request.
     subtype_names: Vec<Arc<[String]>>,
+    /// Object class index -> the class and all its superclasses (lower-cased primary names, the
+    /// class first), kept up to date by `load`: objectClass equality and its index use it.
+    class_closures: Vec<Arc<[String]>>,
 }
+
+/// The OID of `objectClass`, whose equality matches superclasses (see [`Schema::value_matches`]).
+pub const OBJECT_CLASS_OID: &str = "2.5.4.0";
 
 fn key(s: &str) -> String {
     s.to_ascii_lowercase()
@@ -478,7 +484,31 @@ impl Schema {
             res.map_err(|m| err(st.line, m))?;
         }
         self.index_subtypes();
+        self.index_class_closures();
         Ok(())
+    }
+
+    fn index_class_closures(&mut self) {
+        let closures: Vec<Arc<[String]>> = self
+            .classes
+            .iter()
+            .map(|c| {
+                std::iter::once(c.name())
+                    .chain(self.superclasses(c).iter().map(|s| s.name()))
+                    .map(|n| n.to_ascii_lowercase())
+                    .collect::<Vec<_>>()
+                    .into()
+            })
+            .collect();
+        self.class_closures = closures;
+    }
+
+    /// Lower-cased primary names of the object class `name_or_oid` and of all its superclasses,
+    /// the class itself first and `top` last (precomputed). `None` for an unknown class.
+    pub fn class_closure(&self, name_or_oid: &str) -> Option<&[String]> {
+        lookup(&self.class_index, name_or_oid)
+            .and_then(|&i| self.class_closures.get(i))
+            .map(|c| &c[..])
     }
 
     fn index_subtypes(&mut self) {
@@ -843,6 +873,33 @@ impl Schema {
             }
         }
         Some(norm)
+    }
+
+    /// Whether the stored `value` of `attr` equals the normalised assertion value `want` (from
+    /// [`Schema::normalize_value`]), as equality filters and compare test it: the attribute's
+    /// equality rule, except for `objectClass`, where a value also matches each superclass of its
+    /// class (OpenLDAP's objectSubClassMatch: an `inetOrgPerson` entry is a `person`, and every
+    /// entry is `top`). `None` when the value is invalid for the rule (Undefined).
+    pub fn value_matches(
+        &self,
+        attr: &AttributeType,
+        value: &[u8],
+        want: &[u8],
+        dn: &dyn DnNormalizer,
+    ) -> Option<bool> {
+        let n = self.normalize_value(attr, value, dn)?;
+        if n == want {
+            return Some(true);
+        }
+        if attr.oid == OBJECT_CLASS_OID {
+            if let Some(closure) = std::str::from_utf8(&n)
+                .ok()
+                .and_then(|c| self.class_closure(c))
+            {
+                return Some(closure.iter().any(|c| c.as_bytes() == want));
+            }
+        }
+        Some(false)
     }
 
     /// attributeTypes values for the subschema subentry (RFC 4512 form, load order).
@@ -1745,7 +1802,39 @@ mod tests {
             Some(b"1.2.3.4".to_vec())
         );
         assert_eq!(s.normalize_value(oc, b"bad value", &dn), None);
+        // objectClass equality matches superclasses (objectSubClassMatch), nothing else does.
+        assert_eq!(
+            s.class_closure("2.16.840.1.113730.3.2.2"),
+            Some(
+                &[
+                    "inetorgperson".to_string(),
+                    "organizationalperson".to_string(),
+                    "person".to_string(),
+                    "top".to_string()
+                ][..]
+            )
+        );
+        assert_eq!(s.class_closure("nosuchclass"), None);
+        assert_eq!(
+            s.value_matches(oc, b"inetOrgPerson", b"person", &dn),
+            Some(true)
+        );
+        assert_eq!(
+            s.value_matches(oc, b"cctldContact", b"top", &dn),
+            Some(true)
+        );
+        assert_eq!(
+            s.value_matches(oc, b"person", b"inetorgperson", &dn),
+            Some(false)
+        );
+        assert_eq!(s.value_matches(oc, b"1.2.3.4", b"1.2.3.4", &dn), Some(true));
+        assert_eq!(s.value_matches(oc, b"bad value", b"top", &dn), None);
         let cn = s.attribute("cn").unwrap();
+        assert_eq!(s.value_matches(cn, b"Person", b"person", &dn), Some(true));
+        assert_eq!(
+            s.value_matches(cn, b"inetOrgPerson", b"person", &dn),
+            Some(false)
+        );
         assert_eq!(
             s.normalize_value(cn, b"  Foo  Bar ", &dn),
             Some(b"foo bar".to_vec())
