@@ -223,12 +223,21 @@ impl Filter {
             } => {
                 let dn = SchemaDn(schema);
                 let test = |v: &[u8]| rule.normalize_with(v, &dn).map(|n| n == *value);
+                // Without a type, only attributes (and RDN types) whose type the rule applies to.
+                let applies = |name: &str| {
+                    schema
+                        .attribute(name)
+                        .is_some_and(|t| t.rule_applies(*rule))
+                };
                 let mut r = match attr {
                     Some(a) => any_value(a, e, test),
                     None => {
-                        // Every attribute of the entry whose values the rule can take.
+                        // Every attribute of the entry that the rule applies to.
                         let mut r = Tri::False;
                         for a in &e.attrs {
+                            if !applies(a.base_name()) {
+                                continue;
+                            }
                             for v in &a.values {
                                 match test(v) {
                                     Some(true) => return Tri::True,
@@ -247,9 +256,12 @@ impl Filter {
                     if let Ok(d) = Dn::parse(&e.dn, schema) {
                         for rdn in d.rdns() {
                             for ava in rdn.avas() {
-                                let type_ok = attr.as_ref().is_none_or(|a| {
-                                    a.names.iter().any(|n| n.eq_ignore_ascii_case(&ava.attr))
-                                });
+                                let type_ok = match attr {
+                                    Some(a) => {
+                                        a.names.iter().any(|n| n.eq_ignore_ascii_case(&ava.attr))
+                                    }
+                                    None => applies(&ava.attr),
+                                };
                                 if type_ok && test(&ava.value) == Some(true) {
                                     r = Tri::True;
                                 }
@@ -438,6 +450,11 @@ impl Compiler<'_> {
                         None => return Ok(Filter::Undefined),
                     },
                 };
+                // A rule that does not apply to the type's syntax (caseExactMatch on the IA5
+                // String mail) makes the item Undefined (RFC 4511 4.5.1.7.7), as in OpenLDAP.
+                if attr.as_ref().is_some_and(|a| !a.ty.rule_applies(rule)) {
+                    return Ok(Filter::Undefined);
+                }
                 match rule.normalize_with(match_value.as_bytes(), &dn) {
                     Some(value) => Filter::Extensible {
                         attr,
@@ -559,6 +576,56 @@ mod tests {
             ev("(objectClass:objectIdentifierMatch:=inetOrgPerson)"),
             Tri::True
         );
+    }
+
+    #[test]
+    fn extensible_match_with_a_rule_not_for_the_syntax_is_undefined() {
+        let schema = Schema::builtin().unwrap();
+        let mut e = entry();
+        e.set("mail", vec![b"John.Smith@Example.org".to_vec()]);
+        e.set("c", vec![b"DE".to_vec()]);
+        let ev = |s: &str| {
+            let f = parse_ldap_filter_str(s).unwrap();
+            Filter::compile(&f, &schema, LIMITS)
+                .unwrap()
+                .eval(&e, &schema)
+        };
+        // mail is an IA5 String; caseExactMatch and caseIgnoreMatch are for Directory Strings.
+        assert_eq!(
+            ev("(mail:caseExactMatch:=John.Smith@Example.org)"),
+            Tri::Undefined
+        );
+        assert_eq!(ev("(!(mail:caseExactMatch:=x))"), Tri::Undefined);
+        assert_eq!(
+            ev("(mail:caseIgnoreMatch:=john.smith@example.org)"),
+            Tri::Undefined
+        );
+        assert_eq!(
+            ev("(mail:caseExactIA5Match:=John.Smith@Example.org)"),
+            Tri::True
+        );
+        assert_eq!(
+            ev("(mail:caseExactIA5Match:=john.smith@example.org)"),
+            Tri::False
+        );
+        assert_eq!(ev("(cn:caseIgnoreIA5Match:=john smith)"), Tri::Undefined);
+        assert_eq!(ev("(cn:integerMatch:=1)"), Tri::Undefined);
+        // Compatible syntaxes: Telephone Number and Country String take caseIgnoreMatch.
+        assert_eq!(
+            ev("(telephoneNumber:caseIgnoreMatch:=+49 69 1234 5678)"),
+            Tri::True
+        );
+        assert_eq!(ev("(c:caseExactMatch:=DE)"), Tri::True);
+        assert_eq!(ev("(c:caseIgnoreIA5Match:=de)"), Tri::True);
+        // Without a type only the attributes the rule applies to are tested.
+        assert_eq!(ev("(:caseIgnoreMatch:=john.smith@example.org)"), Tri::False);
+        assert_eq!(
+            ev("(:caseIgnoreIA5Match:=john.smith@example.org)"),
+            Tri::True
+        );
+        assert_eq!(ev("(:caseIgnoreIA5Match:=john smith)"), Tri::False);
+        assert_eq!(ev("(:dn:caseIgnoreIA5Match:=people)"), Tri::False);
+        assert_eq!(ev("(:dn:caseIgnoreMatch:=people)"), Tri::True);
     }
 
     #[test]

@@ -123,6 +123,69 @@ impl AttributeType {
     pub fn to_rfc4512(&self) -> String {
         self.definition.to_rfc4512()
     }
+
+    /// Whether the equality rule `rule` may be used on this type in an extensible match (RFC 4511
+    /// 4.5.1.7.7: "the matchingRule MUST be one suitable for use with the specified type",
+    /// otherwise the item is Undefined). As OpenLDAP decides (slapd's `mr_usable_with_at`): the
+    /// type's own equality rule; a rule whose assertion syntax is the type's syntax, or a syntax
+    /// the type's derives from (Country String from Directory, IA5 and Printable String); and the
+    /// syntaxes a rule also accepts (caseIgnoreMatch and caseExactMatch: Printable, Country and
+    /// Telephone Number strings; the first-component rules: the description syntaxes; and
+    /// certificateExactMatch: Certificate). So `caseExactMatch` does not apply to `mail` (IA5
+    /// String), `caseExactIA5Match` does.
+    pub fn rule_applies(&self, rule: EqualityRule) -> bool {
+        use EqualityRule as R;
+        use Syntax as S;
+        if self.equality == Some(rule) {
+            return true;
+        }
+        let own = match rule {
+            R::ObjectIdentifier | R::ObjectIdentifierFirstComponent => S::Oid,
+            R::DistinguishedName => S::Dn,
+            R::CaseIgnore | R::CaseExact => S::DirectoryString,
+            R::NumericString => S::NumericString,
+            R::CaseIgnoreList => S::PostalAddress,
+            R::Boolean => S::Boolean,
+            R::Integer | R::IntegerFirstComponent => S::Integer,
+            R::BitString => S::BitString,
+            R::OctetString => S::OctetString,
+            R::TelephoneNumber => S::TelephoneNumber,
+            R::UniqueMember => S::NameAndOptionalUid,
+            R::GeneralizedTime => S::GeneralizedTime,
+            R::CertificateExact => S::CertificateExactAssertion,
+            R::CaseExactIA5 | R::CaseIgnoreIA5 => S::Ia5String,
+            R::Uuid => S::Uuid,
+        };
+        if self.syntax == own {
+            return true;
+        }
+        // Country String is a Directory, IA5 and Printable String (slapd's country_gen_syn).
+        if self.syntax == S::CountryString
+            && matches!(own, S::DirectoryString | S::Ia5String | S::PrintableString)
+        {
+            return true;
+        }
+        // The rules' compatible syntaxes (slapd's mrule_defs).
+        match rule {
+            R::CaseIgnore | R::CaseExact => matches!(
+                self.syntax,
+                S::CountryString | S::PrintableString | S::TelephoneNumber
+            ),
+            R::IntegerFirstComponent => self.syntax == S::DitStructureRuleDescription,
+            R::ObjectIdentifierFirstComponent => matches!(
+                self.syntax,
+                S::AttributeTypeDescription
+                    | S::DitContentRuleDescription
+                    | S::LdapSyntaxDescription
+                    | S::MatchingRuleDescription
+                    | S::MatchingRuleUseDescription
+                    | S::NameFormDescription
+                    | S::ObjectClassDescription
+            ),
+            R::CertificateExact => self.syntax == S::Certificate,
+            _ => false,
+        }
+    }
 }
 
 /// A loaded object class.

@@ -1207,3 +1207,51 @@ fn object_class_person_matches_an_entry_that_lists_only_inet_org_person() {
     assert!(ids.contains(&id));
     assert_eq!(ids.len(), 2, "the two people, nothing else");
 }
+
+/// Issue 14: an extensible match whose rule does not apply to the attribute's syntax
+/// (`caseExactMatch`, for Directory Strings, on `mail`, an IA5 String) is Undefined, as in
+/// OpenLDAP: it matches nothing, and neither does its negation.
+#[test]
+fn extensible_match_with_a_rule_for_another_syntax_is_undefined() {
+    let s = TestServer::start();
+    let mut c = s.admin();
+    add(
+        &mut c,
+        &person_dn("ann"),
+        &[
+            ("objectClass", &["inetOrgPerson"]),
+            ("uid", &["ann"]),
+            ("cn", &["Ann Example"]),
+            ("sn", &["Example"]),
+            ("mail", &["Ann@Example.org"]),
+            ("telephoneNumber", &["+49 69 1234"]),
+        ],
+    );
+    let found = |c: &mut ldap3::LdapConn, f: &str| {
+        let (code, e) = search(c, SUFFIX, Scope::Subtree, f, &["1.1"]);
+        assert_eq!(code, 0, "{f}");
+        e.len()
+    };
+    for f in [
+        "(mail:caseExactMatch:=Ann@Example.org)",
+        "(!(mail:caseExactMatch:=x))",
+        "(mail:caseIgnoreMatch:=ann@example.org)",
+        "(!(mail:caseIgnoreMatch:=x))",
+        "(cn:caseIgnoreIA5Match:=ann example)",
+        "(&(uid=ann)(!(cn:integerMatch:=1)))",
+        // Without a type only the attributes the rule applies to are tried.
+        "(:caseIgnoreMatch:=ann@example.org)",
+    ] {
+        assert_eq!(found(&mut c, f), 0, "{f}");
+    }
+    for f in [
+        "(mail:caseExactIA5Match:=Ann@Example.org)",
+        "(mail:caseIgnoreIA5Match:=ann@example.org)",
+        "(&(uid=ann)(!(mail:caseExactIA5Match:=x)))",
+        "(cn:caseExactMatch:=Ann Example)",
+        "(telephoneNumber:caseIgnoreMatch:=+49 69 1234)",
+        "(:caseIgnoreIA5Match:=ann@example.org)",
+    ] {
+        assert_eq!(found(&mut c, f), 1, "{f}");
+    }
+}
