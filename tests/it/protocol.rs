@@ -794,3 +794,71 @@ fn a_client_that_never_reads_is_disconnected_after_the_write_timeout() {
         .expect("search");
     assert_eq!(r.1.rc, 0);
 }
+
+/// Issue 14: a search with a negative sizeLimit or timeLimit (RFC 4511: INTEGER (0 .. maxInt))
+/// is a protocolError (2), as in OpenLDAP, not a search without a limit; the connection stays
+/// usable. The limits as libldap encodes -1 (one byte, `0xFF`), in four bytes, and above maxInt.
+#[test]
+fn negative_size_or_time_limit_is_a_protocol_error() {
+    // LDAPMessage { msgid, searchRequest { SUFFIX, subtree, never, size, time, FALSE,
+    // (objectClass=*), { 1.1 } } }, every length in short form.
+    let pdu = |msgid: u8, size: &[u8], time: &[u8]| {
+        let tlv = |tag: u8, content: &[u8]| {
+            let mut v = vec![tag, content.len() as u8];
+            v.extend_from_slice(content);
+            v
+        };
+        let body = [
+            tlv(0x04, SUFFIX.as_bytes()),
+            tlv(0x0a, &[2]),
+            tlv(0x0a, &[0]),
+            tlv(0x02, size),
+            tlv(0x02, time),
+            tlv(0x01, &[0]),
+            tlv(0x87, b"objectClass"),
+            tlv(0x30, &tlv(0x04, b"1.1")),
+        ]
+        .concat();
+        tlv(0x30, &[tlv(0x02, &[msgid]), tlv(0x63, &body)].concat())
+    };
+    let ts = TestServer::start();
+    let mut c = Raw::connect(&ts);
+    c.bind_admin(&ts);
+    let done = |c: &mut Raw| loop {
+        match c.recv().map(|m| m.op) {
+            Some(LdapOp::SearchResultEntry(_)) => {}
+            Some(LdapOp::SearchResultDone(r)) => return r,
+            other => panic!("{other:?}"),
+        }
+    };
+    let cases: [(&[u8], &[u8], &str); 5] = [
+        (&[0xff], &[0x00], "size limit"),
+        (&[0xff, 0xff, 0xff, 0xff], &[0x00], "size limit"),
+        (&[0x00], &[0xff], "time limit"),
+        (&[0x00], &[0x80, 0x00, 0x00, 0x00], "time limit"),
+        (&[0x00, 0x80, 0x00, 0x00, 0x00], &[0x00], "size limit"),
+    ];
+    for (i, (size, time, what)) in cases.iter().enumerate() {
+        c.send_bytes(&pdu(2 + i as u8, size, time));
+        let r = done(&mut c);
+        assert_eq!(r.code, LdapResultCode::ProtocolError, "{size:?} {time:?}");
+        assert!(r.message.contains(what), "{}", r.message);
+    }
+    // The connection still serves: 0 .. maxInt are limits.
+    c.send_bytes(&pdu(9, &[0x7f, 0xff, 0xff, 0xff], &[0x00]));
+    assert_eq!(done(&mut c).code, LdapResultCode::Success);
+    c.send_bytes(&pdu(10, &[0x01], &[0x00]));
+    assert_eq!(done(&mut c).code, LdapResultCode::SizeLimitExceeded);
+    // Through a client library as well.
+    let mut l = ts.admin();
+    let r = l
+        .with_search_options(ldap3::SearchOptions::new().sizelimit(-1))
+        .search(
+            SUFFIX,
+            ldap3::Scope::Subtree,
+            "(objectClass=*)",
+            vec!["1.1"],
+        )
+        .expect("search");
+    assert_eq!(r.1.rc, 2);
+}
