@@ -30,6 +30,24 @@ pub struct Request {
     pub controls: Result<Vec<RawControl>, String>,
 }
 
+/// The decode error for a TLS handshake record where an LDAP message was expected: the client
+/// starts TLS on the plain LDAP port (an `ldaps://` URL with the LDAP port, or TLS without
+/// StartTLS). The connection logs it as a TLS failure, not as a malformed request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlsOnPlainPort;
+
+impl std::fmt::Display for TlsOnPlainPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a TLS handshake where an LDAP message was expected")
+    }
+}
+
+impl std::error::Error for TlsOnPlainPort {}
+
+/// The first byte of a TLS handshake record (ContentType handshake, RFC 8446 5.1); an LDAP
+/// message starts with 0x30 (SEQUENCE).
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
 /// Request decoder / response encoder with the server's size and nesting limits.
 pub struct RequestCodec {
     max_ber_size: usize,
@@ -55,6 +73,9 @@ impl Decoder for RequestCodec {
                 io::ErrorKind::OutOfMemory,
                 "lber buffer is too large",
             ));
+        }
+        if buf.first() == Some(&TLS_HANDSHAKE_RECORD) {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, TlsOnPlainPort));
         }
         let mut parser = Parser::new(self.max_ber_depth);
         let (rem, tag) = match parser.parse(buf) {
@@ -394,6 +415,21 @@ mod tests {
         assert_eq!(search(&[0x05], &[0x80, 0x00, 0x00, 0x00]), (5, -1));
         assert_eq!(search(&[0x00, 0x80, 0x00, 0x00, 0x00], &[0x00]).0, -1);
         assert_eq!(search(&[0x01, 0x00, 0x00, 0x00, 0x05], &[0x00]).0, -1);
+    }
+
+    #[test]
+    fn a_tls_client_hello_is_told_apart_from_malformed_ber() {
+        // The start of a TLS 1.2/1.3 ClientHello record.
+        let mut b = BytesMut::from(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc][..]);
+        let e = RequestCodec::new(1 << 20, 32).decode(&mut b).unwrap_err();
+        assert!(e.get_ref().is_some_and(|i| i.is::<TlsOnPlainPort>()), "{e}");
+        // A message without an operation: malformed LDAP.
+        let mut b = BytesMut::from(&[0x30, 0x03, 0x02, 0x01, 0x01][..]);
+        let e = RequestCodec::new(1 << 20, 32).decode(&mut b).unwrap_err();
+        assert!(
+            !e.get_ref().is_some_and(|i| i.is::<TlsOnPlainPort>()),
+            "{e}"
+        );
     }
 
     #[test]

@@ -862,3 +862,104 @@ fn negative_size_or_time_limit_is_a_protocol_error() {
         .expect("search");
     assert_eq!(r.1.rc, 2);
 }
+
+/// Issue 14: a failed TLS handshake was logged as a malformed LDAP request. It is logged as a
+/// TLS failure with its cause, and the client gets no LDAP Notice of Disconnection: plain LDAP
+/// to the LDAPS port, plain LDAP after StartTLS, and a TLS ClientHello to the plain LDAP port.
+#[test]
+fn failed_tls_handshake_is_logged_as_a_tls_failure_not_a_malformed_request() {
+    let log = server_log();
+    let ts = TestServer::start();
+    let bind = encoded(LdapMsg::new(
+        1,
+        LdapOp::BindRequest(LdapBindRequest {
+            version: 3,
+            dn: String::new(),
+            cred: LdapBindCred::Simple(String::new()),
+        }),
+    ));
+    let read_all = |s: &mut TcpStream| {
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        got
+    };
+    let lines_of = |client: &TcpStream| {
+        let me = client.local_addr().expect("local address");
+        log.lines_with(&format!("peer={me}"), Duration::from_secs(10))
+    };
+    let malformed = |lines: &[String]| lines.iter().any(|l| l.contains("malformed"));
+
+    // Plain LDAP to the LDAPS port: rustls answers with an alert, no LDAP.
+    let mut s = TcpStream::connect(ts.server().ldaps_addrs[0]).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(&bind).expect("write");
+    let got = read_all(&mut s);
+    assert_eq!(got.first(), Some(&0x15), "a TLS alert record: {got:?}");
+    let lines = lines_of(&s);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("TLS handshake failed: not TLS") && l.contains("LDAPS")),
+        "{lines:?}"
+    );
+    assert!(!malformed(&lines), "{lines:?}");
+
+    // StartTLS, then plain LDAP instead of a ClientHello.
+    let mut c = Raw::connect(&ts);
+    c.send(LdapMsg::new(
+        1,
+        LdapOp::ExtendedRequest(LdapExtendedRequest {
+            name: "1.3.6.1.4.1.1466.20037".into(),
+            value: None,
+        }),
+    ));
+    match c.recv().map(|m| m.op) {
+        Some(LdapOp::ExtendedResponse(r)) => assert_eq!(r.res.code, LdapResultCode::Success),
+        other => panic!("StartTLS: {other:?}"),
+    }
+    c.send_bytes(&bind);
+    let got = read_all(&mut c.s);
+    assert_ne!(got.first(), Some(&0x30), "no LDAP after StartTLS: {got:?}");
+    let lines = lines_of(&c.s);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("TLS handshake failed: not TLS") && l.contains("StartTLS")),
+        "{lines:?}"
+    );
+    assert!(!malformed(&lines), "{lines:?}");
+
+    // A TLS client on the plain LDAP port (ldaps:// with the LDAP port): its ClientHello is no
+    // malformed LDAP message, and an LDAP notice would mean nothing to it.
+    let mut hello = Vec::new();
+    rustls::ClientConnection::new(ts.tls_config(), "localhost".try_into().expect("name"))
+        .expect("client")
+        .write_tls(&mut hello)
+        .expect("ClientHello");
+    let mut s = TcpStream::connect(ts.ldap_addr()).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(&hello).expect("write");
+    assert_eq!(
+        read_all(&mut s),
+        Vec::<u8>::new(),
+        "closed without a notice"
+    );
+    let lines = lines_of(&s);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("TLS handshake failed") && l.contains("plain LDAP port")),
+        "{lines:?}"
+    );
+    assert!(!malformed(&lines), "{lines:?}");
+
+    // Malformed LDAP is still reported as such.
+    let mut s = TcpStream::connect(ts.ldap_addr()).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(b"\x30\x03\x02\x01\x01").expect("write");
+    let _ = read_all(&mut s);
+    assert!(malformed(&lines_of(&s)));
+}
