@@ -599,7 +599,8 @@ fn many_malformed_requests_leave_other_clients_served() {
             other => panic!("after {name}: {other:?}"),
         }
     }
-    // Negative limits are not malformed: they mean "no limit from the client".
+    // Negative limits are no malformed PDU: that request gets protocolError (RFC 4511: 0 ..
+    // maxInt; see negative_size_or_time_limit_is_a_protocol_error) and the connection stays.
     let LdapOp::SearchRequest(mut req) =
         search_req(SUFFIX, LdapFilter::Present("objectClass".into()))
     else {
@@ -612,11 +613,23 @@ fn many_malformed_requests_leave_other_clients_served() {
         match good.recv().map(|m| m.op) {
             Some(LdapOp::SearchResultEntry(_)) => {}
             Some(LdapOp::SearchResultDone(r)) => {
-                assert_eq!(r.code, LdapResultCode::Success);
+                assert_eq!(r.code, LdapResultCode::ProtocolError);
                 break;
             }
             other => panic!("{other:?}"),
         }
+    }
+    good.send(LdapMsg::new(
+        9,
+        LdapOp::CompareRequest(LdapCompareRequest {
+            dn: ADMIN.into(),
+            atype: "cn".into(),
+            val: b"admin".to_vec(),
+        }),
+    ));
+    match good.recv().map(|m| m.op) {
+        Some(LdapOp::CompareResult(r)) => assert_eq!(r.code, LdapResultCode::CompareTrue),
+        other => panic!("after negative limits: {other:?}"),
     }
 }
 
