@@ -12,8 +12,8 @@
 //! docs/benchmarks.md's latest-run section and docs/benchmarks.json).
 
 use bytes::BytesMut;
-use ccdir::bulk::people;
-use ccdir::config::Config;
+use ccdir::service::config::Config;
+use ccdir::tools::generate::people;
 use ldap3_proto::proto::*;
 use ldap3_proto::LdapCodec;
 use std::io::{Read, Write};
@@ -513,7 +513,7 @@ fn hashes(cfg: &Config, n: u64) -> Vec<String> {
     for t in 0..threads {
         let cfg = cfg.password.clone();
         hs.push(std::thread::spawn(move || {
-            let h = ccdir::password::Hasher::new(&cfg).expect("hasher");
+            let h = ccdir::service::password::Hasher::new(&cfg).expect("hasher");
             (0..n)
                 .filter(|i| i % threads == t)
                 .map(|i| (i, h.hash(format!("pw{i}").as_bytes()).expect("hash")))
@@ -578,7 +578,7 @@ fn write_ldif(dir: &Path, o: &Opts, hashes: &[String], admin_hash: &str) -> Path
         ("dc", vec![b"cctld-ir".to_vec()]),
         ("o", vec![b"bench".to_vec()]),
     ];
-    ccdir::ldif::write_entry(&mut f, SUFFIX, base.iter().map(|(a, v)| (*a, v.as_slice())))
+    ccdir::core::ldif::write_entry(&mut f, SUFFIX, base.iter().map(|(a, v)| (*a, v.as_slice())))
         .expect("write");
     let admin: Vec<(&str, Vec<Vec<u8>>)> = vec![
         (
@@ -591,13 +591,13 @@ fn write_ldif(dir: &Path, o: &Opts, hashes: &[String], admin_hash: &str) -> Path
         ("cn", vec![b"admin".to_vec()]),
         ("userPassword", vec![admin_hash.as_bytes().to_vec()]),
     ];
-    ccdir::ldif::write_entry(&mut f, ADMIN, admin.iter().map(|(a, v)| (*a, v.as_slice())))
+    ccdir::core::ldif::write_entry(&mut f, ADMIN, admin.iter().map(|(a, v)| (*a, v.as_slice())))
         .expect("write");
     let ou: Vec<(&str, Vec<Vec<u8>>)> = vec![
         ("objectClass", vec![b"organizationalUnit".to_vec()]),
         ("ou", vec![b"people".to_vec()]),
     ];
-    ccdir::ldif::write_entry(
+    ccdir::core::ldif::write_entry(
         &mut f,
         &format!("ou=people,{SUFFIX}"),
         ou.iter().map(|(a, v)| (*a, v.as_slice())),
@@ -605,7 +605,7 @@ fn write_ldif(dir: &Path, o: &Opts, hashes: &[String], admin_hash: &str) -> Path
     .expect("write");
     for i in 0..o.entries {
         let (dn, attrs) = people(i, SUFFIX, hashes.get(i as usize).map(|s| s.as_str()));
-        ccdir::ldif::write_entry(
+        ccdir::core::ldif::write_entry(
             &mut f,
             &dn,
             attrs.iter().map(|(a, v)| (a.as_str(), v.as_slice())),
@@ -617,7 +617,7 @@ fn write_ldif(dir: &Path, o: &Opts, hashes: &[String], admin_hash: &str) -> Path
         ("objectClass", vec![b"organizationalUnit".to_vec()]),
         ("ou", vec![b"groups".to_vec()]),
     ];
-    ccdir::ldif::write_entry(
+    ccdir::core::ldif::write_entry(
         &mut f,
         &format!("ou=groups,{SUFFIX}"),
         groups.iter().map(|(a, v)| (*a, v.as_slice())),
@@ -628,7 +628,7 @@ fn write_ldif(dir: &Path, o: &Opts, hashes: &[String], admin_hash: &str) -> Path
         ("cn", vec![b"members".to_vec()]),
         ("member", vec![format!("ou=people,{SUFFIX}").into_bytes()]),
     ];
-    ccdir::ldif::write_entry(
+    ccdir::core::ldif::write_entry(
         &mut f,
         &format!("cn=members,ou=groups,{SUFFIX}"),
         members.iter().map(|(a, v)| (*a, v.as_slice())),
@@ -686,7 +686,7 @@ struct TlsFiles {
 
 fn tls_files(dir: &Path) -> TlsFiles {
     use rustls_pki_types::pem::PemObject;
-    let (ca, _ca_key, cert, key) = ccdir::tls::generate(&[]).expect("generate certificates");
+    let (ca, _ca_key, cert, key) = ccdir::app::tls::generate(&[]).expect("generate certificates");
     let files = TlsFiles {
         cert: dir.join("server.pem"),
         key: dir.join("server.key"),
@@ -834,7 +834,7 @@ fn main() {
         cfg.password.argon2_parallelism
     );
     let hs = hashes(&cfg, o.passwords.min(o.entries));
-    let admin_hash = ccdir::password::Hasher::new(&cfg.password)
+    let admin_hash = ccdir::service::password::Hasher::new(&cfg.password)
         .expect("hasher")
         .hash(b"secret")
         .expect("hash");

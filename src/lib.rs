@@ -1,29 +1,26 @@
 //! ccdir: an LDAPv3 directory server for ccTLD incident-response contacts.
+//!
+//! Layers, from the bottom (docs/ARCHITECTURE.md): `core` (types), `store` (redb), `acl` and
+//! `freshness` (rules), `service` (the service bag), `write` (the write pipeline), `ops` (LDAP
+//! operations), `proto` (framing, connections), `app` (server start) and `tools` (offline).
+
+#![forbid(unsafe_code)]
+// No unwrap, expect or panic outside tests: errors are returned (tests may unwrap).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod acl;
-pub mod audit;
-pub mod bootstrap;
-pub mod bulk;
-pub mod clock;
-pub mod codec;
-pub mod config;
-pub mod connection;
-pub mod dn;
-pub mod entry;
-pub mod error;
-pub mod filter;
-pub mod filter_text;
+pub mod app;
+pub mod core;
 pub mod freshness;
-pub mod import;
-pub mod ldif;
-pub mod offline;
 pub mod ops;
-pub mod password;
-pub mod roster;
-pub mod schema;
-pub mod server;
+pub mod proto;
+pub mod service;
 pub mod store;
-pub mod tls;
+pub mod tools;
+pub mod write;
 
-pub use config::Config;
-pub use server::Server;
+pub use app::server::Server;
+pub use service::config::Config;

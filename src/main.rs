@@ -1,6 +1,13 @@
 //! The `ccdir` command: serve, hash-password, check-config.
 
-use ccdir::config::{Config, LogFormat};
+#![forbid(unsafe_code)]
+// No unwrap, expect or panic outside tests: errors are returned (tests may unwrap).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+use ccdir::service::config::{Config, LogFormat};
 use ccdir::Server;
 use clap::{Args, Parser, Subcommand};
 use std::io::{BufRead, IsTerminal, Write};
@@ -327,8 +334,8 @@ async fn wait_for_signal() {
     }
 }
 
-fn open_offline(c: &Config) -> Result<ccdir::ops::Directory, String> {
-    ccdir::server::open_directory(c, std::sync::Arc::new(ccdir::clock::SystemClock))
+fn open_offline(c: &Config) -> Result<ccdir::service::Directory, String> {
+    ccdir::app::server::open_directory(c, std::sync::Arc::new(ccdir::core::clock::SystemClock))
 }
 
 fn import(a: ImportArgs) -> Result<(), String> {
@@ -336,17 +343,17 @@ fn import(a: ImportArgs) -> Result<(), String> {
     c.load_sample = false;
     c.store.cache_mib = c.store.import_cache_mib;
     let dir = open_offline(&c)?;
-    let opts = ccdir::import::ImportOptions {
+    let opts = ccdir::tools::import::ImportOptions {
         continue_on_error: a.continue_on_error,
         allow_url: a.allow_url,
         quiet: a.quiet,
     };
-    let s = ccdir::import::import_files(&dir, &a.files, &opts)?;
+    let s = ccdir::tools::import::import_files(&dir, &a.files, &opts)?;
     for r in &s.rejected {
         eprintln!(
             "{}:{}: {}{}{}",
-            r.origin.file,
-            r.origin.line,
+            r.source.file,
+            r.source.line,
             r.dn,
             if r.dn.is_empty() { "" } else { ": " },
             r.error
@@ -380,12 +387,12 @@ fn export(a: ExportArgs) -> Result<(), String> {
             let f = std::fs::File::create(p)
                 .map_err(|e| format!("cannot create {}: {e}", p.display()))?;
             let mut w = std::io::BufWriter::new(f);
-            ccdir::import::export(&dir, &mut w, a.base.as_deref(), !a.no_operational)?
+            ccdir::tools::import::export(&dir, &mut w, a.base.as_deref(), !a.no_operational)?
         }
         None => {
             let stdout = std::io::stdout();
             let mut w = std::io::BufWriter::new(stdout.lock());
-            ccdir::import::export(&dir, &mut w, a.base.as_deref(), !a.no_operational)?
+            ccdir::tools::import::export(&dir, &mut w, a.base.as_deref(), !a.no_operational)?
         }
     };
     eprintln!("exported {n} entries");
@@ -434,9 +441,8 @@ fn verify(a: VerifyArgs) -> Result<(), String> {
         changes.push(("cctldLastVerified", t.clone()));
     }
     for dn in &a.dns {
-        ccdir::freshness::verify::record(&dir, &by, dn, &changes)
-            .map_err(|e| format!("{dn}: {e}"))?;
-        let e = ccdir::freshness::verify::show(&dir, dn)?;
+        ccdir::tools::verify::record(&dir, &by, dn, &changes).map_err(|e| format!("{dn}: {e}"))?;
+        let e = ccdir::tools::verify::show(&dir, dn)?;
         println!("{e}");
     }
     Ok(())
@@ -446,13 +452,13 @@ fn report_overdue(a: OverdueArgs) -> Result<(), String> {
     let c = a.config.load()?;
     let at = parse_time(a.at.as_deref())?;
     let dir = open_offline(&c)?;
-    let entries = ccdir::offline::entries(&dir, None, a.as_dn.as_deref())?;
+    let entries = ccdir::tools::offline::entries(&dir, None, a.as_dn.as_deref())?;
     let within = a.within.unwrap_or(c.freshness.warn_days);
-    let r = ccdir::freshness::report::build(&entries, at, within);
+    let r = ccdir::tools::report::build(&entries, at, within);
     let text = match a.format.as_str() {
-        "text" => ccdir::freshness::report::text(&r),
-        "json" => ccdir::freshness::report::json(&r),
-        "csv" => ccdir::freshness::report::csv(&r),
+        "text" => ccdir::tools::report::text(&r),
+        "json" => ccdir::tools::report::json(&r)?,
+        "csv" => ccdir::tools::report::csv(&r),
         f => return Err(format!("--format {f}: expected text, json or csv")),
     };
     write_out(a.output.as_ref(), &text)
@@ -462,16 +468,22 @@ fn roster(a: RosterArgs) -> Result<(), String> {
     let c = a.config.load()?;
     let at = parse_time(a.at.as_deref())?;
     let dir = open_offline(&c)?;
-    let entries = ccdir::offline::entries(&dir, None, a.as_dn.as_deref())?;
-    let roster = ccdir::roster::Roster::build(&entries, a.region.as_deref());
+    let entries = ccdir::tools::offline::entries(&dir, None, a.as_dn.as_deref())?;
+    let roster = ccdir::tools::roster::Roster::build(&entries, a.region.as_deref());
     match a.format.as_str() {
-        "vcard" => write_out(a.output.as_ref(), &ccdir::roster::vcard::all(&roster, at)),
-        "csv" => write_out(a.output.as_ref(), &ccdir::roster::csv::all(&roster, at)),
+        "vcard" => write_out(
+            a.output.as_ref(),
+            &ccdir::tools::roster::vcard::all(&roster, at),
+        ),
+        "csv" => write_out(
+            a.output.as_ref(),
+            &ccdir::tools::roster::csv::all(&roster, at),
+        ),
         "html" => {
             let out = a.output.clone().unwrap_or_else(|| PathBuf::from("roster"));
             std::fs::create_dir_all(&out)
                 .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-            for (file, page) in ccdir::roster::html::pages(&roster, at) {
+            for (file, page) in ccdir::tools::roster::html::pages(&roster, at) {
                 let p = out.join(&file);
                 std::fs::write(&p, page)
                     .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
@@ -485,7 +497,7 @@ fn roster(a: RosterArgs) -> Result<(), String> {
 
 fn gen_sample(a: GenSampleArgs) -> Result<(), String> {
     let cfg = Config::default();
-    let hasher = ccdir::password::Hasher::new(&cfg.password)?;
+    let hasher = ccdir::service::password::Hasher::new(&cfg.password)?;
     let mut out: Box<dyn std::io::Write> = match &a.output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?,
@@ -495,8 +507,8 @@ fn gen_sample(a: GenSampleArgs) -> Result<(), String> {
     let w = |e: std::io::Error| format!("write failed: {e}");
     if let Some(n) = a.tlds {
         for i in 0..n {
-            for (dn, attrs) in ccdir::bulk::registry_set(i, &a.suffix) {
-                ccdir::ldif::write_entry(
+            for (dn, attrs) in ccdir::tools::generate::registry_set(i, &a.suffix) {
+                ccdir::core::ldif::write_entry(
                     &mut out,
                     &dn,
                     attrs.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
@@ -513,7 +525,7 @@ fn gen_sample(a: GenSampleArgs) -> Result<(), String> {
         ),
         ("ou", vec![b"people".to_vec()]),
     ];
-    ccdir::ldif::write_entry(
+    ccdir::core::ldif::write_entry(
         &mut out,
         &format!("ou=people,{}", a.suffix),
         ou.iter().map(|(k, v)| (*k, v.as_slice())),
@@ -525,8 +537,8 @@ fn gen_sample(a: GenSampleArgs) -> Result<(), String> {
         } else {
             None
         };
-        let (dn, attrs) = ccdir::bulk::people(i, &a.suffix, hash.as_deref());
-        ccdir::ldif::write_entry(
+        let (dn, attrs) = ccdir::tools::generate::people(i, &a.suffix, hash.as_deref());
+        ccdir::core::ldif::write_entry(
             &mut out,
             &dn,
             attrs.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
@@ -550,7 +562,7 @@ fn hash_password(c: &Config) -> Result<(), String> {
     if pw.is_empty() {
         return Err("empty password".into());
     }
-    let h = ccdir::password::Hasher::new(&c.password)?;
+    let h = ccdir::service::password::Hasher::new(&c.password)?;
     println!("{}", h.hash(pw.as_bytes())?);
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! RFC 4514 DNs: parse, normalise, and the parsed form round-trips through its display.
 #![no_main]
 
-use ccdir::dn::Dn;
-use ccdir::schema::Schema;
+use ccdir::core::dn::Dn;
+use ccdir::core::schema::Schema;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 

@@ -1,7 +1,7 @@
 //! LDIF records: the reader never panics, and what it reads is written back identically.
 #![no_main]
 
-use ccdir::ldif::{write_record, Reader, ReaderOptions};
+use ccdir::core::ldif::{write_record, Reader, ReaderOptions};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

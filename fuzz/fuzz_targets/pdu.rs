@@ -3,8 +3,8 @@
 #![no_main]
 
 use bytes::BytesMut;
-use ccdir::filter::{Filter, FilterLimits};
-use ccdir::schema::Schema;
+use ccdir::core::filter::{Filter, FilterLimits};
+use ccdir::core::schema::Schema;
 use ldap3_proto::proto::LdapOp;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
@@ -16,7 +16,7 @@ fn schema() -> &'static Schema {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut codec = ccdir::codec::RequestCodec::new(1 << 20, 64);
+    let mut codec = ccdir::proto::codec::RequestCodec::new(1 << 20, 64);
     let mut buf = BytesMut::from(data);
     while let Ok(Some(req)) = codec.decode(&mut buf) {
         let msg = req.msg;
@@ -24,22 +24,22 @@ fuzz_target!(|data: &[u8]| {
         let _ = ccdir::ops::controls::decode(&req.controls, kind);
         match &msg.op {
             LdapOp::SearchRequest(r) => {
-                let _ = ccdir::dn::Dn::parse(&r.base, schema());
+                let _ = ccdir::core::dn::Dn::parse(&r.base, schema());
                 let limits = FilterLimits { max_depth: 32, max_elements: 1024 };
                 if let Ok(f) = Filter::compile(&r.filter, schema(), limits) {
-                    let e = ccdir::entry::Entry::new("cn=x,dc=example");
+                    let e = ccdir::core::entry::Entry::new("cn=x,dc=example");
                     let _ = f.eval(&e, schema());
                 }
                 let _ = ccdir::ops::search::Selection::parse(&r.attrs, schema());
             }
             LdapOp::AddRequest(r) => {
-                let _ = ccdir::dn::Dn::parse(&r.dn, schema());
+                let _ = ccdir::core::dn::Dn::parse(&r.dn, schema());
                 for a in &r.attributes {
-                    let _ = ccdir::entry::AttrDesc::parse(&a.atype, schema());
+                    let _ = ccdir::core::entry::AttrDesc::parse(&a.atype, schema());
                 }
             }
             LdapOp::ModifyDNRequest(r) => {
-                let _ = ccdir::dn::Dn::parse_rdn(&r.newrdn, schema());
+                let _ = ccdir::core::dn::Dn::parse_rdn(&r.newrdn, schema());
             }
             _ => {}
         }

@@ -7,10 +7,10 @@
 
 pub mod rules;
 
-use crate::dn::Dn;
-use crate::entry::Entry;
-use crate::filter::Tri;
-use crate::schema::Schema;
+use crate::core::dn::Dn;
+use crate::core::entry::Entry;
+use crate::core::filter::Tri;
+use crate::core::schema::Schema;
 use crate::store::View;
 use rules::{Level, Rule, Who};
 use std::cell::RefCell;
@@ -104,6 +104,22 @@ impl Policy {
             schema,
             groups: RefCell::new(Vec::new()),
         }
+    }
+}
+
+impl Policy {
+    /// An evaluator that grants everything, for writes whose origin skips access control
+    /// (import, first start, replication, the server's own changes); `who` is still the
+    /// change's author.
+    pub fn unrestricted<'a>(
+        &'a self,
+        who: &'a Identity,
+        view: &'a dyn View,
+        schema: &'a Schema,
+    ) -> Checker<'a> {
+        let mut c = self.checker(who, view, schema);
+        c.admin = true;
+        c
     }
 }
 
@@ -374,16 +390,16 @@ impl Checker<'_> {
     }
 
     /// noSuchObject for `dn`, with the matchedDN this requester may see.
-    pub fn no_such_object(&self, dn: &Dn) -> crate::error::LdapError {
-        crate::error::LdapError::no_such_object(format!("no such entry: {}", dn.display()))
+    pub fn no_such_object(&self, dn: &Dn) -> crate::core::error::LdapError {
+        crate::core::error::LdapError::no_such_object(format!("no such entry: {}", dn.display()))
             .with_matched(self.matched_dn(dn))
     }
 
     /// The refusal for a write on an existing entry: insufficientAccessRights when the requester
     /// may see it, noSuchObject otherwise.
-    pub fn refuse(&self, dn: &Dn, entry: Option<&Entry>) -> crate::error::LdapError {
+    pub fn refuse(&self, dn: &Dn, entry: Option<&Entry>) -> crate::core::error::LdapError {
         if self.visible(dn, entry) {
-            crate::error::LdapError::insufficient_access(format!(
+            crate::core::error::LdapError::insufficient_access(format!(
                 "no write access to {}",
                 dn.display()
             ))

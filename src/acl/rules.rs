@@ -12,9 +12,9 @@
 //! Like OpenLDAP's `access to`: the first rule whose dn/scope/filter/attrs match decides, and in
 //! it the first `by` clause whose subject matches gives the access level; no match means none.
 
-use crate::dn::{Dn, Rdn};
-use crate::filter::{Filter, FilterLimits};
-use crate::schema::Schema;
+use crate::core::dn::{Dn, Rdn};
+use crate::core::filter::{Filter, FilterLimits};
+use crate::core::schema::Schema;
 use serde::{Deserialize, Serialize};
 
 /// Access levels, each including the ones below it.
@@ -189,8 +189,8 @@ pub fn compile(rules: &[RuleConfig], suffix: &Dn, schema: &Schema) -> Result<Vec
         };
         let filter = match &r.filter {
             Some(f) => {
-                let parsed =
-                    crate::filter_text::parse(f).map_err(|m| ctx(format!("filter {f}: {m}")))?;
+                let parsed = crate::core::filter_text::parse(f)
+                    .map_err(|m| ctx(format!("filter {f}: {m}")))?;
                 Some(Filter::compile(&parsed, schema, limits).map_err(|e| ctx(e.message))?)
             }
             None => None,
@@ -279,7 +279,7 @@ pub fn default_rules(suffix: &str) -> Vec<RuleConfig> {
         RuleConfig {
             dn: Some(format!(
                 "{},{suffix}",
-                crate::bootstrap::PGP_SERVER_INFO_RDN
+                crate::core::dit::PGP_SERVER_INFO_RDN
             )),
             scope: Some("base".into()),
             by: vec![format!("{admins} manage"), "* read".into()],
@@ -289,7 +289,7 @@ pub fn default_rules(suffix: &str) -> Vec<RuleConfig> {
         // members read them; members may also upload (add and replace key blocks), but only
         // pgpKeyInfo entries directly below the key subtree, as dirmngr writes them.
         RuleConfig {
-            dn: Some(format!("{},{suffix}", crate::bootstrap::PGP_KEYS_RDN)),
+            dn: Some(format!("{},{suffix}", crate::core::dit::PGP_KEYS_RDN)),
             scope: Some("one".into()),
             filter: Some("(objectClass=pgpKeyInfo)".into()),
             by: vec![

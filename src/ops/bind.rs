@@ -1,14 +1,14 @@
 //! Bind (RFC 4511 4.2, RFC 4513): simple with argon2id passwords, and anonymous.
 //! Unknown DN and wrong password both give invalidCredentials after the same work.
 
-use super::write;
-use super::{Directory, Session};
+use super::Session;
 use crate::acl::rules::Level;
 use crate::acl::Identity;
-use crate::error::LdapError;
-use crate::password::Check;
-use crate::store::changelog::ChangeKind;
+use crate::core::error::LdapError;
+use crate::service::password::Check;
+use crate::service::Directory;
 use crate::store::View;
+use crate::write::{Change, Hooks, Mod, ModOp, Origin, Write};
 use ldap3_proto::proto::{LdapBindCred, LdapBindRequest, LdapResultCode};
 
 /// Authenticate; on success returns the new identity. The caller resets the session to anonymous
@@ -113,7 +113,7 @@ fn simple(dir: &Directory, s: &Session, name: &str, pw: &[u8]) -> Result<Identit
 
 /// Replace a legacy hash that just verified by an argon2id hash of the same password. A failure
 /// here does not fail the bind; it is logged and tried again at the next bind.
-fn upgrade(dir: &Directory, dn: &crate::dn::Dn, old: &[u8], pw: &[u8]) {
+fn upgrade(dir: &Directory, dn: &crate::core::dn::Dn, old: &[u8], pw: &[u8]) {
     let new = match dir.hasher.hash(pw) {
         Ok(h) => h,
         Err(e) => {
@@ -121,35 +121,62 @@ fn upgrade(dir: &Directory, dn: &crate::dn::Dn, old: &[u8], pw: &[u8]) {
             return;
         }
     };
-    // The change is the user's own, made by their bind.
-    let st = write::stamp(dir, &Identity::User(dn.clone()));
-    let r = dir.store.write(|w| {
-        let Some((id, e)) = w.lookup(dn)? else {
-            return Ok(());
-        };
-        let mut n = e.clone();
-        let Some(a) = n.get_mut("userPassword") else {
-            return Ok(());
-        };
-        let Some(pos) = a.values.iter().position(|v| v.as_slice() == old) else {
-            return Ok(());
-        };
-        a.values[pos] = new.clone().into_bytes();
-        write::stamp_modify(&mut n, &st);
-        w.update(id, &e, &n)?;
-        w.log(&write::record(
-            &st,
-            ChangeKind::Modify,
-            &n.dn,
-            None,
-            vec!["userPassword".into()],
-        ))?;
-        Ok(())
-    });
+    // The change is the user's own, made by their bind; it applies only while the legacy hash
+    // is still there (StillThere), else nothing is written.
+    let who = Identity::User(dn.clone());
+    let w = Write {
+        change: Change::Modify {
+            dn: dn.clone(),
+            mods: vec![
+                Mod {
+                    op: ModOp::Delete,
+                    attr: "userPassword".into(),
+                    values: vec![old.to_vec()],
+                },
+                Mod {
+                    op: ModOp::Add,
+                    attr: "userPassword".into(),
+                    values: vec![new.into_bytes()],
+                },
+            ],
+            permissive: false,
+        },
+        actor: &who,
+        origin: Origin::Server,
+    };
+    let r = match crate::write::apply(dir, w, &mut StillThere(old)) {
+        Err(e) if e.code == LdapResultCode::NoSuchObject || e.message == GONE => Ok(()),
+        r => r,
+    };
     match r {
         Ok(()) => tracing::info!(dn = %dn, "upgraded a legacy password hash to argon2id"),
         Err(e) => {
             tracing::warn!(dn = %dn, error = %e.message, "could not store the upgraded password hash")
+        }
+    }
+}
+
+const GONE: &str = "the legacy hash is no longer there";
+
+/// The re-hash applies only to the hash that was verified.
+struct StillThere<'a>(&'a [u8]);
+
+impl Hooks for StillThere<'_> {
+    fn before(
+        &mut self,
+        _: &crate::acl::Checker<'_>,
+        _: &dyn View,
+        _: Option<u64>,
+        _: &[u8],
+        e: &crate::core::entry::Entry,
+    ) -> Result<(), LdapError> {
+        let there = e
+            .get("userPassword")
+            .is_some_and(|a| a.values.iter().any(|v| v.as_slice() == self.0));
+        if there {
+            Ok(())
+        } else {
+            Err(LdapError::other(GONE))
         }
     }
 }

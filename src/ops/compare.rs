@@ -1,15 +1,16 @@
 //! Compare (RFC 4511 4.10): compareTrue (6) / compareFalse (5), noSuchAttribute (16) when the entry
-//! lacks the attribute. Values match as in an equality filter ([`crate::schema::Schema::value_matches`]):
+//! lacks the attribute. Values match as in an equality filter ([`crate::core::schema::Schema::value_matches`]):
 //! `objectClass:person` is true for an inetOrgPerson.
 
 use super::controls::RequestControls;
 use super::readback::check_assertion;
-use super::write::norm_value;
-use super::{Directory, Session};
+use super::Session;
 use crate::acl::rules::Level;
-use crate::error::LdapError;
-use crate::filter::{AttrSel, SchemaDn};
+use crate::core::error::LdapError;
+use crate::core::filter::{AttrSel, SchemaDn};
+use crate::service::Directory;
 use crate::store::View;
+use crate::write::values::norm_value;
 use ldap3_proto::proto::{LdapCompareRequest, LdapResultCode};
 
 pub fn compare(

@@ -9,8 +9,8 @@
 //! ManageDsaIT (RFC 3296, tolerated: ccdir holds no referrals) and permissive modify
 //! (Active Directory's 1.2.840.113556.1.4.1413).
 
-use crate::codec::RawControl;
-use crate::error::LdapError;
+use crate::core::error::LdapError;
+use crate::proto::codec::RawControl;
 use bytes::BytesMut;
 use ldap3_lber::common::TagClass;
 use ldap3_lber::parse::Parser;

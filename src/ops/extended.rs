@@ -1,13 +1,13 @@
 //! Extended operations: Who am I? (RFC 4532) and Password Modify (RFC 3062). StartTLS (RFC 4511
 //! 4.14) changes the connection and is handled there; unknown operations get protocolError.
 
-use super::write::{self, stamp, stamp_modify};
-use super::{Directory, Session};
+use super::Session;
 use crate::acl::rules::Level;
 use crate::acl::Checker;
-use crate::error::LdapError;
-use crate::store::changelog::ChangeKind;
+use crate::core::error::LdapError;
+use crate::service::Directory;
 use crate::store::View;
+use crate::write::{Change, Hooks, Mod, ModOp, Origin, Write};
 use ldap3_proto::proto::{
     LdapExtendedRequest, LdapExtendedResponse, LdapPasswordModifyRequest,
     LdapPasswordModifyResponse, OID_PASSWORD_MODIFY, OID_WHOAMI,
@@ -92,7 +92,7 @@ fn password_modify(
                     .filter_map(|a| entry.get(a))
                     .flat_map(|a| a.values.iter().map(|v| v.as_slice()))
                     .collect();
-                crate::password::check_quality(
+                crate::service::password::check_quality(
                     p.as_bytes(),
                     dir.config.password.min_length,
                     &forbidden,
@@ -107,38 +107,42 @@ fn password_modify(
         .hasher
         .hash(new_pw.as_bytes())
         .map_err(|e| LdapError::other(format!("password hashing failed: {e}")))?;
-    let st = stamp(dir, &s.identity);
-    dir.store.write(|w| {
-        let (id, old) = {
-            let acl = dir.policy.checker(&s.identity, w, &dir.schema);
-            may_set_password(&acl, w, &target)?
-        };
-        // The old password was verified on the snapshot above; no argon2 work while holding
-        // the write lock.
-        let mut e = old.clone();
-        e.set("userPassword", vec![hash.into_bytes()]);
-        stamp_modify(&mut e, &st);
-        w.update(id, &old, &e)?;
-        w.log(&write::record(
-            &st,
-            ChangeKind::Modify,
-            &e.dn,
-            None,
-            vec!["userPassword".into()],
-        ))?;
-        Ok(())
-    })?;
+    // The server's own change: access was decided above by the password rule, and is decided
+    // again in the write transaction by the hook (no argon2 work while holding the write lock).
+    let change = Change::Modify {
+        dn: target.clone(),
+        mods: vec![Mod {
+            op: ModOp::Replace,
+            attr: "userPassword".into(),
+            values: vec![hash.into_bytes()],
+        }],
+        permissive: false,
+    };
+    let w = Write {
+        change,
+        actor: &s.identity,
+        origin: Origin::Server,
+    };
+    crate::write::apply(
+        dir,
+        w,
+        &mut MaySetPassword {
+            dir,
+            who: &s.identity,
+            target: &target,
+        },
+    )?;
     if !generated {
         // No responseValue when the client chose the password (RFC 3062 2): an empty value
         // makes OpenLDAP's ldappasswd complain.
         return Ok(LdapExtendedResponse {
-            res: crate::error::success(),
+            res: crate::core::error::success(),
             name: None,
             value: None,
         });
     }
     let resp = LdapPasswordModifyResponse {
-        res: crate::error::success(),
+        res: crate::core::error::success(),
         gen_password: Some(new_pw),
     };
     Ok(resp.into())
@@ -146,11 +150,32 @@ fn password_modify(
 
 /// The target entry, if the requester may write its password (noSuchObject when it may not
 /// even see it).
+/// The password rule again, inside the write transaction.
+struct MaySetPassword<'a> {
+    dir: &'a Directory,
+    who: &'a crate::acl::Identity,
+    target: &'a crate::core::dn::Dn,
+}
+
+impl Hooks for MaySetPassword<'_> {
+    fn before(
+        &mut self,
+        _: &Checker<'_>,
+        view: &dyn View,
+        _: Option<u64>,
+        _: &[u8],
+        _: &crate::core::entry::Entry,
+    ) -> Result<(), LdapError> {
+        let acl = self.dir.policy.checker(self.who, view, &self.dir.schema);
+        may_set_password(&acl, view, self.target).map(|_| ())
+    }
+}
+
 fn may_set_password(
     acl: &Checker<'_>,
     view: &dyn View,
-    target: &crate::dn::Dn,
-) -> Result<(u64, crate::entry::Entry), LdapError> {
+    target: &crate::core::dn::Dn,
+) -> Result<(u64, crate::core::entry::Entry), LdapError> {
     match view.lookup(target)? {
         Some((id, e))
             if acl.visible(target, Some(&e))

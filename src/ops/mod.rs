@@ -2,78 +2,20 @@
 //! Each takes the shared [`Directory`], the caller's [`Session`] state and the decoded request,
 //! and returns the response (search streams its entries through a callback).
 
-pub mod add;
 pub mod bind;
 pub mod compare;
 pub mod controls;
-pub mod delete;
 pub mod extended;
-pub mod modify;
-pub mod modrdn;
 pub mod readback;
 pub mod rootdse;
 pub mod search;
 pub mod sort;
-pub mod throttle;
 pub mod write;
 
-use crate::acl::{Identity, Policy};
-use crate::clock::{Clock, CsnGenerator};
-use crate::config::Config;
-use crate::dn::Dn;
-use crate::filter::FilterLimits;
-use crate::password::Hasher;
-use crate::schema::Schema;
-use crate::store::Store;
+use crate::acl::Identity;
+use crate::service::Directory;
 use std::net::SocketAddr;
 use std::sync::Arc;
-
-/// Everything operations share: the store, schema, configuration, policy, clock.
-pub struct Directory {
-    pub store: Store,
-    pub schema: Arc<Schema>,
-    pub config: Config,
-    pub suffix: Dn,
-    pub policy: Policy,
-    pub hasher: Hasher,
-    pub clock: Arc<dyn Clock>,
-    pub csn: CsnGenerator,
-    pub audit: crate::audit::Audit,
-    pub throttle: throttle::Throttle,
-}
-
-impl Directory {
-    pub fn filter_limits(&self) -> FilterLimits {
-        FilterLimits {
-            max_depth: self.config.limits.max_filter_depth,
-            max_elements: self.config.limits.max_filter_elements,
-        }
-    }
-
-    pub fn parse_dn(&self, text: &str) -> Result<Dn, crate::error::LdapError> {
-        Dn::parse(text, &self.schema)
-    }
-
-    /// Write one audit line for a bind or a write.
-    pub fn audit(&self, s: &Session, op: &str, target: &str, attrs: &[String], code: u32) {
-        if !self.audit.enabled() {
-            return;
-        }
-        let time = crate::clock::generalized_time(self.clock.now());
-        self.audit.record(
-            &time,
-            &crate::audit::Event {
-                conn: s.id,
-                peer: s.peer.to_string(),
-                bound: s.identity.dn_str(),
-                op,
-                target,
-                attrs,
-                code,
-            },
-        );
-    }
-}
 
 /// Per-connection state the operations read and bind changes.
 #[derive(Debug, Clone)]
@@ -87,6 +29,15 @@ pub struct Session {
 }
 
 impl Session {
+    /// The session as the audit log records its requests.
+    pub fn caller(&self) -> crate::service::Caller<'_> {
+        crate::service::Caller {
+            conn: self.id,
+            peer: self.peer,
+            identity: &self.identity,
+        }
+    }
+
     pub fn new(id: u64, peer: SocketAddr, tls: bool) -> Self {
         Session {
             id,
@@ -98,8 +49,8 @@ impl Session {
     }
 }
 
-use crate::codec::RawControl;
-use crate::error::{success, LdapError};
+use crate::core::error::{success, LdapError};
+use crate::proto::codec::RawControl;
 use controls::OpKind;
 use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::{LdapExtendedResponse, LdapMsg, LdapOp, LdapResult};
@@ -145,11 +96,11 @@ pub fn respond(
             LdapOp::AddResponse(r)
             | LdapOp::DelResponse(r)
             | LdapOp::ModifyResponse(r)
-            | LdapOp::ModifyDNResponse(r) => crate::error::code_number(&r.code),
-            LdapOp::ExtendedResponse(r) => crate::error::code_number(&r.res.code),
+            | LdapOp::ModifyDNResponse(r) => crate::core::error::code_number(&r.code),
+            LdapOp::ExtendedResponse(r) => crate::core::error::code_number(&r.res.code),
             _ => 0,
         };
-        dir.audit(s, name, &target, &attrs, code);
+        dir.audit(&s.caller(), name, &target, &attrs, code);
     }
     msg
 }
@@ -199,17 +150,17 @@ fn respond_inner(
     };
     let op_out = match op {
         LdapOp::AddRequest(req) => {
-            LdapOp::AddResponse(write(checked.and_then(|c| add::add(dir, s, req, &c))))
+            LdapOp::AddResponse(write(checked.and_then(|c| write::add(dir, s, req, &c))))
         }
         LdapOp::DelRequest(dn) => {
-            LdapOp::DelResponse(write(checked.and_then(|c| delete::delete(dir, s, &dn, &c))))
+            LdapOp::DelResponse(write(checked.and_then(|c| write::delete(dir, s, &dn, &c))))
         }
         LdapOp::ModifyRequest(req) => {
-            LdapOp::ModifyResponse(write(checked.and_then(|c| modify::modify(dir, s, req, &c))))
+            LdapOp::ModifyResponse(write(checked.and_then(|c| write::modify(dir, s, req, &c))))
         }
-        LdapOp::ModifyDNRequest(req) => LdapOp::ModifyDNResponse(write(
-            checked.and_then(|c| modrdn::modrdn(dir, s, &req, &c)),
-        )),
+        LdapOp::ModifyDNRequest(req) => {
+            LdapOp::ModifyDNResponse(write(checked.and_then(|c| write::modrdn(dir, s, &req, &c))))
+        }
         LdapOp::CompareRequest(req) => LdapOp::CompareResult(
             match checked.and_then(|c| compare::compare(dir, s, &req, &c)) {
                 Ok(code) => LdapResult {

@@ -4,11 +4,11 @@
 
 use super::controls::read_entry_response;
 use super::search::{access_view, add_computed, project, Computed, Selection};
-use super::Directory;
 use crate::acl::Checker;
-use crate::entry::Entry;
-use crate::error::LdapError;
-use crate::filter::{Filter, Tri};
+use crate::core::entry::Entry;
+use crate::core::error::LdapError;
+use crate::core::filter::{Filter, Tri};
+use crate::service::Directory;
 use crate::store::View;
 use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::{LdapFilter, LdapResultCode};

@@ -3,9 +3,9 @@
 
 use super::controls;
 use super::extended;
-use super::Directory;
-use crate::dn::Dn;
-use crate::entry::Entry;
+use crate::core::dn::Dn;
+use crate::core::entry::Entry;
+use crate::service::Directory;
 
 pub const SUBSCHEMA_DN: &str = "cn=Subschema";
 

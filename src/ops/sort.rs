@@ -12,11 +12,11 @@
 //!   both directions.
 
 use super::controls::{SortKey, SortRequest, VlvRequest, VlvTarget, MAX_SORT_KEYS};
-use super::write::norm_value;
-use super::Directory;
-use crate::entry::Entry;
-use crate::filter::AttrSel;
-use crate::schema::matching::OrderingRule;
+use crate::core::entry::Entry;
+use crate::core::filter::AttrSel;
+use crate::core::schema::matching::OrderingRule;
+use crate::service::Directory;
+use crate::write::values::norm_value;
 use std::cmp::Ordering;
 
 /// Result codes of the sort response control (RFC 2891 1.2).

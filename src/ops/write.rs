@@ -1,281 +1,153 @@
-//! What every modifying operation shares: value preparation (syntax, duplicates, password
-//! hashing), entry-level checks, operational attributes and change records.
+//! Add (RFC 4511 4.7), modify (4.6, with increment from RFC 4525), modify DN (4.9) and delete
+//! (4.8): each request becomes a typed change that the write pipeline runs as the session's
+//! identity. The assertion (RFC 4528) and read-entry (RFC 4527) controls run as the
+//! pipeline's hooks, inside its transaction; permissive modify is part of the change.
 
-use super::Directory;
-use crate::acl::{Checker, Identity};
-use crate::clock::generalized_time;
-use crate::dn::Dn;
-use crate::entry::{AttrDesc, Entry};
-use crate::error::LdapError;
-use crate::filter::SchemaDn;
-use crate::password;
-use crate::schema::AttributeType;
-use crate::store::changelog::{ChangeKind, ChangeRecord};
+use super::controls::{RequestControls, OID_POST_READ, OID_PRE_READ};
+use super::readback::{check_assertion, read_back};
+use super::Session;
+use crate::acl::Checker;
+use crate::core::dn::Dn;
+use crate::core::entry::Entry;
+use crate::core::error::LdapError;
+use crate::service::Directory;
 use crate::store::View;
-use ldap3_proto::proto::LdapResultCode;
+use crate::write::{self, Change, Hooks, Mod, ModOp, Origin, Write};
+use ldap3_proto::control::LdapControl;
+use ldap3_proto::proto::{LdapAddRequest, LdapModifyDNRequest, LdapModifyRequest, LdapModifyType};
 
-/// Operational attributes ccdir maintains itself, in the order they are added.
-pub const MAINTAINED: &[&str] = &[
-    "structuralObjectClass",
-    "entryUUID",
-    "creatorsName",
-    "createTimestamp",
-    "entryCSN",
-    "modifiersName",
-    "modifyTimestamp",
-];
-
-/// Refuse writes of attributes clients may not change.
-pub fn check_user_modifiable(ty: &AttributeType) -> Result<(), LdapError> {
-    if ty.no_user_modification {
-        return Err(LdapError::constraint(format!(
-            "{}: no user modification allowed",
-            ty.name()
-        )));
-    }
-    Ok(())
-}
-
-/// The normalised form used to compare values of `ty` (equality rule, else the bytes).
-pub fn norm_value(dir: &Directory, ty: &AttributeType, v: &[u8]) -> Option<Vec<u8>> {
-    match ty.equality {
-        Some(_) => dir.schema.normalize_value(ty, v, &SchemaDn(&dir.schema)),
-        None => Some(v.to_vec()),
-    }
-}
-
-/// Check and prepare the values a client supplies for one attribute: each must be valid for the
-/// type, none may repeat, and cleartext passwords are hashed.
-pub fn prepare_values(
+pub fn add(
     dir: &Directory,
-    desc: &AttrDesc,
-    values: Vec<Vec<u8>>,
-) -> Result<Vec<Vec<u8>>, LdapError> {
-    let ty = &desc.ty;
-    let mut seen: Vec<Vec<u8>> = Vec::with_capacity(values.len());
-    let mut out = Vec::with_capacity(values.len());
-    let dn = SchemaDn(&dir.schema);
-    for (i, v) in values.into_iter().enumerate() {
-        if !ty.syntax.validate_with(&v, &dn) {
-            return Err(LdapError::syntax(format!(
-                "{}: value #{i} invalid per syntax",
-                ty.name()
-            )));
-        }
-        let n = norm_value(dir, ty, &v).ok_or_else(|| {
-            LdapError::syntax(format!("{}: value #{i} invalid per syntax", ty.name()))
-        })?;
-        if ty.equality.is_some() {
-            if seen.contains(&n) {
-                return Err(LdapError::new(
-                    LdapResultCode::AttributeOrValueExists,
-                    format!("{}: value #{i} provided more than once", ty.name()),
-                ));
-            }
-            seen.push(n);
-        }
-        if ty.name().eq_ignore_ascii_case("userPassword") && !password::is_hashed(&v) {
-            if v.is_empty() {
-                return Err(LdapError::syntax("userPassword: empty password"));
-            }
-            let h = dir
-                .hasher
-                .hash(&v)
-                .map_err(|e| LdapError::other(format!("userPassword: {e}")))?;
-            out.push(h.into_bytes());
-        } else {
-            out.push(v);
-        }
-    }
-    Ok(out)
+    s: &Session,
+    req: LdapAddRequest,
+    rc: &RequestControls,
+) -> Result<Vec<LdapControl>, LdapError> {
+    let dn = dir.parse_dn(&req.dn)?;
+    let attrs = req
+        .attributes
+        .into_iter()
+        .map(|a| (a.atype, a.vals))
+        .collect();
+    run(dir, s, Change::Add { dn, attrs }, rc)
 }
 
-/// Checks on a whole entry after a change: an objectClass with one structural chain, every RDN
-/// value present, single-valued types with one value. Returns the structural object class.
-pub fn check_entry(
+pub fn modify(
     dir: &Directory,
-    dn: &Dn,
-    e: &Entry,
-    rdn_code: LdapResultCode,
-) -> Result<String, LdapError> {
-    if e.get("objectClass").is_none_or(|a| a.values.is_empty()) {
-        return Err(LdapError::new(
-            LdapResultCode::ObjectClassViolation,
-            "no objectClass attribute",
-        ));
-    }
-    let structural = crate::schema::check::check_entry(&dir.schema, e)?;
-    if let Some(rdn) = dn.rdn() {
-        for ava in rdn.avas() {
-            let Some(ty) = dir.schema.attribute(&ava.attr) else {
-                continue;
-            };
-            let present = e.attrs_of_type(ty.name()).any(|a| {
-                a.values
-                    .iter()
-                    .any(|v| norm_value(dir, ty, v).as_deref() == Some(ava.norm_value.as_slice()))
-            });
-            if !present {
-                let msg = match rdn_code {
-                    LdapResultCode::NotALlowedOnRDN => {
-                        format!("{}: cannot remove the value of the RDN", ty.name())
-                    }
-                    _ => format!("naming attribute '{}' is not present in entry", ty.name()),
-                };
-                return Err(LdapError::new(rdn_code, msg));
-            }
-        }
-    }
-    for a in &e.attrs {
-        if let Some(ty) = dir.schema.attribute(a.base_name()) {
-            if ty.single_value && a.values.len() > 1 {
-                return Err(LdapError::constraint(format!(
-                    "{}: multiple values provided for a single-valued attribute",
-                    a.name
-                )));
-            }
-        }
-    }
-    Ok(structural)
-}
-
-/// Time and CSN for one write.
-pub struct Stamp {
-    pub time: String,
-    pub csn: String,
-    pub who: String,
-}
-
-pub fn stamp(dir: &Directory, who: &Identity) -> Stamp {
-    let now = dir.clock.now();
-    Stamp {
-        time: generalized_time(now),
-        csn: dir.csn.next(now),
-        who: who.dn_str().to_string(),
-    }
-}
-
-/// The freshness rules (crate::freshness) on a contact entry after a write: a recorded
-/// verification or a change of contact data updates the verification attributes. Returns the
-/// names of the attributes it set (for the change record); constraintViolation for a method or
-/// status outside the known words, or a verification time in the future.
-///
-/// `manage`: the writer has manage access to the entry (directory admins), and may set the
-/// computed attributes (due date, verifier, next channel) directly.
-pub fn stamp_freshness(
-    dir: &Directory,
-    st: &Stamp,
-    manage: bool,
-    given: &[String],
-    added: bool,
-    e: &mut Entry,
-) -> Result<Vec<&'static str>, LdapError> {
-    use crate::freshness as f;
-    let trig = f::trigger(given, added);
-    let rules = f::Rules {
-        interval_months: dir.config.freshness.interval_months,
+    s: &Session,
+    req: LdapModifyRequest,
+    rc: &RequestControls,
+) -> Result<Vec<LdapControl>, LdapError> {
+    let dn = dir.parse_dn(&req.dn)?;
+    let mods = req
+        .changes
+        .into_iter()
+        .map(|m| Mod {
+            op: match m.operation {
+                LdapModifyType::Add => ModOp::Add,
+                LdapModifyType::Delete => ModOp::Delete,
+                LdapModifyType::Replace => ModOp::Replace,
+                LdapModifyType::Increment => ModOp::Increment,
+            },
+            attr: m.modification.atype,
+            values: m.modification.vals,
+        })
+        .collect();
+    let change = Change::Modify {
+        dn,
+        mods,
+        permissive: rc.permissive_modify,
     };
-    let now = f::parse_gtime(st.time.as_bytes()).unwrap_or_else(|| dir.clock.now());
-    f::on_write(rules, now, &st.who, manage, given, trig, e)
-        .map_err(|r| LdapError::constraint(r.0))?;
-    if trig == f::Trigger::None || !f::is_contact(e) {
-        return Ok(Vec::new());
-    }
-    Ok(vec![
-        f::LAST_VERIFIED,
-        f::STATUS,
-        f::DUE,
-        f::VERIFIED_BY,
-        f::NEXT_METHOD,
-    ])
+    run(dir, s, change, rc)
 }
 
-/// Operational attributes of a new entry.
-pub fn stamp_create(e: &mut Entry, st: &Stamp) {
-    e.set(
-        "entryUUID",
-        vec![uuid::Uuid::new_v4().to_string().into_bytes()],
-    );
-    e.set("creatorsName", vec![st.who.clone().into_bytes()]);
-    e.set("createTimestamp", vec![st.time.clone().into_bytes()]);
-    stamp_modify(e, st);
-}
-
-/// Operational attributes after a change.
-pub fn stamp_modify(e: &mut Entry, st: &Stamp) {
-    e.set("entryCSN", vec![st.csn.clone().into_bytes()]);
-    e.set("modifiersName", vec![st.who.clone().into_bytes()]);
-    e.set("modifyTimestamp", vec![st.time.clone().into_bytes()]);
-}
-
-pub fn record(
-    st: &Stamp,
-    kind: ChangeKind,
-    dn: &str,
-    new_dn: Option<&str>,
-    attrs: Vec<String>,
-) -> ChangeRecord {
-    ChangeRecord {
-        time: st.time.clone(),
-        csn: st.csn.clone(),
-        who: st.who.clone(),
-        kind,
-        dn: dn.to_string(),
-        new_dn: new_dn.map(str::to_string),
-        attrs,
-    }
-}
-
-/// The id of the parent of `dn` for a write: the root for the suffix itself, noSuchObject (with
-/// matchedDN) when the parent is missing, unwillingToPerform outside the naming context.
-pub fn parent_id(
+pub fn modrdn(
     dir: &Directory,
-    view: &dyn View,
-    acl: &Checker<'_>,
-    dn: &Dn,
-) -> Result<u64, LdapError> {
-    if dn.norm() == dir.suffix.norm() {
-        return Ok(crate::store::tables::ROOT_ID);
-    }
-    if !dn.is_descendant_or_self(&dir.suffix) || dn.is_root() {
-        return Err(LdapError::unwilling(format!(
-            "{} is not within the naming context {}",
-            dn.display(),
-            dir.suffix.display()
-        )));
-    }
-    let parent = dn.parent();
-    if let Some(id) = view.id_of(&parent)? {
-        let e = view.entry(id)?;
-        if acl.visible(&parent, e.as_ref()) {
-            return Ok(id);
-        }
-    }
-    Err(
-        LdapError::no_such_object(format!("parent entry {} does not exist", parent.display()))
-            .with_matched(acl.matched_dn(&parent)),
-    )
+    s: &Session,
+    req: &LdapModifyDNRequest,
+    rc: &RequestControls,
+) -> Result<Vec<LdapControl>, LdapError> {
+    let dn = dir.parse_dn(&req.dn)?;
+    let new_rdn = Dn::parse_rdn(&req.newrdn, &dir.schema)?;
+    let new_superior = match &req.new_superior {
+        Some(ns) => Some(dir.parse_dn(ns)?),
+        None => None,
+    };
+    let change = Change::Rename {
+        dn,
+        new_rdn,
+        delete_old_rdn: req.deleteoldrdn,
+        new_superior,
+    };
+    run(dir, s, change, rc)
 }
 
-/// Password quality for cleartext `userPassword` values a client sets (hashes are taken as they
-/// are): constraintViolation when one is too short or equals a uid or mail value.
-pub fn check_password_values(
+pub fn delete(
     dir: &Directory,
-    values: &[Vec<u8>],
-    forbidden: &[&[u8]],
-) -> Result<(), LdapError> {
-    for v in values {
-        if !password::is_hashed(v) {
-            password::check_quality(v, dir.config.password.min_length, forbidden)
-                .map_err(|m| LdapError::constraint(format!("userPassword: {m}")))?;
-        }
-    }
-    Ok(())
+    s: &Session,
+    dn_text: &str,
+    rc: &RequestControls,
+) -> Result<Vec<LdapControl>, LdapError> {
+    let dn = dir.parse_dn(dn_text)?;
+    run(dir, s, Change::Delete { dn }, rc)
 }
 
-/// Is this attribute description userPassword (any options)?
-pub fn is_password(name: &str) -> bool {
-    name.split(';')
-        .next()
-        .is_some_and(|b| b.eq_ignore_ascii_case("userPassword"))
+fn run(
+    dir: &Directory,
+    s: &Session,
+    change: Change,
+    rc: &RequestControls,
+) -> Result<Vec<LdapControl>, LdapError> {
+    let mut hooks = ControlHooks {
+        dir,
+        rc,
+        out: Vec::new(),
+    };
+    let w = Write {
+        change,
+        actor: &s.identity,
+        origin: Origin::Client,
+    };
+    write::apply(dir, w, &mut hooks)?;
+    Ok(hooks.out)
+}
+
+/// The assertion and read-entry controls of a write, as pipeline hooks: they see the entry as a
+/// search by the requester would.
+struct ControlHooks<'a> {
+    dir: &'a Directory,
+    rc: &'a RequestControls,
+    out: Vec<LdapControl>,
+}
+
+impl Hooks for ControlHooks<'_> {
+    fn before(
+        &mut self,
+        acl: &Checker<'_>,
+        view: &dyn View,
+        id: Option<u64>,
+        key: &[u8],
+        entry: &Entry,
+    ) -> Result<(), LdapError> {
+        if let Some(f) = &self.rc.assertion {
+            check_assertion(self.dir, acl, view, id, key, entry, f)?;
+        }
+        // Pre-read applies to an existing entry (not to an add).
+        if let (Some(attrs), Some(_)) = (&self.rc.pre_read, id) {
+            self.out
+                .push(read_back(self.dir, acl, key, entry, attrs, OID_PRE_READ));
+        }
+        Ok(())
+    }
+
+    fn reads_after(&self) -> bool {
+        self.rc.post_read.is_some()
+    }
+
+    fn after(&mut self, acl: &Checker<'_>, key: &[u8], entry: &Entry) -> Result<(), LdapError> {
+        if let Some(attrs) = &self.rc.post_read {
+            self.out
+                .push(read_back(self.dir, acl, key, entry, attrs, OID_POST_READ));
+        }
+        Ok(())
+    }
 }

@@ -2,7 +2,7 @@
 //! Decoding checks every length against the remaining bytes, so a damaged record is an error,
 //! never a panic or a huge allocation.
 
-use crate::entry::{Attribute, Entry};
+use crate::core::entry::{Attribute, Entry};
 
 const ENTRY_FORMAT: u8 = 1;
 

@@ -1,9 +1,9 @@
 //! Index keys and the search planner. Indexes only narrow: the planner returns a superset of the
 //! matching entry ids (or `None`, "cannot narrow"), and the full filter decides.
 
-use crate::entry::Entry;
-use crate::filter::{Filter, SchemaDn};
-use crate::schema::{Schema, OBJECT_CLASS_OID};
+use crate::core::entry::Entry;
+use crate::core::filter::{Filter, SchemaDn};
+use crate::core::schema::{Schema, OBJECT_CLASS_OID};
 use std::collections::{BTreeSet, HashSet};
 
 /// Which attributes have which indexes. Names are schema names in lower case.
@@ -335,7 +335,7 @@ pub fn candidates(
 
 /// The index only covers the named type itself; a filter on a supertype (`name`) also matches its
 /// subtypes, which may not be indexed, so such items do not narrow.
-fn only_type(attr: &crate::filter::AttrSel, _spec: &IndexSpec) -> bool {
+fn only_type(attr: &crate::core::filter::AttrSel, _spec: &IndexSpec) -> bool {
     attr.covers_only_itself()
 }
 
@@ -435,7 +435,8 @@ mod tests {
 
     #[test]
     fn a_database_with_layout_1_keys_gets_the_superclass_keys_when_opened() {
-        use crate::dn::Dn;
+        use crate::core::dn::Dn;
+        use crate::core::entry::CheckedEntry;
         use crate::store::tables::{EQ_INDEX, META, META_INDEX_SPEC, ROOT_ID};
         use crate::store::{postings, Store};
         use redb::{Database, ReadableDatabase, ReadableTableMetadata};
@@ -451,7 +452,9 @@ mod tests {
             vec![b"inetOrgPerson".to_vec(), b"cctldContact".to_vec()],
         );
         let dn = Dn::parse("cn=x", &schema).unwrap();
-        let id = open().write(|w| w.insert(ROOT_ID, &dn, &e)).unwrap();
+        let id = open()
+            .write(|w| w.insert(ROOT_ID, &dn, &CheckedEntry::certified(e.clone())))
+            .unwrap();
         // What an earlier version wrote: the fingerprint without a layout marker and one key
         // per value.
         {

@@ -20,10 +20,10 @@ pub mod index;
 pub mod postings;
 pub mod tables;
 
-use crate::dn::Dn;
-use crate::entry::Entry;
-use crate::error::LdapError;
-use crate::schema::Schema;
+use crate::core::dn::Dn;
+use crate::core::entry::{CheckedEntry, Entry};
+use crate::core::error::LdapError;
+use crate::core::schema::Schema;
 use changelog::ChangeRecord;
 use index::{entry_keys, IndexReader, IndexSpec};
 use redb::{
@@ -65,34 +65,6 @@ struct FlushState {
     running: bool,
     /// The number of the last flush that failed.
     failed: Option<u64>,
-}
-
-/// A fast hash for batching index keys during bulk loads (FxHash's mixing step). The keys come
-/// from the administrator's LDIF, not from clients, so flooding resistance is not needed.
-#[derive(Default, Clone, Copy)]
-struct KeyHash;
-
-struct KeyHasher(u64);
-
-impl std::hash::BuildHasher for KeyHash {
-    type Hasher = KeyHasher;
-    fn build_hasher(&self) -> KeyHasher {
-        KeyHasher(0)
-    }
-}
-
-impl std::hash::Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut a = [0u8; 8];
-            a[..chunk.len()].copy_from_slice(chunk);
-            self.0 =
-                (self.0.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 /// Counts a write in progress for as long as it lives.
@@ -692,8 +664,13 @@ impl WriteCtx<'_> {
     /// once (bulk loads).
     /// Index the entries of a bulk load; each may come with its keys already computed
     /// ([`index::encode_keys`]).
-    pub fn index_batch(&mut self, batch: &[(u64, &Entry, Option<&[u8]>)]) -> Result<(), LdapError> {
-        type Lists = std::collections::HashMap<Vec<u8>, Vec<u64>, KeyHash>;
+    pub fn index_batch(
+        &mut self,
+        batch: &[(u64, &CheckedEntry, Option<&[u8]>)],
+    ) -> Result<(), LdapError> {
+        // FxHash: fast, and the keys come from the administrator's LDIF, not from clients, so
+        // flooding resistance is not needed.
+        type Lists = rustc_hash::FxHashMap<Vec<u8>, Vec<u64>>;
         let mut eq = Lists::default();
         let mut sub = Lists::default();
         for (id, e, packed) in batch {
@@ -738,7 +715,12 @@ impl WriteCtx<'_> {
 
     /// Add an entry without indexing it: the caller indexes it with [`WriteCtx::index_batch`]
     /// in the same transaction.
-    pub fn insert_unindexed(&mut self, parent: u64, dn: &Dn, e: &Entry) -> Result<u64, LdapError> {
+    pub fn insert_unindexed(
+        &mut self,
+        parent: u64,
+        dn: &Dn,
+        e: &CheckedEntry,
+    ) -> Result<u64, LdapError> {
         let id = self.counter(META_NEXT_ID, 1)?;
         let key = dn.store_key();
         let r = (|| -> Result<(), redb::Error> {
@@ -754,14 +736,14 @@ impl WriteCtx<'_> {
     }
 
     /// Add a new entry below `parent` (ROOT_ID for a naming context).
-    pub fn insert(&mut self, parent: u64, dn: &Dn, e: &Entry) -> Result<u64, LdapError> {
+    pub fn insert(&mut self, parent: u64, dn: &Dn, e: &CheckedEntry) -> Result<u64, LdapError> {
         let id = self.insert_unindexed(parent, dn, e)?;
         self.index(id, e, true)?;
         Ok(id)
     }
 
     /// Replace an entry's content (same DN), updating only the index keys that changed.
-    pub fn update(&mut self, id: u64, old: &Entry, new: &Entry) -> Result<(), LdapError> {
+    pub fn update(&mut self, id: u64, old: &Entry, new: &CheckedEntry) -> Result<(), LdapError> {
         self.entries
             .insert(id, encode::encode_entry(new).as_slice())
             .map_err(|e| ie("updating an entry")(rerr(e)))?;
@@ -800,7 +782,7 @@ impl WriteCtx<'_> {
         &mut self,
         mv: Move<'_>,
         old_entry: &Entry,
-        new_entry: &Entry,
+        new_entry: &CheckedEntry,
     ) -> Result<(), LdapError> {
         let Move {
             id,
@@ -869,7 +851,7 @@ impl WriteCtx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::Attribute;
+    use crate::core::entry::Attribute;
 
     fn entry(attrs: &[(&str, &[&str])]) -> Entry {
         Entry {
@@ -945,7 +927,9 @@ mod tests {
         let open = || Store::open(&path, schema.clone(), spec.clone(), 8 << 20).unwrap();
         let e = entry(&[("objectClass", &["account"]), ("uid", &["ann"])]);
         let dn = Dn::parse("uid=ann", &schema).unwrap();
-        let id = open().write(|w| w.insert(ROOT_ID, &dn, &e)).unwrap();
+        let id = open()
+            .write(|w| w.insert(ROOT_ID, &dn, &CheckedEntry::certified(e)))
+            .unwrap();
         // Make it look like format 2: the old version and an index value in the old layout
         // (ids as u64), which the new layout would misread.
         {

@@ -85,7 +85,7 @@ fn line<'a>(out: &'a str, prefix: &str) -> &'a str {
 fn sorted_sn(n: usize) -> Vec<String> {
     let mut all: Vec<String> = (0..n)
         .map(|i| {
-            let (_, attrs) = ccdir::bulk::people(i as u64, "dc=x", None);
+            let (_, attrs) = ccdir::tools::generate::people(i as u64, "dc=x", None);
             let sn = attrs
                 .iter()
                 .find(|(k, _)| k == "sn")

@@ -3,7 +3,7 @@
 //! freshness searches.
 
 use crate::harness::*;
-use ccdir::clock::ManualClock;
+use ccdir::core::clock::ManualClock;
 use ldap3::{LdapConn, Mod, Scope, SearchEntry};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -234,7 +234,7 @@ fn verification_cycle_with_a_controlled_clock() {
 
 #[test]
 fn freshness_attributes_are_indexed_by_default() {
-    let c = ccdir::config::Config::default();
+    let c = ccdir::service::config::Config::default();
     for a in ["cctldVerificationDue", "cctldAvailable247"] {
         assert!(c.index.eq.iter().any(|x| x == a), "{a} not indexed");
     }
@@ -242,13 +242,14 @@ fn freshness_attributes_are_indexed_by_default() {
 
 #[test]
 fn freshness_searches_are_answered_from_the_indexes() {
-    use ccdir::filter::{Filter, Tri};
+    use ccdir::core::filter::{Filter, Tri};
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut c = test_config(tmp.path());
     c.load_sample = true;
-    let dir = ccdir::server::open_directory(&c, Arc::new(ccdir::clock::SystemClock)).expect("open");
-    ccdir::bootstrap::ensure_base(&dir).expect("sample");
-    let all = ccdir::offline::entries(&dir, None, None).expect("entries");
+    let dir = ccdir::app::server::open_directory(&c, Arc::new(ccdir::core::clock::SystemClock))
+        .expect("open");
+    ccdir::app::bootstrap::ensure_base(&dir).expect("sample");
+    let all = ccdir::tools::offline::entries(&dir, None, None).expect("entries");
     let snap = dir.store.read().expect("snapshot");
     for text in [
         "(cctldVerificationDue<=20261123000000Z)",
@@ -257,7 +258,7 @@ fn freshness_searches_are_answered_from_the_indexes() {
         "(&(objectClass=cctldContact)(cctldVerificationDue<=20261123000000Z))",
     ] {
         let f = Filter::compile(
-            &ccdir::filter_text::parse(text).expect("filter"),
+            &ccdir::core::filter_text::parse(text).expect("filter"),
             &dir.schema,
             dir.filter_limits(),
         )

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use ccdir::config::Config;
+use ccdir::service::config::Config;
 use ccdir::Server;
 use ldap3::{LdapConn, LdapConnSettings};
 use std::path::{Path, PathBuf};
@@ -58,7 +58,7 @@ impl TestServer {
 
     /// Start with a changed test configuration and the given clock.
     pub fn start_with_clock(
-        clock: Arc<dyn ccdir::clock::Clock>,
+        clock: Arc<dyn ccdir::core::clock::Clock>,
         f: impl FnOnce(&mut Config),
     ) -> TestServer {
         let tmp = tempfile::tempdir().expect("tempdir");
@@ -70,10 +70,10 @@ impl TestServer {
     }
 
     pub fn start_config(config: Config) -> TestServer {
-        Self::start_config_clock(config, Arc::new(ccdir::clock::SystemClock))
+        Self::start_config_clock(config, Arc::new(ccdir::core::clock::SystemClock))
     }
 
-    fn start_config_clock(config: Config, clock: Arc<dyn ccdir::clock::Clock>) -> TestServer {
+    fn start_config_clock(config: Config, clock: Arc<dyn ccdir::core::clock::Clock>) -> TestServer {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -118,7 +118,7 @@ fn slapcat_output_imports_and_serves_like_slapd() {
     )
     .expect("slapd.conf");
     // The base entries ccdir creates itself, then the sample directory.
-    let sample = String::from_utf8_lossy(ccdir::bootstrap::SAMPLE).replace("version: 1\n", "");
+    let sample = String::from_utf8_lossy(ccdir::app::bootstrap::SAMPLE).replace("version: 1\n", "");
     let input = format!(
         "dn: {SUFFIX}\nobjectClass: top\nobjectClass: dcObject\nobjectClass: organization\ndc: cctld-ir\no: Interop\n\n\
          dn: {ADMIN}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: admin\nuserPassword: {pw}\n\n\

@@ -346,6 +346,36 @@ fn compare_results() {
     assert_eq!(cmp(&mut c, "bad", "cn", "x"), 34);
 }
 
+/// Regression (issue 14): an add whose attributes omit the RDN's value gets it added, as
+/// OpenLDAP does, instead of objectClassViolation / namingViolation.
+#[test]
+fn add_without_the_rdn_value_gets_it_from_the_dn() {
+    let s = TestServer::start();
+    let mut c = s.admin();
+    let dn = person_dn("zed");
+    let attrs = vec![
+        ("objectClass", set(&["inetOrgPerson"])),
+        ("cn", set(&["Zed"])),
+        ("sn", set(&["Zed"])),
+    ];
+    assert_eq!(rc(c.add(&dn, attrs)), 0);
+    let (code, found) = search(&mut c, &dn, Scope::Base, "(uid=zed)", &["uid"]);
+    assert_eq!(code, 0);
+    assert_eq!(found.len(), 1, "indexed and stored with its uid");
+    assert_eq!(found[0].attrs["uid"], vec!["zed".to_string()]);
+    // Given in another case, the value is not added twice.
+    let dn2 = person_dn("amy");
+    let attrs = vec![
+        ("objectClass", set(&["inetOrgPerson"])),
+        ("uid", set(&["AMY"])),
+        ("cn", set(&["Amy"])),
+        ("sn", set(&["Amy"])),
+    ];
+    assert_eq!(rc(c.add(&dn2, attrs)), 0);
+    let (_, found) = search(&mut c, &dn2, Scope::Base, "(objectClass=*)", &["uid"]);
+    assert_eq!(found[0].attrs["uid"], vec!["AMY".to_string()]);
+}
+
 #[test]
 fn add_results() {
     let s = TestServer::start();
@@ -386,12 +416,16 @@ fn add_results() {
     bad[0] = ("objectClass", set(&[]));
     bad.remove(0);
     assert_eq!(rc(c.add(&person_dn("y"), bad)), 65, "no objectClass");
+    // A naming attribute the RDN names but the attributes omit: not allowed by the class.
     let bad = vec![
-        ("objectClass", set(&["inetOrgPerson"])),
-        ("cn", set(&["X"])),
-        ("sn", set(&["X"])),
+        ("objectClass", set(&["organizationalUnit"])),
+        ("ou", set(&["X"])),
     ];
-    assert_eq!(rc(c.add(&person_dn("z"), bad)), 64, "RDN value missing");
+    assert_eq!(
+        rc(c.add(&format!("uid=z,ou=registries,{SUFFIX}"), bad)),
+        65,
+        "RDN attribute not allowed"
+    );
     assert_eq!(rc(c.add("not a dn", person("q"))), 34);
     assert_eq!(
         rc(c.add("dc=other,dc=example", person("q"))),
@@ -1120,7 +1154,7 @@ fn concurrent_writes_are_grouped_and_all_kept() {
 /// the entry keeps the classes it was given.
 #[test]
 fn object_class_person_matches_an_entry_that_lists_only_inet_org_person() {
-    use ccdir::filter::Filter;
+    use ccdir::core::filter::Filter;
     use ccdir::store::View;
     let s = TestServer::start();
     let mut c = s.admin();
@@ -1193,7 +1227,7 @@ fn object_class_person_matches_an_entry_that_lists_only_inet_org_person() {
     // entry.
     let dir = s.server().directory();
     let f = Filter::compile(
-        &ccdir::filter_text::parse("(objectClass=person)").expect("filter"),
+        &ccdir::core::filter_text::parse("(objectClass=person)").expect("filter"),
         &dir.schema,
         dir.filter_limits(),
     )
@@ -1202,7 +1236,7 @@ fn object_class_person_matches_an_entry_that_lists_only_inet_org_person() {
     let ids = ccdir::store::index::candidates(&f, dir.store.index_spec(), &snap)
         .expect("index")
         .expect("(objectClass=person) is answered from the index");
-    let parsed = ccdir::dn::Dn::parse(&dn, &dir.schema).expect("dn");
+    let parsed = ccdir::core::dn::Dn::parse(&dn, &dir.schema).expect("dn");
     let (id, _) = snap.lookup(&parsed).expect("lookup").expect("entry");
     assert!(ids.contains(&id));
     assert_eq!(ids.len(), 2, "the two people, nothing else");

@@ -63,7 +63,7 @@ pub fn directory() -> TestServer {
 }
 
 /// [`directory`] with a changed configuration.
-pub fn directory_with(f: impl FnOnce(&mut ccdir::config::Config)) -> TestServer {
+pub fn directory_with(f: impl FnOnce(&mut ccdir::service::config::Config)) -> TestServer {
     let s = TestServer::start_with(|c| {
         c.load_sample = true;
         c.password.require_tls = true;

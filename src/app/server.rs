@@ -1,0 +1,308 @@
+//! The server: opens the store, prepares TLS, binds the listeners, accepts connections within the
+//! configured limits, and shuts down gracefully (stop accepting, let in-flight operations finish,
+//! close the store).
+
+use crate::acl::Policy;
+use crate::app::bootstrap;
+use crate::app::tls::{self, TlsFiles};
+use crate::core::clock::{Clock, CsnGenerator, SystemClock};
+use crate::core::schema::Schema;
+use crate::proto::connection::{self, ConnShared};
+use crate::service::config::Config;
+use crate::service::password::Hasher;
+use crate::service::Directory;
+use crate::store::index::IndexSpec;
+use crate::store::Store;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub const STORE_FILE: &str = "ccdir.redb";
+
+/// A running server.
+pub struct Server {
+    pub ldap_addrs: Vec<SocketAddr>,
+    pub ldaps_addrs: Vec<SocketAddr>,
+    pub tls_files: TlsFiles,
+    /// The file holding the generated admin password (written on first start).
+    pub admin_password_file: PathBuf,
+    dir: Arc<Directory>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+/// Open the data dir and the store, creating the base entries on first start. Blocking.
+pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Directory, String> {
+    config.validate()?;
+    create_data_dir(&config.data_dir)?;
+    let schema = Arc::new(load_schema(config)?);
+    let suffix = crate::core::dn::Dn::parse(&config.suffix, &schema)
+        .map_err(|e| format!("suffix: {}", e.message))?;
+    if suffix.is_root() {
+        return Err("suffix must not be empty".into());
+    }
+    let admin = crate::core::dn::Dn::parse(&config.admin_dn(), &schema)
+        .map_err(|e| format!("admin_dn: {}", e.message))?;
+    let spec = IndexSpec::new(
+        config.index.eq.iter().map(|s| s.as_str()),
+        config.index.sub.iter().map(|s| s.as_str()),
+    );
+    for name in config.index.eq.iter().chain(&config.index.sub) {
+        if schema.attribute(name).is_none() {
+            return Err(format!(
+                "index: attribute type {name} is not defined in the schema"
+            ));
+        }
+    }
+    let store = Store::open(
+        &config.data_dir.join(STORE_FILE),
+        schema.clone(),
+        spec,
+        config.store.cache_mib.saturating_mul(1024 * 1024),
+    )?;
+    let hasher = Hasher::new(&config.password)?;
+    let rules = crate::acl::rules::compile(
+        &config
+            .access
+            .rules
+            .clone()
+            .unwrap_or_else(|| crate::acl::rules::default_rules(&config.suffix)),
+        &suffix,
+        &schema,
+    )?;
+    let audit = crate::service::audit::Audit::open(&config.audit.output)?;
+    let p = &config.password;
+    let throttle =
+        crate::service::throttle::Throttle::new(crate::service::throttle::ThrottleConfig {
+            lockout_failures: p.lockout_failures,
+            window: std::time::Duration::from_secs(p.lockout_window_secs),
+            lockout: std::time::Duration::from_secs(p.lockout_secs),
+            failures_per_ip_per_minute: p.failed_binds_per_ip_per_minute,
+        });
+    Ok(Directory {
+        audit,
+        throttle,
+        store,
+        schema,
+        suffix,
+        policy: Policy::new(admin, rules),
+        hasher,
+        clock,
+        csn: CsnGenerator::new(0),
+        config: config.clone(),
+    })
+}
+
+/// The built-in schema files plus the configured extra files; an error names file and line.
+pub fn load_schema(config: &Config) -> Result<Schema, String> {
+    let mut texts = Vec::new();
+    for p in &config.schema.files {
+        let t =
+            std::fs::read_to_string(p).map_err(|e| format!("schema file {}: {e}", p.display()))?;
+        texts.push((p.display().to_string(), t));
+    }
+    let extra: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    Schema::builtin_with(&extra).map_err(|e| format!("schema error: {e}"))
+}
+
+fn create_data_dir(dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}
+
+struct Limiter {
+    total: AtomicUsize,
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    max_total: usize,
+    max_per_ip: usize,
+}
+
+/// Releases a connection slot when the connection ends.
+struct Slot {
+    limiter: Arc<Limiter>,
+    ip: IpAddr,
+}
+
+impl Limiter {
+    fn acquire(self: &Arc<Self>, ip: IpAddr) -> Option<Slot> {
+        let mut map = self.per_ip.lock().ok()?;
+        if self.total.load(Ordering::Relaxed) >= self.max_total {
+            return None;
+        }
+        let n = map.entry(ip).or_insert(0);
+        if *n >= self.max_per_ip {
+            return None;
+        }
+        *n += 1;
+        self.total.fetch_add(1, Ordering::Relaxed);
+        Some(Slot {
+            limiter: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.limiter.per_ip.lock() {
+            if let Some(n) = map.get_mut(&self.ip) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(&self.ip);
+                }
+            }
+        }
+        self.limiter.total.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Server {
+    /// Start with the system clock.
+    pub async fn start(config: Config) -> Result<Server, String> {
+        Self::start_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Server, String> {
+        let cfg = config.clone();
+        let (dir, tls_files, admin_password_file) = tokio::task::spawn_blocking(move || {
+            let dir = open_directory(&cfg, clock)?;
+            let pwfile = bootstrap::ensure_base(&dir)?;
+            let (tls_cfg, files) = tls::server_config(&cfg)?;
+            Ok::<_, String>(((dir, tls_cfg), files, pwfile))
+        })
+        .await
+        .map_err(|e| format!("start-up task failed: {e}"))??;
+        let (dir, tls_cfg) = dir;
+        let dir = Arc::new(dir);
+        let shared = Arc::new(ConnShared {
+            dir: dir.clone(),
+            tls: Some(TlsAcceptor::from(tls_cfg)),
+        });
+        let shutdown = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let limiter = Arc::new(Limiter {
+            total: AtomicUsize::new(0),
+            per_ip: Mutex::new(HashMap::new()),
+            max_total: config.limits.max_connections,
+            max_per_ip: config.limits.max_connections_per_ip,
+        });
+        let ids = Arc::new(AtomicU64::new(1));
+        let mut ldap_addrs = Vec::new();
+        let mut ldaps_addrs = Vec::new();
+        for (list, ldaps) in [(&config.listen.ldap, false), (&config.listen.ldaps, true)] {
+            for a in list {
+                let l = TcpListener::bind(a)
+                    .await
+                    .map_err(|e| format!("cannot listen on {a}: {e}"))?;
+                let addr = l.local_addr().map_err(|e| e.to_string())?;
+                if ldaps {
+                    ldaps_addrs.push(addr);
+                } else {
+                    ldap_addrs.push(addr);
+                }
+                tracing::info!(
+                    "listening on {}://{addr}",
+                    if ldaps { "ldaps" } else { "ldap" }
+                );
+                tracker.spawn(accept_loop(
+                    l,
+                    ldaps,
+                    shared.clone(),
+                    limiter.clone(),
+                    ids.clone(),
+                    shutdown.clone(),
+                    tracker.clone(),
+                ));
+            }
+        }
+        Ok(Server {
+            ldap_addrs,
+            ldaps_addrs,
+            tls_files,
+            admin_password_file,
+            dir,
+            shutdown,
+            tracker,
+        })
+    }
+
+    pub fn directory(&self) -> &Arc<Directory> {
+        &self.dir
+    }
+
+    /// A token that stops the server when cancelled.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stop accepting, let in-flight operations finish (within the grace period), close the store.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        self.tracker.close();
+        let grace = Duration::from_secs(self.dir.config.limits.shutdown_grace_secs + 5);
+        if tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("connections still open after the grace period; closing anyway");
+        }
+        // The last reference closes the database; blocking operations still running hold one.
+        let dir = self.dir;
+        let _ = tokio::task::spawn_blocking(move || drop(dir)).await;
+        tracing::info!("server stopped");
+    }
+}
+
+async fn accept_loop(
+    l: TcpListener,
+    ldaps: bool,
+    shared: Arc<ConnShared>,
+    limiter: Arc<Limiter>,
+    ids: Arc<AtomicU64>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = l.accept() => r,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Some(slot) = limiter.acquire(peer.ip()) else {
+            tracing::warn!(%peer, "connection limit reached; refusing connection");
+            drop(tcp);
+            continue;
+        };
+        let id = ids.fetch_add(1, Ordering::Relaxed);
+        let shared = shared.clone();
+        let shutdown = shutdown.clone();
+        tracker.spawn(async move {
+            connection::serve(tcp, peer, ldaps, id, shared, shutdown).await;
+            drop(slot);
+        });
+    }
+}

@@ -1,0 +1,564 @@
+//! Freshness of contacts: when a contact is due for re-verification, which channel to use next,
+//! and what a write does to the verification attributes (docs/operations/freshness.md).
+//!
+//! Pure and synchronous: the write path ([`crate::write::values::stamp_freshness`]) calls
+//! [`on_write`], `ccdir verify` and `ccdir report overdue` use the same functions.
+
+use crate::core::entry::Entry;
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+pub const LAST_VERIFIED: &str = "cctldLastVerified";
+pub const DUE: &str = "cctldVerificationDue";
+pub const METHOD: &str = "cctldVerificationMethod";
+pub const VERIFIED_BY: &str = "cctldVerifiedBy";
+pub const STATUS: &str = "cctldVerificationStatus";
+pub const NEXT_METHOD: &str = "cctldVerificationNextMethod";
+
+/// The attributes ccdir computes: only those with manage access (directory admins) may write
+/// them directly.
+pub const COMPUTED: &[&str] = &[DUE, VERIFIED_BY, NEXT_METHOD];
+
+/// The attributes a client writes to record a verification.
+pub const RECORDING: &[&str] = &[LAST_VERIFIED, METHOD, STATUS];
+
+/// Contact data: a change of any of these makes the contact pending re-verification.
+pub const CONTACT_DATA: &[&str] = &[
+    "telephoneNumber",
+    "mobile",
+    "facsimileTelephoneNumber",
+    "cctldEmergencyTelephoneNumber",
+    "mail",
+    "cctldMessengerURI",
+    "cctldOtherTelecom",
+    "cctldOpenPGPFingerprint",
+    "cctldKeyURI",
+    "userCertificate",
+    "postalAddress",
+    "street",
+    "postOfficeBox",
+    "registeredAddress",
+    "cctldSubstitute",
+    "cctldTimeZone",
+    "cctldBusinessHours",
+    "cctldAvailable247",
+];
+
+/// Verification channels, in rotation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Voice,
+    Email,
+    Fax,
+    Chat,
+    Letter,
+}
+
+impl Method {
+    pub const ALL: [Method; 5] = [
+        Method::Voice,
+        Method::Email,
+        Method::Fax,
+        Method::Chat,
+        Method::Letter,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Voice => "voice",
+            Method::Email => "email",
+            Method::Fax => "fax",
+            Method::Chat => "chat",
+            Method::Letter => "letter",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Method> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
+    /// The attributes that give a contact this channel.
+    fn needs(self) -> &'static [&'static str] {
+        match self {
+            Method::Voice => &["telephoneNumber", "mobile", "cctldEmergencyTelephoneNumber"],
+            Method::Email => &["mail"],
+            Method::Fax => &["facsimileTelephoneNumber"],
+            Method::Chat => &["cctldMessengerURI"],
+            Method::Letter => &[
+                "postalAddress",
+                "registeredAddress",
+                "street",
+                "postOfficeBox",
+            ],
+        }
+    }
+
+    /// Does the entry have the data this channel needs?
+    pub fn available(self, e: &Entry) -> bool {
+        self.needs()
+            .iter()
+            .any(|a| e.get(a).is_some_and(|x| !x.values.is_empty()))
+    }
+}
+
+/// Verification status values.
+pub const STATUSES: &[&str] = &["verified", "pending", "failed"];
+
+/// The channel to use next: the first channel after `last` in rotation order that the contact
+/// has; the first channel it has when there is no last one; voice when it has none.
+pub fn next_method(last: Option<Method>, e: &Entry) -> Method {
+    let start = last
+        .and_then(|m| Method::ALL.iter().position(|x| *x == m))
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    (0..Method::ALL.len())
+        .map(|k| Method::ALL[(start + k) % Method::ALL.len()])
+        .find(|m| m.available(e))
+        .unwrap_or(Method::Voice)
+}
+
+/// The method of an entry's latest recorded verification (the last value listed).
+pub fn last_method(e: &Entry) -> Option<Method> {
+    e.get(METHOD)?
+        .values
+        .iter()
+        .rev()
+        .find_map(|v| std::str::from_utf8(v).ok().and_then(Method::parse))
+}
+
+/// `t` plus `months` calendar months, the day clamped to the end of the month (31 March + 1
+/// month = 30 April), same time of day.
+pub fn add_months(t: OffsetDateTime, months: u32) -> OffsetDateTime {
+    let t = t.to_offset(UtcOffset::UTC);
+    let total = t.year() as i64 * 12 + (u8::from(t.month()) as i64 - 1) + months as i64;
+    let year = (total.div_euclid(12)) as i32;
+    let month = Month::try_from((total.rem_euclid(12) + 1) as u8).unwrap_or(Month::December);
+    let last_day = time::util::days_in_month(month, year);
+    let day = t.day().min(last_day);
+    match Date::from_calendar_date(year, month, day) {
+        Ok(d) => PrimitiveDateTime::new(d, t.time()).assume_utc(),
+        Err(_) => t,
+    }
+}
+
+/// The due date of a verification made at `last`.
+pub fn due_after(last: OffsetDateTime, interval_months: u32) -> OffsetDateTime {
+    add_months(last, interval_months)
+}
+
+/// Parse a Generalized Time value (`YYYYMMDDHHMM[SS[.f]](Z|±HHMM)`) as the schema accepts it.
+pub fn parse_gtime(v: &[u8]) -> Option<OffsetDateTime> {
+    let s = std::str::from_utf8(v).ok()?;
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let p = s.get(r)?;
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            p.parse().ok()
+        } else {
+            None
+        }
+    };
+    let year = num(0..4)? as i32;
+    let month = Month::try_from(num(4..6)? as u8).ok()?;
+    let day = num(6..8)? as u8;
+    let hour = num(8..10)? as u8;
+    let mut i = 10;
+    let mut minute = 0u8;
+    let mut second = 0u8;
+    if let Some(m) = num(10..12) {
+        minute = m as u8;
+        i = 12;
+        if let Some(sec) = num(12..14) {
+            second = sec.min(59) as u8;
+            i = 14;
+        }
+    }
+    let rest = &s[i..];
+    let rest = match rest.strip_prefix(['.', ',']) {
+        Some(r) => r.trim_start_matches(|c: char| c.is_ascii_digit()),
+        None => rest,
+    };
+    let offset = if rest == "Z" {
+        UtcOffset::UTC
+    } else {
+        let sign: i8 = match rest.as_bytes().first()? {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        let h: i8 = rest.get(1..3)?.parse().ok()?;
+        let m: i8 = rest.get(3..5).unwrap_or("00").parse().ok()?;
+        UtcOffset::from_hms(sign * h, sign * m, 0).ok()?
+    };
+    let d = Date::from_calendar_date(year, month, day).ok()?;
+    let t = time::Time::from_hms(hour, minute, second).ok()?;
+    Some(
+        PrimitiveDateTime::new(d, t)
+            .assume_offset(offset)
+            .to_offset(UtcOffset::UTC),
+    )
+}
+
+/// Is this entry a contact whose freshness ccdir tracks?
+pub fn is_contact(e: &Entry) -> bool {
+    e.has_object_class("cctldContact")
+}
+
+/// What a write did, as far as freshness is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The client recorded a verification (wrote one of [`RECORDING`]).
+    Verification,
+    /// The contact's data changed, or a contact was added without a verification.
+    DataChange,
+    /// Nothing that concerns freshness.
+    None,
+}
+
+/// Classify a write by the attribute names it touched (base names; options ignored).
+pub fn trigger(changed: &[String], added: bool) -> Trigger {
+    let base = |n: &String| n.split(';').next().unwrap_or("").to_string();
+    let touched = |list: &[&str]| {
+        changed
+            .iter()
+            .map(base)
+            .any(|n| list.iter().any(|a| a.eq_ignore_ascii_case(&n)))
+    };
+    if touched(RECORDING) {
+        Trigger::Verification
+    } else if added || touched(CONTACT_DATA) {
+        Trigger::DataChange
+    } else {
+        Trigger::None
+    }
+}
+
+/// Settings the freshness rules need.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    pub interval_months: u32,
+}
+
+/// Why a recorded verification was refused (the write path turns it into constraintViolation).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+/// Apply the freshness rules to a contact entry after a write, before it is stored:
+///
+/// - a recorded verification sets cctldLastVerified (to now, unless the client gave it; not in
+///   the future), cctldVerificationStatus (verified, unless given), cctldVerifiedBy (the writer),
+///   cctldVerificationDue (last verified + interval; now when the status is failed) and the
+///   suggested next channel;
+/// - a change of contact data (or a new contact without a verification) leaves the last
+///   verification as it was but makes the contact pending and due now, cctldVerifiedBy the
+///   writer;
+/// - the method and status values must be among the known words;
+/// - the computed attributes ([`COMPUTED`]) may be written directly only with `manage` access
+///   (then the written values are kept), so that nobody else can postpone a due date or
+///   name another verifier.
+pub fn on_write(
+    rules: Rules,
+    now: OffsetDateTime,
+    who: &str,
+    manage: bool,
+    given: &[String],
+    trig: Trigger,
+    e: &mut Entry,
+) -> Result<(), Refusal> {
+    let gave = |n: &str| {
+        given.iter().any(|g| {
+            g.split(';')
+                .next()
+                .is_some_and(|b| b.eq_ignore_ascii_case(n))
+        })
+    };
+    if !manage {
+        if let Some(a) = COMPUTED.iter().find(|a| gave(a)) {
+            return Err(Refusal(format!(
+                "{a} is maintained by the server: record a verification \
+                 (cctldVerificationMethod, cctldVerificationStatus, cctldLastVerified) instead"
+            )));
+        }
+    }
+    if !is_contact(e) || trig == Trigger::None {
+        return Ok(());
+    }
+    if let Some(a) = e.get(METHOD) {
+        for v in &a.values {
+            let s = String::from_utf8_lossy(v);
+            if Method::parse(&s).is_none() {
+                return Err(Refusal(format!(
+                    "{METHOD}: '{s}' is not one of voice, email, fax, chat, letter"
+                )));
+            }
+        }
+    }
+    let status = e.first_str(STATUS).map(|s| s.trim().to_ascii_lowercase());
+    if let Some(s) = &status {
+        if !STATUSES.contains(&s.as_str()) {
+            return Err(Refusal(format!(
+                "{STATUS}: '{s}' is not one of verified, pending, failed"
+            )));
+        }
+    }
+    let now_s = crate::core::clock::generalized_time(now);
+    let set = |e: &mut Entry, n: &str, v: &str| {
+        if !(COMPUTED.contains(&n) && gave(n)) {
+            e.set(n, vec![v.as_bytes().to_vec()]);
+        }
+    };
+    match trig {
+        Trigger::Verification => {
+            // The time given with this write, else now (also when the write removed it).
+            let given_last = match e.get(LAST_VERIFIED).and_then(|a| a.values.first()) {
+                Some(v) if gave(LAST_VERIFIED) => Some(
+                    parse_gtime(v)
+                        .ok_or_else(|| Refusal(format!("{LAST_VERIFIED}: not a time")))?,
+                ),
+                _ => None,
+            };
+            let last = given_last.unwrap_or(now);
+            if last > now + time::Duration::minutes(5) {
+                return Err(Refusal(format!("{LAST_VERIFIED}: in the future")));
+            }
+            if given_last.is_none() {
+                set(e, LAST_VERIFIED, &now_s);
+            }
+            let status = match (&status, gave(STATUS)) {
+                (Some(s), true) => s.clone(),
+                _ => "verified".to_string(),
+            };
+            set(e, STATUS, &status);
+            let due = if status == "failed" {
+                now
+            } else {
+                due_after(last, rules.interval_months)
+            };
+            set(e, DUE, &crate::core::clock::generalized_time(due));
+        }
+        Trigger::DataChange => {
+            set(e, STATUS, "pending");
+            set(e, DUE, &now_s);
+        }
+        Trigger::None => {}
+    }
+    if !who.is_empty() {
+        set(e, VERIFIED_BY, who);
+    }
+    let next = next_method(last_method(e), e);
+    set(e, NEXT_METHOD, next.as_str());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn contact(attrs: &[(&str, &str)]) -> Entry {
+        let mut e = Entry::new("cn=x");
+        e.set(
+            "objectClass",
+            vec![b"organizationalRole".to_vec(), b"cctldContact".to_vec()],
+        );
+        for (k, v) in attrs {
+            let mut vals = e.get(k).map(|a| a.values.clone()).unwrap_or_default();
+            vals.push(v.as_bytes().to_vec());
+            e.set(k, vals);
+        }
+        e
+    }
+
+    #[test]
+    fn calendar_months() {
+        assert_eq!(
+            add_months(datetime!(2026-11-23 10:00 UTC), 3),
+            datetime!(2027-02-23 10:00 UTC)
+        );
+        assert_eq!(
+            add_months(datetime!(2026-11-30 08:15:30 UTC), 3),
+            datetime!(2027-02-28 08:15:30 UTC)
+        );
+        assert_eq!(
+            add_months(datetime!(2027-11-30 00:00 UTC), 3),
+            datetime!(2028-02-29 00:00 UTC)
+        );
+        assert_eq!(
+            add_months(datetime!(2026-03-31 00:00 UTC), 1),
+            datetime!(2026-04-30 00:00 UTC)
+        );
+        assert_eq!(
+            add_months(datetime!(2026-01-15 00:00 UTC), 12),
+            datetime!(2027-01-15 00:00 UTC)
+        );
+    }
+
+    #[test]
+    fn generalized_times() {
+        assert_eq!(
+            parse_gtime(b"20261123101500Z"),
+            Some(datetime!(2026-11-23 10:15 UTC))
+        );
+        assert_eq!(
+            parse_gtime(b"202611231015+0100"),
+            Some(datetime!(2026-11-23 09:15 UTC))
+        );
+        assert_eq!(
+            parse_gtime(b"2026112310Z"),
+            Some(datetime!(2026-11-23 10:00 UTC))
+        );
+        assert_eq!(
+            parse_gtime(b"20261123101500.5Z"),
+            Some(datetime!(2026-11-23 10:15 UTC))
+        );
+        assert_eq!(parse_gtime(b"2026112"), None);
+        assert_eq!(parse_gtime(b"20261323101500Z"), None);
+        assert_eq!(parse_gtime(b"20261123101500"), None);
+    }
+
+    #[test]
+    fn rotation_skips_missing_channels() {
+        let full = contact(&[
+            ("telephoneNumber", "+1"),
+            ("mail", "a@b.example"),
+            ("facsimileTelephoneNumber", "+2"),
+            ("cctldMessengerURI", "xmpp:a@b.example"),
+            ("postalAddress", "1 Road$Town"),
+        ]);
+        let mut m = None;
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            let n = next_method(m, &full);
+            seen.push(n.as_str());
+            m = Some(n);
+        }
+        assert_eq!(seen, ["voice", "email", "fax", "chat", "letter", "voice"]);
+        let no_fax = contact(&[("telephoneNumber", "+1"), ("mail", "a@b.example")]);
+        assert_eq!(next_method(Some(Method::Email), &no_fax), Method::Voice);
+        assert_eq!(next_method(Some(Method::Voice), &no_fax), Method::Email);
+        assert_eq!(next_method(None, &contact(&[])), Method::Voice);
+        assert_eq!(
+            next_method(None, &contact(&[("mail", "a@b.example")])),
+            Method::Email
+        );
+    }
+
+    #[test]
+    fn recorded_verification() {
+        let rules = Rules { interval_months: 3 };
+        let now = datetime!(2026-11-30 12:00 UTC);
+        let mut e = contact(&[
+            ("telephoneNumber", "+1"),
+            ("mail", "a@b.example"),
+            (METHOD, "voice"),
+        ]);
+        let given = vec![METHOD.to_string()];
+        on_write(
+            rules,
+            now,
+            "cn=v",
+            false,
+            &given,
+            trigger(&given, false),
+            &mut e,
+        )
+        .unwrap();
+        assert_eq!(e.first_str(LAST_VERIFIED), Some("20261130120000Z"));
+        assert_eq!(e.first_str(DUE), Some("20270228120000Z"));
+        assert_eq!(e.first_str(STATUS), Some("verified"));
+        assert_eq!(e.first_str(VERIFIED_BY), Some("cn=v"));
+        assert_eq!(e.first_str(NEXT_METHOD), Some("email"));
+
+        // An explicit earlier time counts from then; failed is due at once.
+        let mut e = contact(&[
+            (LAST_VERIFIED, "20261101000000Z"),
+            (METHOD, "email"),
+            (STATUS, "failed"),
+        ]);
+        let given: Vec<String> = RECORDING.iter().map(|s| s.to_string()).collect();
+        on_write(
+            rules,
+            now,
+            "cn=v",
+            false,
+            &given,
+            Trigger::Verification,
+            &mut e,
+        )
+        .unwrap();
+        assert_eq!(e.first_str(LAST_VERIFIED), Some("20261101000000Z"));
+        assert_eq!(e.first_str(DUE), Some("20261130120000Z"));
+
+        // Computed attributes only with manage access.
+        let mut e = contact(&[(DUE, "20300101000000Z")]);
+        let g = vec![DUE.to_string()];
+        assert!(on_write(rules, now, "cn=v", false, &g, Trigger::None, &mut e).is_err());
+        assert!(on_write(rules, now, "cn=v", true, &g, Trigger::None, &mut e).is_ok());
+        let mut e = contact(&[(DUE, "20300101000000Z"), (METHOD, "fax")]);
+        let g = vec![DUE.to_string(), METHOD.to_string()];
+        on_write(rules, now, "cn=v", true, &g, Trigger::Verification, &mut e).unwrap();
+        assert_eq!(e.first_str(DUE), Some("20300101000000Z"));
+        assert_eq!(e.first_str(STATUS), Some("verified"));
+
+        // Removing the time of the last check records one now.
+        let mut e = contact(&[(METHOD, "voice")]);
+        let g = vec![LAST_VERIFIED.to_string()];
+        on_write(rules, now, "cn=v", false, &g, Trigger::Verification, &mut e).unwrap();
+        assert_eq!(e.first_str(LAST_VERIFIED), Some("20261130120000Z"));
+
+        let mut bad = contact(&[(METHOD, "pigeon")]);
+        assert!(on_write(
+            rules,
+            now,
+            "",
+            false,
+            &given,
+            Trigger::Verification,
+            &mut bad
+        )
+        .is_err());
+        let mut future = contact(&[(LAST_VERIFIED, "20270101000000Z")]);
+        assert!(on_write(
+            rules,
+            now,
+            "",
+            false,
+            &given,
+            Trigger::Verification,
+            &mut future
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn data_change_makes_pending() {
+        let rules = Rules { interval_months: 3 };
+        let now = datetime!(2026-11-30 12:00 UTC);
+        let mut e = contact(&[
+            ("telephoneNumber", "+1"),
+            (LAST_VERIFIED, "20261001000000Z"),
+            (DUE, "20270101000000Z"),
+            (STATUS, "verified"),
+        ]);
+        let given = vec!["telephoneNumber".to_string()];
+        assert_eq!(trigger(&given, false), Trigger::DataChange);
+        on_write(
+            rules,
+            now,
+            "cn=w",
+            false,
+            &given,
+            Trigger::DataChange,
+            &mut e,
+        )
+        .unwrap();
+        assert_eq!(e.first_str(LAST_VERIFIED), Some("20261001000000Z"));
+        assert_eq!(e.first_str(STATUS), Some("pending"));
+        assert_eq!(e.first_str(DUE), Some("20261130120000Z"));
+        assert_eq!(trigger(&["description".to_string()], false), Trigger::None);
+        assert_eq!(
+            trigger(&["description".to_string()], true),
+            Trigger::DataChange
+        );
+    }
+}

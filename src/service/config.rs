@@ -1,0 +1,488 @@
+//! Configuration: defaults that run with no file, a TOML file (`--config`), then CLI overrides
+//! (`--set key=value` for any key, plus dedicated flags). Validated once at start.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the database, certificate and generated admin password live.
+    pub data_dir: PathBuf,
+    /// The naming context this server holds.
+    pub suffix: String,
+    /// The administrator entry, created on first start; default `cn=admin,<suffix>`.
+    pub admin_dn: Option<String>,
+    /// Load the sample directory when the store is new.
+    pub load_sample: bool,
+    /// Create the OpenPGP keyserver entries GnuPG looks for (`cn=PGPServerInfo` and
+    /// `ou=GnuPG Keys` below the suffix) when the store is new.
+    pub openpgp_keyserver: bool,
+    pub listen: Listen,
+    pub tls: Tls,
+    pub limits: Limits,
+    pub log: Log,
+    pub index: Index,
+    pub access: Access,
+    pub password: Password,
+    pub store: StoreConfig,
+    pub schema: SchemaConfig,
+    pub audit: AuditConfig,
+    pub freshness: Freshness,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Freshness {
+    /// Calendar months from a verification to the next one due (docs/operations/freshness.md).
+    pub interval_months: u32,
+    /// `ccdir report overdue` also lists contacts due within this many days.
+    pub warn_days: u32,
+}
+
+impl Default for Freshness {
+    fn default() -> Self {
+        Freshness {
+            interval_months: 3,
+            warn_days: 14,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// `stdout`, `none`, or a file to append JSON lines to.
+    pub output: String,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            output: "stdout".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchemaConfig {
+    /// Extra schema files (OpenLDAP format), loaded after the built-in ones, in this order.
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Page cache of the database, in MiB.
+    pub cache_mib: usize,
+    /// Page cache of `ccdir import`, in MiB: a load writes mostly new pages and rereads few, so
+    /// it needs less than the server.
+    pub import_cache_mib: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            cache_mib: 256,
+            import_cache_mib: 96,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Listen {
+    /// Plain LDAP listeners (StartTLS available on each).
+    pub ldap: Vec<String>,
+    /// LDAPS listeners (TLS from the first byte).
+    pub ldaps: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tls {
+    /// PEM certificate chain; with `key`. Default: a certificate generated in the data dir.
+    pub cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: Option<PathBuf>,
+    /// Extra host names for the generated certificate (localhost, 127.0.0.1 and ::1 always).
+    pub generated_names: Vec<String>,
+    /// PEM CA certificates that sign client certificates: enables SASL EXTERNAL binds, where
+    /// the client certificate is matched against the entries' `userCertificate` values.
+    pub client_ca: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest request PDU accepted, in bytes.
+    pub max_pdu_bytes: usize,
+    /// Deepest BER nesting accepted in a request.
+    pub max_ber_depth: usize,
+    pub max_filter_depth: usize,
+    pub max_filter_elements: usize,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    /// Requests a connection may have outstanding at once.
+    pub max_ops_per_connection: usize,
+    /// Threads that run operations (all connections together); more requests wait for one.
+    pub operation_threads: usize,
+    /// Seconds a connection may sit idle (no request, nothing in progress) before it is closed.
+    pub idle_timeout_secs: u64,
+    pub tls_handshake_timeout_secs: u64,
+    /// Seconds a response may wait for a client that does not read before the connection closes.
+    pub write_timeout_secs: u64,
+    /// Entries returned when the client sets no size limit; 0 = unlimited.
+    pub size_limit: u32,
+    /// Most entries any search returns (the admin is not limited); 0 = unlimited.
+    pub size_limit_max: u32,
+    /// Seconds a search may run when the client sets no limit; 0 = unlimited.
+    pub time_limit: u32,
+    /// Longest any search may run, seconds (the admin is not limited); 0 = unlimited.
+    pub time_limit_max: u32,
+    /// Seconds in-flight operations get to finish at shutdown.
+    pub shutdown_grace_secs: u64,
+    /// Most matching entries a sorted or virtual-list-view search may order (more:
+    /// adminLimitExceeded). Each costs its sort keys and an id in memory while the search runs.
+    pub sort_max_entries: usize,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Log {
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `ccdir=debug`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Index {
+    /// Attributes with an equality index (also used for presence and ordering).
+    pub eq: Vec<String>,
+    /// Attributes with a substring (3-gram) index.
+    pub sub: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Access {
+    /// Access rules, first match wins (docs/security.md). None: the shipped default policy.
+    pub rules: Option<Vec<crate::acl::rules::RuleConfig>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Password {
+    /// argon2id memory cost in KiB.
+    pub argon2_memory_kib: u32,
+    /// argon2id iterations.
+    pub argon2_iterations: u32,
+    /// argon2id parallelism.
+    pub argon2_parallelism: u32,
+    /// Length of passwords generated by the Password Modify operation.
+    pub generated_length: usize,
+    /// Refuse simple binds and password changes with a password on connections without TLS
+    /// (confidentialityRequired).
+    pub require_tls: bool,
+    /// Shortest password accepted when a client sets one.
+    pub min_length: usize,
+    /// Failed binds within `lockout_window_secs` that lock an account (0: no lockout).
+    pub lockout_failures: usize,
+    pub lockout_window_secs: u64,
+    /// How long a locked account stays locked.
+    pub lockout_secs: u64,
+    /// Failed binds per minute from one address before its binds are refused (0: no limit).
+    pub failed_binds_per_ip_per_minute: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("ccdir-data"),
+            suffix: "dc=cctld-ir,dc=example".into(),
+            admin_dn: None,
+            load_sample: true,
+            openpgp_keyserver: true,
+            listen: Listen::default(),
+            tls: Tls::default(),
+            limits: Limits::default(),
+            log: Log::default(),
+            index: Index::default(),
+            access: Access::default(),
+            password: Password::default(),
+            store: StoreConfig::default(),
+            schema: SchemaConfig::default(),
+            audit: AuditConfig::default(),
+            freshness: Freshness::default(),
+        }
+    }
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Listen {
+            ldap: vec!["127.0.0.1:3389".into()],
+            ldaps: vec!["127.0.0.1:6636".into()],
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_pdu_bytes: 2 * 1024 * 1024,
+            max_ber_depth: 64,
+            max_filter_depth: 32,
+            max_filter_elements: 1024,
+            max_connections: 4096,
+            max_connections_per_ip: 256,
+            max_ops_per_connection: 32,
+            operation_threads: 64,
+            idle_timeout_secs: 900,
+            tls_handshake_timeout_secs: 10,
+            write_timeout_secs: 60,
+            size_limit: 500,
+            size_limit_max: 5000,
+            sort_max_entries: 250_000,
+            time_limit: 60,
+            time_limit_max: 3600,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            format: LogFormat::Human,
+            level: "info".into(),
+        }
+    }
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        let eq = [
+            "objectClass",
+            "uid",
+            "cn",
+            "sn",
+            "givenName",
+            "mail",
+            "displayName",
+            "o",
+            "ou",
+            "associatedDomain",
+            "telephoneNumber",
+            "member",
+            "uniqueMember",
+            "entryUUID",
+            "userCertificate",
+            "cctldVerificationDue",
+            "cctldAvailable247",
+        ];
+        let sub = [
+            "cn",
+            "sn",
+            "givenName",
+            "mail",
+            "displayName",
+            "o",
+            "associatedDomain",
+            "telephoneNumber",
+        ];
+        Index {
+            eq: eq.iter().map(|s| s.to_string()).collect(),
+            sub: sub.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+impl Default for Password {
+    fn default() -> Self {
+        Password {
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            generated_length: 20,
+            require_tls: true,
+            min_length: 8,
+            lockout_failures: 5,
+            lockout_window_secs: 300,
+            lockout_secs: 300,
+            failed_binds_per_ip_per_minute: 60,
+        }
+    }
+}
+
+impl Config {
+    /// Read a TOML file over the defaults.
+    pub fn from_file(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Self::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Apply `key=value` overrides (dotted keys, TOML values; bare words are taken as strings).
+    pub fn with_overrides(self, sets: &[String]) -> Result<Config, String> {
+        if sets.is_empty() {
+            return Ok(self);
+        }
+        let mut v = toml::Value::try_from(&self).map_err(|e| e.to_string())?;
+        for s in sets {
+            let (key, raw) = s
+                .split_once('=')
+                .ok_or_else(|| format!("--set {s}: expected key=value"))?;
+            let value: toml::Value = match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
+                Ok(mut t) => t
+                    .remove("v")
+                    .unwrap_or(toml::Value::String(raw.to_string())),
+                Err(_) => toml::Value::String(raw.to_string()),
+            };
+            let mut cur = &mut v;
+            let parts: Vec<&str> = key.trim().split('.').collect();
+            for (i, p) in parts.iter().enumerate() {
+                let table = cur
+                    .as_table_mut()
+                    .ok_or_else(|| format!("--set {key}: {p} is not a section"))?;
+                if i + 1 == parts.len() {
+                    table.insert(p.to_string(), value.clone());
+                    break;
+                }
+                cur = table
+                    .entry(p.to_string())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            }
+        }
+        v.try_into()
+            .map_err(|e: toml::de::Error| format!("--set: {e}"))
+    }
+
+    /// Check everything that can be checked without starting.
+    pub fn validate(&self) -> Result<(), String> {
+        for a in self.listen.ldap.iter().chain(&self.listen.ldaps) {
+            a.parse::<SocketAddr>().map_err(|_| {
+                format!("listen address \"{a}\" is not host:port (e.g. 127.0.0.1:3389)")
+            })?;
+        }
+        if self.listen.ldap.is_empty() && self.listen.ldaps.is_empty() {
+            return Err("no listen address configured".into());
+        }
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return Err("tls.cert and tls.key must be given together".into());
+        }
+        let l = &self.limits;
+        if l.max_pdu_bytes < 1024 {
+            return Err("limits.max_pdu_bytes must be at least 1024".into());
+        }
+        for (name, v) in [
+            ("limits.max_ber_depth", l.max_ber_depth),
+            ("limits.max_filter_depth", l.max_filter_depth),
+            ("limits.max_filter_elements", l.max_filter_elements),
+            ("limits.max_connections", l.max_connections),
+            ("limits.max_connections_per_ip", l.max_connections_per_ip),
+            ("limits.max_ops_per_connection", l.max_ops_per_connection),
+            ("limits.operation_threads", l.operation_threads),
+        ] {
+            if v == 0 {
+                return Err(format!("{name} must be at least 1"));
+            }
+        }
+        if self.password.argon2_memory_kib < 8 * self.password.argon2_parallelism.max(1)
+            || self.password.argon2_iterations == 0
+            || self.password.argon2_parallelism == 0
+        {
+            return Err("password.argon2_* parameters are out of range".into());
+        }
+        if self.store.cache_mib < 8 {
+            return Err("store.cache_mib must be at least 8".into());
+        }
+        if self.store.import_cache_mib < 8 {
+            return Err("store.import_cache_mib must be at least 8".into());
+        }
+        if self.password.generated_length < 8 || self.password.generated_length > 128 {
+            return Err("password.generated_length must be 8..=128".into());
+        }
+        if self.freshness.interval_months == 0 || self.freshness.interval_months > 60 {
+            return Err("freshness.interval_months must be 1..=60".into());
+        }
+        Ok(())
+    }
+
+    pub fn admin_dn(&self) -> String {
+        self.admin_dn
+            .clone()
+            .unwrap_or_else(|| format!("cn=admin,{}", self.suffix))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate() {
+        let c = Config::default();
+        c.validate().unwrap();
+        assert_eq!(c.admin_dn(), "cn=admin,dc=cctld-ir,dc=example");
+    }
+
+    #[test]
+    fn toml_and_overrides() {
+        let c = Config::from_toml("suffix = \"dc=x\"\n[limits]\nmax_connections = 5\n").unwrap();
+        assert_eq!(c.suffix, "dc=x");
+        assert_eq!(c.limits.max_connections, 5);
+        assert_eq!(c.limits.max_ops_per_connection, 32);
+        let c = c
+            .with_overrides(&[
+                "limits.size_limit=7".into(),
+                "log.format=json".into(),
+                "data_dir=/tmp/x".into(),
+            ])
+            .unwrap();
+        assert_eq!(c.limits.size_limit, 7);
+        assert_eq!(c.log.format, LogFormat::Json);
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+        assert!(Config::from_toml("nosuch = 1").is_err());
+        assert!(Config::default()
+            .with_overrides(&["limits.size_limit=abc".into()])
+            .is_err());
+        let mut bad = Config::default();
+        bad.listen.ldap = vec!["nothost".into()];
+        assert!(bad.validate().is_err());
+        for (key, msg) in [
+            (
+                "store.import_cache_mib=4",
+                "store.import_cache_mib must be at least 8",
+            ),
+            (
+                "limits.operation_threads=0",
+                "limits.operation_threads must be at least 1",
+            ),
+        ] {
+            let c = Config::default().with_overrides(&[key.into()]).unwrap();
+            assert_eq!(c.validate().unwrap_err(), msg);
+        }
+    }
+
+    #[test]
+    fn example_config_parses() {
+        let text = include_str!("../../ccdir.example.toml");
+        let c = Config::from_toml(text).unwrap();
+        c.validate().unwrap();
+    }
+}

@@ -1,0 +1,10 @@
+//! The offline tools: import and export, reports, the roster, recorded verifications, and the
+//! entries of a stopped server's data directory. They write through the write pipeline and
+//! never use the protocol operations.
+
+pub mod generate;
+pub mod import;
+pub mod offline;
+pub mod report;
+pub mod roster;
+pub mod verify;

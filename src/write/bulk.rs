@@ -1,0 +1,253 @@
+//! Bulk loading: many entries in large transactions, each entry checked as an LDAP add would be.
+//! Used to create benchmark data and (with the LDIF reader) by offline import. Parents must come
+//! before their children. Intermediate batches commit without fsync; the last one commits
+//! durably, so the load is durable when `finish` returns (redb persists the non-durable commits
+//! with the next durable one).
+
+use super::change::Origin as WriteOrigin;
+use super::pipeline;
+use super::values::record;
+use crate::core::dn::Dn;
+use crate::core::entry::CheckedEntry;
+use crate::core::error::LdapError;
+use crate::service::Directory;
+use crate::store::changelog::ChangeKind;
+use crate::store::tables::ROOT_ID;
+use crate::store::View;
+use ldap3_proto::proto::LdapResultCode;
+use redb::Durability;
+
+pub use super::change::Attrs;
+
+/// Entries per transaction.
+pub const DEFAULT_BATCH: usize = 5000;
+
+/// Where a queued entry came from (file and line), for error reports.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    pub file: String,
+    pub line: usize,
+}
+
+/// An entry the loader did not add, and why.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    pub source: Source,
+    pub dn: String,
+    pub error: LdapError,
+}
+
+/// A checked entry ready to be written, with its index keys when already computed
+/// ([`crate::store::index::encode_keys`]).
+pub struct Prepared {
+    pub dn: Dn,
+    pub entry: CheckedEntry,
+    pub source: Source,
+    pub keys: Option<Vec<u8>>,
+}
+
+pub struct BulkLoader<'a> {
+    dir: &'a Directory,
+    batch: Vec<Prepared>,
+    /// Entries whose parent was not there yet; retried after each batch.
+    pending: Vec<Prepared>,
+    batch_size: usize,
+    /// The write pipeline's origin for every entry (import, with or without the operational
+    /// attributes the input carries, or the first start).
+    origin: WriteOrigin,
+    pub loaded: u64,
+    pub rejected: Vec<Rejected>,
+}
+
+impl<'a> BulkLoader<'a> {
+    pub fn new(dir: &'a Directory) -> Self {
+        BulkLoader {
+            dir,
+            batch: Vec::new(),
+            pending: Vec::new(),
+            batch_size: DEFAULT_BATCH,
+            origin: WriteOrigin::Import {
+                keep_operational: false,
+            },
+            loaded: 0,
+            rejected: Vec::new(),
+        }
+    }
+
+    pub fn keep_operational(mut self, keep: bool) -> Self {
+        self.origin = WriteOrigin::Import {
+            keep_operational: keep,
+        };
+        self
+    }
+
+    pub fn origin(mut self, origin: WriteOrigin) -> Self {
+        self.origin = origin;
+        self
+    }
+
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n.max(1);
+        self
+    }
+
+    /// Check an entry as an LDAP add would (without access control) and build what is stored.
+    pub fn prepare(&self, dn_text: &str, attrs: Attrs) -> Result<(Dn, CheckedEntry), LdapError> {
+        prepare_entry(self.dir, self.origin, dn_text, attrs)
+    }
+
+    /// Queue an entry checked by [`prepare_entry`] (on any thread); writes a batch when full.
+    pub fn add_prepared(&mut self, p: Prepared) -> Result<(), LdapError> {
+        self.batch.push(p);
+        if self.batch.len() >= self.batch_size {
+            self.flush(Durability::None)?;
+        }
+        Ok(())
+    }
+}
+
+/// Check an entry as an LDAP add with `origin` would (stages 1, 8 and 9 of the write
+/// pipeline) and build what is stored. Needs only the directory's schema and configuration, so
+/// it may run on another thread than the loader's writes.
+pub fn prepare_entry(
+    dir: &Directory,
+    origin: WriteOrigin,
+    dn_text: &str,
+    attrs: Attrs,
+) -> Result<(Dn, CheckedEntry), LdapError> {
+    pipeline::prepare_add(dir, origin, dn_text, attrs)
+}
+
+impl BulkLoader<'_> {
+    /// Check and queue an entry; writes a batch when full. Errors in the entry are returned (and
+    /// not recorded); errors found when writing (existing DN) are recorded in `rejected`.
+    pub fn add(&mut self, dn_text: &str, attrs: Attrs) -> Result<(), LdapError> {
+        self.add_from(dn_text, attrs, Source::default())
+    }
+
+    pub fn add_from(
+        &mut self,
+        dn_text: &str,
+        attrs: Attrs,
+        source: Source,
+    ) -> Result<(), LdapError> {
+        let (dn, entry) = self.prepare(dn_text, attrs)?;
+        self.add_prepared(Prepared {
+            dn,
+            entry,
+            source,
+            keys: None,
+        })
+    }
+
+    /// Write the batch. Entries whose parent is missing wait in `pending`; entries whose DN
+    /// exists are rejected. Only store failures are errors.
+    fn flush(&mut self, durability: Durability) -> Result<(), LdapError> {
+        let mut batch = std::mem::take(&mut self.batch);
+        // Entries waiting for a parent go first: the parent may have been written since.
+        let mut queue = std::mem::take(&mut self.pending);
+        queue.append(&mut batch);
+        let dir = self.dir;
+        let mut waiting = Vec::new();
+        let mut rejected = Vec::new();
+        let mut added_n = 0u64;
+        dir.store.write_with(durability, |w| {
+            let mut added: Vec<(u64, &CheckedEntry, Option<&[u8]>)> =
+                Vec::with_capacity(queue.len());
+            // Several rounds, so that a child queued before its parent in the same batch waits
+            // only until the parent is in.
+            let mut todo: Vec<usize> = (0..queue.len()).collect();
+            loop {
+                let mut next = Vec::new();
+                let before = todo.len();
+                for i in todo {
+                    let Prepared {
+                        dn,
+                        entry: e,
+                        source,
+                        keys,
+                    } = &queue[i];
+                    let parent = if dn.norm() == dir.suffix.norm() {
+                        Some(ROOT_ID)
+                    } else if !dn.is_descendant_or_self(&dir.suffix) {
+                        rejected.push(Rejected {
+                            source: source.clone(),
+                            dn: dn.display().to_string(),
+                            error: LdapError::unwilling(format!(
+                                "{} is not within the naming context {}",
+                                dn.display(),
+                                dir.suffix.display()
+                            )),
+                        });
+                        continue;
+                    } else {
+                        w.id_of(&dn.parent())?
+                    };
+                    let Some(parent) = parent else {
+                        next.push(i);
+                        continue;
+                    };
+                    if w.id_of(dn)?.is_some() {
+                        rejected.push(Rejected {
+                            source: source.clone(),
+                            dn: dn.display().to_string(),
+                            error: LdapError::new(
+                                LdapResultCode::EntryAlreadyExists,
+                                format!("entry {} already exists", dn.display()),
+                            ),
+                        });
+                        continue;
+                    }
+                    added.push((w.insert_unindexed(parent, dn, e)?, e, keys.as_deref()));
+                    added_n += 1;
+                    let st = super::values::Stamp {
+                        time: e
+                            .first_str("modifyTimestamp")
+                            .unwrap_or_default()
+                            .to_string(),
+                        csn: e.first_str("entryCSN").unwrap_or_default().to_string(),
+                        who: e.first_str("creatorsName").unwrap_or_default().to_string(),
+                    };
+                    w.log(&record(&st, ChangeKind::Add, dn.display(), None, vec![]))?;
+                }
+                if next.is_empty() || next.len() == before {
+                    waiting = next;
+                    break;
+                }
+                todo = next;
+            }
+            w.index_batch(&added)
+        })?;
+        self.loaded += added_n;
+        self.rejected.append(&mut rejected);
+        // Keep the entries still waiting for a parent, in their order.
+        let mut keep = vec![false; queue.len()];
+        for i in waiting {
+            keep[i] = true;
+        }
+        self.pending = queue
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(p, k)| k.then_some(p))
+            .collect();
+        Ok(())
+    }
+
+    /// Write what is queued and make everything durable. Entries still without a parent are
+    /// rejected as orphans.
+    pub fn finish(mut self) -> Result<(u64, Vec<Rejected>), LdapError> {
+        self.flush(Durability::Immediate)?;
+        for Prepared { dn, source, .. } in std::mem::take(&mut self.pending) {
+            let parent = dn.parent();
+            self.rejected.push(Rejected {
+                source,
+                dn: dn.display().to_string(),
+                error: LdapError::no_such_object(format!(
+                    "parent entry {} is neither in the directory nor in the input (orphan)",
+                    parent.display()
+                )),
+            });
+        }
+        Ok((self.loaded, self.rejected))
+    }
+}

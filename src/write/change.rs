@@ -1,0 +1,141 @@
+//! What the write pipeline takes: a typed change, who makes it, and where it comes from.
+
+use crate::acl::Identity;
+use crate::core::dn::{Dn, Rdn};
+
+/// Attribute descriptions with their values, as a request, an LDIF record or a generator gives
+/// them (descriptions are parsed by the pipeline's normalise stage).
+pub type Attrs = Vec<(String, Vec<Vec<u8>>)>;
+
+/// One change to the directory.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Add {
+        dn: Dn,
+        attrs: Attrs,
+    },
+    Modify {
+        dn: Dn,
+        mods: Vec<Mod>,
+        /// Adding a present value or deleting an absent one is not an error (the permissive
+        /// modify control).
+        permissive: bool,
+    },
+    Rename {
+        dn: Dn,
+        new_rdn: Rdn,
+        delete_old_rdn: bool,
+        new_superior: Option<Dn>,
+    },
+    Delete {
+        dn: Dn,
+    },
+}
+
+/// One modification of a modify change.
+#[derive(Debug, Clone)]
+pub struct Mod {
+    pub op: ModOp,
+    pub attr: String,
+    pub values: Vec<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModOp {
+    Add,
+    Delete,
+    Replace,
+    Increment,
+}
+
+/// Where a change comes from. What each origin skips is declared in [`Origin::stages`], and
+/// nowhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// An LDAP client's request (and, later, the portal's).
+    Client,
+    /// A command-line tool acting as a named identity (`ccdir verify --by DN`).
+    Command,
+    /// The server itself, for a change whose access the calling operation decided by its own
+    /// rule: the password modify extended operation (RFC 3062) and the re-hashing of a legacy
+    /// password at bind. The values are hashes the server made.
+    Server,
+    /// `ccdir import` and the sample directory: the operator's LDIF. With `keep_operational`
+    /// the entries keep the operational attributes they carry (entryUUID, timestamps, CSN), as
+    /// an export wrote them.
+    Import { keep_operational: bool },
+    /// The entries the first start creates (naming context, administrator, containers).
+    Bootstrap,
+    /// A change received from a replication provider: it keeps the provider's operational
+    /// attributes (entryUUID, entryCSN, timestamps, creator and modifier).
+    Replication,
+}
+
+/// The stages an origin runs (true) or skips (false).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stages {
+    /// Access control as the actor.
+    pub access: bool,
+    /// The verification rules on contact entries (crate::freshness).
+    pub freshness: bool,
+    /// Password quality (length, not the uid or mail) for cleartext passwords.
+    pub password_quality: bool,
+    /// Operational attributes in the input: refused (false: constraintViolation, as for an
+    /// LDAP client) or kept (true).
+    pub keep_operational: bool,
+    /// Operational attributes in the input that are neither kept nor refused are dropped
+    /// silently (an import without `keep_operational` reads slapcat output).
+    pub drop_operational: bool,
+}
+
+impl Origin {
+    pub const fn stages(self) -> Stages {
+        match self {
+            Origin::Client | Origin::Command => Stages {
+                access: true,
+                freshness: true,
+                password_quality: true,
+                keep_operational: false,
+                drop_operational: false,
+            },
+            Origin::Server => Stages {
+                access: false,
+                freshness: false,
+                password_quality: false,
+                keep_operational: false,
+                drop_operational: false,
+            },
+            // Imported data carries its verification attributes as the operator exported
+            // them: the freshness rules are not applied to it.
+            Origin::Import { keep_operational } => Stages {
+                access: false,
+                freshness: false,
+                password_quality: false,
+                keep_operational,
+                drop_operational: !keep_operational,
+            },
+            Origin::Bootstrap => Stages {
+                access: false,
+                freshness: false,
+                password_quality: false,
+                keep_operational: false,
+                drop_operational: false,
+            },
+            Origin::Replication => Stages {
+                access: false,
+                freshness: false,
+                password_quality: false,
+                keep_operational: true,
+                drop_operational: false,
+            },
+        }
+    }
+}
+
+/// A change with its author and origin: the pipeline's input.
+#[derive(Debug, Clone)]
+pub struct Write<'a> {
+    pub change: Change,
+    pub actor: &'a Identity,
+    pub origin: Origin,
+}
