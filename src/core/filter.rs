@@ -192,9 +192,7 @@ impl Filter {
             },
             Filter::Equality(attr, _, want) => {
                 let dn = SchemaDn(schema);
-                any_value(attr, e, |v| {
-                    schema.normalize_value(&attr.ty, v, &dn).map(|n| n == *want)
-                })
+                any_value(attr, e, |v| schema.value_matches(&attr.ty, v, want, &dn))
             }
             Filter::Substring {
                 attr,
@@ -225,12 +223,21 @@ impl Filter {
             } => {
                 let dn = SchemaDn(schema);
                 let test = |v: &[u8]| rule.normalize_with(v, &dn).map(|n| n == *value);
+                // Without a type, only attributes (and RDN types) whose type the rule applies to.
+                let applies = |name: &str| {
+                    schema
+                        .attribute(name)
+                        .is_some_and(|t| t.rule_applies(*rule))
+                };
                 let mut r = match attr {
                     Some(a) => any_value(a, e, test),
                     None => {
-                        // Every attribute of the entry whose values the rule can take.
+                        // Every attribute of the entry that the rule applies to.
                         let mut r = Tri::False;
                         for a in &e.attrs {
+                            if !applies(a.base_name()) {
+                                continue;
+                            }
                             for v in &a.values {
                                 match test(v) {
                                     Some(true) => return Tri::True,
@@ -249,9 +256,12 @@ impl Filter {
                     if let Ok(d) = Dn::parse(&e.dn, schema) {
                         for rdn in d.rdns() {
                             for ava in rdn.avas() {
-                                let type_ok = attr.as_ref().is_none_or(|a| {
-                                    a.names.iter().any(|n| n.eq_ignore_ascii_case(&ava.attr))
-                                });
+                                let type_ok = match attr {
+                                    Some(a) => {
+                                        a.names.iter().any(|n| n.eq_ignore_ascii_case(&ava.attr))
+                                    }
+                                    None => applies(&ava.attr),
+                                };
                                 if type_ok && test(&ava.value) == Some(true) {
                                     r = Tri::True;
                                 }
@@ -440,6 +450,11 @@ impl Compiler<'_> {
                         None => return Ok(Filter::Undefined),
                     },
                 };
+                // A rule that does not apply to the type's syntax (caseExactMatch on the IA5
+                // String mail) makes the item Undefined (RFC 4511 4.5.1.7.7), as in OpenLDAP.
+                if attr.as_ref().is_some_and(|a| !a.ty.rule_applies(rule)) {
+                    return Ok(Filter::Undefined);
+                }
                 match rule.normalize_with(match_value.as_bytes(), &dn) {
                     Some(value) => Filter::Extensible {
                         attr,
@@ -524,6 +539,93 @@ mod tests {
         assert_eq!(eval("(ou=people)"), Tri::False);
         assert_eq!(eval("(:caseIgnoreMatch:=smith)"), Tri::True);
         assert_eq!(eval("(cn:nosuchrule:=x)"), Tri::Undefined);
+    }
+
+    #[test]
+    fn object_class_equality_matches_superclasses() {
+        let schema = Schema::builtin().unwrap();
+        let mut e = Entry::new("uid=ann,ou=people,dc=example");
+        e.set(
+            "objectClass",
+            vec![b"inetOrgPerson".to_vec(), b"cctldContact".to_vec()],
+        );
+        let ev = |s: &str| {
+            let f = parse_ldap_filter_str(s).unwrap();
+            Filter::compile(&f, &schema, LIMITS)
+                .unwrap()
+                .eval(&e, &schema)
+        };
+        for class in [
+            "person",
+            "organizationalPerson",
+            "2.5.6.6",
+            "top",
+            "cctldContact",
+        ] {
+            assert_eq!(ev(&format!("(objectClass={class})")), Tri::True, "{class}");
+        }
+        assert_eq!(ev("(objectClass=organizationalRole)"), Tri::False);
+        assert_eq!(ev("(!(objectClass=person))"), Tri::False);
+        // Only equality widens: the explicit objectIdentifierMatch compares the values as
+        // written, as in OpenLDAP.
+        assert_eq!(
+            ev("(objectClass:objectIdentifierMatch:=person)"),
+            Tri::False
+        );
+        assert_eq!(
+            ev("(objectClass:objectIdentifierMatch:=inetOrgPerson)"),
+            Tri::True
+        );
+    }
+
+    #[test]
+    fn extensible_match_with_a_rule_not_for_the_syntax_is_undefined() {
+        let schema = Schema::builtin().unwrap();
+        let mut e = entry();
+        e.set("mail", vec![b"John.Smith@Example.org".to_vec()]);
+        e.set("c", vec![b"DE".to_vec()]);
+        let ev = |s: &str| {
+            let f = parse_ldap_filter_str(s).unwrap();
+            Filter::compile(&f, &schema, LIMITS)
+                .unwrap()
+                .eval(&e, &schema)
+        };
+        // mail is an IA5 String; caseExactMatch and caseIgnoreMatch are for Directory Strings.
+        assert_eq!(
+            ev("(mail:caseExactMatch:=John.Smith@Example.org)"),
+            Tri::Undefined
+        );
+        assert_eq!(ev("(!(mail:caseExactMatch:=x))"), Tri::Undefined);
+        assert_eq!(
+            ev("(mail:caseIgnoreMatch:=john.smith@example.org)"),
+            Tri::Undefined
+        );
+        assert_eq!(
+            ev("(mail:caseExactIA5Match:=John.Smith@Example.org)"),
+            Tri::True
+        );
+        assert_eq!(
+            ev("(mail:caseExactIA5Match:=john.smith@example.org)"),
+            Tri::False
+        );
+        assert_eq!(ev("(cn:caseIgnoreIA5Match:=john smith)"), Tri::Undefined);
+        assert_eq!(ev("(cn:integerMatch:=1)"), Tri::Undefined);
+        // Compatible syntaxes: Telephone Number and Country String take caseIgnoreMatch.
+        assert_eq!(
+            ev("(telephoneNumber:caseIgnoreMatch:=+49 69 1234 5678)"),
+            Tri::True
+        );
+        assert_eq!(ev("(c:caseExactMatch:=DE)"), Tri::True);
+        assert_eq!(ev("(c:caseIgnoreIA5Match:=de)"), Tri::True);
+        // Without a type only the attributes the rule applies to are tested.
+        assert_eq!(ev("(:caseIgnoreMatch:=john.smith@example.org)"), Tri::False);
+        assert_eq!(
+            ev("(:caseIgnoreIA5Match:=john.smith@example.org)"),
+            Tri::True
+        );
+        assert_eq!(ev("(:caseIgnoreIA5Match:=john smith)"), Tri::False);
+        assert_eq!(ev("(:dn:caseIgnoreIA5Match:=people)"), Tri::False);
+        assert_eq!(ev("(:dn:caseIgnoreMatch:=people)"), Tri::True);
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Compare (RFC 4511 4.10): compareTrue (6) / compareFalse (5), noSuchAttribute (16) when the entry
-//! lacks the attribute.
+//! lacks the attribute. Values match as in an equality filter ([`crate::core::schema::Schema::value_matches`]):
+//! `objectClass:person` is true for an inetOrgPerson.
 
 use super::controls::RequestControls;
 use super::readback::check_assertion;
 use super::Session;
 use crate::acl::rules::Level;
 use crate::core::error::LdapError;
-use crate::core::filter::AttrSel;
+use crate::core::filter::{AttrSel, SchemaDn};
 use crate::service::Directory;
 use crate::store::View;
 use crate::write::values::norm_value;
@@ -52,10 +53,12 @@ pub fn compare(
     let want = norm_value(dir, &ty, &req.val).ok_or_else(|| {
         LdapError::syntax(format!("{}: assertion value invalid per syntax", ty.name()))
     })?;
+    // The same test as an equality filter's (so objectClass also matches superclasses).
+    let dn_norm = SchemaDn(&dir.schema);
     let mut any = false;
     for v in attr.values(&entry) {
         any = true;
-        if norm_value(dir, &ty, v).as_deref() == Some(want.as_slice()) {
+        if dir.schema.value_matches(&ty, v, &want, &dn_norm) == Some(true) {
             return Ok(LdapResultCode::CompareTrue);
         }
     }

@@ -193,6 +193,18 @@ pub fn search(
     cancel: &AtomicBool,
     emit: &mut dyn FnMut(LdapSearchResultEntry) -> bool,
 ) -> Result<SearchEnd, LdapError> {
+    // INTEGER (0 .. maxInt) (RFC 4511 4.5.1.4, 4.5.1.5); the codec turns any value out of that
+    // range into -1. OpenLDAP answers protocolError too.
+    if req.sizelimit < 0 {
+        return Err(LdapError::protocol(
+            "invalid size limit: must be 0 .. 2147483647",
+        ));
+    }
+    if req.timelimit < 0 {
+        return Err(LdapError::protocol(
+            "invalid time limit: must be 0 .. 2147483647",
+        ));
+    }
     let schema = &*dir.schema;
     let base = dir.parse_dn(&req.base)?;
     let policy = &dir.policy;

@@ -24,6 +24,24 @@ pub struct Request {
     pub controls: Result<Vec<RawControl>, String>,
 }
 
+/// The decode error for a TLS handshake record where an LDAP message was expected: the client
+/// starts TLS on the plain LDAP port (an `ldaps://` URL with the LDAP port, or TLS without
+/// StartTLS). The connection logs it as a TLS failure, not as a malformed request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlsOnPlainPort;
+
+impl std::fmt::Display for TlsOnPlainPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a TLS handshake where an LDAP message was expected")
+    }
+}
+
+impl std::error::Error for TlsOnPlainPort {}
+
+/// The first byte of a TLS handshake record (ContentType handshake, RFC 8446 5.1); an LDAP
+/// message starts with 0x30 (SEQUENCE).
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
 /// Request decoder / response encoder with the server's size and nesting limits.
 pub struct RequestCodec {
     max_ber_size: usize,
@@ -50,6 +68,9 @@ impl Decoder for RequestCodec {
                 "lber buffer is too large",
             ));
         }
+        if buf.first() == Some(&TLS_HANDSHAKE_RECORD) {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, TlsOnPlainPort));
+        }
         let mut parser = Parser::new(self.max_ber_depth);
         let (rem, tag) = match parser.parse(buf) {
             Ok(r) => r,
@@ -64,7 +85,8 @@ impl Decoder for RequestCodec {
             ));
         }
         buf.advance(size);
-        let (tag, controls) = split_controls(tag);
+        let (mut tag, controls) = split_controls(tag);
+        flag_search_limits_out_of_range(&mut tag);
         let msg = LdapMsg::try_from(tag).map_err(io::Error::other)?;
         Ok(Some(Request { msg, controls }))
     }
@@ -190,6 +212,49 @@ fn split_controls(mut tag: StructureTag) -> (StructureTag, Result<Vec<RawControl
     (tag, parsed)
 }
 
+/// A search's sizeLimit and timeLimit are INTEGER (0 .. maxInt) (RFC 4511 4.5.1). ldap3_proto
+/// reads an INTEGER without extending its sign (a one-byte -1, `0xFF`, comes out as 255) and
+/// truncates it to 32 bits, so a negative or too large limit would pass as some other limit.
+/// Such a value is replaced by a four-byte -1, which ldap3_proto reads as -1 and the search
+/// answers with protocolError (ops/search.rs), as OpenLDAP does.
+fn flag_search_limits_out_of_range(msg: &mut StructureTag) {
+    let PL::C(items) = &mut msg.payload else {
+        return;
+    };
+    let Some(op) = items.get_mut(1) else {
+        return;
+    };
+    if op.class != TagClass::Application || op.id != 3 {
+        return;
+    }
+    let PL::C(fields) = &mut op.payload else {
+        return;
+    };
+    // baseObject, scope, derefAliases, sizeLimit, timeLimit, ...
+    for limit in fields.iter_mut().skip(3).take(2) {
+        if limit.class != TagClass::Universal || limit.id != Types::Integer as u64 {
+            continue;
+        }
+        if let PL::P(bytes) = &mut limit.payload {
+            if !in_zero_to_max_int(bytes) {
+                *bytes = vec![0xff; 4];
+            }
+        }
+    }
+}
+
+/// Whether the contents of a BER INTEGER (two's complement, big-endian) are in 0 ..= 2^31 - 1.
+fn in_zero_to_max_int(bytes: &[u8]) -> bool {
+    if bytes.first().is_some_and(|b| b & 0x80 != 0) {
+        return false;
+    }
+    let significant = bytes
+        .iter()
+        .position(|&b| b != 0)
+        .map_or(&[][..], |i| &bytes[i..]);
+    significant.len() < 4 || (significant.len() == 4 && significant[0] < 0x80)
+}
+
 /// Control ::= SEQUENCE { controlType LDAPOID, criticality BOOLEAN DEFAULT FALSE,
 ///                        controlValue OCTET STRING OPTIONAL }
 fn control(tag: StructureTag) -> Result<RawControl, String> {
@@ -304,6 +369,61 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(req.controls.unwrap(), vec![]);
+    }
+
+    #[test]
+    fn search_limits_outside_0_to_max_int_come_out_negative() {
+        // LDAPMessage { 2, searchRequest { "", base, never, sizeLimit, timeLimit, FALSE,
+        // (objectClass=*), {} } } with the limits' encodings given.
+        let search = |size: &[u8], time: &[u8]| {
+            let mut body = vec![0x04, 0x00, 0x0a, 0x01, 0x00, 0x0a, 0x01, 0x00];
+            body.extend([0x02, size.len() as u8]);
+            body.extend_from_slice(size);
+            body.extend([0x02, time.len() as u8]);
+            body.extend_from_slice(time);
+            body.extend([0x01, 0x01, 0x00, 0x87, 0x0b]);
+            body.extend_from_slice(b"objectClass");
+            body.extend([0x30, 0x00]);
+            let mut msg = vec![0x02, 0x01, 0x02, 0x63, body.len() as u8];
+            msg.extend(body);
+            let mut pdu = vec![0x30, msg.len() as u8];
+            pdu.extend(msg);
+            let mut b = BytesMut::from(&pdu[..]);
+            let req = RequestCodec::new(1 << 20, 32)
+                .decode(&mut b)
+                .unwrap()
+                .unwrap();
+            match req.msg.op {
+                LdapOp::SearchRequest(r) => (r.sizelimit, r.timelimit),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(search(&[0x00], &[0x00]), (0, 0));
+        assert_eq!(search(&[0x64], &[0x00, 0xff]), (100, 255));
+        assert_eq!(
+            search(&[0x7f, 0xff, 0xff, 0xff], &[0x00, 0x7f, 0xff, 0xff, 0xff]),
+            (i32::MAX, i32::MAX)
+        );
+        // -1 in one byte (ldap3_proto alone reads 255), -2^31, 2^31, 2^32 + 5.
+        assert_eq!(search(&[0xff], &[0x05]), (-1, 5));
+        assert_eq!(search(&[0x05], &[0x80, 0x00, 0x00, 0x00]), (5, -1));
+        assert_eq!(search(&[0x00, 0x80, 0x00, 0x00, 0x00], &[0x00]).0, -1);
+        assert_eq!(search(&[0x01, 0x00, 0x00, 0x00, 0x05], &[0x00]).0, -1);
+    }
+
+    #[test]
+    fn a_tls_client_hello_is_told_apart_from_malformed_ber() {
+        // The start of a TLS 1.2/1.3 ClientHello record.
+        let mut b = BytesMut::from(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc][..]);
+        let e = RequestCodec::new(1 << 20, 32).decode(&mut b).unwrap_err();
+        assert!(e.get_ref().is_some_and(|i| i.is::<TlsOnPlainPort>()), "{e}");
+        // A message without an operation: malformed LDAP.
+        let mut b = BytesMut::from(&[0x30, 0x03, 0x02, 0x01, 0x01][..]);
+        let e = RequestCodec::new(1 << 20, 32).decode(&mut b).unwrap_err();
+        assert!(
+            !e.get_ref().is_some_and(|i| i.is::<TlsOnPlainPort>()),
+            "{e}"
+        );
     }
 
     #[test]

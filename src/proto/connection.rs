@@ -25,7 +25,7 @@ use crate::ops::controls::OpKind;
 use crate::ops::extended::OID_STARTTLS;
 use crate::ops::search::{self, SearchEnd};
 use crate::ops::{self, Session};
-use crate::proto::codec::{Request, RequestCodec};
+use crate::proto::codec::{Request, RequestCodec, TlsOnPlainPort};
 use crate::service::Directory;
 use futures_util::StreamExt;
 use ldap3_proto::proto::{LdapExtendedResponse, LdapMsg, LdapOp, LdapResultCode};
@@ -158,11 +158,23 @@ pub async fn serve(
                 (Reader::Tls(r), Sink::stream(w), Outbox::new(None, marks))
             }
             Ok(Err(e)) => {
-                tracing::debug!(conn = conn_id, %peer, error = %e, "TLS handshake failed");
+                log_tls_failure(
+                    conn_id,
+                    peer,
+                    "LDAPS",
+                    Some(&e),
+                    limits.tls_handshake_timeout_secs,
+                );
                 return;
             }
             Err(_) => {
-                tracing::debug!(conn = conn_id, %peer, "TLS handshake timed out");
+                log_tls_failure(
+                    conn_id,
+                    peer,
+                    "LDAPS",
+                    None,
+                    limits.tls_handshake_timeout_secs,
+                );
                 return;
             }
         }
@@ -239,11 +251,7 @@ impl Conn {
                             }
                         }
                         Ok(None) => return "client closed",
-                        Ok(Some(Err(e))) => {
-                            tracing::info!(conn = self.session.id, peer = %self.session.peer, error = %e, "malformed request; disconnecting");
-                            self.notice(LdapResultCode::ProtocolError, "malformed request").await;
-                            return "malformed PDU";
-                        }
+                        Ok(Some(Err(e))) => return self.read_failed(&e).await,
                         Ok(Some(Ok(msg))) => {
                             match self.handle(msg, input).await {
                                 Ok(next_input) => input = next_input,
@@ -254,6 +262,40 @@ impl Conn {
                 }
             }
         }
+    }
+
+    /// No request could be read: log why and give the reason to close. Only a client that sent
+    /// something other than LDAP gets a Notice of Disconnection; a TLS failure or a lost
+    /// connection is not a malformed request.
+    async fn read_failed(&mut self, e: &io::Error) -> &'static str {
+        let (conn, peer) = (self.session.id, self.session.peer);
+        let inner = e.get_ref();
+        if inner.is_some_and(|i| i.is::<TlsOnPlainPort>()) {
+            tracing::info!(
+                conn,
+                %peer,
+                "TLS handshake failed: the client started TLS on the plain LDAP port (it needs ldaps:// with the LDAPS port, or StartTLS)"
+            );
+            return "TLS on the plain LDAP port";
+        }
+        if let Some(tls) = inner.and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            tracing::info!(conn, %peer, error = %tls, "TLS failure; disconnecting");
+            return "TLS failure";
+        }
+        if matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+                | io::ErrorKind::TimedOut
+        ) {
+            tracing::debug!(conn, %peer, error = %e, "read failed");
+            return "read failed";
+        }
+        tracing::info!(conn, %peer, error = %e, "malformed request; disconnecting");
+        self.notice(LdapResultCode::ProtocolError, "malformed request")
+            .await;
+        "malformed PDU"
     }
 
     /// Queue a response from the connection task (written at once on plain TCP when the socket
@@ -563,10 +605,19 @@ impl Conn {
         let Ok(tcp) = Arc::try_unwrap(tcp) else {
             return Err("StartTLS: socket still shared");
         };
-        let hs = Duration::from_secs(self.shared.dir.config.limits.tls_handshake_timeout_secs);
-        let tls = match tokio::time::timeout(hs, acceptor.accept(tcp)).await {
+        let secs = self.shared.dir.config.limits.tls_handshake_timeout_secs;
+        let (conn, peer) = (self.session.id, self.session.peer);
+        let tls = match tokio::time::timeout(Duration::from_secs(secs), acceptor.accept(tcp)).await
+        {
             Ok(Ok(s)) => s,
-            _ => return Err("StartTLS handshake failed"),
+            Ok(Err(e)) => {
+                log_tls_failure(conn, peer, "StartTLS", Some(&e), secs);
+                return Err("StartTLS handshake failed");
+            }
+            Err(_) => {
+                log_tls_failure(conn, peer, "StartTLS", None, secs);
+                return Err("StartTLS handshake timed out");
+            }
         };
         self.session.tls = true;
         self.session.client_cert = peer_cert(&tls);
@@ -574,6 +625,89 @@ impl Conn {
         self.outbox = Outbox::new(None, self.marks);
         self.sink = Sink::stream(w);
         Ok(FramedRead::new(Reader::Tls(r), codec(&self.shared.dir)))
+    }
+}
+
+/// Log a failed TLS handshake (LDAPS or StartTLS) as what it is, with its cause; `error` is
+/// `None` when the client did not finish within the handshake timeout. A client that only
+/// connected and left (a port check) is logged at debug level.
+fn log_tls_failure(conn: u64, peer: SocketAddr, via: &str, error: Option<&io::Error>, secs: u64) {
+    match error {
+        Some(e) if left_before_tls(e) => tracing::debug!(
+            conn,
+            %peer,
+            via,
+            error = %e,
+            "TLS handshake failed: {}",
+            tls_failure_cause(e)
+        ),
+        Some(e) => tracing::info!(
+            conn,
+            %peer,
+            via,
+            error = %e,
+            "TLS handshake failed: {}",
+            tls_failure_cause(e)
+        ),
+        None => tracing::info!(
+            conn,
+            %peer,
+            via,
+            "TLS handshake failed: not done within {secs} s"
+        ),
+    }
+}
+
+/// The connection ended during the handshake without a TLS error (no alert, nothing invalid).
+fn left_before_tls(e: &io::Error) -> bool {
+    let tls = e.get_ref().is_some_and(|i| i.is::<rustls::Error>());
+    !tls && matches!(
+        e.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
+}
+
+/// Why a TLS handshake failed, in words an operator can act on.
+pub fn tls_failure_cause(e: &io::Error) -> &'static str {
+    use rustls::{AlertDescription as Alert, Error as Tls, InvalidMessage};
+    let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<Tls>()) else {
+        return if left_before_tls(e) {
+            "the client closed the connection during the handshake"
+        } else {
+            "I/O error"
+        };
+    };
+    match tls {
+        Tls::InvalidMessage(InvalidMessage::InvalidContentType) => {
+            "not TLS: the client sent something else, such as plain LDAP to the LDAPS port or after StartTLS"
+        }
+        Tls::AlertReceived(Alert::UnknownCA) => {
+            "unknown CA: the client does not trust the issuer of the server certificate"
+        }
+        Tls::AlertReceived(
+            Alert::BadCertificate
+            | Alert::CertificateUnknown
+            | Alert::CertificateExpired
+            | Alert::CertificateRevoked
+            | Alert::UnsupportedCertificate,
+        ) => "the client rejected the server certificate (its name, validity or issuer)",
+        Tls::AlertReceived(
+            Alert::ProtocolVersion | Alert::HandshakeFailure | Alert::InsufficientSecurity,
+        )
+        | Tls::PeerIncompatible(_) => "no TLS version or cipher suite in common with the client",
+        Tls::AlertReceived(_) => "the client aborted the handshake",
+        Tls::NoCertificatesPresented => "peer sent no certificates",
+        Tls::InvalidCertificate(_) => {
+            "the client certificate is not valid (not issued by tls.client_ca, expired, ...)"
+        }
+        Tls::InvalidMessage(_)
+        | Tls::InappropriateMessage { .. }
+        | Tls::InappropriateHandshakeMessage { .. }
+        | Tls::PeerMisbehaved(_) => "the client broke the TLS protocol",
+        _ => "TLS error",
     }
 }
 
@@ -602,4 +736,25 @@ fn peer_cert(s: &TlsStream<TcpStream>) -> Option<Arc<Vec<u8>>> {
         .peer_certificates()
         .and_then(|c| c.first())
         .map(|c| Arc::new(c.as_ref().to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_failure_causes_name_what_happened() {
+        use rustls::{AlertDescription as Alert, Error as Tls, InvalidMessage};
+        let tls = |e: Tls| tls_failure_cause(&io::Error::new(io::ErrorKind::InvalidData, e));
+        assert!(tls(Tls::InvalidMessage(InvalidMessage::InvalidContentType)).starts_with("not TLS"));
+        assert!(tls(Tls::AlertReceived(Alert::UnknownCA)).starts_with("unknown CA"));
+        assert!(tls(Tls::AlertReceived(Alert::CertificateExpired)).contains("rejected"));
+        assert_eq!(
+            tls(Tls::NoCertificatesPresented),
+            "peer sent no certificates"
+        );
+        assert!(tls(Tls::AlertReceived(Alert::ProtocolVersion)).contains("in common"));
+        let eof = io::Error::from(io::ErrorKind::UnexpectedEof);
+        assert!(tls_failure_cause(&eof).contains("closed the connection"));
+    }
 }

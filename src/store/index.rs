@@ -3,7 +3,7 @@
 
 use crate::core::entry::Entry;
 use crate::core::filter::{Filter, SchemaDn};
-use crate::core::schema::Schema;
+use crate::core::schema::{Schema, OBJECT_CLASS_OID};
 use std::collections::{BTreeSet, HashSet};
 
 /// Which attributes have which indexes. Names are schema names in lower case.
@@ -24,15 +24,27 @@ impl IndexSpec {
         }
     }
 
-    /// A stable text form, stored in the meta table to detect a changed configuration.
+    /// A stable text form, stored in the meta table to detect a changed configuration. It
+    /// starts with [`KEY_LAYOUT`], so that a version that computes other keys for the same
+    /// values rebuilds the indexes of an existing database when it opens it.
     pub fn fingerprint(&self) -> String {
         let mut eq: Vec<_> = self.eq.iter().cloned().collect();
         eq.sort();
         let mut sub: Vec<_> = self.sub.iter().cloned().collect();
         sub.sort();
-        format!("eq={};sub={}", eq.join(","), sub.join(","))
+        format!(
+            "keys={KEY_LAYOUT};eq={};sub={}",
+            eq.join(","),
+            sub.join(",")
+        )
     }
 }
+
+/// The version of the keys [`for_each_key`] computes. Bump it whenever the keys of the same entry
+/// change: the fingerprint changes with it and [`crate::store::Store::open`] rebuilds the indexes.
+/// 1 (no marker in the fingerprint): values only. 2: objectClass equality keys also hold every
+/// superclass of each class.
+pub const KEY_LAYOUT: u32 = 2;
 
 pub fn attr_prefix(name: &str) -> Vec<u8> {
     let mut k = name.to_ascii_lowercase().into_bytes();
@@ -85,6 +97,8 @@ pub fn for_each_key(e: &Entry, spec: &IndexSpec, schema: &Schema, f: &mut dyn Fn
     let mut key: Vec<u8> = Vec::with_capacity(64);
     let mut grams: Vec<u8> = Vec::with_capacity(64);
     let mut lower = String::with_capacity(32);
+    // The object classes whose keys were visited.
+    let mut classes: Vec<&str> = Vec::new();
     for a in &e.attrs {
         lower.clear();
         lower.push_str(a.base_name());
@@ -97,6 +111,7 @@ pub fn for_each_key(e: &Entry, spec: &IndexSpec, schema: &Schema, f: &mut dyn Fn
         let Some(ty) = schema.attribute(&lower) else {
             continue;
         };
+        let object_class = want_eq && ty.oid == OBJECT_CLASS_OID;
         key.clear();
         key.extend(ty.name().bytes().map(|b| b.to_ascii_lowercase()));
         key.push(0);
@@ -105,10 +120,29 @@ pub fn for_each_key(e: &Entry, spec: &IndexSpec, schema: &Schema, f: &mut dyn Fn
             if want_eq {
                 key.truncate(plen);
                 // Without a normal form the key still records presence.
-                if let Some(n) = schema.normalize_value(ty, v, &dn) {
-                    key.extend_from_slice(&n);
+                let norm = schema.normalize_value(ty, v, &dn);
+                // An entry of a class is also an entry of each superclass (objectClass
+                // equality matches them), so its keys name them too, each once.
+                let closure = norm
+                    .as_deref()
+                    .filter(|_| object_class)
+                    .and_then(|n| std::str::from_utf8(n).ok())
+                    .and_then(|n| schema.class_closure(n));
+                if let Some(closure) = closure {
+                    for class in closure {
+                        if !classes.contains(&class.as_str()) {
+                            classes.push(class.as_str());
+                            key.truncate(plen);
+                            key.extend_from_slice(class.as_bytes());
+                            f(false, &key);
+                        }
+                    }
+                } else {
+                    if let Some(n) = &norm {
+                        key.extend_from_slice(n);
+                    }
+                    f(false, &key);
                 }
-                f(false, &key);
             }
             if want_sub {
                 if let Some(n) = ty.substr.and_then(|r| r.normalize(v)) {
@@ -350,6 +384,104 @@ mod tests {
         assert_eq!(intersect(&[1, 3, 5, 7], &[3, 4, 5]), vec![3, 5]);
         assert_eq!(union(&[1, 3, 5], &[2, 3, 6]), vec![1, 2, 3, 5, 6]);
         assert_eq!(union(&[], &[2]), vec![2]);
+    }
+
+    #[test]
+    fn object_class_keys_hold_the_superclasses() {
+        let schema = Schema::builtin().unwrap();
+        let spec = IndexSpec::new(["objectClass", "cn"], []);
+        let mut e = Entry::new("cn=x,dc=example");
+        e.set(
+            "objectClass",
+            vec![b"inetOrgPerson".to_vec(), b"cctldContact".to_vec()],
+        );
+        e.set("cn", vec![b"Person".to_vec()]);
+        let mut visited: Vec<Vec<u8>> = Vec::new();
+        for_each_key(&e, &spec, &schema, &mut |_, k| visited.push(k.to_vec()));
+        let oc = |c: &str| [attr_prefix("objectClass"), c.as_bytes().to_vec()].concat();
+        let mut want: Vec<Vec<u8>> = [
+            "inetorgperson",
+            "organizationalperson",
+            "person",
+            "top",
+            "cctldcontact",
+        ]
+        .iter()
+        .map(|c| oc(c))
+        .collect();
+        want.push([attr_prefix("cn"), b"person".to_vec()].concat());
+        // Each class once, although both classes derive from top.
+        assert_eq!(visited, want);
+        // Another attribute with the same value is not widened.
+        let (eq, _) = entry_keys(&e, &spec, &schema);
+        assert_eq!(eq.len(), 6);
+        // An unknown class (schema files removed) still gets its key.
+        e.set("objectClass", vec![b"1.2.3.4".to_vec()]);
+        let (eq, _) = entry_keys(&e, &spec, &schema);
+        assert!(eq.contains(&oc("1.2.3.4")));
+    }
+
+    #[test]
+    fn the_fingerprint_names_the_key_layout() {
+        let spec = IndexSpec::new(["objectClass"], ["cn"]);
+        assert_eq!(
+            spec.fingerprint(),
+            format!("keys={KEY_LAYOUT};eq=objectclass;sub=cn")
+        );
+        // Databases written before the marker (layout 1) have a fingerprint without it, so they
+        // are reindexed when opened.
+        const { assert!(KEY_LAYOUT >= 2) };
+    }
+
+    #[test]
+    fn a_database_with_layout_1_keys_gets_the_superclass_keys_when_opened() {
+        use crate::core::dn::Dn;
+        use crate::core::entry::CheckedEntry;
+        use crate::store::tables::{EQ_INDEX, META, META_INDEX_SPEC, ROOT_ID};
+        use crate::store::{postings, Store};
+        use redb::{Database, ReadableDatabase, ReadableTableMetadata};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.redb");
+        let schema = Arc::new(Schema::builtin().unwrap());
+        let spec = IndexSpec::new(["objectClass"], []);
+        let open = || Store::open(&path, schema.clone(), spec.clone(), 8 << 20).unwrap();
+        let mut e = Entry::new("cn=x");
+        e.set(
+            "objectClass",
+            vec![b"inetOrgPerson".to_vec(), b"cctldContact".to_vec()],
+        );
+        let dn = Dn::parse("cn=x", &schema).unwrap();
+        let id = open()
+            .write(|w| w.insert(ROOT_ID, &dn, &CheckedEntry::certified(e.clone())))
+            .unwrap();
+        // What an earlier version wrote: the fingerprint without a layout marker and one key
+        // per value.
+        {
+            let db = Database::create(&path).unwrap();
+            let w = db.begin_write().unwrap();
+            {
+                let mut meta = w.open_table(META).unwrap();
+                meta.insert(META_INDEX_SPEC, b"eq=objectclass;sub=".as_slice())
+                    .unwrap();
+                let mut eq = w.open_table(EQ_INDEX).unwrap();
+                eq.retain(|_, _| false).unwrap();
+                for class in ["inetorgperson", "cctldcontact"] {
+                    let k = [attr_prefix("objectClass"), class.as_bytes().to_vec()].concat();
+                    postings::insert(&mut eq, &k, id).unwrap();
+                }
+            }
+            w.commit().unwrap();
+            let r = db.begin_read().unwrap();
+            let eq = r.open_table(EQ_INDEX).unwrap();
+            assert_eq!(eq.len().unwrap(), 2);
+        }
+        let store = open();
+        let snap = store.read().unwrap();
+        for class in ["person", "organizationalperson", "top", "cctldcontact"] {
+            let k = [attr_prefix("objectClass"), class.as_bytes().to_vec()].concat();
+            assert_eq!(snap.eq_ids(&k).unwrap(), vec![id], "{class}");
+        }
     }
 
     #[test]

@@ -150,7 +150,8 @@ impl TestServer {
         c
     }
 
-    fn tls_config(&self) -> Arc<rustls::ClientConfig> {
+    /// A rustls client configuration that trusts the server's generated CA.
+    pub fn tls_config(&self) -> Arc<rustls::ClientConfig> {
         use rustls_pki_types::pem::PemObject;
         let mut roots = rustls::RootCertStore::empty();
         for c in rustls_pki_types::CertificateDer::pem_file_iter(self.ca_file()).expect("ca") {
@@ -274,4 +275,71 @@ pub fn grant_members(s: &TestServer) {
             ("member", &[&format!("ou=registries,{SUFFIX}")]),
         ],
     );
+}
+
+/// What ccdir logs at info and above, kept in memory for tests that check a log line. The
+/// first call installs a process-wide tracing subscriber: all tests share this process and the
+/// servers log from tokio's worker threads, so a test finds its own lines by something only they
+/// contain, such as its client's address (`peer=127.0.0.1:port`).
+pub fn server_log() -> &'static ServerLog {
+    static LOG: std::sync::OnceLock<&'static ServerLog> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let log: &'static ServerLog = Box::leak(Box::new(ServerLog {
+            text: std::sync::Mutex::new(Vec::new()),
+        }));
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("ccdir=info"))
+            .with_ansi(false)
+            .with_writer(move || LogWriter(log))
+            .finish();
+        // Only this function installs one; should another have, the lines are not seen here
+        // and the tests that look for them say so.
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        log
+    })
+}
+
+pub struct ServerLog {
+    text: std::sync::Mutex<Vec<u8>>,
+}
+
+impl ServerLog {
+    /// The lines that contain `needle`, once there is at least one or `wait` has passed.
+    pub fn lines_with(&self, needle: &str, wait: std::time::Duration) -> Vec<String> {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            let lines: Vec<String> = {
+                let text = self.text.lock().unwrap_or_else(|e| e.into_inner());
+                String::from_utf8_lossy(&text)
+                    .lines()
+                    .filter(|l| l.contains(needle))
+                    .map(str::to_string)
+                    .collect()
+            };
+            if !lines.is_empty() || std::time::Instant::now() >= deadline {
+                return lines;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+/// One formatted event per write (tracing-subscriber writes each event whole).
+struct LogWriter(&'static ServerLog);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut text = self.0.text.lock().unwrap_or_else(|e| e.into_inner());
+        // Bounded: the other tests log through it too.
+        if text.len() > 8 << 20 {
+            let half = text.len() / 2;
+            text.drain(..half);
+        }
+        text.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -1147,3 +1147,145 @@ fn concurrent_writes_are_grouped_and_all_kept() {
         assert_eq!(e.attrs["description"], vec![format!("{}", WRITES - 1)]);
     }
 }
+
+/// Issue 14: `(objectClass=person)` missed entries whose classes are only inetOrgPerson and
+/// cctldContact (address books such as Evolution search by the superclass). Object class
+/// equality matches subclasses, as in OpenLDAP; it is answered from the index; compare agrees;
+/// the entry keeps the classes it was given.
+#[test]
+fn object_class_person_matches_an_entry_that_lists_only_inet_org_person() {
+    use ccdir::core::filter::Filter;
+    use ccdir::store::View;
+    let s = TestServer::start();
+    let mut c = s.admin();
+    let dn = person_dn("sub");
+    add(
+        &mut c,
+        &dn,
+        &[
+            ("objectClass", &["inetOrgPerson", "cctldContact"]),
+            ("uid", &["sub"]),
+            ("cn", &["Sub Class"]),
+            ("sn", &["Class"]),
+            ("associatedDomain", &["br"]),
+        ],
+    );
+    add_person(&mut c, "ann", "Ann Example");
+    for f in [
+        "(objectClass=person)",
+        "(objectClass=organizationalPerson)",
+        "(objectClass=2.5.6.6)",
+        "(objectClass=top)",
+        "(&(objectClass=person)(objectClass=cctldContact))",
+    ] {
+        let (code, e) = search(&mut c, SUFFIX, Scope::Subtree, f, &["1.1"]);
+        assert_eq!(code, 0, "{f}");
+        assert!(dns(&e).contains(&dn.to_lowercase()), "{f}: {:?}", dns(&e));
+    }
+    let (_, e) = search(
+        &mut c,
+        SUFFIX,
+        Scope::Subtree,
+        "(objectClass=person)",
+        &["1.1"],
+    );
+    assert_eq!(
+        dns(&e),
+        vec![person_dn("ann").to_lowercase(), dn.to_lowercase()]
+    );
+    let (_, e) = search(
+        &mut c,
+        SUFFIX,
+        Scope::Subtree,
+        "(!(objectClass=person))",
+        &["1.1"],
+    );
+    assert!(!dns(&e).contains(&dn.to_lowercase()));
+    // Stored as given: the superclasses are not added to the entry.
+    let (_, e) = search(
+        &mut c,
+        &dn,
+        Scope::Base,
+        "(objectClass=*)",
+        &["objectClass"],
+    );
+    assert_eq!(
+        e[0].attrs["objectClass"]
+            .iter()
+            .map(String::as_str)
+            .collect::<HashSet<_>>(),
+        set(&["inetOrgPerson", "cctldContact"])
+    );
+    // Compare goes through the same matching.
+    let cmp =
+        |c: &mut ldap3::LdapConn, a: &str, v: &str| c.compare(&dn, a, v).expect("compare").0.rc;
+    assert_eq!(cmp(&mut c, "objectClass", "person"), 6);
+    assert_eq!(cmp(&mut c, "objectClass", "top"), 6);
+    assert_eq!(cmp(&mut c, "objectClass", "inetOrgPerson"), 6);
+    assert_eq!(cmp(&mut c, "objectClass", "organizationalRole"), 5);
+    // The planner narrows by the objectClass index (no scan), and the superclass key holds the
+    // entry.
+    let dir = s.server().directory();
+    let f = Filter::compile(
+        &ccdir::core::filter_text::parse("(objectClass=person)").expect("filter"),
+        &dir.schema,
+        dir.filter_limits(),
+    )
+    .expect("compile");
+    let snap = dir.store.read().expect("snapshot");
+    let ids = ccdir::store::index::candidates(&f, dir.store.index_spec(), &snap)
+        .expect("index")
+        .expect("(objectClass=person) is answered from the index");
+    let parsed = ccdir::core::dn::Dn::parse(&dn, &dir.schema).expect("dn");
+    let (id, _) = snap.lookup(&parsed).expect("lookup").expect("entry");
+    assert!(ids.contains(&id));
+    assert_eq!(ids.len(), 2, "the two people, nothing else");
+}
+
+/// Issue 14: an extensible match whose rule does not apply to the attribute's syntax
+/// (`caseExactMatch`, for Directory Strings, on `mail`, an IA5 String) is Undefined, as in
+/// OpenLDAP: it matches nothing, and neither does its negation.
+#[test]
+fn extensible_match_with_a_rule_for_another_syntax_is_undefined() {
+    let s = TestServer::start();
+    let mut c = s.admin();
+    add(
+        &mut c,
+        &person_dn("ann"),
+        &[
+            ("objectClass", &["inetOrgPerson"]),
+            ("uid", &["ann"]),
+            ("cn", &["Ann Example"]),
+            ("sn", &["Example"]),
+            ("mail", &["Ann@Example.org"]),
+            ("telephoneNumber", &["+49 69 1234"]),
+        ],
+    );
+    let found = |c: &mut ldap3::LdapConn, f: &str| {
+        let (code, e) = search(c, SUFFIX, Scope::Subtree, f, &["1.1"]);
+        assert_eq!(code, 0, "{f}");
+        e.len()
+    };
+    for f in [
+        "(mail:caseExactMatch:=Ann@Example.org)",
+        "(!(mail:caseExactMatch:=x))",
+        "(mail:caseIgnoreMatch:=ann@example.org)",
+        "(!(mail:caseIgnoreMatch:=x))",
+        "(cn:caseIgnoreIA5Match:=ann example)",
+        "(&(uid=ann)(!(cn:integerMatch:=1)))",
+        // Without a type only the attributes the rule applies to are tried.
+        "(:caseIgnoreMatch:=ann@example.org)",
+    ] {
+        assert_eq!(found(&mut c, f), 0, "{f}");
+    }
+    for f in [
+        "(mail:caseExactIA5Match:=Ann@Example.org)",
+        "(mail:caseIgnoreIA5Match:=ann@example.org)",
+        "(&(uid=ann)(!(mail:caseExactIA5Match:=x)))",
+        "(cn:caseExactMatch:=Ann Example)",
+        "(telephoneNumber:caseIgnoreMatch:=+49 69 1234)",
+        "(:caseIgnoreIA5Match:=ann@example.org)",
+    ] {
+        assert_eq!(found(&mut c, f), 1, "{f}");
+    }
+}

@@ -599,7 +599,8 @@ fn many_malformed_requests_leave_other_clients_served() {
             other => panic!("after {name}: {other:?}"),
         }
     }
-    // Negative limits are not malformed: they mean "no limit from the client".
+    // Negative limits are no malformed PDU: that request gets protocolError (RFC 4511: 0 ..
+    // maxInt; see negative_size_or_time_limit_is_a_protocol_error) and the connection stays.
     let LdapOp::SearchRequest(mut req) =
         search_req(SUFFIX, LdapFilter::Present("objectClass".into()))
     else {
@@ -612,11 +613,23 @@ fn many_malformed_requests_leave_other_clients_served() {
         match good.recv().map(|m| m.op) {
             Some(LdapOp::SearchResultEntry(_)) => {}
             Some(LdapOp::SearchResultDone(r)) => {
-                assert_eq!(r.code, LdapResultCode::Success);
+                assert_eq!(r.code, LdapResultCode::ProtocolError);
                 break;
             }
             other => panic!("{other:?}"),
         }
+    }
+    good.send(LdapMsg::new(
+        9,
+        LdapOp::CompareRequest(LdapCompareRequest {
+            dn: ADMIN.into(),
+            atype: "cn".into(),
+            val: b"admin".to_vec(),
+        }),
+    ));
+    match good.recv().map(|m| m.op) {
+        Some(LdapOp::CompareResult(r)) => assert_eq!(r.code, LdapResultCode::CompareTrue),
+        other => panic!("after negative limits: {other:?}"),
     }
 }
 
@@ -793,4 +806,173 @@ fn a_client_that_never_reads_is_disconnected_after_the_write_timeout() {
         .search(SUFFIX, ldap3::Scope::Base, "(objectClass=*)", vec!["1.1"])
         .expect("search");
     assert_eq!(r.1.rc, 0);
+}
+
+/// Issue 14: a search with a negative sizeLimit or timeLimit (RFC 4511: INTEGER (0 .. maxInt))
+/// is a protocolError (2), as in OpenLDAP, not a search without a limit; the connection stays
+/// usable. The limits as libldap encodes -1 (one byte, `0xFF`), in four bytes, and above maxInt.
+#[test]
+fn negative_size_or_time_limit_is_a_protocol_error() {
+    // LDAPMessage { msgid, searchRequest { SUFFIX, subtree, never, size, time, FALSE,
+    // (objectClass=*), { 1.1 } } }, every length in short form.
+    let pdu = |msgid: u8, size: &[u8], time: &[u8]| {
+        let tlv = |tag: u8, content: &[u8]| {
+            let mut v = vec![tag, content.len() as u8];
+            v.extend_from_slice(content);
+            v
+        };
+        let body = [
+            tlv(0x04, SUFFIX.as_bytes()),
+            tlv(0x0a, &[2]),
+            tlv(0x0a, &[0]),
+            tlv(0x02, size),
+            tlv(0x02, time),
+            tlv(0x01, &[0]),
+            tlv(0x87, b"objectClass"),
+            tlv(0x30, &tlv(0x04, b"1.1")),
+        ]
+        .concat();
+        tlv(0x30, &[tlv(0x02, &[msgid]), tlv(0x63, &body)].concat())
+    };
+    let ts = TestServer::start();
+    let mut c = Raw::connect(&ts);
+    c.bind_admin(&ts);
+    let done = |c: &mut Raw| loop {
+        match c.recv().map(|m| m.op) {
+            Some(LdapOp::SearchResultEntry(_)) => {}
+            Some(LdapOp::SearchResultDone(r)) => return r,
+            other => panic!("{other:?}"),
+        }
+    };
+    let cases: [(&[u8], &[u8], &str); 5] = [
+        (&[0xff], &[0x00], "size limit"),
+        (&[0xff, 0xff, 0xff, 0xff], &[0x00], "size limit"),
+        (&[0x00], &[0xff], "time limit"),
+        (&[0x00], &[0x80, 0x00, 0x00, 0x00], "time limit"),
+        (&[0x00, 0x80, 0x00, 0x00, 0x00], &[0x00], "size limit"),
+    ];
+    for (i, (size, time, what)) in cases.iter().enumerate() {
+        c.send_bytes(&pdu(2 + i as u8, size, time));
+        let r = done(&mut c);
+        assert_eq!(r.code, LdapResultCode::ProtocolError, "{size:?} {time:?}");
+        assert!(r.message.contains(what), "{}", r.message);
+    }
+    // The connection still serves: 0 .. maxInt are limits.
+    c.send_bytes(&pdu(9, &[0x7f, 0xff, 0xff, 0xff], &[0x00]));
+    assert_eq!(done(&mut c).code, LdapResultCode::Success);
+    c.send_bytes(&pdu(10, &[0x01], &[0x00]));
+    assert_eq!(done(&mut c).code, LdapResultCode::SizeLimitExceeded);
+    // Through a client library as well.
+    let mut l = ts.admin();
+    let r = l
+        .with_search_options(ldap3::SearchOptions::new().sizelimit(-1))
+        .search(
+            SUFFIX,
+            ldap3::Scope::Subtree,
+            "(objectClass=*)",
+            vec!["1.1"],
+        )
+        .expect("search");
+    assert_eq!(r.1.rc, 2);
+}
+
+/// Issue 14: a failed TLS handshake was logged as a malformed LDAP request. It is logged as a
+/// TLS failure with its cause, and the client gets no LDAP Notice of Disconnection: plain LDAP
+/// to the LDAPS port, plain LDAP after StartTLS, and a TLS ClientHello to the plain LDAP port.
+#[test]
+fn failed_tls_handshake_is_logged_as_a_tls_failure_not_a_malformed_request() {
+    let log = server_log();
+    let ts = TestServer::start();
+    let bind = encoded(LdapMsg::new(
+        1,
+        LdapOp::BindRequest(LdapBindRequest {
+            version: 3,
+            dn: String::new(),
+            cred: LdapBindCred::Simple(String::new()),
+        }),
+    ));
+    let read_all = |s: &mut TcpStream| {
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        got
+    };
+    let lines_of = |client: &TcpStream| {
+        let me = client.local_addr().expect("local address");
+        log.lines_with(&format!("peer={me}"), Duration::from_secs(10))
+    };
+    let malformed = |lines: &[String]| lines.iter().any(|l| l.contains("malformed"));
+
+    // Plain LDAP to the LDAPS port: rustls answers with an alert, no LDAP.
+    let mut s = TcpStream::connect(ts.server().ldaps_addrs[0]).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(&bind).expect("write");
+    let got = read_all(&mut s);
+    assert_eq!(got.first(), Some(&0x15), "a TLS alert record: {got:?}");
+    let lines = lines_of(&s);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("TLS handshake failed: not TLS") && l.contains("LDAPS")),
+        "{lines:?}"
+    );
+    assert!(!malformed(&lines), "{lines:?}");
+
+    // StartTLS, then plain LDAP instead of a ClientHello.
+    let mut c = Raw::connect(&ts);
+    c.send(LdapMsg::new(
+        1,
+        LdapOp::ExtendedRequest(LdapExtendedRequest {
+            name: "1.3.6.1.4.1.1466.20037".into(),
+            value: None,
+        }),
+    ));
+    match c.recv().map(|m| m.op) {
+        Some(LdapOp::ExtendedResponse(r)) => assert_eq!(r.res.code, LdapResultCode::Success),
+        other => panic!("StartTLS: {other:?}"),
+    }
+    c.send_bytes(&bind);
+    let got = read_all(&mut c.s);
+    assert_ne!(got.first(), Some(&0x30), "no LDAP after StartTLS: {got:?}");
+    let lines = lines_of(&c.s);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("TLS handshake failed: not TLS") && l.contains("StartTLS")),
+        "{lines:?}"
+    );
+    assert!(!malformed(&lines), "{lines:?}");
+
+    // A TLS client on the plain LDAP port (ldaps:// with the LDAP port): its ClientHello is no
+    // malformed LDAP message, and an LDAP notice would mean nothing to it.
+    let mut hello = Vec::new();
+    rustls::ClientConnection::new(ts.tls_config(), "localhost".try_into().expect("name"))
+        .expect("client")
+        .write_tls(&mut hello)
+        .expect("ClientHello");
+    let mut s = TcpStream::connect(ts.ldap_addr()).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(&hello).expect("write");
+    assert_eq!(
+        read_all(&mut s),
+        Vec::<u8>::new(),
+        "closed without a notice"
+    );
+    let lines = lines_of(&s);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("TLS handshake failed") && l.contains("plain LDAP port")),
+        "{lines:?}"
+    );
+    assert!(!malformed(&lines), "{lines:?}");
+
+    // Malformed LDAP is still reported as such.
+    let mut s = TcpStream::connect(ts.ldap_addr()).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(b"\x30\x03\x02\x01\x01").expect("write");
+    let _ = read_all(&mut s);
+    assert!(malformed(&lines_of(&s)));
 }

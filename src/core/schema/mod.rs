@@ -123,6 +123,69 @@ impl AttributeType {
     pub fn to_rfc4512(&self) -> String {
         self.definition.to_rfc4512()
     }
+
+    /// Whether the equality rule `rule` may be used on this type in an extensible match (RFC 4511
+    /// 4.5.1.7.7: "the matchingRule MUST be one suitable for use with the specified type",
+    /// otherwise the item is Undefined). As OpenLDAP decides (slapd's `mr_usable_with_at`): the
+    /// type's own equality rule; a rule whose assertion syntax is the type's syntax, or a syntax
+    /// the type's derives from (Country String from Directory, IA5 and Printable String); and the
+    /// syntaxes a rule also accepts (caseIgnoreMatch and caseExactMatch: Printable, Country and
+    /// Telephone Number strings; the first-component rules: the description syntaxes; and
+    /// certificateExactMatch: Certificate). So `caseExactMatch` does not apply to `mail` (IA5
+    /// String), `caseExactIA5Match` does.
+    pub fn rule_applies(&self, rule: EqualityRule) -> bool {
+        use EqualityRule as R;
+        use Syntax as S;
+        if self.equality == Some(rule) {
+            return true;
+        }
+        let own = match rule {
+            R::ObjectIdentifier | R::ObjectIdentifierFirstComponent => S::Oid,
+            R::DistinguishedName => S::Dn,
+            R::CaseIgnore | R::CaseExact => S::DirectoryString,
+            R::NumericString => S::NumericString,
+            R::CaseIgnoreList => S::PostalAddress,
+            R::Boolean => S::Boolean,
+            R::Integer | R::IntegerFirstComponent => S::Integer,
+            R::BitString => S::BitString,
+            R::OctetString => S::OctetString,
+            R::TelephoneNumber => S::TelephoneNumber,
+            R::UniqueMember => S::NameAndOptionalUid,
+            R::GeneralizedTime => S::GeneralizedTime,
+            R::CertificateExact => S::CertificateExactAssertion,
+            R::CaseExactIA5 | R::CaseIgnoreIA5 => S::Ia5String,
+            R::Uuid => S::Uuid,
+        };
+        if self.syntax == own {
+            return true;
+        }
+        // Country String is a Directory, IA5 and Printable String (slapd's country_gen_syn).
+        if self.syntax == S::CountryString
+            && matches!(own, S::DirectoryString | S::Ia5String | S::PrintableString)
+        {
+            return true;
+        }
+        // The rules' compatible syntaxes (slapd's mrule_defs).
+        match rule {
+            R::CaseIgnore | R::CaseExact => matches!(
+                self.syntax,
+                S::CountryString | S::PrintableString | S::TelephoneNumber
+            ),
+            R::IntegerFirstComponent => self.syntax == S::DitStructureRuleDescription,
+            R::ObjectIdentifierFirstComponent => matches!(
+                self.syntax,
+                S::AttributeTypeDescription
+                    | S::DitContentRuleDescription
+                    | S::LdapSyntaxDescription
+                    | S::MatchingRuleDescription
+                    | S::MatchingRuleUseDescription
+                    | S::NameFormDescription
+                    | S::ObjectClassDescription
+            ),
+            R::CertificateExact => self.syntax == S::Certificate,
+            _ => false,
+        }
+    }
 }
 
 /// A loaded object class.
@@ -225,7 +288,13 @@ pub struct Schema {
     /// Attribute type index -> the type and its subtypes (lower-cased primary names), kept up to
     /// date by `load`: filters and attribute selection need it on every request.
     subtype_names: Vec<Arc<[String]>>,
+    /// Object class index -> the class and all its superclasses (lower-cased primary names, the
+    /// class first), kept up to date by `load`: objectClass equality and its index use it.
+    class_closures: Vec<Arc<[String]>>,
 }
+
+/// The OID of `objectClass`, whose equality matches superclasses (see [`Schema::value_matches`]).
+pub const OBJECT_CLASS_OID: &str = "2.5.4.0";
 
 fn key(s: &str) -> String {
     s.to_ascii_lowercase()
@@ -294,7 +363,31 @@ impl Schema {
             res.map_err(|m| err(st.line, m))?;
         }
         self.index_subtypes();
+        self.index_class_closures();
         Ok(())
+    }
+
+    fn index_class_closures(&mut self) {
+        let closures: Vec<Arc<[String]>> = self
+            .classes
+            .iter()
+            .map(|c| {
+                std::iter::once(c.name())
+                    .chain(self.superclasses(c).iter().map(|s| s.name()))
+                    .map(|n| n.to_ascii_lowercase())
+                    .collect::<Vec<_>>()
+                    .into()
+            })
+            .collect();
+        self.class_closures = closures;
+    }
+
+    /// Lower-cased primary names of the object class `name_or_oid` and of all its superclasses,
+    /// the class itself first and `top` last (precomputed). `None` for an unknown class.
+    pub fn class_closure(&self, name_or_oid: &str) -> Option<&[String]> {
+        lookup(&self.class_index, name_or_oid)
+            .and_then(|&i| self.class_closures.get(i))
+            .map(|c| &c[..])
     }
 
     fn index_subtypes(&mut self) {
@@ -659,6 +752,33 @@ impl Schema {
             }
         }
         Some(norm)
+    }
+
+    /// Whether the stored `value` of `attr` equals the normalised assertion value `want` (from
+    /// [`Schema::normalize_value`]), as equality filters and compare test it: the attribute's
+    /// equality rule, except for `objectClass`, where a value also matches each superclass of its
+    /// class (OpenLDAP's objectSubClassMatch: an `inetOrgPerson` entry is a `person`, and every
+    /// entry is `top`). `None` when the value is invalid for the rule (Undefined).
+    pub fn value_matches(
+        &self,
+        attr: &AttributeType,
+        value: &[u8],
+        want: &[u8],
+        dn: &dyn DnNormalizer,
+    ) -> Option<bool> {
+        let n = self.normalize_value(attr, value, dn)?;
+        if n == want {
+            return Some(true);
+        }
+        if attr.oid == OBJECT_CLASS_OID {
+            if let Some(closure) = std::str::from_utf8(&n)
+                .ok()
+                .and_then(|c| self.class_closure(c))
+            {
+                return Some(closure.iter().any(|c| c.as_bytes() == want));
+            }
+        }
+        Some(false)
     }
 
     /// attributeTypes values for the subschema subentry (RFC 4512 form, load order).
@@ -1561,7 +1681,39 @@ mod tests {
             Some(b"1.2.3.4".to_vec())
         );
         assert_eq!(s.normalize_value(oc, b"bad value", &dn), None);
+        // objectClass equality matches superclasses (objectSubClassMatch), nothing else does.
+        assert_eq!(
+            s.class_closure("2.16.840.1.113730.3.2.2"),
+            Some(
+                &[
+                    "inetorgperson".to_string(),
+                    "organizationalperson".to_string(),
+                    "person".to_string(),
+                    "top".to_string()
+                ][..]
+            )
+        );
+        assert_eq!(s.class_closure("nosuchclass"), None);
+        assert_eq!(
+            s.value_matches(oc, b"inetOrgPerson", b"person", &dn),
+            Some(true)
+        );
+        assert_eq!(
+            s.value_matches(oc, b"cctldContact", b"top", &dn),
+            Some(true)
+        );
+        assert_eq!(
+            s.value_matches(oc, b"person", b"inetorgperson", &dn),
+            Some(false)
+        );
+        assert_eq!(s.value_matches(oc, b"1.2.3.4", b"1.2.3.4", &dn), Some(true));
+        assert_eq!(s.value_matches(oc, b"bad value", b"top", &dn), None);
         let cn = s.attribute("cn").unwrap();
+        assert_eq!(s.value_matches(cn, b"Person", b"person", &dn), Some(true));
+        assert_eq!(
+            s.value_matches(cn, b"inetOrgPerson", b"person", &dn),
+            Some(false)
+        );
         assert_eq!(
             s.normalize_value(cn, b"  Foo  Bar ", &dn),
             Some(b"foo bar".to_vec())

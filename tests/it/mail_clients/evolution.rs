@@ -380,3 +380,56 @@ fn evolution_login_by_email_cannot_find_the_dn_anonymously() {
     );
     assert_eq!(code(&o), 13, "{}", stderr(&o));
 }
+
+/// Issue 14: with the search filter `(objectClass=person)`, common in guides written for
+/// OpenLDAP, completion missed people whose entries list only `inetOrgPerson` and `cctldContact`
+/// (object class filters match subclasses, as in OpenLDAP). Teams (organizationalRole) stay out.
+#[test]
+fn evolution_search_filter_object_class_person_finds_inet_org_persons() {
+    let s = directory();
+    let dn = "uid=evo-sub,associatedDomain=br,ou=registries,dc=cctld-ir,dc=example";
+    let mut admin = s.conn_ldaps();
+    admin
+        .simple_bind(ADMIN, &s.admin_password())
+        .expect("bind")
+        .success()
+        .expect("admin bind");
+    admin
+        .add(
+            dn,
+            vec![
+                ("objectClass", set(&["inetOrgPerson", "cctldContact"])),
+                ("uid", set(&["evo-sub"])),
+                ("cn", set(&["Marta Subclass"])),
+                ("sn", set(&["Subclass"])),
+                ("mail", set(&["marta.subclass@nic-br.example"])),
+                ("associatedDomain", set(&["br"])),
+            ],
+        )
+        .expect("add")
+        .success()
+        .expect("add success");
+    let conn = starttls(&s);
+    let query = |typed: &str| format!("(& (objectClass=person) {})", completion_query(typed));
+    let o = run(
+        &s,
+        &conn,
+        Some((READER, READER_PW)),
+        &["-b", REGISTRIES, "-s", "sub", "-z", "100", &query("marta")],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let mut dns = ldif_dns(&stdout(&o));
+    dns.sort();
+    let mut want = vec![BR_PERSON.to_lowercase(), dn.to_lowercase()];
+    want.sort();
+    assert_eq!(dns, want);
+    // The team matches the completion query but is no person.
+    let o = run(
+        &s,
+        &conn,
+        Some((READER, READER_PW)),
+        &["-b", REGISTRIES, "-s", "sub", &query("security@nic-br")],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!ldif_dns(&stdout(&o)).contains(&BR_TEAM.to_lowercase()));
+}
