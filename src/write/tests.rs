@@ -17,10 +17,12 @@ struct T {
 
 fn open() -> T {
     let tmp = tempfile::tempdir().unwrap();
-    let mut c = Config::default();
-    c.data_dir = tmp.path().to_path_buf();
-    c.load_sample = false;
-    c.openpgp_keyserver = false;
+    let mut c = Config {
+        data_dir: tmp.path().to_path_buf(),
+        load_sample: false,
+        openpgp_keyserver: false,
+        ..Config::default()
+    };
     c.store.cache_mib = 8;
     let clock = Arc::new(ManualClock::new(
         time::macros::datetime!(2026-12-04 12:00 UTC),
