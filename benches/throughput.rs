@@ -5,6 +5,13 @@
 //!                                   [--only eq|sub|bind|modify|add|mix|eq-tls|bind-tls]
 //!                                   [--as-user] [--no-slapd] [--bulk-only] [--smoke]
 //!                                   [--out FILE.md] [--json FILE.json] [--docs docs/benchmarks.md]
+//!                                   [--baseline PATH [--baseline-label TEXT]]
+//!
+//! With `--baseline PATH` (another ccdir binary, e.g. an earlier commit's release build) the
+//! import, the export and every workload are measured on three servers in the same run, one after
+//! the other for each step (this build, the baseline, slapd), and the report gets a "this build
+//! against the baseline" section that flags what is more than 5 % slower. `bench/run.sh
+//! --baseline-rev REV` builds REV in a temporary worktree and passes its binary here.
 //!
 //! Each workload is a closed loop per connection (send one request, read and check the whole
 //! response, record the latency), with a warm-up, a fixed duration and only loopback targets.
@@ -46,6 +53,10 @@ struct Opts {
     docs: Option<PathBuf>,
     /// Only import / export, no server workloads.
     bulk_only: bool,
+    /// Another ccdir binary (an earlier commit's build), measured in the same run, interleaved.
+    baseline: Option<PathBuf>,
+    /// How the report names the baseline (default: its path).
+    baseline_label: Option<String>,
 }
 
 fn opts() -> Opts {
@@ -61,6 +72,8 @@ fn opts() -> Opts {
         json: None,
         docs: None,
         bulk_only: false,
+        baseline: None,
+        baseline_label: None,
     };
     let args: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -92,6 +105,8 @@ fn opts() -> Opts {
                 i -= 1;
             }
             "--only" => o.only = Some(next),
+            "--baseline" => o.baseline = Some(PathBuf::from(next)),
+            "--baseline-label" => o.baseline_label = Some(next),
             "--as-user" => {
                 o.as_user = true;
                 i -= 1;
@@ -105,6 +120,9 @@ fn opts() -> Opts {
             }
         }
         i += 2;
+    }
+    if let Some(b) = &o.baseline {
+        assert!(b.is_file(), "--baseline {}: no such file", b.display());
     }
     o
 }
@@ -298,6 +316,39 @@ struct Outcome {
     p999: Duration,
     cpu: f64,
 }
+
+impl Outcome {
+    fn ops_per_sec(&self) -> f64 {
+        self.ops as f64 / self.secs
+    }
+
+    fn cpu_ms_per_op(&self) -> f64 {
+        self.cpu * 1e3 / self.ops.max(1) as f64
+    }
+
+    /// "p50 / p99 / p99.9" in milliseconds.
+    fn latencies(&self) -> String {
+        format!(
+            "{:.2} / {:.2} / {:.2}",
+            self.p50.as_secs_f64() * 1e3,
+            self.p99.as_secs_f64() * 1e3,
+            self.p999.as_secs_f64() * 1e3
+        )
+    }
+}
+
+/// One workload at one connection count: this ccdir, slapd and the baseline ccdir.
+struct Row {
+    w: Workload,
+    n: usize,
+    c: Outcome,
+    s: Option<Outcome>,
+    b: Option<Outcome>,
+}
+
+/// This build is flagged against the baseline when its ops/s (for import and export: the
+/// baseline's time ÷ its time) fall below this share of the baseline's: more than 5 % slower.
+const SLOWER: f64 = 0.95;
 
 /// A cheap deterministic generator per thread.
 struct Rng(u64);
@@ -556,9 +607,9 @@ fn timed(cmd: &mut Command) -> Cost {
     )
 }
 
-fn time_cmd(program: &str) -> Command {
+fn time_cmd(program: &Path) -> Command {
     let mut c = Command::new("/usr/bin/time");
-    c.args(["-f", "TIME %e %M", program]);
+    c.args(["-f", "TIME %e %M"]).arg(program);
     c
 }
 
@@ -649,31 +700,39 @@ const INDEX_SET: [&str; 4] = [
     "index.sub=[\"cn\"]",
 ];
 
-/// `ccdir import` of the LDIF into a new data dir; then `ccdir export`. (config, import, export)
-fn prepare_ccdir(dir: &Path, ldif: &Path) -> (Config, Cost, Cost) {
+/// The configuration of one ccdir under test: its data dir is `<dir>/<name>`.
+fn ccdir_config(dir: &Path, name: &str) -> Config {
     let mut cfg = Config {
-        data_dir: dir.join("ccdir"),
+        data_dir: dir.join(name),
         load_sample: false,
         ..Default::default()
     };
     cfg.log.level = "warn".into();
-    let import = timed(
-        time_cmd(env!("CARGO_BIN_EXE_ccdir"))
+    cfg
+}
+
+/// `ccdir import` (the binary `bin`) of the LDIF into the new data dir of `cfg`.
+fn ccdir_import(bin: &Path, cfg: &Config, ldif: &Path) -> Cost {
+    timed(
+        time_cmd(bin)
             .args(["import", "-q", "--set", "load_sample=false"])
             .args(INDEX_SET)
             .arg("--data-dir")
             .arg(&cfg.data_dir)
             .arg(ldif),
-    );
-    let export = timed(
-        time_cmd(env!("CARGO_BIN_EXE_ccdir"))
+    )
+}
+
+/// `ccdir export` (the binary `bin`) of the data dir of `cfg` into `out`.
+fn ccdir_export(bin: &Path, cfg: &Config, out: &Path) -> Cost {
+    timed(
+        time_cmd(bin)
             .args(["export", "-o"])
-            .arg(dir.join("ccdir-export.ldif"))
+            .arg(out)
             .args(INDEX_SET)
             .arg("--data-dir")
             .arg(&cfg.data_dir),
-    );
-    (cfg, import, export)
+    )
 }
 
 /// The certificate both servers present (a CA and a server certificate for localhost, made with
@@ -713,11 +772,12 @@ fn tls_files(dir: &Path) -> TlsFiles {
 /// Plain and LDAPS addresses of a started server.
 type Addrs = (SocketAddr, SocketAddr);
 
-fn start_ccdir(cfg: &Config, dir: &Path, tls: &TlsFiles) -> (Child, Addrs) {
+/// Start `bin serve` on the data dir of `cfg`, logging to `<dir>/<name>.log`.
+fn start_ccdir(bin: &Path, name: &str, cfg: &Config, dir: &Path, tls: &TlsFiles) -> (Child, Addrs) {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let saddr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-    let child = Command::new(env!("CARGO_BIN_EXE_ccdir"))
+    let child = Command::new(bin)
         .args(["serve"])
         .args(INDEX_SET)
         .arg("--data-dir")
@@ -738,16 +798,16 @@ fn start_ccdir(cfg: &Config, dir: &Path, tls: &TlsFiles) -> (Child, Addrs) {
             "password.require_tls=false",
         ])
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("ccdir.log")).expect("log"))
+        .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).expect("log"))
         .spawn()
-        .expect("start ccdir");
+        .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
     wait_port(addr);
     wait_port(saddr);
     (child, (addr, saddr))
 }
 
-/// slapd with back-mdb and the same indexes; `slapadd -q` of the same LDIF, then `slapcat`.
-fn prepare_slapd(dir: &Path, ldif: &Path, tls: &TlsFiles) -> Option<(PathBuf, Cost, Cost)> {
+/// slapd.conf for back-mdb with the same indexes (None when slapd is not installed).
+fn slapd_conf(dir: &Path, tls: &TlsFiles) -> Option<PathBuf> {
     if !Path::new("/usr/sbin/slapd").exists() || !Path::new("/usr/lib/ldap/argon2.so").exists() {
         eprintln!("slapd (Debian slapd with its argon2 module) not installed: ccdir figures only");
         return None;
@@ -771,21 +831,29 @@ fn prepare_slapd(dir: &Path, ldif: &Path, tls: &TlsFiles) -> Option<(PathBuf, Co
         ),
     )
     .ok()?;
-    let import = timed(
+    Some(conf)
+}
+
+/// `slapadd -q` of the LDIF.
+fn slapd_import(conf: &Path, ldif: &Path) -> Cost {
+    timed(
         Command::new("/usr/bin/time")
             .args(["-f", "TIME %e %M", "/usr/sbin/slapadd", "-q", "-f"])
-            .arg(&conf)
+            .arg(conf)
             .arg("-l")
             .arg(ldif),
-    );
-    let export = timed(
+    )
+}
+
+/// `slapcat` into `<dir>/slapcat.ldif`.
+fn slapd_export(conf: &Path, dir: &Path) -> Cost {
+    timed(
         Command::new("/usr/bin/time")
             .args(["-f", "TIME %e %M", "/usr/sbin/slapcat", "-f"])
-            .arg(&conf)
+            .arg(conf)
             .arg("-l")
             .arg(dir.join("slapcat.ldif")),
-    );
-    Some((conf, import, export))
+    )
 }
 
 fn start_slapd(conf: &Path) -> Option<(Child, Addrs)> {
@@ -841,14 +909,67 @@ fn main() {
     let admin_pw = "secret".to_string();
     let ldif = write_ldif(dir, &o, &hs, &admin_hash);
     let tls = tls_files(dir);
-    eprintln!("ccdir import / export of {} entries ...", o.entries);
-    let (ccfg, c_import, c_export) = prepare_ccdir(dir, &ldif);
-    let slapd = if o.slapd {
-        eprintln!("slapadd -q / slapcat of the same entries ...");
-        prepare_slapd(dir, &ldif, &tls)
-    } else {
-        None
-    };
+    let this_bin = Path::new(env!("CARGO_BIN_EXE_ccdir"));
+    let ccfg = ccdir_config(dir, "ccdir");
+    let bcfg = ccdir_config(dir, "baseline");
+    let (c_import, c_export, slapd, base_bulk);
+    match &o.baseline {
+        None => {
+            eprintln!("ccdir import / export of {} entries ...", o.entries);
+            c_import = ccdir_import(this_bin, &ccfg, &ldif);
+            c_export = ccdir_export(this_bin, &ccfg, &dir.join("ccdir-export.ldif"));
+            slapd = if o.slapd {
+                eprintln!("slapadd -q / slapcat of the same entries ...");
+                slapd_conf(dir, &tls).map(|conf| {
+                    let import = slapd_import(&conf, &ldif);
+                    let export = slapd_export(&conf, dir);
+                    (conf, import, export)
+                })
+            } else {
+                None
+            };
+            base_bulk = None;
+        }
+        Some(bbin) => {
+            // Each bulk operation on the three, one right after the other; before each, the
+            // dirty pages the step before left (the LDIF, slapadd's unsynced database) are
+            // written out, so that no step pays for its predecessor's writeback.
+            let settle = || {
+                let _ = Command::new("sync").status();
+            };
+            let conf = if o.slapd { slapd_conf(dir, &tls) } else { None };
+            let and_slapd = |tool: &str| {
+                if conf.is_some() {
+                    format!(", {tool}")
+                } else {
+                    String::new()
+                }
+            };
+            eprintln!(
+                "import of {} entries: ccdir, baseline{} ...",
+                o.entries,
+                and_slapd("slapadd -q")
+            );
+            settle();
+            c_import = ccdir_import(this_bin, &ccfg, &ldif);
+            settle();
+            let b_import = ccdir_import(bbin, &bcfg, &ldif);
+            settle();
+            let s_import = conf.as_ref().map(|c| slapd_import(c, &ldif));
+            eprintln!("export: ccdir, baseline{} ...", and_slapd("slapcat"));
+            settle();
+            c_export = ccdir_export(this_bin, &ccfg, &dir.join("ccdir-export.ldif"));
+            settle();
+            let b_export = ccdir_export(bbin, &bcfg, &dir.join("baseline-export.ldif"));
+            settle();
+            let s_export = conf.as_ref().map(|c| slapd_export(c, dir));
+            slapd = conf
+                .zip(s_import)
+                .zip(s_export)
+                .map(|((c, i), e)| (c, i, e));
+            base_bulk = Some((b_import, b_export));
+        }
+    }
 
     let workloads: Vec<Workload> = [
         Workload::EqSearch,
@@ -865,71 +986,107 @@ fn main() {
     .filter(|_| !o.bulk_only)
     .collect();
     let mut rows: Vec<String> = Vec::new();
-    let mut results: Vec<(Workload, usize, Outcome, Option<Outcome>)> = Vec::new();
+    let mut results: Vec<Row> = Vec::new();
     let target = |(plain, ldaps): Addrs, w: Workload| Target {
         addr: if w.tls() { ldaps } else { plain },
         tls: w.tls().then(|| tls.client.clone()),
     };
-    let (cc, caddrs) = start_ccdir(&ccfg, dir, &tls);
-    let cpid = cc.id();
     let mut ccdir_out = Vec::new();
-    for &w in &workloads {
-        for &n in &o.conns {
-            eprintln!("ccdir: {} x{n}", w.name());
-            ccdir_out.push((w, n, run(&target(caddrs, w), &admin_pw, w, n, &o, cpid)));
-        }
-    }
-    let ccdir_rss = proc_peak_rss_mib(cpid);
-    stop(cc);
     let mut slapd_out = Vec::new();
+    let mut base_out = Vec::new();
     let mut slapd_rss = 0.0;
-    if let Some((conf, _, _)) = &slapd {
-        if let Some((sc, saddrs)) = start_slapd(conf) {
-            let spid = sc.id();
+    let mut base_rss = 0.0;
+    let ccdir_rss;
+    match &o.baseline {
+        None => {
+            // ccdir's workloads, then slapd's.
+            let (cc, caddrs) = start_ccdir(this_bin, "ccdir", &ccfg, dir, &tls);
+            let cpid = cc.id();
             for &w in &workloads {
                 for &n in &o.conns {
-                    eprintln!("slapd: {} x{n}", w.name());
-                    slapd_out.push(run(&target(saddrs, w), "secret", w, n, &o, spid));
+                    eprintln!("ccdir: {} x{n}", w.name());
+                    ccdir_out.push((w, n, run(&target(caddrs, w), &admin_pw, w, n, &o, cpid)));
                 }
             }
-            slapd_rss = proc_peak_rss_mib(spid);
-            stop(sc);
+            ccdir_rss = proc_peak_rss_mib(cpid);
+            stop(cc);
+            if let Some((conf, _, _)) = &slapd {
+                if let Some((sc, saddrs)) = start_slapd(conf) {
+                    let spid = sc.id();
+                    for &w in &workloads {
+                        for &n in &o.conns {
+                            eprintln!("slapd: {} x{n}", w.name());
+                            slapd_out.push(run(&target(saddrs, w), "secret", w, n, &o, spid));
+                        }
+                    }
+                    slapd_rss = proc_peak_rss_mib(spid);
+                    stop(sc);
+                }
+            }
+        }
+        Some(bbin) => {
+            // All three servers up; each workload and connection count on this ccdir, the
+            // baseline and slapd in turn, so that the machine's noise hits the three alike.
+            let (cc, caddrs) = start_ccdir(this_bin, "ccdir", &ccfg, dir, &tls);
+            let (bc, baddrs) = start_ccdir(bbin, "baseline", &bcfg, dir, &tls);
+            let sl = slapd.as_ref().and_then(|(conf, _, _)| start_slapd(conf));
+            let (cpid, bpid) = (cc.id(), bc.id());
+            for &w in &workloads {
+                for &n in &o.conns {
+                    eprintln!("ccdir: {} x{n}", w.name());
+                    ccdir_out.push((w, n, run(&target(caddrs, w), &admin_pw, w, n, &o, cpid)));
+                    eprintln!("baseline: {} x{n}", w.name());
+                    base_out.push(run(&target(baddrs, w), &admin_pw, w, n, &o, bpid));
+                    if let Some((sc, saddrs)) = &sl {
+                        eprintln!("slapd: {} x{n}", w.name());
+                        slapd_out.push(run(&target(*saddrs, w), "secret", w, n, &o, sc.id()));
+                    }
+                }
+            }
+            ccdir_rss = proc_peak_rss_mib(cpid);
+            base_rss = proc_peak_rss_mib(bpid);
+            stop(cc);
+            stop(bc);
+            if let Some((sc, _)) = sl {
+                slapd_rss = proc_peak_rss_mib(sc.id());
+                stop(sc);
+            }
         }
     }
     let mut slapd_iter = slapd_out.into_iter();
+    let mut base_iter = base_out.into_iter();
     for (w, n, c) in ccdir_out {
-        results.push((w, n, c, slapd_iter.next()));
+        results.push(Row {
+            w,
+            n,
+            c,
+            s: slapd_iter.next(),
+            b: base_iter.next(),
+        });
     }
 
     rows.push("| workload | conns | ccdir ops/s | slapd ops/s | ratio | ccdir p50 / p99 / p99.9 ms | slapd p50 / p99 / p99.9 ms | CPU ms/op ccdir / slapd | errors |".into());
     rows.push("|---|---|---|---|---|---|---|---|---|".into());
-    for (w, n, c, s) in &results {
-        let cr = c.ops as f64 / c.secs;
+    for Row { w, n, c, s, .. } in &results {
+        let cr = c.ops_per_sec();
         let (sr, ratio, slat, scpu, serr) = match s {
             Some(s) => {
-                let sr = s.ops as f64 / s.secs;
+                let sr = s.ops_per_sec();
                 (
                     format!("{sr:.0}"),
                     format!("{:.2}", cr / sr.max(1e-9)),
-                    format!(
-                        "{:.2} / {:.2} / {:.2}",
-                        s.p50.as_secs_f64() * 1e3,
-                        s.p99.as_secs_f64() * 1e3,
-                        s.p999.as_secs_f64() * 1e3
-                    ),
-                    format!("{:.3}", s.cpu * 1e3 / s.ops.max(1) as f64),
+                    s.latencies(),
+                    format!("{:.3}", s.cpu_ms_per_op()),
                     s.errors,
                 )
             }
             None => ("–".into(), "–".into(), "–".into(), "–".into(), 0),
         };
         rows.push(format!(
-            "| {} | {n} | {cr:.0} | {sr} | {ratio} | {:.2} / {:.2} / {:.2} | {slat} | {:.3} / {scpu} | {} / {serr} |",
+            "| {} | {n} | {cr:.0} | {sr} | {ratio} | {} | {slat} | {:.3} / {scpu} | {} / {serr} |",
             w.name(),
-            c.p50.as_secs_f64() * 1e3,
-            c.p99.as_secs_f64() * 1e3,
-            c.p999.as_secs_f64() * 1e3,
-            c.cpu * 1e3 / c.ops.max(1) as f64,
+            c.latencies(),
+            c.cpu_ms_per_op(),
             c.errors
         ));
     }
@@ -961,7 +1118,12 @@ fn main() {
         String::new()
     } else {
         format!(
-            "Server peak RSS after the workloads: ccdir {ccdir_rss:.0} MiB{}.",
+            "Server peak RSS after the workloads: ccdir {ccdir_rss:.0} MiB{}{}.",
+            if o.baseline.is_some() {
+                format!(", baseline {base_rss:.0} MiB")
+            } else {
+                String::new()
+            },
             if slapd_rss > 0.0 {
                 format!(", slapd {slapd_rss:.0} MiB")
             } else {
@@ -969,6 +1131,22 @@ fn main() {
             }
         )
     });
+    let baseline_label = o.baseline.as_ref().map(|b| {
+        o.baseline_label
+            .clone()
+            .unwrap_or_else(|| b.display().to_string())
+    });
+    if let (Some((b_import, b_export)), Some(label)) = (base_bulk, &baseline_label) {
+        rows.extend(baseline_report(
+            label,
+            &results,
+            [
+                ("import", c_import, b_import),
+                ("export", c_export, b_export),
+            ],
+            o.bulk_only,
+        ));
+    }
     let machine = machine();
     let now = time::OffsetDateTime::now_utc();
     let date = format!(
@@ -979,10 +1157,16 @@ fn main() {
     );
     let slapd_version = slapd_version();
     let header = format!(
-        "{date}, {machine}; ccdir {} (release build), {}; {} entries, {} passwords, {} s per \
+        "{date}, {machine}; ccdir {} (release build), {}{}; {} entries, {} passwords, {} s per \
          workload after a 1 s warm-up, searches bound as {}.",
         env!("CARGO_PKG_VERSION"),
         slapd_version.as_deref().unwrap_or("slapd not run"),
+        baseline_label
+            .as_ref()
+            .map(|l| format!(
+                ", baseline ccdir {l} (each step on this build, the baseline and slapd in turn)"
+            ))
+            .unwrap_or_default(),
         o.entries,
         o.passwords,
         o.secs,
@@ -1015,27 +1199,36 @@ fn main() {
                  \"p99_ms\": {:.3}, \"p999_ms\": {:.3}, \"cpu_ms_per_op\": {:.4}, \"errors\": {}}}",
                 c.ops,
                 c.secs,
-                c.ops as f64 / c.secs,
+                c.ops_per_sec(),
                 c.p50.as_secs_f64() * 1e3,
                 c.p99.as_secs_f64() * 1e3,
                 c.p999.as_secs_f64() * 1e3,
-                c.cpu * 1e3 / c.ops.max(1) as f64,
+                c.cpu_ms_per_op(),
                 c.errors
             )
         };
         let mut runs = Vec::new();
-        for (w, n, c, sl) in &results {
+        for Row { w, n, c, s: sl, b } in &results {
             let ratio = sl
                 .as_ref()
-                .map(|s| {
+                .map(|s| format!("{:.3}", c.ops_per_sec() / s.ops_per_sec().max(1e-9)))
+                .unwrap_or_else(|| "null".into());
+            // Only with --baseline: its figures and this build's ratios to them.
+            let base = b
+                .as_ref()
+                .map(|b| {
+                    let ops = c.ops_per_sec() / b.ops_per_sec().max(1e-9);
                     format!(
-                        "{:.3}",
-                        (c.ops as f64 / c.secs) / (s.ops as f64 / s.secs).max(1e-9)
+                        ", \"baseline\": {}, \"vs_baseline\": {{\"ops_ratio\": {ops:.3}, \
+                         \"cpu_ratio\": {:.3}, \"slower_by_more_than_5pct\": {}}}",
+                        outcome(b),
+                        c.cpu_ms_per_op() / b.cpu_ms_per_op().max(1e-9),
+                        ops < SLOWER
                     )
                 })
-                .unwrap_or_else(|| "null".into());
+                .unwrap_or_default();
             runs.push(format!(
-                "    {{\"workload\": \"{}\", \"conns\": {n}, \"ccdir\": {}, \"slapd\": {}, \"ratio\": {ratio}}}",
+                "    {{\"workload\": \"{}\", \"conns\": {n}, \"ccdir\": {}, \"slapd\": {}, \"ratio\": {ratio}{base}}}",
                 w.key(),
                 outcome(c),
                 sl.as_ref().map(outcome).unwrap_or_else(|| "null".into())
@@ -1045,14 +1238,31 @@ fn main() {
             Some((t, m)) => format!("{{\"secs\": {t:.2}, \"peak_rss_mib\": {m:.0}}}"),
             None => "null".into(),
         };
+        // Only with --baseline: the baseline's import, export and RSS, and its label.
+        let base_cost = |this: Cost, b: Option<Cost>| match b {
+            Some(b) => {
+                let time = b.0 / this.0.max(1e-3);
+                format!(
+                    ", \"baseline\": {}, \"vs_baseline\": {{\"time_ratio\": {time:.3}, \
+                     \"slower_by_more_than_5pct\": {}}}",
+                    cost(Some(b)),
+                    time < SLOWER
+                )
+            }
+            None => String::new(),
+        };
         let json = format!(
             "{{\n  \"date\": \"{date}\",\n  \"machine\": \"{}\",\n  \"ccdir_version\": \"{}\",\n  \
-             \"slapd_version\": {},\n  \"entries\": {},\n  \"passwords\": {},\n  \"secs\": {},\n  \
-             \"as_user\": {},\n  \"runs\": [\n{}\n  ],\n  \"import\": {{\"ccdir\": {}, \"slapadd\": {}}},\n  \
-             \"export\": {{\"ccdir\": {}, \"slapcat\": {}}},\n  \
-             \"server_peak_rss_mib\": {{\"ccdir\": {ccdir_rss:.0}, \"slapd\": {slapd_rss:.0}}}\n}}\n",
+             {}\"slapd_version\": {},\n  \"entries\": {},\n  \"passwords\": {},\n  \"secs\": {},\n  \
+             \"as_user\": {},\n  \"runs\": [\n{}\n  ],\n  \"import\": {{\"ccdir\": {}, \"slapadd\": {}{}}},\n  \
+             \"export\": {{\"ccdir\": {}, \"slapcat\": {}{}}},\n  \
+             \"server_peak_rss_mib\": {{\"ccdir\": {ccdir_rss:.0}, \"slapd\": {slapd_rss:.0}{}}}\n}}\n",
             machine.replace('"', "'"),
             env!("CARGO_PKG_VERSION"),
+            baseline_label
+                .as_ref()
+                .map(|l| format!("\"baseline\": \"{}\",\n  ", json_escape(l)))
+                .unwrap_or_default(),
             slapd_version
                 .map(|v| format!("\"{}\"", v.replace('"', "'")))
                 .unwrap_or_else(|| "null".into()),
@@ -1063,11 +1273,113 @@ fn main() {
             runs.join(",\n"),
             cost(Some(c_import)),
             cost(slapd.as_ref().map(|s| s.1)),
+            base_cost(c_import, base_bulk.map(|b| b.0)),
             cost(Some(c_export)),
             cost(slapd.as_ref().map(|s| s.2)),
+            base_cost(c_export, base_bulk.map(|b| b.1)),
+            if o.baseline.is_some() {
+                format!(", \"baseline\": {base_rss:.0}")
+            } else {
+                String::new()
+            },
         );
         std::fs::write(path, json).expect("write --json");
     }
+}
+
+/// A string as the inside of a JSON string literal.
+fn json_escape(s: &str) -> String {
+    let mut out = String::new();
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The "this build against the baseline" section: per workload and connection count, ops/s and
+/// CPU per operation of the two builds and their ratios; the import and export times; what is
+/// more than 5 % slower is flagged.
+fn baseline_report(
+    label: &str,
+    results: &[Row],
+    bulk: [(&str, Cost, Cost); 2],
+    bulk_only: bool,
+) -> Vec<String> {
+    let mut rows = vec![String::new()];
+    let mut slower = Vec::new();
+    rows.push(format!(
+        "**This build against the baseline** (ccdir {label}, measured in the same run): ops/s \
+         ratio = this ÷ baseline (below 1: this build is slower), CPU ratio = this ÷ baseline CPU \
+         per operation (above 1: this build uses more); rows where this build is more than \
+         {:.0} % slower are flagged.",
+        (1.0 - SLOWER) * 100.0
+    ));
+    if !bulk_only {
+        rows.push(String::new());
+        rows.push("| workload | conns | this ops/s | baseline ops/s | ops/s ratio | CPU ms/op this / baseline | CPU ratio | this p50 / p99 / p99.9 ms | baseline p50 / p99 / p99.9 ms | errors | flag |".into());
+        rows.push("|---|---|---|---|---|---|---|---|---|---|---|".into());
+        for Row { w, n, c, b, .. } in results {
+            let Some(b) = b else { continue };
+            let ops = c.ops_per_sec() / b.ops_per_sec().max(1e-9);
+            let cpu = c.cpu_ms_per_op() / b.cpu_ms_per_op().max(1e-9);
+            let mut flag = Vec::new();
+            if ops < SLOWER {
+                flag.push(format!("**{:.0} % slower**", (1.0 - ops) * 100.0));
+                slower.push(format!("{} x{n} ({ops:.2})", w.name()));
+            }
+            if cpu > 1.0 / SLOWER {
+                flag.push(format!("CPU +{:.0} %", (cpu - 1.0) * 100.0));
+            }
+            rows.push(format!(
+                "| {} | {n} | {:.0} | {:.0} | {ops:.2} | {:.3} / {:.3} | {cpu:.2} | {} | {} | {} / {} | {} |",
+                w.name(),
+                c.ops_per_sec(),
+                b.ops_per_sec(),
+                c.cpu_ms_per_op(),
+                b.cpu_ms_per_op(),
+                c.latencies(),
+                b.latencies(),
+                c.errors,
+                b.errors,
+                flag.join(", ")
+            ));
+        }
+    }
+    rows.push(String::new());
+    rows.push("| bulk operation | this time / peak RSS | baseline time / peak RSS | time ratio (baseline ÷ this) | flag |".into());
+    rows.push("|---|---|---|---|---|".into());
+    for (name, c, b) in bulk {
+        let ratio = b.0 / c.0.max(1e-3);
+        let flag = if ratio < SLOWER {
+            slower.push(format!("{name} ({ratio:.2})"));
+            format!("**{:.0} % slower**", (1.0 - ratio) * 100.0)
+        } else {
+            String::new()
+        };
+        rows.push(format!(
+            "| `ccdir {name}` | {:.2} s / {:.0} MiB | {:.2} s / {:.0} MiB | {ratio:.2} | {flag} |",
+            c.0, c.1, b.0, b.1
+        ));
+    }
+    rows.push(String::new());
+    rows.push(if slower.is_empty() {
+        format!(
+            "Nothing more than {:.0} % slower than the baseline.",
+            (1.0 - SLOWER) * 100.0
+        )
+    } else {
+        format!(
+            "More than {:.0} % slower than the baseline: {}.",
+            (1.0 - SLOWER) * 100.0,
+            slower.join("; ")
+        )
+    });
+    rows
 }
 
 /// CPU model, core count and memory of this machine.
