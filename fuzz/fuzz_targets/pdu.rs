@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
                     let e = ccdir::core::entry::Entry::new("cn=x,dc=example");
                     let _ = f.eval(&e, schema());
                 }
-                let _ = ccdir::ops::search::Selection::parse(&r.attrs, schema());
+                let _ = ccdir::ops::project::Selection::parse(&r.attrs, schema());
             }
             LdapOp::AddRequest(r) => {
                 let _ = ccdir::core::dn::Dn::parse(&r.dn, schema());

@@ -6,6 +6,7 @@ pub mod bind;
 pub mod compare;
 pub mod controls;
 pub mod extended;
+pub mod project;
 pub mod readback;
 pub mod rootdse;
 pub mod search;

@@ -3,7 +3,7 @@
 //! search are Undefined, and attributes it may not read are left out.
 
 use super::controls::read_entry_response;
-use super::search::{access_view, add_computed, project, Computed, Selection};
+use super::project::{access_view, add_computed, project, Computed, Selection};
 use crate::acl::Checker;
 use crate::core::entry::Entry;
 use crate::core::error::LdapError;
