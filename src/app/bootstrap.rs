@@ -18,7 +18,7 @@ fn vals(v: &[&str]) -> Vec<Vec<u8>> {
 /// Create the base entries if the store is empty. Returns the admin password file's path.
 pub fn ensure_base(dir: &Directory) -> Result<PathBuf, String> {
     let pwfile = dir.config.data_dir.join(ADMIN_PASSWORD_FILE);
-    if !dir.store.is_empty().map_err(|e| e.message)? {
+    if !dir.store.is_empty().map_err(|e| e.to_string())? {
         return Ok(pwfile);
     }
     create_base(dir, &pwfile)?;

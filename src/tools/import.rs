@@ -10,7 +10,7 @@
 use crate::core::ldif::{self, Reader, ReaderOptions, Record};
 use crate::service::Directory;
 use crate::store::index::encode_keys;
-use crate::store::View;
+use crate::store::{StoreError, View};
 use crate::write::bulk::{prepare_entry, BulkLoader, Prepared, Rejected, Source};
 use crate::write::pipeline::canonical_order;
 use crate::write::values::MAINTAINED;
@@ -144,7 +144,7 @@ pub fn import_files(
     // One pass, under a savepoint. All or nothing: after the first bad record nothing more is
     // written, the rest is only checked (to report every bad record), and the savepoint is
     // restored. Either way a failure to read or write restores it.
-    let savepoint = dir.store.savepoint().map_err(|e| e.message)?;
+    let savepoint = dir.store.savepoint().map_err(|e| e.to_string())?;
     let all_or_nothing = !opts.continue_on_error;
     let read = Arc::new(AtomicU64::new(0));
     let mut progress = Progress {
@@ -199,7 +199,7 @@ pub fn import_files(
     if all_or_nothing && !early.is_empty() && result.is_ok() {
         // All or nothing, and something was bad: write nothing more.
         drop(loader);
-        dir.store.restore(savepoint).map_err(|e| e.message)?;
+        dir.store.restore(savepoint).map_err(|e| e.to_string())?;
         progress.done();
         return Ok(ImportSummary {
             added: 0,
@@ -211,7 +211,7 @@ pub fn import_files(
     let (added, mut rejected) = match result.and_then(|_| loader.finish().map_err(|e| e.message)) {
         Ok(x) => x,
         Err(e) => {
-            dir.store.restore(savepoint).map_err(|e| e.message)?;
+            dir.store.restore(savepoint).map_err(|e| e.to_string())?;
             return Err(format!("import failed: {e}; nothing was imported"));
         }
     };
@@ -220,9 +220,9 @@ pub fn import_files(
     early.append(&mut rejected);
     let rolled_back = !early.is_empty() && all_or_nothing;
     if rolled_back {
-        dir.store.restore(savepoint).map_err(|e| e.message)?;
+        dir.store.restore(savepoint).map_err(|e| e.to_string())?;
     } else {
-        dir.store.release(savepoint).map_err(|e| e.message)?;
+        dir.store.release(savepoint).map_err(|e| e.to_string())?;
     }
     Ok(ImportSummary {
         added: if rolled_back { 0 } else { added },
@@ -352,14 +352,14 @@ pub fn export(
         Some(b) => dir.parse_dn(b).map_err(|e| e.message)?,
         None => dir.suffix.clone(),
     };
-    let snap = dir.store.read().map_err(|e| e.message)?;
-    if snap.id_of(&base).map_err(|e| e.message)?.is_none() {
+    let snap = dir.store.read().map_err(|e| e.to_string())?;
+    if snap.id_of(&base).map_err(|e| e.to_string())?.is_none() {
         return Err(format!("no such entry: {}", base.display()));
     }
     let mut n = 0u64;
     let mut io_err: Option<std::io::Error> = None;
     let mut w = &mut *out;
-    snap.scan_prefix(&base.store_key(), None, &mut |_, id| {
+    snap.scan_prefix::<StoreError>(&base.store_key(), None, &mut |_, id| {
         let Some(e) = snap.entry(id)? else {
             return Ok(true);
         };
@@ -379,7 +379,7 @@ pub fn export(
         n += 1;
         Ok(true)
     })
-    .map_err(|e| e.message)?;
+    .map_err(|e| e.to_string())?;
     if let Some(e) = io_err {
         return Err(format!("write failed: {e}"));
     }

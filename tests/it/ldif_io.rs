@@ -507,7 +507,7 @@ fn assert_indexes_complete(s: &TestServer) -> usize {
     let dir = s.server().directory();
     let snap = dir.store.read().expect("snapshot");
     let mut ids = Vec::new();
-    snap.scan_prefix(&dir.suffix.store_key(), None, &mut |_, id| {
+    snap.scan_prefix::<ccdir::store::StoreError>(&dir.suffix.store_key(), None, &mut |_, id| {
         ids.push(id);
         Ok(true)
     })
