@@ -229,7 +229,7 @@ impl Store {
     /// the commit is durable (alone: an `Immediate` commit; alongside other writes: a group
     /// flush, see the module documentation).
     ///
-    /// `f` returns its caller's error type (an operation's `LdapError`), which the store's own
+    /// `f` returns its caller's error type (the operations' LDAP error), which the store's own
     /// failures convert into: the store does not decide what they mean to a client.
     pub fn write<R, E: From<StoreError>>(
         &self,
