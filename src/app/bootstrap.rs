@@ -5,7 +5,7 @@
 use crate::core::dit::{GROUPS_RDN, PGP_KEYS_RDN, PGP_SERVER_INFO_RDN, REGISTRIES_RDN};
 use crate::core::entry::Entry;
 use crate::service::Directory;
-use crate::write::bulk::BulkLoader;
+use crate::write::bulk::{AddError, BulkLoader};
 use crate::write::Origin;
 use std::path::PathBuf;
 
@@ -18,7 +18,7 @@ fn vals(v: &[&str]) -> Vec<Vec<u8>> {
 /// Create the base entries if the store is empty. Returns the admin password file's path.
 pub fn ensure_base(dir: &Directory) -> Result<PathBuf, String> {
     let pwfile = dir.config.data_dir.join(ADMIN_PASSWORD_FILE);
-    if !dir.store.is_empty().map_err(|e| e.message)? {
+    if !dir.store.is_empty().map_err(|e| e.to_string())? {
         return Ok(pwfile);
     }
     create_base(dir, &pwfile)?;
@@ -114,11 +114,12 @@ fn create_base(dir: &Directory, pwfile: &std::path::Path) -> Result<(), String> 
     let mut loader = BulkLoader::new(dir).origin(Origin::Bootstrap);
     for e in entries {
         let attrs = e.attrs.into_iter().map(|a| (a.name, a.values)).collect();
-        loader
-            .add(&e.dn, attrs)
-            .map_err(|err| format!("{}: {}", e.dn, err.message))?;
+        loader.add(&e.dn, attrs).map_err(|err| match err {
+            AddError::Entry(err) => format!("{}: {}", e.dn, err.message),
+            AddError::Store(err) => err.to_string(),
+        })?;
     }
-    let (_, rejected) = loader.finish().map_err(|e| e.message)?;
+    let (_, rejected) = loader.finish().map_err(|e| e.to_string())?;
     if let Some(r) = rejected.first() {
         return Err(format!("{}: {}", r.dn, r.error.message));
     }

@@ -66,7 +66,8 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
         schema.clone(),
         spec,
         config.store.cache_mib.saturating_mul(1024 * 1024),
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     let hasher = Hasher::new(&config.password)?;
     let rules = crate::acl::rules::compile(
         &config

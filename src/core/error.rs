@@ -1,5 +1,7 @@
-//! The one error type that flows back from every layer: an LDAP result code with a diagnostic message
-//! and, for noSuchObject, the matched DN. The connection turns it into the response PDU.
+//! The error type the operations return: an LDAP result code with a diagnostic message and, for
+//! noSuchObject, the matched DN. The connection turns it into the response PDU. The store has its
+//! own error type (`store::StoreError`), which becomes an `LdapError` in one place,
+//! `ops/errors.rs`.
 
 use ldap3_proto::proto::{LdapResult, LdapResultCode};
 use std::fmt;
@@ -60,13 +62,6 @@ impl LdapError {
     }
     pub fn invalid_credentials() -> Self {
         Self::new(LdapResultCode::InvalidCredentials, "invalid credentials")
-    }
-
-    /// Internal failures (store I/O and the like): logged by the caller, reported as `other` (80)
-    /// without internal detail beyond a short description.
-    pub fn internal(what: &str, err: impl fmt::Display) -> Self {
-        tracing::error!(error = %err, "{what}");
-        Self::new(LdapResultCode::Other, format!("internal error: {what}"))
     }
 
     pub fn into_result(self) -> LdapResult {

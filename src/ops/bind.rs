@@ -193,6 +193,7 @@ pub fn confidentiality_required() -> LdapError {
 /// the TLS client certificate (verified against `tls.client_ca` in the handshake).
 fn external(dir: &Directory, s: &Session, authzid: &[u8]) -> Result<Identity, LdapError> {
     use crate::store::index::{attr_prefix, IndexReader};
+    use crate::store::StoreError;
     let Some(cert) = &s.client_cert else {
         return Err(LdapError::new(
             LdapResultCode::InappropriateAuthentication,
@@ -204,11 +205,9 @@ fn external(dir: &Directory, s: &Session, authzid: &[u8]) -> Result<Identity, Ld
     if dir.store.index_spec().eq.contains("usercertificate") {
         let mut key = attr_prefix("userCertificate");
         key.extend_from_slice(cert);
-        ids = snap
-            .eq_ids(&key)
-            .map_err(|e| LdapError::internal("reading indexes", e))?;
+        ids = snap.eq_ids(&key)?;
     } else {
-        snap.scan_prefix(&dir.suffix.store_key(), None, &mut |_, id| {
+        snap.scan_prefix::<StoreError>(&dir.suffix.store_key(), None, &mut |_, id| {
             if let Some(e) = snap.entry(id)? {
                 if e.attrs_of_type("userCertificate")
                     .any(|a| a.values.iter().any(|v| v.as_slice() == cert.as_slice()))

@@ -5,6 +5,7 @@
 pub mod bind;
 pub mod compare;
 pub mod controls;
+mod errors;
 pub mod extended;
 pub mod project;
 pub mod readback;

@@ -1,6 +1,7 @@
 //! Index keys and the search planner. Indexes only narrow: the planner returns a superset of the
 //! matching entry ids (or `None`, "cannot narrow"), and the full filter decides.
 
+use super::StoreError;
 use crate::core::entry::Entry;
 use crate::core::filter::{Filter, SchemaDn};
 use crate::core::schema::{Schema, OBJECT_CLASS_OID};
@@ -191,15 +192,15 @@ pub fn decode_keys(mut packed: &[u8], f: &mut dyn FnMut(bool, &[u8])) {
 /// What the planner needs from a read or write transaction.
 pub trait IndexReader {
     /// Ids under one exact eq key.
-    fn eq_ids(&self, key: &[u8]) -> Result<Vec<u64>, redb::Error>;
+    fn eq_ids(&self, key: &[u8]) -> Result<Vec<u64>, StoreError>;
     /// Ids under all eq keys in [from, to) (to = None: to the end of the prefix).
     fn eq_range_ids(
         &self,
         prefix: &[u8],
         from: &[u8],
         to: Option<&[u8]>,
-    ) -> Result<Vec<u64>, redb::Error>;
-    fn sub_ids(&self, key: &[u8]) -> Result<Vec<u64>, redb::Error>;
+    ) -> Result<Vec<u64>, StoreError>;
+    fn sub_ids(&self, key: &[u8]) -> Result<Vec<u64>, StoreError>;
 }
 
 /// Above this many ids an index answer is not worth materialising for presence or ranges.
@@ -210,7 +211,7 @@ pub fn candidates(
     f: &Filter,
     spec: &IndexSpec,
     r: &dyn IndexReader,
-) -> Result<Option<Vec<u64>>, redb::Error> {
+) -> Result<Option<Vec<u64>>, StoreError> {
     Ok(match f {
         Filter::And(fs) => {
             let mut acc: Option<Vec<u64>> = None;

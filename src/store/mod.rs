@@ -16,15 +16,17 @@
 
 pub mod changelog;
 pub mod encode;
+pub mod error;
 pub mod index;
 pub mod postings;
 pub mod tables;
 
 use crate::core::dn::Dn;
 use crate::core::entry::{CheckedEntry, Entry};
-use crate::core::error::LdapError;
 use crate::core::schema::Schema;
 use changelog::ChangeRecord;
+use error::db;
+pub use error::StoreError;
 use index::{entry_keys, IndexReader, IndexSpec};
 use redb::{
     Database, Durability, MultimapTable, ReadOnlyMultimapTable, ReadOnlyTable, ReadableDatabase,
@@ -35,12 +37,17 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Condvar, Mutex};
 use tables::*;
 
-fn ie(what: &'static str) -> impl Fn(redb::Error) -> LdapError {
-    move |e| LdapError::internal(what, e)
-}
-
 fn rerr<E: Into<redb::Error>>(e: E) -> redb::Error {
     e.into()
+}
+
+/// Decode the stored entry `id`.
+fn decode_entry(id: u64, bytes: &[u8]) -> Result<Entry, StoreError> {
+    encode::decode_entry(bytes).map_err(|e| StoreError::Corrupt {
+        what: "decoding an entry",
+        id,
+        detail: e.to_string(),
+    })
 }
 
 /// The open database plus what interpreting it needs.
@@ -63,8 +70,8 @@ struct FlushState {
     started: u64,
     completed: u64,
     running: bool,
-    /// The number of the last flush that failed.
-    failed: Option<u64>,
+    /// The number of the last flush that failed, and its error.
+    failed: Option<(u64, String)>,
 }
 
 /// Counts a write in progress for as long as it lives.
@@ -84,16 +91,18 @@ impl Store {
         schema: Arc<Schema>,
         spec: IndexSpec,
         cache_bytes: usize,
-    ) -> Result<Store, String> {
+    ) -> Result<Store, StoreError> {
         let db = Database::builder()
             .set_cache_size(cache_bytes)
             .create(path)
             .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => format!(
-                    "{} is in use by another ccdir process (stop the server first)",
-                    path.display()
-                ),
-                e => format!("cannot open {}: {e}", path.display()),
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+                    path: path.to_path_buf(),
+                },
+                e => StoreError::Open {
+                    path: path.to_path_buf(),
+                    source: e.into(),
+                },
             })?;
         let store = Store {
             db,
@@ -104,65 +113,79 @@ impl Store {
             flush: Mutex::new(FlushState::default()),
             flushed: Condvar::new(),
         };
-        store
-            .init()
-            .map_err(|e| format!("cannot initialise {}: {e}", path.display()))?;
+        store.init().map_err(|e| StoreError::Init {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })?;
         Ok(store)
     }
 
-    fn init(&self) -> Result<(), redb::Error> {
-        let txn = self.db.begin_write().map_err(rerr)?;
+    fn init(&self) -> Result<(), StoreError> {
+        const WHAT: &str = "preparing the tables";
+        let txn = self.db.begin_write().map_err(db(WHAT))?;
         let reindex;
         {
-            let mut meta = txn.open_table(META).map_err(rerr)?;
-            let format = meta.get(META_FORMAT)?.map(|v| read_u64(v.value()));
+            let mut meta = txn.open_table(META).map_err(db(WHAT))?;
+            let format = meta
+                .get(META_FORMAT)
+                .map_err(db("reading the data format"))?
+                .map(|v| read_u64(v.value()));
             let mut upgrade = false;
+            let set_format = |meta: &mut Table<'_, &'static str, &'static [u8]>| {
+                meta.insert(META_FORMAT, FORMAT_VERSION.to_be_bytes().as_slice())
+                    .map(|_| ())
+                    .map_err(db("writing the data format"))
+            };
             match format {
-                None => {
-                    meta.insert(META_FORMAT, FORMAT_VERSION.to_be_bytes().as_slice())?;
-                }
+                None => set_format(&mut meta)?,
                 Some(v) if v == FORMAT_VERSION => {}
                 Some(v) if (FORMAT_UPGRADABLE..FORMAT_VERSION).contains(&v) => {
                     // Only the index layout changed since: rebuild the indexes below.
                     tracing::info!(from = v, to = FORMAT_VERSION, "upgrading the data format");
-                    meta.insert(META_FORMAT, FORMAT_VERSION.to_be_bytes().as_slice())?;
+                    set_format(&mut meta)?;
                     upgrade = true;
                 }
                 Some(v) => {
-                    return Err(redb::Error::Corrupted(format!(
-                    "data format {v} is not supported by this version (expects {FORMAT_VERSION})"
-                )))
+                    return Err(StoreError::Format {
+                        found: v,
+                        expected: FORMAT_VERSION,
+                    })
                 }
             }
             let fp = self.spec.fingerprint();
-            let stored = meta.get(META_INDEX_SPEC)?.map(|v| v.value().to_vec());
+            let stored = meta
+                .get(META_INDEX_SPEC)
+                .map_err(db("reading the index set"))?
+                .map(|v| v.value().to_vec());
             reindex = upgrade || stored.as_deref() != Some(fp.as_bytes());
-            meta.insert(META_INDEX_SPEC, fp.as_bytes())?;
-            txn.open_table(ENTRIES).map_err(rerr)?;
-            txn.open_table(DN2ID).map_err(rerr)?;
-            txn.open_table(ID2DN).map_err(rerr)?;
-            txn.open_multimap_table(CHILDREN).map_err(rerr)?;
-            txn.open_table(EQ_INDEX).map_err(rerr)?;
-            txn.open_table(SUB_INDEX).map_err(rerr)?;
-            txn.open_table(CHANGELOG).map_err(rerr)?;
+            meta.insert(META_INDEX_SPEC, fp.as_bytes())
+                .map_err(db("writing the index set"))?;
+            txn.open_table(ENTRIES).map_err(db(WHAT))?;
+            txn.open_table(DN2ID).map_err(db(WHAT))?;
+            txn.open_table(ID2DN).map_err(db(WHAT))?;
+            txn.open_multimap_table(CHILDREN).map_err(db(WHAT))?;
+            txn.open_table(EQ_INDEX).map_err(db(WHAT))?;
+            txn.open_table(SUB_INDEX).map_err(db(WHAT))?;
+            txn.open_table(CHANGELOG).map_err(db(WHAT))?;
         }
         if reindex {
-            txn.delete_table(EQ_INDEX).map_err(rerr)?;
-            txn.delete_table(SUB_INDEX).map_err(rerr)?;
-            let entries = txn.open_table(ENTRIES).map_err(rerr)?;
-            let mut eq = txn.open_table(EQ_INDEX).map_err(rerr)?;
-            let mut sub = txn.open_table(SUB_INDEX).map_err(rerr)?;
+            const REINDEX: &str = "rebuilding the indexes";
+            txn.delete_table(EQ_INDEX).map_err(db(REINDEX))?;
+            txn.delete_table(SUB_INDEX).map_err(db(REINDEX))?;
+            let entries = txn.open_table(ENTRIES).map_err(db(REINDEX))?;
+            let mut eq = txn.open_table(EQ_INDEX).map_err(db(REINDEX))?;
+            let mut sub = txn.open_table(SUB_INDEX).map_err(db(REINDEX))?;
             let mut n = 0u64;
-            for row in entries.iter()? {
-                let (id, bytes) = row?;
-                let e = encode::decode_entry(bytes.value())
-                    .map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+            for row in entries.iter().map_err(db(REINDEX))? {
+                let (id, bytes) = row.map_err(db(REINDEX))?;
+                let id = id.value();
+                let e = decode_entry(id, bytes.value())?;
                 let (ek, sk) = entry_keys(&e, &self.spec, &self.schema);
                 for k in ek {
-                    postings::insert(&mut eq, &k, id.value())?;
+                    postings::insert(&mut eq, &k, id).map_err(db(REINDEX))?;
                 }
                 for k in sk {
-                    postings::insert(&mut sub, &k, id.value())?;
+                    postings::insert(&mut sub, &k, id).map_err(db(REINDEX))?;
                 }
                 n += 1;
             }
@@ -170,7 +193,7 @@ impl Store {
                 tracing::info!(entries = n, "rebuilt indexes for the configured index set");
             }
         }
-        txn.commit().map_err(rerr)?;
+        txn.commit().map_err(db("committing the prepared tables"))?;
         Ok(())
     }
 
@@ -183,7 +206,7 @@ impl Store {
     }
 
     /// A consistent read snapshot.
-    pub fn read(&self) -> Result<ReadSnap, LdapError> {
+    pub fn read(&self) -> Result<ReadSnap, StoreError> {
         let r = (|| -> Result<ReadSnap, redb::Error> {
             // Read before the snapshot opens: the snapshot is at least this generation.
             let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
@@ -199,16 +222,19 @@ impl Store {
                 changelog: txn.open_table(CHANGELOG).map_err(rerr)?,
             })
         })();
-        r.map_err(ie("opening a read transaction"))
+        r.map_err(db("opening a read transaction"))
     }
 
     /// Run `f` in one write transaction; commit if it returns Ok, abort otherwise. Returns once
     /// the commit is durable (alone: an `Immediate` commit; alongside other writes: a group
     /// flush, see the module documentation).
-    pub fn write<R>(
+    ///
+    /// `f` returns its caller's error type (the operations' LDAP error), which the store's own
+    /// failures convert into: the store does not decide what they mean to a client.
+    pub fn write<R, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R, LdapError>,
-    ) -> Result<R, LdapError> {
+        f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
         let alone = self.writers.fetch_add(1, AtomicOrdering::AcqRel) == 0;
         let _writer = Writer(&self.writers);
         if alone {
@@ -221,14 +247,16 @@ impl Store {
 
     /// Wait until a flush that began after this thread's commit has completed, running it if no
     /// flush is running.
-    fn wait_durable(&self) -> Result<(), LdapError> {
+    fn wait_durable(&self) -> Result<(), StoreError> {
         let lock = || self.flush.lock().unwrap_or_else(|e| e.into_inner());
         let mut st = lock();
         let target = st.started + 1;
         loop {
             if st.completed >= target {
                 return match st.failed {
-                    Some(f) if f >= target => Err(LdapError::other("commit failed")),
+                    Some((f, ref detail)) if f >= target => Err(StoreError::CommitFailed {
+                        detail: detail.clone(),
+                    }),
                     _ => Ok(()),
                 };
             }
@@ -243,7 +271,7 @@ impl Store {
                 st.completed = n;
                 if let Err(e) = res {
                     tracing::error!(error = %e, "group commit flush failed");
-                    st.failed = Some(n);
+                    st.failed = Some((n, e.to_string()));
                 }
                 self.flushed.notify_all();
                 continue;
@@ -260,17 +288,14 @@ impl Store {
     }
 
     /// As [`Store::write`] with a chosen durability (bulk loads commit the last batch Immediate).
-    pub fn write_with<R>(
+    pub fn write_with<R, E: From<StoreError>>(
         &self,
         durability: Durability,
-        f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R, LdapError>,
-    ) -> Result<R, LdapError> {
-        let mut txn = self
-            .db
-            .begin_write()
-            .map_err(|e| ie("begin write")(rerr(e)))?;
+        f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let mut txn = self.db.begin_write().map_err(db("begin write"))?;
         txn.set_durability(durability)
-            .map_err(|e| LdapError::internal("set durability", e))?;
+            .map_err(db("set durability"))?;
         let out = {
             let opened = (|| -> Result<WriteCtx<'_>, redb::Error> {
                 Ok(WriteCtx {
@@ -286,12 +311,12 @@ impl Store {
                     spec: &self.spec,
                 })
             })();
-            let mut ctx = opened.map_err(ie("opening tables"))?;
+            let mut ctx = opened.map_err(db("opening tables"))?;
             f(&mut ctx)
         };
         match out {
             Ok(r) => {
-                txn.commit().map_err(|e| ie("commit")(rerr(e)))?;
+                txn.commit().map_err(db("commit"))?;
                 self.generation
                     .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
                 Ok(r)
@@ -304,18 +329,18 @@ impl Store {
     }
 
     /// A persistent savepoint to return to if a multi-transaction load fails.
-    pub fn savepoint(&self) -> Result<u64, LdapError> {
+    pub fn savepoint(&self) -> Result<u64, StoreError> {
         let r = (|| -> Result<u64, redb::Error> {
             let txn = self.db.begin_write().map_err(rerr)?;
             let id = txn.persistent_savepoint().map_err(rerr)?;
             txn.commit().map_err(rerr)?;
             Ok(id)
         })();
-        r.map_err(ie("creating a savepoint"))
+        r.map_err(db("creating a savepoint"))
     }
 
     /// Return to a savepoint (undoing everything committed since) and drop it.
-    pub fn restore(&self, id: u64) -> Result<(), LdapError> {
+    pub fn restore(&self, id: u64) -> Result<(), StoreError> {
         let r = (|| -> Result<(), redb::Error> {
             let mut txn = self.db.begin_write().map_err(rerr)?;
             let sp = txn.get_persistent_savepoint(id).map_err(rerr)?;
@@ -326,26 +351,24 @@ impl Store {
                 .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             Ok(())
         })();
-        r.map_err(ie("restoring a savepoint"))
+        r.map_err(db("restoring a savepoint"))
     }
 
     /// Drop a savepoint that is no longer needed.
-    pub fn release(&self, id: u64) -> Result<(), LdapError> {
+    pub fn release(&self, id: u64) -> Result<(), StoreError> {
         let r = (|| -> Result<(), redb::Error> {
             let txn = self.db.begin_write().map_err(rerr)?;
             txn.delete_persistent_savepoint(id).map_err(rerr)?;
             txn.commit().map_err(rerr)?;
             Ok(())
         })();
-        r.map_err(ie("releasing a savepoint"))
+        r.map_err(db("releasing a savepoint"))
     }
 
     /// True when the store holds no entry.
-    pub fn is_empty(&self) -> Result<bool, LdapError> {
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
         let r = self.read()?;
-        r.entries
-            .is_empty()
-            .map_err(|e| ie("reading entries")(rerr(e)))
+        r.entries.is_empty().map_err(db("reading entries"))
     }
 }
 
@@ -422,8 +445,9 @@ pub struct WriteCtx<'t> {
     spec: &'t IndexSpec,
 }
 
-/// The visitor of [`View::scan_prefix`]: (dn key, id) -> continue?
-pub type ScanFn<'a> = dyn FnMut(&[u8], u64) -> Result<bool, LdapError> + 'a;
+/// The visitor of [`View::scan_prefix`]: (dn key, id) -> continue? It returns its caller's
+/// error type (`E`), which the store's own failures convert into.
+pub type ScanFn<'a, E = StoreError> = dyn FnMut(&[u8], u64) -> Result<bool, E> + 'a;
 
 /// Where an entry moves in [`WriteCtx::rename`].
 pub struct Move<'a> {
@@ -436,22 +460,25 @@ pub struct Move<'a> {
 
 /// Reads shared by snapshots and write transactions.
 pub trait View {
-    fn entry(&self, id: u64) -> Result<Option<Entry>, LdapError>;
-    fn id_of(&self, dn: &Dn) -> Result<Option<u64>, LdapError>;
-    fn id_of_key(&self, key: &[u8]) -> Result<Option<u64>, LdapError>;
-    fn dn_key(&self, id: u64) -> Result<Option<Vec<u8>>, LdapError>;
-    fn child_ids(&self, id: u64) -> Result<Vec<u64>, LdapError>;
-    fn has_children(&self, id: u64) -> Result<bool, LdapError>;
+    fn entry(&self, id: u64) -> Result<Option<Entry>, StoreError>;
+    fn id_of(&self, dn: &Dn) -> Result<Option<u64>, StoreError>;
+    fn id_of_key(&self, key: &[u8]) -> Result<Option<u64>, StoreError>;
+    fn dn_key(&self, id: u64) -> Result<Option<Vec<u8>>, StoreError>;
+    fn child_ids(&self, id: u64) -> Result<Vec<u64>, StoreError>;
+    fn has_children(&self, id: u64) -> Result<bool, StoreError>;
     /// Visit (dn key, id) of every entry whose key starts with `prefix` and sorts after `after`,
-    /// in key order, until `f` returns false.
-    fn scan_prefix(
+    /// in key order, until `f` returns false. (Generic over the visitor's error type, so not
+    /// callable through `dyn View`.)
+    fn scan_prefix<E: From<StoreError>>(
         &self,
         prefix: &[u8],
         after: Option<&[u8]>,
-        f: &mut ScanFn<'_>,
-    ) -> Result<(), LdapError>;
+        f: &mut ScanFn<'_, E>,
+    ) -> Result<(), E>
+    where
+        Self: Sized;
     /// Changelog records from sequence `from` on.
-    fn changes(&self, from: u64, max: usize) -> Result<Vec<(u64, ChangeRecord)>, LdapError>;
+    fn changes(&self, from: u64, max: usize) -> Result<Vec<(u64, ChangeRecord)>, StoreError>;
 
     /// The write generation of a read snapshot (None inside a write transaction).
     fn generation(&self) -> Option<u64> {
@@ -459,7 +486,7 @@ pub trait View {
     }
 
     /// The entry at a DN, with its id.
-    fn lookup(&self, dn: &Dn) -> Result<Option<(u64, Entry)>, LdapError> {
+    fn lookup(&self, dn: &Dn) -> Result<Option<(u64, Entry)>, StoreError> {
         match self.id_of(dn)? {
             Some(id) => Ok(self.entry(id)?.map(|e| (id, e))),
             None => Ok(None),
@@ -473,36 +500,25 @@ macro_rules! impl_view {
             fn generation(&self) -> Option<u64> {
                 self.snapshot_generation()
             }
-            fn entry(&self, id: u64) -> Result<Option<Entry>, LdapError> {
-                let v = self
-                    .entries
-                    .get(id)
-                    .map_err(|e| ie("reading an entry")(rerr(e)))?;
+            fn entry(&self, id: u64) -> Result<Option<Entry>, StoreError> {
+                let v = self.entries.get(id).map_err(db("reading an entry"))?;
                 match v {
                     None => Ok(None),
-                    Some(b) => encode::decode_entry(b.value())
-                        .map(Some)
-                        .map_err(|e| LdapError::internal("decoding an entry", e)),
+                    Some(b) => decode_entry(id, b.value()).map(Some),
                 }
             }
-            fn id_of(&self, dn: &Dn) -> Result<Option<u64>, LdapError> {
+            fn id_of(&self, dn: &Dn) -> Result<Option<u64>, StoreError> {
                 self.id_of_key(&dn.store_key())
             }
-            fn id_of_key(&self, key: &[u8]) -> Result<Option<u64>, LdapError> {
-                let v = self
-                    .dn2id
-                    .get(key)
-                    .map_err(|e| ie("reading the DN table")(rerr(e)))?;
+            fn id_of_key(&self, key: &[u8]) -> Result<Option<u64>, StoreError> {
+                let v = self.dn2id.get(key).map_err(db("reading the DN table"))?;
                 Ok(v.map(|g| g.value()))
             }
-            fn dn_key(&self, id: u64) -> Result<Option<Vec<u8>>, LdapError> {
-                let v = self
-                    .id2dn
-                    .get(id)
-                    .map_err(|e| ie("reading the DN table")(rerr(e)))?;
+            fn dn_key(&self, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
+                let v = self.id2dn.get(id).map_err(db("reading the DN table"))?;
                 Ok(v.map(|g| g.value().to_vec()))
             }
-            fn child_ids(&self, id: u64) -> Result<Vec<u64>, LdapError> {
+            fn child_ids(&self, id: u64) -> Result<Vec<u64>, StoreError> {
                 let r = (|| -> Result<Vec<u64>, redb::Error> {
                     let mut out = Vec::new();
                     for v in self.children.get(id)? {
@@ -510,27 +526,27 @@ macro_rules! impl_view {
                     }
                     Ok(out)
                 })();
-                r.map_err(ie("reading children"))
+                r.map_err(db("reading children"))
             }
-            fn has_children(&self, id: u64) -> Result<bool, LdapError> {
+            fn has_children(&self, id: u64) -> Result<bool, StoreError> {
                 let r = (|| -> Result<bool, redb::Error> {
                     Ok(self.children.get(id)?.next().is_some())
                 })();
-                r.map_err(ie("reading children"))
+                r.map_err(db("reading children"))
             }
-            fn scan_prefix(
+            fn scan_prefix<E: From<StoreError>>(
                 &self,
                 prefix: &[u8],
                 after: Option<&[u8]>,
-                f: &mut ScanFn<'_>,
-            ) -> Result<(), LdapError> {
+                f: &mut ScanFn<'_, E>,
+            ) -> Result<(), E> {
                 let start: &[u8] = after.unwrap_or(prefix);
                 let range = self
                     .dn2id
                     .range::<&[u8]>(start..)
-                    .map_err(|e| ie("scanning the DN table")(rerr(e)))?;
+                    .map_err(db("scanning the DN table"))?;
                 for row in range {
-                    let (k, v) = row.map_err(|e| ie("scanning the DN table")(rerr(e)))?;
+                    let (k, v) = row.map_err(db("scanning the DN table"))?;
                     let key = k.value();
                     if !key.starts_with(prefix) {
                         break;
@@ -548,16 +564,19 @@ macro_rules! impl_view {
                 &self,
                 from: u64,
                 max: usize,
-            ) -> Result<Vec<(u64, ChangeRecord)>, LdapError> {
+            ) -> Result<Vec<(u64, ChangeRecord)>, StoreError> {
                 let mut out = Vec::new();
                 let range = self
                     .changelog
                     .range(from..)
-                    .map_err(|e| ie("reading the changelog")(rerr(e)))?;
+                    .map_err(db("reading the changelog"))?;
                 for row in range.take(max) {
-                    let (k, v) = row.map_err(|e| ie("reading the changelog")(rerr(e)))?;
-                    let rec = ChangeRecord::decode(v.value())
-                        .map_err(|e| LdapError::internal("decoding a change record", e))?;
+                    let (k, v) = row.map_err(db("reading the changelog"))?;
+                    let rec = ChangeRecord::decode(v.value()).map_err(|e| StoreError::Corrupt {
+                        what: "decoding a change record",
+                        id: k.value(),
+                        detail: e.to_string(),
+                    })?;
                     out.push((k.value(), rec));
                 }
                 Ok(out)
@@ -565,19 +584,20 @@ macro_rules! impl_view {
         }
 
         impl IndexReader for $t {
-            fn eq_ids(&self, key: &[u8]) -> Result<Vec<u64>, redb::Error> {
-                postings::read(&self.eq, key)
+            fn eq_ids(&self, key: &[u8]) -> Result<Vec<u64>, StoreError> {
+                postings::read(&self.eq, key).map_err(db("reading indexes"))
             }
             fn eq_range_ids(
                 &self,
                 prefix: &[u8],
                 from: &[u8],
                 to: Option<&[u8]>,
-            ) -> Result<Vec<u64>, redb::Error> {
+            ) -> Result<Vec<u64>, StoreError> {
                 postings::read_range(&self.eq, prefix, from, to, index::MAX_RANGE_IDS)
+                    .map_err(db("reading indexes"))
             }
-            fn sub_ids(&self, key: &[u8]) -> Result<Vec<u64>, redb::Error> {
-                postings::read(&self.sub, key)
+            fn sub_ids(&self, key: &[u8]) -> Result<Vec<u64>, StoreError> {
+                postings::read(&self.sub, key).map_err(db("reading indexes"))
             }
         }
     };
@@ -603,7 +623,7 @@ impl WriteCtx<'_> {
     /// in the meta table (where stores of data format 3 and before counted; a future changelog
     /// trim must raise it). Not a meta table counter, so that a write that only changes an
     /// entry does not also rewrite the meta table's page.
-    fn next_seq(&mut self) -> Result<u64, LdapError> {
+    fn next_seq(&mut self) -> Result<u64, StoreError> {
         let r = (|| -> Result<u64, redb::Error> {
             let after_last = self.changelog.last()?.map_or(1, |(k, _)| k.value() + 1);
             let floor = self
@@ -612,23 +632,23 @@ impl WriteCtx<'_> {
                 .map_or(1, |v| read_u64(v.value()));
             Ok(after_last.max(floor))
         })();
-        r.map_err(ie("reading the changelog"))
+        r.map_err(db("reading the changelog"))
     }
 
-    fn counter(&mut self, key: &'static str, first: u64) -> Result<u64, LdapError> {
+    fn counter(&mut self, key: &'static str, first: u64) -> Result<u64, StoreError> {
         let cur = self
             .meta
             .get(key)
-            .map_err(|e| ie("reading counters")(rerr(e)))?
+            .map_err(db("reading counters"))?
             .map(|v| read_u64(v.value()))
             .unwrap_or(first);
         self.meta
             .insert(key, (cur + 1).to_be_bytes().as_slice())
-            .map_err(|e| ie("writing counters")(rerr(e)))?;
+            .map_err(db("writing counters"))?;
         Ok(cur)
     }
 
-    fn index(&mut self, id: u64, e: &Entry, add: bool) -> Result<(), LdapError> {
+    fn index(&mut self, id: u64, e: &Entry, add: bool) -> Result<(), StoreError> {
         let (eqk, subk) = entry_keys(e, self.spec, self.schema);
         self.apply_keys(id, &eqk, &subk, add)
     }
@@ -639,7 +659,7 @@ impl WriteCtx<'_> {
         eqk: &std::collections::BTreeSet<Vec<u8>>,
         subk: &std::collections::BTreeSet<Vec<u8>>,
         add: bool,
-    ) -> Result<(), LdapError> {
+    ) -> Result<(), StoreError> {
         let r = (|| -> Result<(), redb::Error> {
             for k in eqk {
                 if add {
@@ -657,7 +677,7 @@ impl WriteCtx<'_> {
             }
             Ok(())
         })();
-        r.map_err(ie("updating indexes"))
+        r.map_err(db("updating indexes"))
     }
 
     /// Index many entries added with [`WriteCtx::insert_unindexed`], writing each posting list
@@ -667,7 +687,7 @@ impl WriteCtx<'_> {
     pub fn index_batch(
         &mut self,
         batch: &[(u64, &CheckedEntry, Option<&[u8]>)],
-    ) -> Result<(), LdapError> {
+    ) -> Result<(), StoreError> {
         // FxHash: fast, and the keys come from the administrator's LDIF, not from clients, so
         // flooding resistance is not needed.
         type Lists = rustc_hash::FxHashMap<Vec<u8>, Vec<u64>>;
@@ -710,7 +730,7 @@ impl WriteCtx<'_> {
             }
             Ok(())
         })();
-        r.map_err(ie("updating indexes"))
+        r.map_err(db("updating indexes"))
     }
 
     /// Add an entry without indexing it: the caller indexes it with [`WriteCtx::index_batch`]
@@ -720,7 +740,7 @@ impl WriteCtx<'_> {
         parent: u64,
         dn: &Dn,
         e: &CheckedEntry,
-    ) -> Result<u64, LdapError> {
+    ) -> Result<u64, StoreError> {
         let id = self.counter(META_NEXT_ID, 1)?;
         let key = dn.store_key();
         let r = (|| -> Result<(), redb::Error> {
@@ -731,22 +751,22 @@ impl WriteCtx<'_> {
             self.children.insert(parent, id)?;
             Ok(())
         })();
-        r.map_err(ie("inserting an entry"))?;
+        r.map_err(db("inserting an entry"))?;
         Ok(id)
     }
 
     /// Add a new entry below `parent` (ROOT_ID for a naming context).
-    pub fn insert(&mut self, parent: u64, dn: &Dn, e: &CheckedEntry) -> Result<u64, LdapError> {
+    pub fn insert(&mut self, parent: u64, dn: &Dn, e: &CheckedEntry) -> Result<u64, StoreError> {
         let id = self.insert_unindexed(parent, dn, e)?;
         self.index(id, e, true)?;
         Ok(id)
     }
 
     /// Replace an entry's content (same DN), updating only the index keys that changed.
-    pub fn update(&mut self, id: u64, old: &Entry, new: &CheckedEntry) -> Result<(), LdapError> {
+    pub fn update(&mut self, id: u64, old: &Entry, new: &CheckedEntry) -> Result<(), StoreError> {
         self.entries
             .insert(id, encode::encode_entry(new).as_slice())
-            .map_err(|e| ie("updating an entry")(rerr(e)))?;
+            .map_err(db("updating an entry"))?;
         // Index keys depend on each attribute type's values alone: only the types whose values
         // changed (with all their option variants, which share keys) need their keys compared.
         let (old, new) = changed_types(old, new);
@@ -761,7 +781,7 @@ impl WriteCtx<'_> {
     }
 
     /// Remove a leaf entry.
-    pub fn remove(&mut self, id: u64, parent: u64, e: &Entry) -> Result<(), LdapError> {
+    pub fn remove(&mut self, id: u64, parent: u64, e: &Entry) -> Result<(), StoreError> {
         let key = self.dn_key(id)?;
         let r = (|| -> Result<(), redb::Error> {
             self.entries.remove(id)?;
@@ -772,7 +792,7 @@ impl WriteCtx<'_> {
             self.children.remove(parent, id)?;
             Ok(())
         })();
-        r.map_err(ie("removing an entry"))?;
+        r.map_err(db("removing an entry"))?;
         self.index(id, e, false)
     }
 
@@ -783,7 +803,7 @@ impl WriteCtx<'_> {
         mv: Move<'_>,
         old_entry: &Entry,
         new_entry: &CheckedEntry,
-    ) -> Result<(), LdapError> {
+    ) -> Result<(), StoreError> {
         let Move {
             id,
             old_parent,
@@ -810,7 +830,7 @@ impl WriteCtx<'_> {
                 }
                 self.entries
                     .insert(i, encode::encode_entry(&e).as_slice())
-                    .map_err(|e| ie("moving an entry")(rerr(e)))?;
+                    .map_err(db("moving an entry"))?;
             }
             let r = (|| -> Result<(), redb::Error> {
                 self.dn2id.remove(k.as_slice())?;
@@ -818,7 +838,7 @@ impl WriteCtx<'_> {
                 self.id2dn.insert(i, nk.as_slice())?;
                 Ok(())
             })();
-            r.map_err(ie("moving an entry"))?;
+            r.map_err(db("moving an entry"))?;
         }
         let r = (|| -> Result<(), redb::Error> {
             self.dn2id.remove(old_key.as_slice())?;
@@ -830,16 +850,16 @@ impl WriteCtx<'_> {
             }
             Ok(())
         })();
-        r.map_err(ie("renaming an entry"))?;
+        r.map_err(db("renaming an entry"))?;
         self.update(id, old_entry, new_entry)
     }
 
     /// Append a change record; returns its sequence number.
-    pub fn log(&mut self, rec: &ChangeRecord) -> Result<u64, LdapError> {
+    pub fn log(&mut self, rec: &ChangeRecord) -> Result<u64, StoreError> {
         let seq = self.next_seq()?;
         self.changelog
             .insert(seq, rec.encode().as_slice())
-            .map_err(|e| ie("writing the changelog")(rerr(e)))?;
+            .map_err(db("writing the changelog"))?;
         Ok(seq)
     }
 
@@ -911,11 +931,67 @@ mod tests {
             .write(|w| {
                 w.meta
                     .insert(META_NEXT_SEQ, 10u64.to_be_bytes().as_slice())
-                    .map_err(|e| ie("test")(rerr(e)))?;
-                Ok(())
+                    .map(|_| ())
+                    .map_err(db("test"))
             })
             .unwrap();
         assert_eq!((log(), log()), (10, 11));
+    }
+
+    #[test]
+    fn a_database_open_elsewhere_is_in_use_and_the_error_names_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.redb");
+        let schema = Arc::new(Schema::builtin().unwrap());
+        let _first = Store::open(&path, schema.clone(), IndexSpec::default(), 8 << 20).unwrap();
+        let err = Store::open(&path, schema, IndexSpec::default(), 8 << 20)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&err, StoreError::InUse { path: p } if *p == path),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{} is in use by another ccdir process (stop the server first)",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_damaged_entry_is_a_corrupt_error_naming_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.redb");
+        let schema = Arc::new(Schema::builtin().unwrap());
+        let store = Store::open(&path, schema, IndexSpec::default(), 8 << 20).unwrap();
+        store
+            .write(|w| {
+                w.entries
+                    .insert(7, [0xffu8, 1, 2].as_slice())
+                    .map(|_| ())
+                    .map_err(db("test"))
+            })
+            .unwrap();
+        let err = store.read().unwrap().entry(7).err().unwrap();
+        assert!(
+            matches!(
+                err,
+                StoreError::Corrupt {
+                    what: "decoding an entry",
+                    id: 7,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.starts_with("decoding an entry (id 7): damaged record: "),
+            "{text}"
+        );
+        assert_eq!(err.what(), "decoding an entry");
     }
 
     #[test]
@@ -971,7 +1047,8 @@ mod tests {
         }
         let err = Store::open(&path, schema.clone(), spec.clone(), 8 << 20)
             .err()
-            .unwrap();
+            .unwrap()
+            .to_string();
         assert!(err.contains("data format 1 is not supported"), "{err}");
     }
 }

@@ -4,14 +4,15 @@
 //! from entries that arrive before their parent. By default it is all or nothing: it writes under
 //! a redb savepoint, and at the first bad record stops writing, goes on only checking (to list
 //! every bad record), and restores the savepoint. With `continue_on_error`, bad records are
-//! listed and skipped. A file that cannot be read, or a failing write, restores the savepoint
-//! in both modes.
+//! listed and skipped. A file that cannot be read, or a failure of the store, restores the
+//! savepoint in both modes. The two kinds of failure have different types: a bad record is an
+//! `LdapError` in the report, a store failure a `StoreError` from the bulk loader.
 
 use crate::core::ldif::{self, Reader, ReaderOptions, Record};
 use crate::service::Directory;
 use crate::store::index::encode_keys;
-use crate::store::View;
-use crate::write::bulk::{prepare_entry, BulkLoader, Prepared, Rejected, Source};
+use crate::store::{StoreError, View};
+use crate::write::bulk::{prepare_entry, AddError, BulkLoader, Prepared, Rejected, Source};
 use crate::write::pipeline::canonical_order;
 use crate::write::values::MAINTAINED;
 use crate::write::Origin;
@@ -144,7 +145,7 @@ pub fn import_files(
     // One pass, under a savepoint. All or nothing: after the first bad record nothing more is
     // written, the rest is only checked (to report every bad record), and the savepoint is
     // restored. Either way a failure to read or write restores it.
-    let savepoint = dir.store.savepoint().map_err(|e| e.message)?;
+    let savepoint = dir.store.savepoint().map_err(|e| e.to_string())?;
     let all_or_nothing = !opts.continue_on_error;
     let read = Arc::new(AtomicU64::new(0));
     let mut progress = Progress {
@@ -174,17 +175,11 @@ pub fn import_files(
                 // All or nothing, and something was bad: only check the rest.
                 Item::Entry(_) if all_or_nothing && !early.is_empty() => {}
                 Item::Entry(p) => {
-                    let (source, dn) = (p.source.clone(), p.dn.display().to_string());
+                    // Entries refused at write time go to the loader's `rejected`; an error
+                    // here is the store's own and ends the import.
                     if let Err(e) = loader.add_prepared(p) {
-                        if e.code == ldap3_proto::proto::LdapResultCode::Other {
-                            result = Err(e.message);
-                            break;
-                        }
-                        early.push(Rejected {
-                            source,
-                            dn,
-                            error: e,
-                        });
+                        result = Err(e.to_string());
+                        break;
                     }
                 }
             }
@@ -199,7 +194,7 @@ pub fn import_files(
     if all_or_nothing && !early.is_empty() && result.is_ok() {
         // All or nothing, and something was bad: write nothing more.
         drop(loader);
-        dir.store.restore(savepoint).map_err(|e| e.message)?;
+        dir.store.restore(savepoint).map_err(|e| e.to_string())?;
         progress.done();
         return Ok(ImportSummary {
             added: 0,
@@ -208,21 +203,22 @@ pub fn import_files(
             rolled_back: true,
         });
     }
-    let (added, mut rejected) = match result.and_then(|_| loader.finish().map_err(|e| e.message)) {
-        Ok(x) => x,
-        Err(e) => {
-            dir.store.restore(savepoint).map_err(|e| e.message)?;
-            return Err(format!("import failed: {e}; nothing was imported"));
-        }
-    };
+    let (added, mut rejected) =
+        match result.and_then(|_| loader.finish().map_err(|e| e.to_string())) {
+            Ok(x) => x,
+            Err(e) => {
+                dir.store.restore(savepoint).map_err(|e| e.to_string())?;
+                return Err(format!("import failed: {e}; nothing was imported"));
+            }
+        };
     progress.tick(added, true);
     progress.done();
     early.append(&mut rejected);
     let rolled_back = !early.is_empty() && all_or_nothing;
     if rolled_back {
-        dir.store.restore(savepoint).map_err(|e| e.message)?;
+        dir.store.restore(savepoint).map_err(|e| e.to_string())?;
     } else {
-        dir.store.release(savepoint).map_err(|e| e.message)?;
+        dir.store.release(savepoint).map_err(|e| e.to_string())?;
     }
     Ok(ImportSummary {
         added: if rolled_back { 0 } else { added },
@@ -324,13 +320,16 @@ pub fn import_bytes(dir: &Directory, name: &str, data: &[u8]) -> Result<u64, Str
                         line,
                     },
                 )
-                .map_err(|e| format!("{name}:{line}: {dn}: {}", e.message))?,
+                .map_err(|e| match e {
+                    AddError::Entry(e) => format!("{name}:{line}: {dn}: {}", e.message),
+                    AddError::Store(e) => format!("{name}: {e}"),
+                })?,
             Record::Change { line, .. } => {
                 return Err(format!("{name}:{line}: change record in a content file"))
             }
         }
     }
-    let (n, rejected) = loader.finish().map_err(|e| e.message)?;
+    let (n, rejected) = loader.finish().map_err(|e| e.to_string())?;
     if let Some(r) = rejected.first() {
         return Err(format!(
             "{name}:{}: {}: {}",
@@ -352,14 +351,14 @@ pub fn export(
         Some(b) => dir.parse_dn(b).map_err(|e| e.message)?,
         None => dir.suffix.clone(),
     };
-    let snap = dir.store.read().map_err(|e| e.message)?;
-    if snap.id_of(&base).map_err(|e| e.message)?.is_none() {
+    let snap = dir.store.read().map_err(|e| e.to_string())?;
+    if snap.id_of(&base).map_err(|e| e.to_string())?.is_none() {
         return Err(format!("no such entry: {}", base.display()));
     }
     let mut n = 0u64;
     let mut io_err: Option<std::io::Error> = None;
     let mut w = &mut *out;
-    snap.scan_prefix(&base.store_key(), None, &mut |_, id| {
+    snap.scan_prefix::<StoreError>(&base.store_key(), None, &mut |_, id| {
         let Some(e) = snap.entry(id)? else {
             return Ok(true);
         };
@@ -379,7 +378,7 @@ pub fn export(
         n += 1;
         Ok(true)
     })
-    .map_err(|e| e.message)?;
+    .map_err(|e| e.to_string())?;
     if let Some(e) = io_err {
         return Err(format!("write failed: {e}"));
     }

@@ -6,7 +6,7 @@ use crate::acl::rules::Level;
 use crate::acl::Identity;
 use crate::core::entry::Entry;
 use crate::service::Directory;
-use crate::store::View;
+use crate::store::{StoreError, View};
 
 /// The entries below `base` (the suffix when None) in DN order. With `as_dn`, only entries that
 /// identity may search, and of them only the attributes it may read.
@@ -27,15 +27,15 @@ pub fn entries(
                 .map_err(|e| format!("--as {d}: {}", e.message))?,
         )),
     };
-    let snap = dir.store.read().map_err(|e| e.message)?;
-    if snap.id_of(&base).map_err(|e| e.message)?.is_none() {
+    let snap = dir.store.read().map_err(|e| e.to_string())?;
+    if snap.id_of(&base).map_err(|e| e.to_string())?.is_none() {
         return Err(format!("no such entry: {}", base.display()));
     }
     let acl = who
         .as_ref()
         .map(|w| dir.policy.checker(w, &snap, &dir.schema));
     let mut out = Vec::new();
-    snap.scan_prefix(&base.store_key(), None, &mut |key, id| {
+    snap.scan_prefix::<StoreError>(&base.store_key(), None, &mut |key, id| {
         let Some(mut e) = snap.entry(id)? else {
             return Ok(true);
         };
@@ -55,7 +55,7 @@ pub fn entries(
         out.push(e);
         Ok(true)
     })
-    .map_err(|e| e.message)?;
+    .map_err(|e| e.to_string())?;
     Ok(out)
 }
 

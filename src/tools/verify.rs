@@ -43,10 +43,10 @@ pub fn record(
 /// The verification attributes of an entry, one `name: value` per line.
 pub fn show(dir: &Directory, dn: &str) -> Result<String, String> {
     let d = dir.parse_dn(dn).map_err(|e| e.message)?;
-    let snap = dir.store.read().map_err(|e| e.message)?;
+    let snap = dir.store.read().map_err(|e| e.to_string())?;
     let (_, e) = snap
         .lookup(&d)
-        .map_err(|e| e.message)?
+        .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no such entry: {dn}"))?;
     let mut out = format!("dn: {}", e.dn);
     for a in [

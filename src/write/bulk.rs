@@ -3,6 +3,10 @@
 //! before their children. Intermediate batches commit without fsync; the last one commits
 //! durably, so the load is durable when `finish` returns (redb persists the non-durable commits
 //! with the next durable one).
+//!
+//! Two kinds of failure are kept apart by their types: an entry that cannot be added is an
+//! `LdapError` (returned by `prepare`, or recorded in `rejected` when found at write time), and
+//! a failure of the store itself is a [`StoreError`], which ends the load.
 
 use super::change::Origin as WriteOrigin;
 use super::pipeline;
@@ -13,7 +17,7 @@ use crate::core::error::LdapError;
 use crate::service::Directory;
 use crate::store::changelog::ChangeKind;
 use crate::store::tables::ROOT_ID;
-use crate::store::View;
+use crate::store::{StoreError, View};
 use ldap3_proto::proto::LdapResultCode;
 use redb::Durability;
 
@@ -27,6 +31,39 @@ pub const DEFAULT_BATCH: usize = 5000;
 pub struct Source {
     pub file: String,
     pub line: usize,
+}
+
+/// Why [`BulkLoader::add`] did not take an entry.
+#[derive(Debug)]
+pub enum AddError {
+    /// The entry is not valid (an LDAP add would refuse it).
+    Entry(LdapError),
+    /// Writing a batch failed: the load cannot go on.
+    Store(StoreError),
+}
+
+impl From<StoreError> for AddError {
+    fn from(e: StoreError) -> Self {
+        AddError::Store(e)
+    }
+}
+
+impl std::fmt::Display for AddError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AddError::Entry(e) => f.write_str(&e.message),
+            AddError::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for AddError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AddError::Entry(e) => Some(e),
+            AddError::Store(e) => Some(e),
+        }
+    }
 }
 
 /// An entry the loader did not add, and why.
@@ -97,7 +134,8 @@ impl<'a> BulkLoader<'a> {
     }
 
     /// Queue an entry checked by [`prepare_entry`] (on any thread); writes a batch when full.
-    pub fn add_prepared(&mut self, p: Prepared) -> Result<(), LdapError> {
+    /// Entries refused at write time go to `rejected`; the error is a store failure.
+    pub fn add_prepared(&mut self, p: Prepared) -> Result<(), StoreError> {
         self.batch.push(p);
         if self.batch.len() >= self.batch_size {
             self.flush(Durability::None)?;
@@ -121,7 +159,7 @@ pub fn prepare_entry(
 impl BulkLoader<'_> {
     /// Check and queue an entry; writes a batch when full. Errors in the entry are returned (and
     /// not recorded); errors found when writing (existing DN) are recorded in `rejected`.
-    pub fn add(&mut self, dn_text: &str, attrs: Attrs) -> Result<(), LdapError> {
+    pub fn add(&mut self, dn_text: &str, attrs: Attrs) -> Result<(), AddError> {
         self.add_from(dn_text, attrs, Source::default())
     }
 
@@ -130,19 +168,19 @@ impl BulkLoader<'_> {
         dn_text: &str,
         attrs: Attrs,
         source: Source,
-    ) -> Result<(), LdapError> {
-        let (dn, entry) = self.prepare(dn_text, attrs)?;
-        self.add_prepared(Prepared {
+    ) -> Result<(), AddError> {
+        let (dn, entry) = self.prepare(dn_text, attrs).map_err(AddError::Entry)?;
+        Ok(self.add_prepared(Prepared {
             dn,
             entry,
             source,
             keys: None,
-        })
+        })?)
     }
 
     /// Write the batch. Entries whose parent is missing wait in `pending`; entries whose DN
     /// exists are rejected. Only store failures are errors.
-    fn flush(&mut self, durability: Durability) -> Result<(), LdapError> {
+    fn flush(&mut self, durability: Durability) -> Result<(), StoreError> {
         let mut batch = std::mem::take(&mut self.batch);
         // Entries waiting for a parent go first: the parent may have been written since.
         let mut queue = std::mem::take(&mut self.pending);
@@ -151,7 +189,7 @@ impl BulkLoader<'_> {
         let mut waiting = Vec::new();
         let mut rejected = Vec::new();
         let mut added_n = 0u64;
-        dir.store.write_with(durability, |w| {
+        dir.store.write_with::<_, StoreError>(durability, |w| {
             let mut added: Vec<(u64, &CheckedEntry, Option<&[u8]>)> =
                 Vec::with_capacity(queue.len());
             // Several rounds, so that a child queued before its parent in the same batch waits
@@ -235,7 +273,7 @@ impl BulkLoader<'_> {
 
     /// Write what is queued and make everything durable. Entries still without a parent are
     /// rejected as orphans.
-    pub fn finish(mut self) -> Result<(u64, Vec<Rejected>), LdapError> {
+    pub fn finish(mut self) -> Result<(u64, Vec<Rejected>), StoreError> {
         self.flush(Durability::Immediate)?;
         for Prepared { dn, source, .. } in std::mem::take(&mut self.pending) {
             let parent = dn.parent();

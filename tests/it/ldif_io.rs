@@ -507,7 +507,7 @@ fn assert_indexes_complete(s: &TestServer) -> usize {
     let dir = s.server().directory();
     let snap = dir.store.read().expect("snapshot");
     let mut ids = Vec::new();
-    snap.scan_prefix(&dir.suffix.store_key(), None, &mut |_, id| {
+    snap.scan_prefix::<ccdir::store::StoreError>(&dir.suffix.store_key(), None, &mut |_, id| {
         ids.push(id);
         Ok(true)
     })
@@ -621,4 +621,48 @@ fn a_file_that_cannot_be_read_rolls_back_even_with_continue() {
     );
     let o = ccdir(&["export"], &data);
     assert!(!o.status.success(), "nothing was imported: {}", err(&o));
+}
+
+/// The bulk loader keeps a bad entry (an `LdapError`: returned by `add`, or recorded in
+/// `rejected` when found at write time) apart from a store failure (a `StoreError`, the only
+/// error of `add_prepared`, `flush` and `finish`).
+#[test]
+fn bulk_loader_reports_bad_entries_apart_from_store_failures() {
+    use ccdir::write::bulk::{AddError, BulkLoader};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let c = test_config(tmp.path());
+    let clock = std::sync::Arc::new(ccdir::core::clock::SystemClock);
+    let dir = ccdir::app::server::open_directory(&c, clock).expect("open");
+    ccdir::app::bootstrap::ensure_base(&dir).expect("base");
+    let registries = format!("ou=registries,{}", dir.suffix.display());
+    let role = |cn: &str| -> ccdir::write::bulk::Attrs {
+        vec![
+            ("objectClass".into(), vec![b"organizationalRole".to_vec()]),
+            ("cn".into(), vec![cn.as_bytes().to_vec()]),
+        ]
+    };
+    let mut loader = BulkLoader::new(&dir);
+    // Invalid in itself: returned at once, as an entry error.
+    let bad = loader.add(
+        &format!("cn=bad,{registries}"),
+        vec![("objectClass".into(), vec![b"noSuchClass".to_vec()])],
+    );
+    match bad {
+        Err(AddError::Entry(e)) => assert!(!e.message.is_empty()),
+        other => panic!("expected an entry error, got {other:?}"),
+    }
+    // Valid, but its DN exists: found at write time and recorded, not an error.
+    loader.add(&registries, role("x")).expect("queued");
+    loader
+        .add(&format!("cn=ok,{registries}"), role("ok"))
+        .expect("queued");
+    let (added, rejected) = loader.finish().expect("no store failure");
+    assert_eq!(added, 1);
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(rejected[0].dn, registries);
+    assert!(
+        rejected[0].error.message.contains("already exists"),
+        "{}",
+        rejected[0].error.message
+    );
 }

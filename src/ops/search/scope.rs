@@ -73,7 +73,7 @@ impl Run<'_, '_> {
         };
         let mut ok = true;
         let snap = self.snap;
-        snap.scan_prefix(prefix, after, &mut |key, id| {
+        snap.scan_prefix::<LdapError>(prefix, after, &mut |key, id| {
             if Some(id) == skip {
                 return Ok(true);
             }
@@ -340,8 +340,7 @@ pub(super) fn walk(
             }
             _ => return Err(run.acl.no_such_object(base)),
         };
-        let cands = candidates(filter, dir.store.index_spec(), snap)
-            .map_err(|e| LdapError::internal("reading indexes", e))?;
+        let cands = candidates(filter, dir.store.index_spec(), snap)?;
         match scope {
             LdapSearchScope::Base => {
                 run.visit_id(base_id, &base_key, None)?;
