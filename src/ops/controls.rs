@@ -10,7 +10,6 @@
 //! (Active Directory's 1.2.840.113556.1.4.1413).
 
 use crate::core::error::LdapError;
-use crate::proto::codec::RawControl;
 use bytes::BytesMut;
 use ldap3_lber::common::TagClass;
 use ldap3_lber::parse::Parser;
@@ -48,6 +47,15 @@ pub const SUPPORTED: &[&str] = &[
 pub const MAX_SORT_KEYS: usize = 8;
 /// Nesting allowed inside a control value (an assertion filter is the deepest).
 const MAX_VALUE_DEPTH: usize = 64;
+
+/// A request control as sent (OID, criticality, value): the codec takes the controls off each
+/// message this way, and [`parse`] decodes the values of those ccdir supports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawControl {
+    pub oid: String,
+    pub critical: bool,
+    pub value: Option<Vec<u8>>,
+}
 
 /// The operation a control is attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -50,8 +50,8 @@ impl Session {
 }
 
 use crate::core::error::{success, LdapError};
-use crate::proto::codec::RawControl;
 use controls::OpKind;
+use controls::RawControl;
 use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::{LdapExtendedResponse, LdapMsg, LdapOp, LdapResult};
 

@@ -4,6 +4,7 @@
 //! it and hands them to the operations raw (OID, criticality, value); `ops::controls` decodes
 //! them. Responses are encoded by ldap3_proto unchanged.
 
+use crate::ops::controls::RawControl;
 use bytes::{Buf, BufMut, BytesMut};
 use ldap3_lber::common::TagClass;
 use ldap3_lber::parse::Parser;
@@ -14,18 +15,10 @@ use ldap3_proto::proto::{LdapMsg, LdapOp, LdapSearchResultEntry};
 use std::io;
 use tokio_util::codec::{Decoder, Encoder};
 
-/// A request control as sent: its value is decoded by the operation that understands it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawControl {
-    pub oid: String,
-    pub critical: bool,
-    pub value: Option<Vec<u8>>,
-}
-
-/// One decoded request: the message (without controls) and its controls, or why the controls
-/// field is malformed (answered with protocolError by the operation, not a disconnect).
+/// One message as read: the message without its controls, and its controls raw, or why the
+/// controls field is malformed (that request's protocolError, not a disconnect).
 #[derive(Debug)]
-pub struct Request {
+pub struct Frame {
     pub msg: LdapMsg,
     pub controls: Result<Vec<RawControl>, String>,
 }
@@ -46,10 +39,10 @@ impl RequestCodec {
 }
 
 impl Decoder for RequestCodec {
-    type Item = Request;
+    type Item = Frame;
     type Error = io::Error;
 
-    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Request>, io::Error> {
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, io::Error> {
         if buf.len() > self.max_ber_size.saturating_mul(2) {
             return Err(io::Error::new(
                 io::ErrorKind::OutOfMemory,
@@ -72,7 +65,7 @@ impl Decoder for RequestCodec {
         buf.advance(size);
         let (tag, controls) = split_controls(tag);
         let msg = LdapMsg::try_from(tag).map_err(io::Error::other)?;
-        Ok(Some(Request { msg, controls }))
+        Ok(Some(Frame { msg, controls }))
     }
 }
 

@@ -25,7 +25,7 @@ use crate::ops::controls::OpKind;
 use crate::ops::extended::OID_STARTTLS;
 use crate::ops::search::{self, SearchEnd};
 use crate::ops::{self, Session};
-use crate::proto::codec::{Request, RequestCodec};
+use crate::proto::codec::{Frame, RequestCodec};
 use crate::service::Directory;
 use futures_util::StreamExt;
 use ldap3_proto::proto::{LdapExtendedResponse, LdapMsg, LdapOp, LdapResultCode};
@@ -244,8 +244,8 @@ impl Conn {
                             self.notice(LdapResultCode::ProtocolError, "malformed request").await;
                             return "malformed PDU";
                         }
-                        Ok(Some(Ok(msg))) => {
-                            match self.handle(msg, input).await {
+                        Ok(Some(Ok(frame))) => {
+                            match self.handle(frame, input).await {
                                 Ok(next_input) => input = next_input,
                                 Err(reason) => return reason,
                             }
@@ -333,8 +333,8 @@ impl Conn {
     }
 
     /// Handle one request. Returns the (possibly TLS-upgraded) input, or why to close.
-    async fn handle(&mut self, req: Request, input: Input) -> Result<Input, &'static str> {
-        let Request { msg, controls } = req;
+    async fn handle(&mut self, frame: Frame, input: Input) -> Result<Input, &'static str> {
+        let Frame { msg, controls } = frame;
         let LdapMsg { msgid, op, .. } = msg;
         if msgid <= 0 {
             self.notice(LdapResultCode::ProtocolError, "invalid message ID")
