@@ -9,6 +9,7 @@
 //! ManageDsaIT (RFC 3296, tolerated: ccdir holds no referrals) and permissive modify
 //! (Active Directory's 1.2.840.113556.1.4.1413).
 
+use super::request::OpKind;
 use crate::core::error::LdapError;
 use bytes::BytesMut;
 use ldap3_lber::common::TagClass;
@@ -55,19 +56,6 @@ pub struct RawControl {
     pub oid: String,
     pub critical: bool,
     pub value: Option<Vec<u8>>,
-}
-
-/// The operation a control is attached to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpKind {
-    Bind,
-    Search,
-    Compare,
-    Add,
-    Delete,
-    Modify,
-    ModDn,
-    Extended,
 }
 
 /// One key of a server-side sort request.
@@ -124,17 +112,6 @@ impl RequestControls {
     /// True when a write must report its entry before or after the change.
     pub fn reads_back(&self) -> bool {
         self.pre_read.is_some() || self.post_read.is_some()
-    }
-}
-
-/// Decode the controls of a request as the codec delivered them.
-pub fn decode(
-    raw: &Result<Vec<RawControl>, String>,
-    op: OpKind,
-) -> Result<RequestControls, LdapError> {
-    match raw {
-        Ok(c) => parse(c, op),
-        Err(why) => Err(LdapError::protocol(why.clone())),
     }
 }
 

@@ -1,8 +1,8 @@
 //! LDAP message framing. ldap3_proto's codec decodes requests, but it drops the criticality of
 //! some controls it knows (server-side sort) and turns a malformed control into a dropped
 //! connection. This codec therefore takes the controls off each message before ldap3_proto sees
-//! it and hands them to the operations raw (OID, criticality, value); `ops::controls` decodes
-//! them. Responses are encoded by ldap3_proto unchanged.
+//! it and hands them over raw (OID, criticality, value); `ops::controls` decodes them when
+//! `ops::Request::decode` makes the typed request. Responses are encoded by ldap3_proto unchanged.
 
 use crate::ops::controls::RawControl;
 use bytes::{Buf, BufMut, BytesMut};
@@ -17,6 +17,7 @@ use tokio_util::codec::{Decoder, Encoder};
 
 /// One message as read: the message without its controls, and its controls raw, or why the
 /// controls field is malformed (that request's protocolError, not a disconnect).
+/// `ops::Request::decode` makes the typed request of it.
 #[derive(Debug)]
 pub struct Frame {
     pub msg: LdapMsg,
