@@ -263,3 +263,412 @@ impl OpKind {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::error::code_number;
+    use crate::ops::controls::OID_SORT_REQUEST;
+    use crate::proto::codec::RequestCodec;
+    use bytes::BytesMut;
+    use ldap3_proto::control::LdapControl;
+    use ldap3_proto::proto::{
+        LdapBindCred, LdapDerefAliases, LdapFilter, LdapIntermediateResponse, LdapModify,
+        LdapModifyType, LdapPartialAttribute, LdapResultCode, LdapSearchResultEntry,
+        LdapSearchResultReference, LdapSearchScope,
+    };
+    use tokio_util::codec::{Decoder, Encoder};
+
+    fn decode(op: LdapOp) -> Result<Request, Refused> {
+        Request::decode(LdapMsg::new(7, op), Ok(vec![]))
+    }
+
+    fn ext(name: &str, value: Option<Vec<u8>>) -> LdapOp {
+        LdapOp::ExtendedRequest(LdapExtendedRequest {
+            name: name.into(),
+            value,
+        })
+    }
+
+    /// A message as a client sends it, through the server's codec.
+    fn through_codec(msg: LdapMsg) -> Result<Request, Refused> {
+        let mut codec = RequestCodec::new(1 << 20, 32);
+        let mut b = BytesMut::new();
+        codec.encode(msg, &mut b).unwrap();
+        let frame = codec.decode(&mut b).unwrap().unwrap();
+        Request::decode(frame.msg, frame.controls)
+    }
+
+    fn success_result() -> LdapResult {
+        crate::core::error::success()
+    }
+
+    #[test]
+    fn each_request_maps_to_its_op() {
+        let search = LdapSearchRequest {
+            base: "dc=example".into(),
+            scope: LdapSearchScope::Subtree,
+            aliases: LdapDerefAliases::Never,
+            sizelimit: 0,
+            timelimit: 0,
+            typesonly: false,
+            filter: LdapFilter::Present("objectClass".into()),
+            attrs: vec!["cn".into()],
+        };
+        let add = LdapAddRequest {
+            dn: "cn=a,dc=example".into(),
+            attributes: vec![LdapPartialAttribute {
+                atype: "cn".into(),
+                vals: vec![b"a".to_vec()],
+            }],
+        };
+        let modify = LdapModifyRequest {
+            dn: "cn=a,dc=example".into(),
+            changes: vec![LdapModify {
+                operation: LdapModifyType::Replace,
+                modification: LdapPartialAttribute {
+                    atype: "sn".into(),
+                    vals: vec![b"b".to_vec()],
+                },
+            }],
+        };
+        let moddn = LdapModifyDNRequest {
+            dn: "cn=a,dc=example".into(),
+            newrdn: "cn=b".into(),
+            deleteoldrdn: true,
+            new_superior: None,
+        };
+        let compare = LdapCompareRequest {
+            dn: "cn=a,dc=example".into(),
+            atype: "cn".into(),
+            val: b"a".to_vec(),
+        };
+        let bind = LdapBindRequest {
+            version: 3,
+            dn: "cn=a,dc=example".into(),
+            cred: LdapBindCred::Simple("secret".into()),
+        };
+        let cases: Vec<(LdapOp, OpKind, &str)> = vec![
+            (LdapOp::BindRequest(bind.clone()), OpKind::Bind, "bind"),
+            (LdapOp::UnbindRequest, OpKind::Unbind, "unbind"),
+            (
+                LdapOp::SearchRequest(search.clone()),
+                OpKind::Search,
+                "search",
+            ),
+            (LdapOp::AddRequest(add.clone()), OpKind::Add, "add"),
+            (
+                LdapOp::ModifyRequest(modify.clone()),
+                OpKind::Modify,
+                "modify",
+            ),
+            (
+                LdapOp::ModifyDNRequest(moddn.clone()),
+                OpKind::ModDn,
+                "modrdn",
+            ),
+            (LdapOp::DelRequest("cn=a".into()), OpKind::Delete, "delete"),
+            (
+                LdapOp::CompareRequest(compare.clone()),
+                OpKind::Compare,
+                "compare",
+            ),
+            (LdapOp::AbandonRequest(3), OpKind::Abandon, "abandon"),
+            (ext(OID_STARTTLS, None), OpKind::StartTls, "starttls"),
+            (ext(OID_WHOAMI, None), OpKind::WhoAmI, "whoami"),
+            (
+                ext(OID_PASSWORD_MODIFY, None),
+                OpKind::PasswordModify,
+                "passwd",
+            ),
+            (
+                ext("1.2.3.4", Some(b"x".to_vec())),
+                OpKind::Extended,
+                "extended",
+            ),
+        ];
+        for (op, kind, name) in cases {
+            let req = decode(op).unwrap();
+            assert_eq!(req.id, 7);
+            assert_eq!(req.kind(), kind);
+            assert_eq!(kind.name(), name);
+            assert!(req.controls.is_ok());
+            match (req.op, kind) {
+                (Op::Bind(r), OpKind::Bind) => assert_eq!(r, bind),
+                (Op::Unbind, OpKind::Unbind) => {}
+                (Op::Search(r), OpKind::Search) => assert_eq!(r, search),
+                (Op::Add(r), OpKind::Add) => assert_eq!(r, add),
+                (Op::Modify(r), OpKind::Modify) => assert_eq!(r, modify),
+                (Op::ModifyDn(r), OpKind::ModDn) => assert_eq!(r, moddn),
+                (Op::Delete(dn), OpKind::Delete) => assert_eq!(dn, "cn=a"),
+                (Op::Compare(r), OpKind::Compare) => assert_eq!(r, compare),
+                (Op::Abandon(id), OpKind::Abandon) => assert_eq!(id, 3),
+                (Op::StartTls, OpKind::StartTls) => {}
+                (Op::WhoAmI, OpKind::WhoAmI) => {}
+                (Op::PasswordModify(pm), OpKind::PasswordModify) => {
+                    // No value: the bound user's password, generated.
+                    let pm = pm.unwrap();
+                    assert_eq!(pm.user_identity, None);
+                    assert_eq!(pm.new_password, None);
+                }
+                (Op::Extended(r), OpKind::Extended) => assert_eq!(r.name, "1.2.3.4"),
+                (op, kind) => panic!("{kind:?} decoded as {op:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn password_modify_value_is_decoded_once() {
+        let pm = LdapPasswordModifyRequest {
+            user_identity: Some("dn:uid=a,dc=example".into()),
+            old_password: Some("old".into()),
+            new_password: Some("new".into()),
+        };
+        let req = decode(LdapOp::ExtendedRequest(pm.clone().into())).unwrap();
+        let Op::PasswordModify(Ok(got)) = &req.op else {
+            panic!("{:?}", req.op)
+        };
+        assert_eq!(*got, pm);
+        let session = Session::new(1, "127.0.0.1:389".parse().unwrap(), false);
+        assert_eq!(
+            req.op.audit_target(&session),
+            Some((
+                "dn:uid=a,dc=example".to_string(),
+                vec!["userPassword".to_string()]
+            ))
+        );
+        // A malformed value is the operation's protocolError; the audit log names the caller.
+        let req = decode(ext(OID_PASSWORD_MODIFY, Some(vec![0x04, 0x01]))).unwrap();
+        let Op::PasswordModify(Err(e)) = &req.op else {
+            panic!("{:?}", req.op)
+        };
+        assert_eq!(e.code, LdapResultCode::ProtocolError);
+        assert_eq!(
+            req.op.audit_target(&session),
+            Some((String::new(), vec!["userPassword".to_string()]))
+        );
+    }
+
+    #[test]
+    fn audit_targets_of_writes() {
+        let session = Session::new(1, "127.0.0.1:389".parse().unwrap(), false);
+        let add = decode(LdapOp::AddRequest(LdapAddRequest {
+            dn: "cn=a,dc=example".into(),
+            attributes: vec![
+                LdapPartialAttribute {
+                    atype: "cn".into(),
+                    vals: vec![b"a".to_vec()],
+                },
+                LdapPartialAttribute {
+                    atype: "objectClass".into(),
+                    vals: vec![b"person".to_vec()],
+                },
+            ],
+        }))
+        .unwrap();
+        assert_eq!(
+            add.op.audit_target(&session),
+            Some((
+                "cn=a,dc=example".to_string(),
+                vec!["cn".to_string(), "objectClass".to_string()]
+            ))
+        );
+        let del = decode(LdapOp::DelRequest("cn=a".into())).unwrap();
+        assert_eq!(
+            del.op.audit_target(&session),
+            Some(("cn=a".to_string(), vec![]))
+        );
+        for op in [LdapOp::UnbindRequest, ext(OID_WHOAMI, None)] {
+            assert_eq!(decode(op).unwrap().op.audit_target(&session), None);
+        }
+    }
+
+    #[test]
+    fn malformed_control_is_that_requests_protocol_error() {
+        // LDAPMessage { 1, delRequest "x", [0] { SEQUENCE { INTEGER 5 } } }: the controls field
+        // itself is malformed.
+        let mut b = BytesMut::from(
+            &[
+                0x30, 0x0d, 0x02, 0x01, 0x01, 0x4a, 0x01, b'x', 0xa0, 0x05, 0x30, 0x03, 0x02, 0x01,
+                0x05,
+            ][..],
+        );
+        let frame = RequestCodec::new(1 << 20, 32)
+            .decode(&mut b)
+            .unwrap()
+            .unwrap();
+        let req = Request::decode(frame.msg, frame.controls).unwrap();
+        assert!(matches!(&req.op, Op::Delete(dn) if dn == "x"));
+        let e = req.controls.unwrap_err();
+        assert_eq!(e.code, LdapResultCode::ProtocolError);
+
+        // A critical sort control whose value is malformed (an empty key list).
+        let req = through_codec(LdapMsg::new_with_ctrls(
+            2,
+            LdapOp::SearchRequest(LdapSearchRequest {
+                base: String::new(),
+                scope: LdapSearchScope::Base,
+                aliases: LdapDerefAliases::Never,
+                sizelimit: 0,
+                timelimit: 0,
+                typesonly: false,
+                filter: LdapFilter::Present("objectClass".into()),
+                attrs: vec![],
+            }),
+            vec![LdapControl::Unknown {
+                oid: OID_SORT_REQUEST.into(),
+                criticality: true,
+                value: Some(vec![0x30, 0x00]),
+            }],
+        ))
+        .unwrap();
+        assert_eq!(req.kind(), OpKind::Search);
+        assert_eq!(
+            req.controls.unwrap_err().code,
+            LdapResultCode::ProtocolError
+        );
+    }
+
+    #[test]
+    fn unknown_critical_control_is_unavailable_critical_extension() {
+        let unknown = |critical| {
+            LdapMsg::new_with_ctrls(
+                4,
+                LdapOp::DelRequest("cn=a".into()),
+                vec![LdapControl::Unknown {
+                    oid: "1.2.3.4".into(),
+                    criticality: critical,
+                    value: None,
+                }],
+            )
+        };
+        let req = through_codec(unknown(true)).unwrap();
+        assert!(matches!(req.op, Op::Delete(_)));
+        let e = req.controls.unwrap_err();
+        assert_eq!(e.code, LdapResultCode::UnavailableCriticalExtension);
+        assert_eq!(code_number(&e.code), 12);
+        // Not critical: ignored.
+        let req = through_codec(unknown(false)).unwrap();
+        assert!(req.controls.is_ok());
+        // A supported control on an operation it does not apply to (pre-read on an add).
+        let req = Request::decode(
+            LdapMsg::new(
+                5,
+                LdapOp::AddRequest(LdapAddRequest {
+                    dn: "cn=a".into(),
+                    attributes: vec![],
+                }),
+            ),
+            Ok(vec![RawControl {
+                oid: crate::ops::controls::OID_PRE_READ.into(),
+                critical: true,
+                value: Some(vec![0x30, 0x00]),
+            }]),
+        )
+        .unwrap();
+        assert_eq!(
+            req.controls.unwrap_err().code,
+            LdapResultCode::UnavailableCriticalExtension
+        );
+    }
+
+    #[test]
+    fn responses_and_bad_message_ids_are_refused() {
+        let res = success_result;
+        let responses = vec![
+            LdapOp::BindResponse(LdapBindResponse {
+                res: res(),
+                saslcreds: None,
+            }),
+            LdapOp::SearchResultEntry(LdapSearchResultEntry {
+                dn: "cn=a".into(),
+                attributes: vec![],
+            }),
+            LdapOp::SearchResultDone(res()),
+            LdapOp::SearchResultReference(LdapSearchResultReference {
+                uris: vec!["ldap://x/".into()],
+            }),
+            LdapOp::ModifyResponse(res()),
+            LdapOp::AddResponse(res()),
+            LdapOp::DelResponse(res()),
+            LdapOp::ModifyDNResponse(res()),
+            LdapOp::CompareResult(res()),
+            LdapOp::ExtendedResponse(LdapExtendedResponse {
+                res: res(),
+                name: None,
+                value: None,
+            }),
+            LdapOp::IntermediateResponse(LdapIntermediateResponse::SyncInfoNewCookie {
+                cookie: vec![1],
+            }),
+        ];
+        for op in responses {
+            let shown = format!("{op:?}");
+            assert_eq!(decode(op).unwrap_err(), Refused::Response, "{shown}");
+        }
+        // Through the codec too: an add response sent by a client.
+        assert_eq!(
+            through_codec(LdapMsg::new(3, LdapOp::AddResponse(res()))).unwrap_err(),
+            Refused::Response
+        );
+        for id in [0, -1] {
+            let e = Request::decode(LdapMsg::new(id, LdapOp::UnbindRequest), Ok(vec![]));
+            assert_eq!(e.unwrap_err(), Refused::MessageId);
+        }
+        // The message ID is judged first, as before.
+        let e = Request::decode(LdapMsg::new(0, LdapOp::AddResponse(res())), Ok(vec![]));
+        assert_eq!(e.unwrap_err(), Refused::MessageId);
+        assert_eq!(Refused::MessageId.notice(), "invalid message ID");
+        assert_eq!(Refused::Response.notice(), "unexpected PDU");
+    }
+
+    #[test]
+    fn results_before_the_operation_get_the_requests_response_pdu() {
+        let res = success_result;
+        assert!(matches!(
+            OpKind::Bind.response(res()),
+            LdapOp::BindResponse(LdapBindResponse {
+                saslcreds: None,
+                ..
+            })
+        ));
+        assert!(matches!(
+            OpKind::Search.response(res()),
+            LdapOp::SearchResultDone(_)
+        ));
+        assert!(matches!(
+            OpKind::Add.response(res()),
+            LdapOp::AddResponse(_)
+        ));
+        assert!(matches!(
+            OpKind::Modify.response(res()),
+            LdapOp::ModifyResponse(_)
+        ));
+        assert!(matches!(
+            OpKind::ModDn.response(res()),
+            LdapOp::ModifyDNResponse(_)
+        ));
+        assert!(matches!(
+            OpKind::Delete.response(res()),
+            LdapOp::DelResponse(_)
+        ));
+        assert!(matches!(
+            OpKind::Compare.response(res()),
+            LdapOp::CompareResult(_)
+        ));
+        assert!(matches!(
+            OpKind::StartTls.response(res()),
+            LdapOp::ExtendedResponse(LdapExtendedResponse { name: Some(n), .. }) if n == OID_STARTTLS
+        ));
+        for kind in [OpKind::WhoAmI, OpKind::PasswordModify, OpKind::Extended] {
+            assert!(matches!(
+                kind.response(res()),
+                LdapOp::ExtendedResponse(LdapExtendedResponse {
+                    name: None,
+                    value: None,
+                    ..
+                })
+            ));
+        }
+    }
+}
