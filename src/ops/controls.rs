@@ -9,6 +9,7 @@
 //! ManageDsaIT (RFC 3296, tolerated: ccdir holds no referrals) and permissive modify
 //! (Active Directory's 1.2.840.113556.1.4.1413).
 
+use super::request::OpKind;
 use crate::core::error::LdapError;
 use bytes::BytesMut;
 use ldap3_lber::common::TagClass;
@@ -48,17 +49,13 @@ pub const MAX_SORT_KEYS: usize = 8;
 /// Nesting allowed inside a control value (an assertion filter is the deepest).
 const MAX_VALUE_DEPTH: usize = 64;
 
-/// The operation a control is attached to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpKind {
-    Bind,
-    Search,
-    Compare,
-    Add,
-    Delete,
-    Modify,
-    ModDn,
-    Extended,
+/// A request control as sent (OID, criticality, value): the codec takes the controls off each
+/// message this way, and [`parse`] decodes the values of those ccdir supports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawControl {
+    pub oid: String,
+    pub critical: bool,
+    pub value: Option<Vec<u8>>,
 }
 
 /// One key of a server-side sort request.
@@ -95,14 +92,6 @@ pub struct VlvRequest {
     pub critical: bool,
 }
 
-/// A request control as sent: its value is decoded by the operation that understands it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawControl {
-    pub oid: String,
-    pub critical: bool,
-    pub value: Option<Vec<u8>>,
-}
-
 /// What an operation needs to know of its request controls.
 #[derive(Debug, Default, Clone)]
 pub struct RequestControls {
@@ -123,17 +112,6 @@ impl RequestControls {
     /// True when a write must report its entry before or after the change.
     pub fn reads_back(&self) -> bool {
         self.pre_read.is_some() || self.post_read.is_some()
-    }
-}
-
-/// Decode the controls of a request as the codec delivered them.
-pub fn decode(
-    raw: &Result<Vec<RawControl>, String>,
-    op: OpKind,
-) -> Result<RequestControls, LdapError> {
-    match raw {
-        Ok(c) => parse(c, op),
-        Err(why) => Err(LdapError::protocol(why.clone())),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Extended operations: Who am I? (RFC 4532) and Password Modify (RFC 3062). StartTLS (RFC 4511
 //! 4.14) changes the connection and is handled there; unknown operations get protocolError.
+//! `Request::decode` tells them apart by their OID and decodes Password Modify's value.
 
 use super::Session;
 use crate::acl::rules::Level;
@@ -17,41 +18,42 @@ pub const OID_STARTTLS: &str = "1.3.6.1.4.1.1466.20037";
 
 pub const SUPPORTED: &[&str] = &[OID_STARTTLS, OID_WHOAMI, OID_PASSWORD_MODIFY];
 
-pub fn extended(
-    dir: &Directory,
-    s: &Session,
-    req: &LdapExtendedRequest,
-) -> Result<LdapExtendedResponse, LdapError> {
-    match req.name.as_str() {
-        OID_WHOAMI => {
-            let authz = match s.identity.dn() {
-                Some(d) => format!("dn:{}", d.display()),
-                None => String::new(),
-            };
-            Ok(LdapExtendedResponse::new_success(None, Some(&authz)))
-        }
-        OID_PASSWORD_MODIFY => password_modify(dir, s, req),
-        other => Err(LdapError::protocol(format!(
-            "extended operation {other} is not supported"
-        ))),
-    }
+/// Who am I? (RFC 4532): the bound DN as an authzId, empty when anonymous.
+pub fn who_am_i(s: &Session) -> LdapExtendedResponse {
+    let authz = match s.identity.dn() {
+        Some(d) => format!("dn:{}", d.display()),
+        None => String::new(),
+    };
+    LdapExtendedResponse::new_success(None, Some(&authz))
 }
 
-fn password_modify(
-    dir: &Directory,
-    s: &Session,
+/// An extended operation ccdir does not support.
+pub fn unsupported(req: &LdapExtendedRequest) -> LdapError {
+    LdapError::protocol(format!("extended operation {} is not supported", req.name))
+}
+
+/// The Password Modify request's value (RFC 3062 2); a request without one changes the bound
+/// user's password to a generated one.
+pub fn password_modify_value(
     req: &LdapExtendedRequest,
-) -> Result<LdapExtendedResponse, LdapError> {
-    let pm = if req.value.is_none() {
-        LdapPasswordModifyRequest {
+) -> Result<LdapPasswordModifyRequest, LdapError> {
+    if req.value.is_none() {
+        return Ok(LdapPasswordModifyRequest {
             user_identity: None,
             old_password: None,
             new_password: None,
-        }
-    } else {
-        LdapPasswordModifyRequest::try_from(req)
-            .map_err(|_| LdapError::protocol("malformed password modify request"))?
-    };
+        });
+    }
+    LdapPasswordModifyRequest::try_from(req)
+        .map_err(|_| LdapError::protocol("malformed password modify request"))
+}
+
+/// Password Modify (RFC 3062).
+pub fn password_modify(
+    dir: &Directory,
+    s: &Session,
+    pm: &LdapPasswordModifyRequest,
+) -> Result<LdapExtendedResponse, LdapError> {
     let target = match &pm.user_identity {
         Some(id) => {
             let text = id.strip_prefix("dn:").unwrap_or(id);

@@ -1,6 +1,8 @@
 //! Operations: plain synchronous functions over the store, called off the async runtime.
 //! Each takes the shared [`Directory`], the caller's [`Session`] state and the decoded request,
-//! and returns the response (search streams its entries through a callback).
+//! and returns the response (search streams its entries through a callback). A message becomes
+//! a typed [`Request`] once (request.rs); the connection handles the connection-level
+//! operations and passes every other request to [`dispatch`].
 
 pub mod bind;
 pub mod compare;
@@ -9,6 +11,7 @@ mod errors;
 pub mod extended;
 pub mod project;
 pub mod readback;
+pub mod request;
 pub mod rootdse;
 pub mod search;
 pub mod sort;
@@ -18,6 +21,8 @@ use crate::acl::Identity;
 use crate::service::Directory;
 use std::net::SocketAddr;
 use std::sync::Arc;
+
+pub use request::{Op, OpKind, Refused, Request};
 
 /// Per-connection state the operations read and bind changes.
 #[derive(Debug, Clone)]
@@ -51,120 +56,68 @@ impl Session {
     }
 }
 
-use crate::core::error::{success, LdapError};
-use controls::OpKind;
-use controls::RawControl;
+use crate::core::error::{code_number, success, LdapError};
 use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::{LdapExtendedResponse, LdapMsg, LdapOp, LdapResult};
 
-/// The request's controls as the codec delivered them (or why they are malformed).
-pub type RawControls = Result<Vec<RawControl>, String>;
-
-/// A write's result and its response controls (pre-/post-read).
-fn result_of(r: Result<Vec<LdapControl>, LdapError>) -> (LdapResult, Vec<LdapControl>) {
-    match r {
-        Ok(c) => (success(), c),
-        Err(e) => (e.into_result(), Vec::new()),
-    }
+/// What an operation run by [`dispatch`] answers.
+enum Outcome {
+    /// A result (wrapped in the response PDU of the request's kind) and response controls.
+    Result(LdapResult, Vec<LdapControl>),
+    /// An extended operation's response, with its own name and value.
+    Extended(LdapExtendedResponse),
 }
 
-/// The operation a request is, for the rules on which controls apply to it.
-pub fn op_kind(op: &LdapOp) -> OpKind {
-    match op {
-        LdapOp::BindRequest(_) => OpKind::Bind,
-        LdapOp::SearchRequest(_) => OpKind::Search,
-        LdapOp::CompareRequest(_) => OpKind::Compare,
-        LdapOp::AddRequest(_) => OpKind::Add,
-        LdapOp::DelRequest(_) => OpKind::Delete,
-        LdapOp::ModifyRequest(_) => OpKind::Modify,
-        LdapOp::ModifyDNRequest(_) => OpKind::ModDn,
-        _ => OpKind::Extended,
-    }
-}
-
-/// Run one of the operations that answer with a single response (all but bind, search, abandon,
-/// unbind and StartTLS, which the connection handles). Blocking: call off the async runtime.
-pub fn respond(
-    dir: &Directory,
-    s: &Session,
-    msgid: i32,
-    op: LdapOp,
-    ctrls: &RawControls,
-) -> LdapMsg {
-    let audited = audit_info(s, &op);
-    let msg = respond_inner(dir, s, msgid, op, ctrls);
-    if let Some((name, target, attrs)) = audited {
-        let code = match &msg.op {
-            LdapOp::AddResponse(r)
-            | LdapOp::DelResponse(r)
-            | LdapOp::ModifyResponse(r)
-            | LdapOp::ModifyDNResponse(r) => crate::core::error::code_number(&r.code),
-            LdapOp::ExtendedResponse(r) => crate::core::error::code_number(&r.res.code),
-            _ => 0,
-        };
-        dir.audit(&s.caller(), name, &target, &attrs, code);
-    }
-    msg
-}
-
-/// What the audit log records of a write request: operation, target DN, attribute names.
-fn audit_info(s: &Session, op: &LdapOp) -> Option<(&'static str, String, Vec<String>)> {
-    Some(match op {
-        LdapOp::AddRequest(r) => (
-            "add",
-            r.dn.clone(),
-            r.attributes.iter().map(|a| a.atype.clone()).collect(),
-        ),
-        LdapOp::DelRequest(dn) => ("delete", dn.clone(), vec![]),
-        LdapOp::ModifyRequest(r) => (
-            "modify",
-            r.dn.clone(),
-            r.changes
-                .iter()
-                .map(|c| c.modification.atype.clone())
-                .collect(),
-        ),
-        LdapOp::ModifyDNRequest(r) => ("modrdn", r.dn.clone(), vec![]),
-        LdapOp::ExtendedRequest(r) if r.name == ldap3_proto::proto::OID_PASSWORD_MODIFY => {
-            let target = ldap3_proto::proto::LdapPasswordModifyRequest::try_from(r)
-                .ok()
-                .and_then(|p| p.user_identity)
-                .unwrap_or_else(|| s.identity.dn_str().to_string());
-            ("passwd", target, vec!["userPassword".into()])
+impl Outcome {
+    /// A write's result and its response controls (pre-/post-read).
+    fn written(r: Result<Vec<LdapControl>, LdapError>) -> Outcome {
+        match r {
+            Ok(c) => Outcome::Result(success(), c),
+            Err(e) => Outcome::Result(e.into_result(), Vec::new()),
         }
-        _ => return None,
-    })
+    }
+
+    fn extended(r: Result<LdapExtendedResponse, LdapError>) -> Outcome {
+        Outcome::Extended(r.unwrap_or_else(|e| LdapExtendedResponse {
+            res: e.into_result(),
+            name: None,
+            value: None,
+        }))
+    }
+
+    fn code(&self) -> u32 {
+        match self {
+            Outcome::Result(res, _) => code_number(&res.code),
+            Outcome::Extended(r) => code_number(&r.res.code),
+        }
+    }
+
+    fn into_msg(self, id: i32, kind: OpKind) -> LdapMsg {
+        match self {
+            Outcome::Result(res, ctrls) => LdapMsg::new_with_ctrls(id, kind.response(res), ctrls),
+            Outcome::Extended(r) => LdapMsg::new(id, LdapOp::ExtendedResponse(r)),
+        }
+    }
 }
 
-fn respond_inner(
-    dir: &Directory,
-    s: &Session,
-    msgid: i32,
-    op: LdapOp,
-    ctrls: &RawControls,
-) -> LdapMsg {
-    let checked = controls::decode(ctrls, op_kind(&op));
-    let mut resp_ctrls = Vec::new();
-    let mut write = |r: Result<Vec<LdapControl>, LdapError>| {
-        let (res, c) = result_of(r);
-        resp_ctrls = c;
-        res
+/// Run a request the connection does not handle itself (all but bind, search, abandon, unbind
+/// and StartTLS) and return its response; writes and password changes are recorded in the audit
+/// log. Blocking: call off the async runtime.
+pub fn dispatch(dir: &Directory, s: &Session, req: Request) -> LdapMsg {
+    let Request { id, op, controls } = req;
+    let kind = op.kind();
+    let audited = if dir.audit.enabled() {
+        op.audit_target(s)
+    } else {
+        None
     };
-    let op_out = match op {
-        LdapOp::AddRequest(req) => {
-            LdapOp::AddResponse(write(checked.and_then(|c| write::add(dir, s, req, &c))))
-        }
-        LdapOp::DelRequest(dn) => {
-            LdapOp::DelResponse(write(checked.and_then(|c| write::delete(dir, s, &dn, &c))))
-        }
-        LdapOp::ModifyRequest(req) => {
-            LdapOp::ModifyResponse(write(checked.and_then(|c| write::modify(dir, s, req, &c))))
-        }
-        LdapOp::ModifyDNRequest(req) => {
-            LdapOp::ModifyDNResponse(write(checked.and_then(|c| write::modrdn(dir, s, &req, &c))))
-        }
-        LdapOp::CompareRequest(req) => LdapOp::CompareResult(
-            match checked.and_then(|c| compare::compare(dir, s, &req, &c)) {
+    let out = match op {
+        Op::Add(r) => Outcome::written(controls.and_then(|c| write::add(dir, s, r, &c))),
+        Op::Delete(dn) => Outcome::written(controls.and_then(|c| write::delete(dir, s, &dn, &c))),
+        Op::Modify(r) => Outcome::written(controls.and_then(|c| write::modify(dir, s, r, &c))),
+        Op::ModifyDn(r) => Outcome::written(controls.and_then(|c| write::modrdn(dir, s, &r, &c))),
+        Op::Compare(r) => Outcome::Result(
+            match controls.and_then(|c| compare::compare(dir, s, &r, &c)) {
                 Ok(code) => LdapResult {
                     code,
                     matcheddn: String::new(),
@@ -173,39 +126,24 @@ fn respond_inner(
                 },
                 Err(e) => e.into_result(),
             },
+            Vec::new(),
         ),
-        LdapOp::ExtendedRequest(req) => LdapOp::ExtendedResponse(
-            match checked.and_then(|_| extended::extended(dir, s, &req)) {
-                Ok(r) => r,
-                Err(e) => LdapExtendedResponse {
-                    res: e.into_result(),
-                    name: None,
-                    value: None,
-                },
-            },
+        Op::WhoAmI => Outcome::extended(controls.map(|_| extended::who_am_i(s))),
+        Op::PasswordModify(pm) => Outcome::extended(
+            controls
+                .and(pm)
+                .and_then(|pm| extended::password_modify(dir, s, &pm)),
         ),
-        other => LdapOp::ExtendedResponse(LdapExtendedResponse {
-            res: LdapError::protocol(format!("unexpected {} in a request", op_name(&other)))
-                .into_result(),
-            name: None,
-            value: None,
-        }),
+        Op::Extended(r) => Outcome::extended(controls.and_then(|_| Err(extended::unsupported(&r)))),
+        Op::Bind(_) | Op::Search(_) | Op::Unbind | Op::Abandon(_) | Op::StartTls => {
+            Outcome::extended(Err(LdapError::protocol(format!(
+                "unexpected {} in a request",
+                kind.name()
+            ))))
+        }
     };
-    LdapMsg::new_with_ctrls(msgid, op_out, resp_ctrls)
-}
-
-pub fn op_name(op: &LdapOp) -> &'static str {
-    match op {
-        LdapOp::BindRequest(_) => "bind",
-        LdapOp::UnbindRequest => "unbind",
-        LdapOp::SearchRequest(_) => "search",
-        LdapOp::ModifyRequest(_) => "modify",
-        LdapOp::AddRequest(_) => "add",
-        LdapOp::DelRequest(_) => "delete",
-        LdapOp::ModifyDNRequest(_) => "modrdn",
-        LdapOp::CompareRequest(_) => "compare",
-        LdapOp::AbandonRequest(_) => "abandon",
-        LdapOp::ExtendedRequest(_) => "extended",
-        _ => "response",
+    if let Some((target, attrs)) = audited {
+        dir.audit(&s.caller(), kind.name(), &target, &attrs, out.code());
     }
+    out.into_msg(id, kind)
 }

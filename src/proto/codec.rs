@@ -1,9 +1,10 @@
 //! LDAP message framing. ldap3_proto's codec decodes requests, but it drops the criticality of
 //! some controls it knows (server-side sort) and turns a malformed control into a dropped
 //! connection. This codec therefore takes the controls off each message before ldap3_proto sees
-//! it and hands them to the operations raw (OID, criticality, value); `ops::controls` decodes
-//! them. Responses are encoded by ldap3_proto unchanged.
+//! it and hands them over raw (OID, criticality, value); `ops::controls` decodes them when
+//! `ops::Request::decode` makes the typed request. Responses are encoded by ldap3_proto unchanged.
 
+use crate::ops::controls::RawControl;
 use bytes::{Buf, BufMut, BytesMut};
 use ldap3_lber::common::TagClass;
 use ldap3_lber::parse::Parser;
@@ -14,12 +15,11 @@ use ldap3_proto::proto::{LdapMsg, LdapOp, LdapSearchResultEntry};
 use std::io;
 use tokio_util::codec::{Decoder, Encoder};
 
-pub use crate::ops::controls::RawControl;
-
-/// One decoded request: the message (without controls) and its controls, or why the controls
-/// field is malformed (answered with protocolError by the operation, not a disconnect).
+/// One message as read: the message without its controls, and its controls raw, or why the
+/// controls field is malformed (that request's protocolError, not a disconnect).
+/// `ops::Request::decode` makes the typed request of it.
 #[derive(Debug)]
-pub struct Request {
+pub struct Frame {
     pub msg: LdapMsg,
     pub controls: Result<Vec<RawControl>, String>,
 }
@@ -58,10 +58,10 @@ impl RequestCodec {
 }
 
 impl Decoder for RequestCodec {
-    type Item = Request;
+    type Item = Frame;
     type Error = io::Error;
 
-    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Request>, io::Error> {
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, io::Error> {
         if buf.len() > self.max_ber_size.saturating_mul(2) {
             return Err(io::Error::new(
                 io::ErrorKind::OutOfMemory,
@@ -88,7 +88,7 @@ impl Decoder for RequestCodec {
         let (mut tag, controls) = split_controls(tag);
         flag_search_limits_out_of_range(&mut tag);
         let msg = LdapMsg::try_from(tag).map_err(io::Error::other)?;
-        Ok(Some(Request { msg, controls }))
+        Ok(Some(Frame { msg, controls }))
     }
 }
 

@@ -20,12 +20,10 @@ mod outbox;
 mod reader;
 
 use crate::core::error::LdapError;
-use crate::ops::controls;
-use crate::ops::controls::OpKind;
 use crate::ops::extended::OID_STARTTLS;
 use crate::ops::search::{self, SearchEnd};
-use crate::ops::{self, Session};
-use crate::proto::codec::{Request, RequestCodec, TlsOnPlainPort};
+use crate::ops::{self, Op, OpKind, Refused, Request, Session};
+use crate::proto::codec::{Frame, RequestCodec, TlsOnPlainPort};
 use crate::service::Directory;
 use futures_util::StreamExt;
 use ldap3_proto::proto::{LdapExtendedResponse, LdapMsg, LdapOp, LdapResultCode};
@@ -252,8 +250,8 @@ impl Conn {
                         }
                         Ok(None) => return "client closed",
                         Ok(Some(Err(e))) => return self.read_failed(&e).await,
-                        Ok(Some(Ok(msg))) => {
-                            match self.handle(msg, input).await {
+                        Ok(Some(Ok(frame))) => {
+                            match self.handle(frame, input).await {
                                 Ok(next_input) => input = next_input,
                                 Err(reason) => return reason,
                             }
@@ -375,23 +373,39 @@ impl Conn {
     }
 
     /// Handle one request. Returns the (possibly TLS-upgraded) input, or why to close.
-    async fn handle(&mut self, req: Request, input: Input) -> Result<Input, &'static str> {
-        let Request { msg, controls } = req;
-        let LdapMsg { msgid, op, .. } = msg;
-        if msgid <= 0 {
-            self.notice(LdapResultCode::ProtocolError, "invalid message ID")
-                .await;
-            return Err("invalid message id");
-        }
+    /// Unbind, abandon, bind (which waits for the outstanding operations and changes the
+    /// session), StartTLS and search (which streams to the outbox) are handled here; every other
+    /// request runs `ops::dispatch` on the blocking pool.
+    async fn handle(&mut self, frame: Frame, input: Input) -> Result<Input, &'static str> {
+        let req = match Request::decode(frame.msg, frame.controls) {
+            Ok(req) => req,
+            Err(refused) => {
+                if refused == Refused::Response {
+                    tracing::info!(
+                        conn = self.session.id,
+                        op = "response",
+                        "unexpected PDU from client; disconnecting"
+                    );
+                }
+                self.notice(LdapResultCode::ProtocolError, refused.notice())
+                    .await;
+                return Err(refused.reason());
+            }
+        };
         let dir = self.shared.dir.clone();
+        let Request {
+            id: msgid,
+            op,
+            controls,
+        } = req;
         match op {
-            LdapOp::UnbindRequest => {
+            Op::Unbind => {
                 for flag in self.abandon.values() {
                     flag.store(true, Ordering::Relaxed);
                 }
                 Err("unbind")
             }
-            LdapOp::AbandonRequest(id) => {
+            Op::Abandon(id) => {
                 if let Some(flag) = self.abandon.get(&id) {
                     flag.store(true, Ordering::Relaxed);
                     // A search waiting for the client to read stops waiting.
@@ -399,7 +413,7 @@ impl Conn {
                 }
                 Ok(input)
             }
-            LdapOp::BindRequest(req) => {
+            Op::Bind(req) => {
                 // A bind waits for outstanding operations, then changes the session.
                 self.drain(Duration::from_secs(
                     dir.config.limits.time_limit_max.max(60) as u64,
@@ -407,9 +421,8 @@ impl Conn {
                 .await?;
                 let bind_dn = req.dn.clone();
                 let session = self.session.clone();
-                let checked = controls::decode(&controls, OpKind::Bind);
                 let res = tokio::task::spawn_blocking(move || {
-                    checked.and_then(|_| ops::bind::bind(&dir, &session, &req))
+                    controls.and_then(|_| ops::bind::bind(&dir, &session, &req))
                 })
                 .await
                 .unwrap_or_else(|_| Err(LdapError::other("bind failed")));
@@ -430,30 +443,26 @@ impl Conn {
                         e.into_result()
                     }
                 };
-                self.shared
-                    .dir
-                    .audit(&self.session.caller(), "bind", &bind_dn, &[], code);
-                self.reply(LdapMsg::new(
-                    msgid,
-                    LdapOp::BindResponse(ldap3_proto::proto::LdapBindResponse {
-                        res: result,
-                        saslcreds: None,
-                    }),
-                ))?;
+                self.shared.dir.audit(
+                    &self.session.caller(),
+                    OpKind::Bind.name(),
+                    &bind_dn,
+                    &[],
+                    code,
+                );
+                self.reply(LdapMsg::new(msgid, OpKind::Bind.response(result)))?;
                 Ok(input)
             }
-            LdapOp::ExtendedRequest(req) if req.name == OID_STARTTLS => {
-                self.start_tls(msgid, input).await
-            }
-            LdapOp::SearchRequest(req) => {
-                let Some((flag, slot)) = self.admit(msgid, LdapOp::SearchResultDone)? else {
+            Op::StartTls => self.start_tls(msgid, input).await,
+            Op::Search(req) => {
+                let Some((flag, slot)) = self.admit(msgid, OpKind::Search)? else {
                     return Ok(input);
                 };
                 let session = self.session.clone();
                 self.spawn(move |out| {
                     let mut batch: Vec<LdapMsg> = Vec::new();
                     let mut bytes = 0;
-                    let done = match controls::decode(&controls, OpKind::Search) {
+                    let done = match controls {
                         Err(e) => Some((e.into_result(), vec![])),
                         Ok(rc) => {
                             let mut emit = |entry: ldap3_proto::proto::LdapSearchResultEntry| {
@@ -486,34 +495,31 @@ impl Conn {
                 });
                 Ok(input)
             }
-            op @ (LdapOp::AddRequest(_)
-            | LdapOp::DelRequest(_)
-            | LdapOp::ModifyRequest(_)
-            | LdapOp::ModifyDNRequest(_)
-            | LdapOp::CompareRequest(_)
-            | LdapOp::ExtendedRequest(_)) => {
-                let Some((flag, slot)) = self.admit(msgid, response_kind(&op))? else {
+            op @ (Op::Add(_)
+            | Op::Modify(_)
+            | Op::ModifyDn(_)
+            | Op::Delete(_)
+            | Op::Compare(_)
+            | Op::WhoAmI
+            | Op::PasswordModify(_)
+            | Op::Extended(_)) => {
+                let Some((flag, slot)) = self.admit(msgid, op.kind())? else {
                     return Ok(input);
+                };
+                let req = Request {
+                    id: msgid,
+                    op,
+                    controls,
                 };
                 let session = self.session.clone();
                 self.spawn(move |out| {
-                    let resp = ops::respond(&dir, &session, msgid, op, &controls);
+                    let resp = ops::dispatch(&dir, &session, req);
                     drop(slot);
                     if !flag.load(Ordering::Relaxed) {
                         out.push([resp], &flag);
                     }
                 });
                 Ok(input)
-            }
-            other => {
-                tracing::info!(
-                    conn = self.session.id,
-                    op = ops::op_name(&other),
-                    "unexpected PDU from client; disconnecting"
-                );
-                self.notice(LdapResultCode::ProtocolError, "unexpected PDU")
-                    .await;
-                Err("unexpected PDU")
             }
         }
     }
@@ -522,7 +528,7 @@ impl Conn {
     fn admit(
         &mut self,
         msgid: i32,
-        kind: fn(ldap3_proto::proto::LdapResult) -> LdapOp,
+        kind: OpKind,
     ) -> Result<Option<(Arc<AtomicBool>, Inflight)>, &'static str> {
         let max = self.shared.dir.config.limits.max_ops_per_connection;
         if self.inflight.load(Ordering::Acquire) >= max {
@@ -531,7 +537,7 @@ impl Conn {
                 "too many outstanding operations on this connection",
             )
             .into_result();
-            self.reply(LdapMsg::new(msgid, kind(res)))?;
+            self.reply(LdapMsg::new(msgid, kind.response(res)))?;
             return Ok(None);
         }
         if self.abandon.len() >= max.max(16) {
@@ -708,24 +714,6 @@ pub fn tls_failure_cause(e: &io::Error) -> &'static str {
         | Tls::InappropriateHandshakeMessage { .. }
         | Tls::PeerMisbehaved(_) => "the client broke the TLS protocol",
         _ => "TLS error",
-    }
-}
-
-/// The response constructor matching a request, for results sent before the operation runs.
-fn response_kind(op: &LdapOp) -> fn(ldap3_proto::proto::LdapResult) -> LdapOp {
-    match op {
-        LdapOp::AddRequest(_) => LdapOp::AddResponse,
-        LdapOp::DelRequest(_) => LdapOp::DelResponse,
-        LdapOp::ModifyRequest(_) => LdapOp::ModifyResponse,
-        LdapOp::ModifyDNRequest(_) => LdapOp::ModifyDNResponse,
-        LdapOp::CompareRequest(_) => LdapOp::CompareResult,
-        _ => |res| {
-            LdapOp::ExtendedResponse(LdapExtendedResponse {
-                res,
-                name: None,
-                value: None,
-            })
-        },
     }
 }
 
