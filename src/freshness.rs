@@ -7,22 +7,22 @@
 use crate::core::entry::Entry;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
-pub const LAST_VERIFIED: &str = "cctldLastVerified";
-pub const DUE: &str = "cctldVerificationDue";
-pub const METHOD: &str = "cctldVerificationMethod";
-pub const VERIFIED_BY: &str = "cctldVerifiedBy";
-pub const STATUS: &str = "cctldVerificationStatus";
-pub const NEXT_METHOD: &str = "cctldVerificationNextMethod";
+pub(crate) const LAST_VERIFIED: &str = "cctldLastVerified";
+pub(crate) const DUE: &str = "cctldVerificationDue";
+pub(crate) const METHOD: &str = "cctldVerificationMethod";
+pub(crate) const VERIFIED_BY: &str = "cctldVerifiedBy";
+pub(crate) const STATUS: &str = "cctldVerificationStatus";
+pub(crate) const NEXT_METHOD: &str = "cctldVerificationNextMethod";
 
 /// The attributes ccdir computes: only those with manage access (directory admins) may write
 /// them directly.
-pub const COMPUTED: &[&str] = &[DUE, VERIFIED_BY, NEXT_METHOD];
+pub(crate) const COMPUTED: &[&str] = &[DUE, VERIFIED_BY, NEXT_METHOD];
 
 /// The attributes a client writes to record a verification.
-pub const RECORDING: &[&str] = &[LAST_VERIFIED, METHOD, STATUS];
+pub(crate) const RECORDING: &[&str] = &[LAST_VERIFIED, METHOD, STATUS];
 
 /// Contact data: a change of any of these makes the contact pending re-verification.
-pub const CONTACT_DATA: &[&str] = &[
+pub(crate) const CONTACT_DATA: &[&str] = &[
     "telephoneNumber",
     "mobile",
     "facsimileTelephoneNumber",
@@ -54,7 +54,7 @@ pub enum Method {
 }
 
 impl Method {
-    pub const ALL: [Method; 5] = [
+    pub(crate) const ALL: [Method; 5] = [
         Method::Voice,
         Method::Email,
         Method::Fax,
@@ -62,7 +62,7 @@ impl Method {
         Method::Letter,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Method::Voice => "voice",
             Method::Email => "email",
@@ -95,7 +95,7 @@ impl Method {
     }
 
     /// Does the entry have the data this channel needs?
-    pub fn available(self, e: &Entry) -> bool {
+    pub(crate) fn available(self, e: &Entry) -> bool {
         self.needs()
             .iter()
             .any(|a| e.get(a).is_some_and(|x| !x.values.is_empty()))
@@ -103,11 +103,11 @@ impl Method {
 }
 
 /// Verification status values.
-pub const STATUSES: &[&str] = &["verified", "pending", "failed"];
+pub(crate) const STATUSES: &[&str] = &["verified", "pending", "failed"];
 
 /// The channel to use next: the first channel after `last` in rotation order that the contact
 /// has; the first channel it has when there is no last one; voice when it has none.
-pub fn next_method(last: Option<Method>, e: &Entry) -> Method {
+pub(crate) fn next_method(last: Option<Method>, e: &Entry) -> Method {
     let start = last
         .and_then(|m| Method::ALL.iter().position(|x| *x == m))
         .map(|i| i + 1)
@@ -119,7 +119,7 @@ pub fn next_method(last: Option<Method>, e: &Entry) -> Method {
 }
 
 /// The method of an entry's latest recorded verification (the last value listed).
-pub fn last_method(e: &Entry) -> Option<Method> {
+pub(crate) fn last_method(e: &Entry) -> Option<Method> {
     e.get(METHOD)?
         .values
         .iter()
@@ -129,7 +129,7 @@ pub fn last_method(e: &Entry) -> Option<Method> {
 
 /// `t` plus `months` calendar months, the day clamped to the end of the month (31 March + 1
 /// month = 30 April), same time of day.
-pub fn add_months(t: OffsetDateTime, months: u32) -> OffsetDateTime {
+pub(crate) fn add_months(t: OffsetDateTime, months: u32) -> OffsetDateTime {
     let t = t.to_offset(UtcOffset::UTC);
     let total = t.year() as i64 * 12 + (u8::from(t.month()) as i64 - 1) + months as i64;
     let year = (total.div_euclid(12)) as i32;
@@ -143,7 +143,7 @@ pub fn add_months(t: OffsetDateTime, months: u32) -> OffsetDateTime {
 }
 
 /// The due date of a verification made at `last`.
-pub fn due_after(last: OffsetDateTime, interval_months: u32) -> OffsetDateTime {
+pub(crate) fn due_after(last: OffsetDateTime, interval_months: u32) -> OffsetDateTime {
     add_months(last, interval_months)
 }
 
@@ -200,13 +200,13 @@ pub fn parse_gtime(v: &[u8]) -> Option<OffsetDateTime> {
 }
 
 /// Is this entry a contact whose freshness ccdir tracks?
-pub fn is_contact(e: &Entry) -> bool {
+pub(crate) fn is_contact(e: &Entry) -> bool {
     e.has_object_class("cctldContact")
 }
 
 /// What a write did, as far as freshness is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
+pub(crate) enum Trigger {
     /// The client recorded a verification (wrote one of [`RECORDING`]).
     Verification,
     /// The contact's data changed, or a contact was added without a verification.
@@ -216,7 +216,7 @@ pub enum Trigger {
 }
 
 /// Classify a write by the attribute names it touched (base names; options ignored).
-pub fn trigger(changed: &[String], added: bool) -> Trigger {
+pub(crate) fn trigger(changed: &[String], added: bool) -> Trigger {
     let base = |n: &String| n.split(';').next().unwrap_or("").to_string();
     let touched = |list: &[&str]| {
         changed
@@ -235,13 +235,13 @@ pub fn trigger(changed: &[String], added: bool) -> Trigger {
 
 /// Settings the freshness rules need.
 #[derive(Debug, Clone, Copy)]
-pub struct Rules {
-    pub interval_months: u32,
+pub(crate) struct Rules {
+    pub(crate) interval_months: u32,
 }
 
 /// Why a recorded verification was refused (the write path turns it into constraintViolation).
 #[derive(Debug, PartialEq, Eq)]
-pub struct Refusal(pub String);
+pub(crate) struct Refusal(pub String);
 
 /// Apply the freshness rules to a contact entry after a write, before it is stored:
 ///
@@ -256,7 +256,7 @@ pub struct Refusal(pub String);
 /// - the computed attributes ([`COMPUTED`]) may be written directly only with `manage` access
 ///   (then the written values are kept), so that nobody else can postpone a due date or
 ///   name another verifier.
-pub fn on_write(
+pub(crate) fn on_write(
     rules: Rules,
     now: OffsetDateTime,
     who: &str,

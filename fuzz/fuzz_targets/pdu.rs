@@ -5,7 +5,7 @@
 use bytes::BytesMut;
 use ccdir::core::filter::{Filter, FilterLimits};
 use ccdir::core::schema::Schema;
-use ldap3_proto::proto::LdapOp;
+use ccdir::ops::Op;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use tokio_util::codec::Decoder;
@@ -18,12 +18,13 @@ fn schema() -> &'static Schema {
 fuzz_target!(|data: &[u8]| {
     let mut codec = ccdir::proto::codec::RequestCodec::new(1 << 20, 64);
     let mut buf = BytesMut::from(data);
-    while let Ok(Some(req)) = codec.decode(&mut buf) {
-        let msg = req.msg;
-        let kind = ccdir::ops::op_kind(&msg.op);
-        let _ = ccdir::ops::controls::decode(&req.controls, kind);
-        match &msg.op {
-            LdapOp::SearchRequest(r) => {
+    while let Ok(Some(frame)) = codec.decode(&mut buf) {
+        // The typed request, with its controls decoded, as the connection makes it.
+        let Ok(req) = ccdir::ops::Request::decode(frame.msg, frame.controls) else {
+            continue;
+        };
+        match &req.op {
+            Op::Search(r) => {
                 let _ = ccdir::core::dn::Dn::parse(&r.base, schema());
                 let limits = FilterLimits { max_depth: 32, max_elements: 1024 };
                 if let Ok(f) = Filter::compile(&r.filter, schema(), limits) {
@@ -32,13 +33,13 @@ fuzz_target!(|data: &[u8]| {
                 }
                 let _ = ccdir::ops::project::Selection::parse(&r.attrs, schema());
             }
-            LdapOp::AddRequest(r) => {
+            Op::Add(r) => {
                 let _ = ccdir::core::dn::Dn::parse(&r.dn, schema());
                 for a in &r.attributes {
                     let _ = ccdir::core::entry::AttrDesc::parse(&a.atype, schema());
                 }
             }
-            LdapOp::ModifyDNRequest(r) => {
+            Op::ModifyDn(r) => {
                 let _ = ccdir::core::dn::Dn::parse_rdn(&r.newrdn, schema());
             }
             _ => {}

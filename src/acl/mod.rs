@@ -18,35 +18,35 @@ use std::collections::HashMap;
 
 /// Who is asking.
 #[derive(Debug, Clone)]
-pub enum Identity {
+pub(crate) enum Identity {
     Anonymous,
     User(Dn),
 }
 
 impl Identity {
-    pub fn dn(&self) -> Option<&Dn> {
+    pub(crate) fn dn(&self) -> Option<&Dn> {
         match self {
             Identity::Anonymous => None,
             Identity::User(d) => Some(d),
         }
     }
     /// The bound DN as text, "" for anonymous.
-    pub fn dn_str(&self) -> &str {
+    pub(crate) fn dn_str(&self) -> &str {
         self.dn().map(|d| d.display()).unwrap_or("")
     }
 }
 
 /// The compiled access policy.
-pub struct Policy {
-    pub admin: Dn,
-    pub rules: Vec<Rule>,
+pub(crate) struct Policy {
+    pub(crate) admin: Dn,
+    pub(crate) rules: Vec<Rule>,
     /// Attribute names some rule lists (lower case); for any other attribute the level is the
     /// entry's, unless a rule lists `entry` (then every level is computed).
     listed_attrs: Vec<String>,
     entry_listed: bool,
     /// Group memberships found in read snapshots: (group, member, subtree) -> (store
     /// generation, is member). Valid while the store has not changed since.
-    pub memberships: std::sync::Mutex<HashMap<MembershipKey, (u64, bool)>>,
+    pub(crate) memberships: std::sync::Mutex<HashMap<MembershipKey, (u64, bool)>>,
 }
 
 /// (group store key, member store key, subtree semantics).
@@ -56,7 +56,7 @@ type MembershipKey = (Vec<u8>, Vec<u8>, bool);
 const MAX_CACHED_MEMBERSHIPS: usize = 10_000;
 
 impl Policy {
-    pub fn new(admin: Dn, rules: Vec<Rule>) -> Policy {
+    pub(crate) fn new(admin: Dn, rules: Vec<Rule>) -> Policy {
         let mut listed_attrs: Vec<String> = Vec::new();
         let mut entry_listed = false;
         for r in &rules {
@@ -79,17 +79,17 @@ impl Policy {
 }
 
 impl Policy {
-    pub fn is_admin(&self, who: &Identity) -> bool {
+    pub(crate) fn is_admin(&self, who: &Identity) -> bool {
         who.dn().is_some_and(|d| d.norm() == self.admin.norm())
     }
 
     /// Are `who`'s searches free of the server's size and time limits?
-    pub fn unlimited(&self, who: &Identity) -> bool {
+    pub(crate) fn unlimited(&self, who: &Identity) -> bool {
         self.is_admin(who)
     }
 
     /// An evaluator for one request (it caches group memberships while the request runs).
-    pub fn checker<'a>(
+    pub(crate) fn checker<'a>(
         &'a self,
         who: &'a Identity,
         view: &'a dyn View,
@@ -111,7 +111,7 @@ impl Policy {
     /// An evaluator that grants everything, for writes whose origin skips access control
     /// (import, first start, replication, the server's own changes); `who` is still the
     /// change's author.
-    pub fn unrestricted<'a>(
+    pub(crate) fn unrestricted<'a>(
         &'a self,
         who: &'a Identity,
         view: &'a dyn View,
@@ -124,7 +124,7 @@ impl Policy {
 }
 
 /// Access decisions for one requester, over one view of the store.
-pub struct Checker<'a> {
+pub(crate) struct Checker<'a> {
     policy: &'a Policy,
     who: &'a Identity,
     who_key: Option<Vec<u8>>,
@@ -141,13 +141,13 @@ fn depth_of(key: &[u8]) -> usize {
 }
 
 impl Checker<'_> {
-    pub fn is_admin(&self) -> bool {
+    pub(crate) fn is_admin(&self) -> bool {
         self.admin
     }
 
     /// The access level on an entry (attr None) or one of its attributes. `entry` is needed for
     /// rules with a filter (without it, such rules do not apply).
-    pub fn level(&self, key: &[u8], entry: Option<&Entry>, attr: Option<&str>) -> Level {
+    pub(crate) fn level(&self, key: &[u8], entry: Option<&Entry>, attr: Option<&str>) -> Level {
         if self.admin {
             return Level::Manage;
         }
@@ -174,7 +174,7 @@ impl Checker<'_> {
 
     /// The level on an attribute when the entry's own level is already known: the same, unless
     /// some rule lists this attribute (or lists `entry`).
-    pub fn attr_level(
+    pub(crate) fn attr_level(
         &self,
         key: &[u8],
         entry: Option<&Entry>,
@@ -196,7 +196,7 @@ impl Checker<'_> {
     /// first rule that covers the attribute decides, as for [`Checker::level`]; in it, such a
     /// clause allows the values when its subject matches every entry they name, and any other
     /// clause whose subject matches the requester decides by its own level.
-    pub fn allows_values(
+    pub(crate) fn allows_values(
         &self,
         key: &[u8],
         entry: Option<&Entry>,
@@ -251,7 +251,7 @@ impl Checker<'_> {
         false
     }
 
-    pub fn allows(
+    pub(crate) fn allows(
         &self,
         key: &[u8],
         entry: Option<&Entry>,
@@ -262,7 +262,7 @@ impl Checker<'_> {
     }
 
     /// May the requester know the entry exists (search it)?
-    pub fn visible(&self, dn: &Dn, entry: Option<&Entry>) -> bool {
+    pub(crate) fn visible(&self, dn: &Dn, entry: Option<&Entry>) -> bool {
         self.allows(&dn.store_key(), entry, None, Level::Search)
     }
 
@@ -374,7 +374,7 @@ impl Checker<'_> {
     }
 
     /// The nearest existing ancestor of `dn` the requester may see (for matchedDN), or "".
-    pub fn matched_dn(&self, dn: &Dn) -> String {
+    pub(crate) fn matched_dn(&self, dn: &Dn) -> String {
         let mut cur = dn.parent();
         while !cur.is_root() {
             if let Ok(Some(id)) = self.view.id_of(&cur) {
@@ -390,14 +390,14 @@ impl Checker<'_> {
     }
 
     /// noSuchObject for `dn`, with the matchedDN this requester may see.
-    pub fn no_such_object(&self, dn: &Dn) -> crate::core::error::LdapError {
+    pub(crate) fn no_such_object(&self, dn: &Dn) -> crate::core::error::LdapError {
         crate::core::error::LdapError::no_such_object(format!("no such entry: {}", dn.display()))
             .with_matched(self.matched_dn(dn))
     }
 
     /// The refusal for a write on an existing entry: insufficientAccessRights when the requester
     /// may see it, noSuchObject otherwise.
-    pub fn refuse(&self, dn: &Dn, entry: Option<&Entry>) -> crate::core::error::LdapError {
+    pub(crate) fn refuse(&self, dn: &Dn, entry: Option<&Entry>) -> crate::core::error::LdapError {
         if self.visible(dn, entry) {
             crate::core::error::LdapError::insufficient_access(format!(
                 "no write access to {}",
@@ -408,7 +408,7 @@ impl Checker<'_> {
         }
     }
 
-    pub fn identity(&self) -> &Identity {
+    pub(crate) fn identity(&self) -> &Identity {
         self.who
     }
 }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 /// Access levels, each including the ones below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
+pub(crate) enum Level {
     None,
     /// Use the attribute to authenticate (bind with the password).
     Auth,
@@ -67,7 +67,7 @@ pub struct RuleConfig {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     Base,
     One,
     Subtree,
@@ -76,7 +76,7 @@ pub enum Scope {
 
 /// Who a `by` clause is about.
 #[derive(Debug, Clone)]
-pub enum Who {
+pub(crate) enum Who {
     Anyone,
     Anonymous,
     Users,
@@ -99,19 +99,19 @@ pub enum Who {
 }
 
 #[derive(Debug, Clone)]
-pub struct Rule {
-    pub key: Vec<u8>,
-    pub depth: usize,
-    pub scope: Scope,
-    pub filter: Option<Filter>,
+pub(crate) struct Rule {
+    pub(crate) key: Vec<u8>,
+    pub(crate) depth: usize,
+    pub(crate) scope: Scope,
+    pub(crate) filter: Option<Filter>,
     /// Lower-case attribute names; empty = every attribute and the entry.
-    pub attrs: Vec<String>,
-    pub by: Vec<(Who, Level)>,
+    pub(crate) attrs: Vec<String>,
+    pub(crate) by: Vec<(Who, Level)>,
 }
 
 impl Rule {
     /// Does the rule cover this target (store key and depth) and attribute (None = the entry)?
-    pub fn covers(&self, key: &[u8], depth: usize, attr: Option<&str>) -> bool {
+    pub(crate) fn covers(&self, key: &[u8], depth: usize, attr: Option<&str>) -> bool {
         let in_scope = match self.scope {
             Scope::Base => key == self.key.as_slice(),
             Scope::One => depth == self.depth + 1 && key.starts_with(&self.key),
@@ -168,7 +168,11 @@ fn parse_who(text: &str, schema: &Schema) -> Result<Who, String> {
 }
 
 /// Compile the configured rules; errors name the rule (1-based) and the problem.
-pub fn compile(rules: &[RuleConfig], suffix: &Dn, schema: &Schema) -> Result<Vec<Rule>, String> {
+pub(crate) fn compile(
+    rules: &[RuleConfig],
+    suffix: &Dn,
+    schema: &Schema,
+) -> Result<Vec<Rule>, String> {
     let limits = FilterLimits {
         max_depth: 32,
         max_elements: 256,
@@ -229,7 +233,7 @@ pub fn compile(rules: &[RuleConfig], suffix: &Dn, schema: &Schema) -> Result<Vec
 }
 
 /// The shipped policy, following the directory layout (see docs/security.md).
-pub fn default_rules(suffix: &str) -> Vec<RuleConfig> {
+pub(crate) fn default_rules(suffix: &str) -> Vec<RuleConfig> {
     let admins = format!("group:cn=directory-admins,ou=groups,{suffix}");
     let members = format!("group.subtree:cn=members,ou=groups,{suffix}");
     let registry_admins = format!("ancestor-group:cn=admins@ou=registries,{suffix}");
@@ -334,7 +338,7 @@ pub fn default_rules(suffix: &str) -> Vec<RuleConfig> {
 }
 
 /// The groups the secure list is built from (docs/operations/mailing-list.md).
-pub const LIST_GROUPS: &str = "(|(cn=members)(cn=region-*))";
+pub(crate) const LIST_GROUPS: &str = "(|(cn=members)(cn=region-*))";
 
 #[cfg(test)]
 mod tests {

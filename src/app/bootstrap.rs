@@ -9,7 +9,7 @@ use crate::write::bulk::{AddError, BulkLoader};
 use crate::write::Origin;
 use std::path::PathBuf;
 
-pub const ADMIN_PASSWORD_FILE: &str = "admin-password";
+pub(crate) const ADMIN_PASSWORD_FILE: &str = "admin-password";
 
 fn vals(v: &[&str]) -> Vec<Vec<u8>> {
     v.iter().map(|s| s.as_bytes().to_vec()).collect()

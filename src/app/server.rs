@@ -24,7 +24,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub const STORE_FILE: &str = "ccdir.redb";
+pub(crate) const STORE_FILE: &str = "ccdir.redb";
 
 /// A running server.
 pub struct Server {
@@ -102,7 +102,7 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
 }
 
 /// The built-in schema files plus the configured extra files; an error names file and line.
-pub fn load_schema(config: &Config) -> Result<Schema, String> {
+pub(crate) fn load_schema(config: &Config) -> Result<Schema, String> {
     let mut texts = Vec::new();
     for p in &config.schema.files {
         let t =

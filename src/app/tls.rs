@@ -9,10 +9,10 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub const CA_FILE: &str = "ca.pem";
-pub const CA_KEY_FILE: &str = "ca.key";
-pub const CERT_FILE: &str = "server.pem";
-pub const KEY_FILE: &str = "server.key";
+pub(crate) const CA_FILE: &str = "ca.pem";
+pub(crate) const CA_KEY_FILE: &str = "ca.key";
+pub(crate) const CERT_FILE: &str = "server.pem";
+pub(crate) const KEY_FILE: &str = "server.key";
 
 /// Paths of the certificate and key in use, and of the CA clients should trust (if generated).
 pub struct TlsFiles {
@@ -22,7 +22,7 @@ pub struct TlsFiles {
 }
 
 /// Build the rustls configuration; generate the certificate first if none is configured or kept.
-pub fn server_config(cfg: &Config) -> Result<(Arc<ServerConfig>, TlsFiles), String> {
+pub(crate) fn server_config(cfg: &Config) -> Result<(Arc<ServerConfig>, TlsFiles), String> {
     let files = match (&cfg.tls.cert, &cfg.tls.key) {
         (Some(c), Some(k)) => TlsFiles {
             cert: c.clone(),
@@ -143,7 +143,7 @@ pub fn generate(extra_names: &[String]) -> Result<(String, String, String, Strin
 }
 
 /// Write a file; private ones are created with mode 0600.
-pub fn write_file(path: &Path, data: &[u8], private: bool) -> Result<(), String> {
+pub(crate) fn write_file(path: &Path, data: &[u8], private: bool) -> Result<(), String> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);

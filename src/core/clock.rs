@@ -40,7 +40,7 @@ impl Clock for ManualClock {
 }
 
 /// `YYYYMMDDHHMMSSZ` (RFC 4517 Generalized Time, UTC).
-pub fn generalized_time(t: OffsetDateTime) -> String {
+pub(crate) fn generalized_time(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
         "{:04}{:02}{:02}{:02}{:02}{:02}Z",
@@ -55,20 +55,20 @@ pub fn generalized_time(t: OffsetDateTime) -> String {
 
 /// Change sequence numbers in OpenLDAP's form, `YYYYMMDDHHMMSS.uuuuuuZ#cccccc#sid#000000`,
 /// strictly increasing within this process.
-pub struct CsnGenerator {
+pub(crate) struct CsnGenerator {
     counter: AtomicU32,
     sid: u16,
 }
 
 impl CsnGenerator {
-    pub fn new(sid: u16) -> Self {
+    pub(crate) fn new(sid: u16) -> Self {
         CsnGenerator {
             counter: AtomicU32::new(0),
             sid,
         }
     }
 
-    pub fn next(&self, t: OffsetDateTime) -> String {
+    pub(crate) fn next(&self, t: OffsetDateTime) -> String {
         let t = t.to_offset(time::UtcOffset::UTC);
         let c = self.counter.fetch_add(1, Ordering::Relaxed) & 0xff_ffff;
         format!(

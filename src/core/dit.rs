@@ -3,9 +3,9 @@
 
 /// The entry dirmngr reads below each naming context (`cn=pgpServerInfo,<context>`, base search)
 /// to find the key subtree; anyone may read it (see acl/rules.rs).
-pub const PGP_SERVER_INFO_RDN: &str = "cn=PGPServerInfo";
+pub(crate) const PGP_SERVER_INFO_RDN: &str = "cn=PGPServerInfo";
 /// The OpenPGP key subtree (`pgpBaseKeySpaceDN`), named as GnuPG's gnupg-ldap-init.ldif suggests.
-pub const PGP_KEYS_RDN: &str = "ou=GnuPG Keys";
+pub(crate) const PGP_KEYS_RDN: &str = "ou=GnuPG Keys";
 /// The containers below the suffix created on first start.
-pub const REGISTRIES_RDN: &str = "ou=registries";
-pub const GROUPS_RDN: &str = "ou=groups";
+pub(crate) const REGISTRIES_RDN: &str = "ou=registries";
+pub(crate) const GROUPS_RDN: &str = "ou=groups";

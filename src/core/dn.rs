@@ -10,18 +10,18 @@ use crate::core::schema::Schema;
 use std::fmt;
 
 /// Longest DN text accepted, and most RDNs in one DN: bounds on what a client can make us allocate.
-pub const MAX_DN_LEN: usize = 8192;
-pub const MAX_RDNS: usize = 128;
+pub(crate) const MAX_DN_LEN: usize = 8192;
+pub(crate) const MAX_RDNS: usize = 128;
 
 /// One attribute value assertion of an RDN.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ava {
+pub(crate) struct Ava {
     /// The attribute type's schema name (canonical case, e.g. `cn`, `associatedDomain`).
-    pub attr: String,
+    pub(crate) attr: String,
     /// The value as given (unescaped).
-    pub value: Vec<u8>,
+    pub(crate) value: Vec<u8>,
     /// The value normalised by the type's equality rule.
-    pub norm_value: Vec<u8>,
+    pub(crate) norm_value: Vec<u8>,
 }
 
 /// A relative distinguished name: one or more AVAs.
@@ -32,11 +32,11 @@ pub struct Rdn {
 }
 
 impl Rdn {
-    pub fn avas(&self) -> &[Ava] {
+    pub(crate) fn avas(&self) -> &[Ava] {
         &self.avas
     }
     /// The normalised text of this RDN (`cn=john smith+uid=x`).
-    pub fn norm(&self) -> &str {
+    pub(crate) fn norm(&self) -> &str {
         &self.norm
     }
     /// The display text of this RDN.
@@ -71,7 +71,7 @@ impl fmt::Display for Dn {
 
 impl Dn {
     /// The empty DN (the root DSE).
-    pub fn root() -> Dn {
+    pub(crate) fn root() -> Dn {
         Dn {
             rdns: vec![],
             display: String::new(),
@@ -118,14 +118,14 @@ impl Dn {
         Self::from_rdns_with_display(rdns, display)
     }
 
-    pub fn is_root(&self) -> bool {
+    pub(crate) fn is_root(&self) -> bool {
         self.rdns.is_empty()
     }
     pub fn rdns(&self) -> &[Rdn] {
         &self.rdns
     }
     /// The leaf RDN, if any.
-    pub fn rdn(&self) -> Option<&Rdn> {
+    pub(crate) fn rdn(&self) -> Option<&Rdn> {
         self.rdns.first()
     }
     /// The DN as the client wrote it (trimmed).
@@ -136,7 +136,7 @@ impl Dn {
     pub fn norm(&self) -> &str {
         &self.norm
     }
-    pub fn depth(&self) -> usize {
+    pub(crate) fn depth(&self) -> usize {
         self.rdns.len()
     }
 
@@ -173,7 +173,7 @@ impl Dn {
     }
 
     /// A child of this DN with the given RDN.
-    pub fn child(&self, rdn: Rdn) -> Dn {
+    pub(crate) fn child(&self, rdn: Rdn) -> Dn {
         let mut rdns = Vec::with_capacity(self.rdns.len() + 1);
         rdns.push(rdn.clone());
         rdns.extend(self.rdns.iter().cloned());
@@ -186,7 +186,7 @@ impl Dn {
     }
 
     /// Replace the ancestor `old_base` of this DN by `new_base` (for subtree moves).
-    pub fn rebase(&self, old_base: &Dn, new_base: &Dn) -> Option<Dn> {
+    pub(crate) fn rebase(&self, old_base: &Dn, new_base: &Dn) -> Option<Dn> {
         if !self.is_descendant_or_self(old_base) {
             return None;
         }
@@ -197,7 +197,7 @@ impl Dn {
     }
 
     /// True when `self` is `base` or lies below it.
-    pub fn is_descendant_or_self(&self, base: &Dn) -> bool {
+    pub(crate) fn is_descendant_or_self(&self, base: &Dn) -> bool {
         if base.rdns.len() > self.rdns.len() {
             return false;
         }
@@ -477,7 +477,7 @@ fn normalise_rdn(raw: Vec<RawAva>, schema: &Schema) -> Result<Rdn, String> {
 
 /// Escape an attribute value for the RFC 4514 string form. Non-UTF-8 bytes and control characters
 /// are written as hex pairs.
-pub fn escape_value(v: &[u8]) -> String {
+pub(crate) fn escape_value(v: &[u8]) -> String {
     let s = String::from_utf8_lossy(v);
     let valid = matches!(s, std::borrow::Cow::Borrowed(_));
     let mut out = String::with_capacity(v.len() + 4);

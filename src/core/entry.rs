@@ -10,8 +10,8 @@ const MAX_OPTIONS: usize = 8;
 /// A parsed attribute description: a schema type plus options (`binary`, `lang-de`), lower-cased.
 #[derive(Debug, Clone)]
 pub struct AttrDesc {
-    pub ty: Arc<AttributeType>,
-    pub options: Vec<String>,
+    pub(crate) ty: Arc<AttributeType>,
+    pub(crate) options: Vec<String>,
 }
 
 impl AttrDesc {
@@ -48,12 +48,12 @@ impl AttrDesc {
         Ok(AttrDesc { ty, options })
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         self.ty.name()
     }
 
     /// The stored attribute key: canonical name plus options.
-    pub fn to_attribute_name(&self) -> String {
+    pub(crate) fn to_attribute_name(&self) -> String {
         let mut s = self.ty.name().to_string();
         for o in &self.options {
             s.push(';');
@@ -65,23 +65,23 @@ impl AttrDesc {
 
 /// One attribute of an entry: its description as stored (`cn`, `userCertificate;binary`) and values.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attribute {
-    pub name: String,
-    pub values: Vec<Vec<u8>>,
+pub(crate) struct Attribute {
+    pub(crate) name: String,
+    pub(crate) values: Vec<Vec<u8>>,
 }
 
 impl Attribute {
-    pub fn new(name: impl Into<String>, values: Vec<Vec<u8>>) -> Self {
+    pub(crate) fn new(name: impl Into<String>, values: Vec<Vec<u8>>) -> Self {
         Attribute {
             name: name.into(),
             values,
         }
     }
     /// The type part of the description, without options.
-    pub fn base_name(&self) -> &str {
+    pub(crate) fn base_name(&self) -> &str {
         self.name.split(';').next().unwrap_or(&self.name)
     }
-    pub fn options(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn options(&self) -> impl Iterator<Item = &str> {
         self.name.split(';').skip(1)
     }
 }
@@ -90,7 +90,7 @@ impl Attribute {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Entry {
     pub dn: String,
-    pub attrs: Vec<Attribute>,
+    pub(crate) attrs: Vec<Attribute>,
 }
 
 impl Entry {
@@ -102,20 +102,20 @@ impl Entry {
     }
 
     /// The attribute with exactly this description (case-insensitive), if present.
-    pub fn get(&self, name: &str) -> Option<&Attribute> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Attribute> {
         self.attrs
             .iter()
             .find(|a| a.name.eq_ignore_ascii_case(name))
     }
 
-    pub fn get_mut(&mut self, name: &str) -> Option<&mut Attribute> {
+    pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut Attribute> {
         self.attrs
             .iter_mut()
             .find(|a| a.name.eq_ignore_ascii_case(name))
     }
 
     /// The first value of an attribute as text.
-    pub fn first_str(&self, name: &str) -> Option<&str> {
+    pub(crate) fn first_str(&self, name: &str) -> Option<&str> {
         self.get(name)
             .and_then(|a| a.values.first())
             .and_then(|v| std::str::from_utf8(v).ok())
@@ -129,12 +129,12 @@ impl Entry {
         }
     }
 
-    pub fn remove(&mut self, name: &str) {
+    pub(crate) fn remove(&mut self, name: &str) {
         self.attrs.retain(|a| !a.name.eq_ignore_ascii_case(name));
     }
 
     /// True when the entry has an objectClass value equal (case-insensitively) to `oc`.
-    pub fn has_object_class(&self, oc: &str) -> bool {
+    pub(crate) fn has_object_class(&self, oc: &str) -> bool {
         self.get("objectClass").is_some_and(|a| {
             a.values
                 .iter()
@@ -143,14 +143,17 @@ impl Entry {
     }
 
     /// All attributes whose base type is `ty` (any options).
-    pub fn attrs_of_type<'a>(&'a self, ty: &'a str) -> impl Iterator<Item = &'a Attribute> + 'a {
+    pub(crate) fn attrs_of_type<'a>(
+        &'a self,
+        ty: &'a str,
+    ) -> impl Iterator<Item = &'a Attribute> + 'a {
         self.attrs
             .iter()
             .filter(move |a| a.base_name().eq_ignore_ascii_case(ty))
     }
 
     /// A rough size of the entry in bytes, for limits.
-    pub fn size(&self) -> usize {
+    pub(crate) fn size(&self) -> usize {
         self.dn.len()
             + self
                 .attrs
@@ -164,16 +167,12 @@ impl Entry {
 /// operational attributes: the only kind of entry the store writes. Only the write pipeline
 /// (`crate::write`) makes one; the layer test (tests/it/layers.rs) keeps it so.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckedEntry(Entry);
+pub(crate) struct CheckedEntry(Entry);
 
 impl CheckedEntry {
     /// For the write pipeline only: `e` passed its checks.
     pub(crate) fn certified(e: Entry) -> Self {
         CheckedEntry(e)
-    }
-
-    pub fn into_entry(self) -> Entry {
-        self.0
     }
 }
 

@@ -9,15 +9,13 @@ use std::fmt;
 /// An LDAP result other than success, ready to be sent to the client.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LdapError {
-    pub code: LdapResultCode,
+    pub(crate) code: LdapResultCode,
     pub message: String,
-    pub matched_dn: String,
+    pub(crate) matched_dn: String,
 }
 
-pub type LdapResultT<T> = Result<T, LdapError>;
-
 impl LdapError {
-    pub fn new(code: LdapResultCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: LdapResultCode, message: impl Into<String>) -> Self {
         LdapError {
             code,
             message: message.into(),
@@ -25,46 +23,43 @@ impl LdapError {
         }
     }
 
-    pub fn with_matched(mut self, matched: impl Into<String>) -> Self {
+    pub(crate) fn with_matched(mut self, matched: impl Into<String>) -> Self {
         self.matched_dn = matched.into();
         self
     }
 
-    pub fn protocol(msg: impl Into<String>) -> Self {
+    pub(crate) fn protocol(msg: impl Into<String>) -> Self {
         Self::new(LdapResultCode::ProtocolError, msg)
     }
-    pub fn operations(msg: impl Into<String>) -> Self {
-        Self::new(LdapResultCode::OperationsError, msg)
-    }
-    pub fn other(msg: impl Into<String>) -> Self {
+    pub(crate) fn other(msg: impl Into<String>) -> Self {
         Self::new(LdapResultCode::Other, msg)
     }
-    pub fn unwilling(msg: impl Into<String>) -> Self {
+    pub(crate) fn unwilling(msg: impl Into<String>) -> Self {
         Self::new(LdapResultCode::UnwillingToPerform, msg)
     }
-    pub fn invalid_dn(msg: impl Into<String>) -> Self {
+    pub(crate) fn invalid_dn(msg: impl Into<String>) -> Self {
         Self::new(LdapResultCode::InvalidDNSyntax, msg)
     }
-    pub fn no_such_object(msg: impl Into<String>) -> Self {
+    pub(crate) fn no_such_object(msg: impl Into<String>) -> Self {
         Self::new(LdapResultCode::NoSuchObject, msg)
     }
-    pub fn insufficient_access(msg: impl Into<String>) -> Self {
+    pub(crate) fn insufficient_access(msg: impl Into<String>) -> Self {
         Self::new(LdapResultCode::InsufficentAccessRights, msg)
     }
-    pub fn constraint(msg: impl Into<String>) -> Self {
+    pub(crate) fn constraint(msg: impl Into<String>) -> Self {
         Self::new(LdapResultCode::ConstraintViolation, msg)
     }
-    pub fn syntax(msg: impl Into<String>) -> Self {
+    pub(crate) fn syntax(msg: impl Into<String>) -> Self {
         Self::new(LdapResultCode::InvalidAttributeSyntax, msg)
     }
-    pub fn undefined_type(msg: impl Into<String>) -> Self {
+    pub(crate) fn undefined_type(msg: impl Into<String>) -> Self {
         Self::new(LdapResultCode::UndefinedAttributeType, msg)
     }
-    pub fn invalid_credentials() -> Self {
+    pub(crate) fn invalid_credentials() -> Self {
         Self::new(LdapResultCode::InvalidCredentials, "invalid credentials")
     }
 
-    pub fn into_result(self) -> LdapResult {
+    pub(crate) fn into_result(self) -> LdapResult {
         LdapResult {
             code: self.code,
             matcheddn: self.matched_dn,
@@ -88,7 +83,7 @@ impl fmt::Display for LdapError {
 
 impl std::error::Error for LdapError {}
 
-pub fn success() -> LdapResult {
+pub(crate) fn success() -> LdapResult {
     LdapResult {
         code: LdapResultCode::Success,
         matcheddn: String::new(),
@@ -97,6 +92,6 @@ pub fn success() -> LdapResult {
     }
 }
 
-pub fn code_number(code: &LdapResultCode) -> u32 {
+pub(crate) fn code_number(code: &LdapResultCode) -> u32 {
     code.clone() as u32
 }

@@ -39,7 +39,7 @@ pub struct FilterLimits {
 }
 
 /// Normalises DN-valued assertions and values with the schema.
-pub struct SchemaDn<'a>(pub &'a Schema);
+pub(crate) struct SchemaDn<'a>(pub &'a Schema);
 
 impl DnNormalizer for SchemaDn<'_> {
     fn normalize_dn(&self, dn: &str) -> Option<String> {
@@ -51,13 +51,13 @@ impl DnNormalizer for SchemaDn<'_> {
 /// and its subtypes, e.g. `name` covers `cn`, `sn`, ...).
 #[derive(Debug, Clone)]
 pub struct AttrSel {
-    pub ty: Arc<AttributeType>,
+    pub(crate) ty: Arc<AttributeType>,
     names: Arc<[String]>,
     options: Vec<String>,
 }
 
 impl AttrSel {
-    pub fn new(desc: &str, schema: &Schema) -> Option<AttrSel> {
+    pub(crate) fn new(desc: &str, schema: &Schema) -> Option<AttrSel> {
         let mut parts = desc.split(';');
         let ty = schema.attribute(parts.next()?)?.clone();
         let options = parts
@@ -69,12 +69,12 @@ impl AttrSel {
     }
 
     /// True when no other type (subtype) is covered by this selection.
-    pub fn covers_only_itself(&self) -> bool {
+    pub(crate) fn covers_only_itself(&self) -> bool {
         self.names.len() == 1 && self.options.is_empty()
     }
 
     /// The values of every matching attribute of the entry.
-    pub fn values<'e>(&'e self, e: &'e Entry) -> impl Iterator<Item = &'e [u8]> + 'e {
+    pub(crate) fn values<'e>(&'e self, e: &'e Entry) -> impl Iterator<Item = &'e [u8]> + 'e {
         e.attrs
             .iter()
             .filter(move |a| {
@@ -145,7 +145,7 @@ impl Filter {
 
     /// Evaluate with some attribute types hidden from the requester (lower-case schema names):
     /// items on them are Undefined, as if the type were unknown.
-    pub fn eval_hiding(&self, e: &Entry, schema: &Schema, hidden: &[String]) -> Tri {
+    pub(crate) fn eval_hiding(&self, e: &Entry, schema: &Schema, hidden: &[String]) -> Tri {
         if !hidden.is_empty() {
             let hides = |a: &AttrSel| hidden.iter().any(|h| h.eq_ignore_ascii_case(a.ty.name()));
             match self {
@@ -276,7 +276,7 @@ impl Filter {
     }
 
     /// The attribute types the filter tests (schema names, lower-case, without duplicates).
-    pub fn type_names(&self) -> Vec<String> {
+    pub(crate) fn type_names(&self) -> Vec<String> {
         let mut out = Vec::new();
         self.collect_types(&mut out);
         out
@@ -304,7 +304,7 @@ impl Filter {
 
     /// The attribute types named anywhere in the filter (lower-case), to know which computed
     /// attributes evaluation needs.
-    pub fn names_attribute(&self, name: &str) -> bool {
+    pub(crate) fn names_attribute(&self, name: &str) -> bool {
         match self {
             Filter::And(fs) | Filter::Or(fs) => fs.iter().any(|f| f.names_attribute(name)),
             Filter::Not(f) => f.names_attribute(name),

@@ -2,10 +2,10 @@
 //! DIT's fixed names and the LDIF format. Nothing here reads the store or speaks the protocol.
 
 pub mod clock;
-pub mod dit;
+pub(crate) mod dit;
 pub mod dn;
 pub mod entry;
-pub mod error;
+pub(crate) mod error;
 pub mod filter;
 pub mod filter_text;
 pub mod ldif;

@@ -13,7 +13,11 @@ use ldap3_proto::proto::{LdapBindCred, LdapBindRequest, LdapResultCode};
 
 /// Authenticate; on success returns the new identity. The caller resets the session to anonymous
 /// whatever the outcome before applying it.
-pub fn bind(dir: &Directory, s: &Session, req: &LdapBindRequest) -> Result<Identity, LdapError> {
+pub(crate) fn bind(
+    dir: &Directory,
+    s: &Session,
+    req: &LdapBindRequest,
+) -> Result<Identity, LdapError> {
     if req.version != 3 {
         return Err(LdapError::protocol(format!(
             "LDAP version {} is not supported (only 3)",
@@ -182,7 +186,7 @@ impl Hooks for StillThere<'_> {
 }
 
 /// Passwords travel only over TLS unless the configuration allows otherwise.
-pub fn confidentiality_required() -> LdapError {
+pub(crate) fn confidentiality_required() -> LdapError {
     LdapError::new(
         LdapResultCode::ConfidentialityRequired,
         "confidentiality required: use StartTLS or LDAPS to send a password",

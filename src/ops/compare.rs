@@ -13,7 +13,7 @@ use crate::store::View;
 use crate::write::values::norm_value;
 use ldap3_proto::proto::{LdapCompareRequest, LdapResultCode};
 
-pub fn compare(
+pub(crate) fn compare(
     dir: &Directory,
     s: &Session,
     req: &LdapCompareRequest,

@@ -20,20 +20,20 @@ use ldap3_lber::universal::Types;
 use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::{LdapFilter, LdapResultCode, LdapSearchResultEntry};
 
-pub const OID_PAGED_RESULTS: &str = "1.2.840.113556.1.4.319";
-pub const OID_MANAGE_DSA_IT: &str = "2.16.840.1.113730.3.4.2";
-pub const OID_SORT_REQUEST: &str = "1.2.840.113556.1.4.473";
-pub const OID_SORT_RESPONSE: &str = "1.2.840.113556.1.4.474";
-pub const OID_VLV_REQUEST: &str = "2.16.840.1.113730.3.4.9";
-pub const OID_VLV_RESPONSE: &str = "2.16.840.1.113730.3.4.10";
-pub const OID_ASSERTION: &str = "1.3.6.1.1.12";
-pub const OID_PRE_READ: &str = "1.3.6.1.1.13.1";
-pub const OID_POST_READ: &str = "1.3.6.1.1.13.2";
-pub const OID_PERMISSIVE_MODIFY: &str = "1.2.840.113556.1.4.1413";
+pub(crate) const OID_PAGED_RESULTS: &str = "1.2.840.113556.1.4.319";
+pub(crate) const OID_MANAGE_DSA_IT: &str = "2.16.840.1.113730.3.4.2";
+pub(crate) const OID_SORT_REQUEST: &str = "1.2.840.113556.1.4.473";
+pub(crate) const OID_SORT_RESPONSE: &str = "1.2.840.113556.1.4.474";
+pub(crate) const OID_VLV_REQUEST: &str = "2.16.840.1.113730.3.4.9";
+pub(crate) const OID_VLV_RESPONSE: &str = "2.16.840.1.113730.3.4.10";
+pub(crate) const OID_ASSERTION: &str = "1.3.6.1.1.12";
+pub(crate) const OID_PRE_READ: &str = "1.3.6.1.1.13.1";
+pub(crate) const OID_POST_READ: &str = "1.3.6.1.1.13.2";
+pub(crate) const OID_PERMISSIVE_MODIFY: &str = "1.2.840.113556.1.4.1413";
 const OID_PASSWORD_POLICY: &str = "1.3.6.1.4.1.42.2.27.8.5.1";
 
 /// The controls the root DSE advertises.
-pub const SUPPORTED: &[&str] = &[
+pub(crate) const SUPPORTED: &[&str] = &[
     OID_PAGED_RESULTS,
     OID_MANAGE_DSA_IT,
     OID_SORT_REQUEST,
@@ -45,7 +45,7 @@ pub const SUPPORTED: &[&str] = &[
 ];
 
 /// Most sort keys one request may give.
-pub const MAX_SORT_KEYS: usize = 8;
+pub(crate) const MAX_SORT_KEYS: usize = 8;
 /// Nesting allowed inside a control value (an assertion filter is the deepest).
 const MAX_VALUE_DEPTH: usize = 64;
 
@@ -53,29 +53,29 @@ const MAX_VALUE_DEPTH: usize = 64;
 /// message this way, and [`parse`] decodes the values of those ccdir supports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawControl {
-    pub oid: String,
-    pub critical: bool,
-    pub value: Option<Vec<u8>>,
+    pub(crate) oid: String,
+    pub(crate) critical: bool,
+    pub(crate) value: Option<Vec<u8>>,
 }
 
 /// One key of a server-side sort request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SortKey {
-    pub attr: String,
-    pub ordering_rule: Option<String>,
-    pub reverse: bool,
+pub(crate) struct SortKey {
+    pub(crate) attr: String,
+    pub(crate) ordering_rule: Option<String>,
+    pub(crate) reverse: bool,
 }
 
 /// A server-side sort request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SortRequest {
-    pub keys: Vec<SortKey>,
-    pub critical: bool,
+pub(crate) struct SortRequest {
+    pub(crate) keys: Vec<SortKey>,
+    pub(crate) critical: bool,
 }
 
 /// Where a virtual list view starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VlvTarget {
+pub(crate) enum VlvTarget {
     /// 1-based offset, and the client's idea of the list's size (0: unknown).
     ByOffset { offset: i64, content_count: i64 },
     /// The first entry whose first sort key is at least this value.
@@ -84,39 +84,34 @@ pub enum VlvTarget {
 
 /// A virtual list view request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VlvRequest {
-    pub before: i64,
-    pub after: i64,
-    pub target: VlvTarget,
-    pub context_id: Option<Vec<u8>>,
-    pub critical: bool,
+pub(crate) struct VlvRequest {
+    pub(crate) before: i64,
+    pub(crate) after: i64,
+    pub(crate) target: VlvTarget,
+    pub(crate) context_id: Option<Vec<u8>>,
+    pub(crate) critical: bool,
 }
 
 /// What an operation needs to know of its request controls.
 #[derive(Debug, Default, Clone)]
-pub struct RequestControls {
+pub(crate) struct RequestControls {
     /// Simple Paged Results: (page size, cookie).
-    pub paged: Option<(i64, Vec<u8>)>,
-    pub sort: Option<SortRequest>,
-    pub vlv: Option<VlvRequest>,
+    pub(crate) paged: Option<(i64, Vec<u8>)>,
+    pub(crate) sort: Option<SortRequest>,
+    pub(crate) vlv: Option<VlvRequest>,
     /// The assertion filter (RFC 4528), applied to the operation's target entry.
-    pub assertion: Option<LdapFilter>,
+    pub(crate) assertion: Option<LdapFilter>,
     /// Attributes to return from the entry before (pre-read) and after (post-read) the change.
-    pub pre_read: Option<Vec<String>>,
-    pub post_read: Option<Vec<String>>,
+    pub(crate) pre_read: Option<Vec<String>>,
+    pub(crate) post_read: Option<Vec<String>>,
     /// Adding a present value or deleting an absent one is not an error.
-    pub permissive_modify: bool,
+    pub(crate) permissive_modify: bool,
 }
 
-impl RequestControls {
-    /// True when a write must report its entry before or after the change.
-    pub fn reads_back(&self) -> bool {
-        self.pre_read.is_some() || self.post_read.is_some()
-    }
-}
+impl RequestControls {}
 
 /// Decode the controls of a request to `op`.
-pub fn parse(ctrls: &[RawControl], op: OpKind) -> Result<RequestControls, LdapError> {
+pub(crate) fn parse(ctrls: &[RawControl], op: OpKind) -> Result<RequestControls, LdapError> {
     use OpKind::*;
     let mut out = RequestControls::default();
     let mut seen: Vec<&str> = Vec::new();
@@ -440,13 +435,13 @@ fn octets(v: Vec<u8>) -> Tag {
 }
 
 /// The paged-results response: the cookie to continue with (empty at the end).
-pub fn paged_response(cookie: Vec<u8>) -> LdapControl {
+pub(crate) fn paged_response(cookie: Vec<u8>) -> LdapControl {
     LdapControl::SimplePagedResults { size: 0, cookie }
 }
 
 /// SortResult ::= SEQUENCE { sortResult ENUMERATED, attributeType [0] AttributeDescription
 /// OPTIONAL }
-pub fn sort_response(code: u32, attr: Option<&str>) -> LdapControl {
+pub(crate) fn sort_response(code: u32, attr: Option<&str>) -> LdapControl {
     let mut inner = vec![enumerated(i64::from(code))];
     if let Some(a) = attr {
         inner.push(Tag::OctetString(OctetString {
@@ -466,7 +461,12 @@ pub fn sort_response(code: u32, attr: Option<&str>) -> LdapControl {
 
 /// VirtualListViewResponse ::= SEQUENCE { targetPosition INTEGER, contentCount INTEGER,
 /// virtualListViewResult ENUMERATED, contextID OCTET STRING OPTIONAL }
-pub fn vlv_response(target: i64, count: i64, code: u32, context: Option<Vec<u8>>) -> LdapControl {
+pub(crate) fn vlv_response(
+    target: i64,
+    count: i64,
+    code: u32,
+    context: Option<Vec<u8>>,
+) -> LdapControl {
     let mut inner = vec![int(target), int(count), enumerated(i64::from(code))];
     if let Some(c) = context {
         inner.push(octets(c));
@@ -481,7 +481,7 @@ pub fn vlv_response(target: i64, count: i64, code: u32, context: Option<Vec<u8>>
 }
 
 /// Pre-/post-read response: the entry as a SearchResultEntry.
-pub fn read_entry_response(oid: &str, entry: LdapSearchResultEntry) -> LdapControl {
+pub(crate) fn read_entry_response(oid: &str, entry: LdapSearchResultEntry) -> LdapControl {
     response(
         oid,
         encode(Tag::Sequence(Sequence {

@@ -14,12 +14,12 @@ use ldap3_proto::proto::{
     LdapPasswordModifyResponse, OID_PASSWORD_MODIFY, OID_WHOAMI,
 };
 
-pub const OID_STARTTLS: &str = "1.3.6.1.4.1.1466.20037";
+pub(crate) const OID_STARTTLS: &str = "1.3.6.1.4.1.1466.20037";
 
-pub const SUPPORTED: &[&str] = &[OID_STARTTLS, OID_WHOAMI, OID_PASSWORD_MODIFY];
+pub(crate) const SUPPORTED: &[&str] = &[OID_STARTTLS, OID_WHOAMI, OID_PASSWORD_MODIFY];
 
 /// Who am I? (RFC 4532): the bound DN as an authzId, empty when anonymous.
-pub fn who_am_i(s: &Session) -> LdapExtendedResponse {
+pub(crate) fn who_am_i(s: &Session) -> LdapExtendedResponse {
     let authz = match s.identity.dn() {
         Some(d) => format!("dn:{}", d.display()),
         None => String::new(),
@@ -28,13 +28,13 @@ pub fn who_am_i(s: &Session) -> LdapExtendedResponse {
 }
 
 /// An extended operation ccdir does not support.
-pub fn unsupported(req: &LdapExtendedRequest) -> LdapError {
+pub(crate) fn unsupported(req: &LdapExtendedRequest) -> LdapError {
     LdapError::protocol(format!("extended operation {} is not supported", req.name))
 }
 
 /// The Password Modify request's value (RFC 3062 2); a request without one changes the bound
 /// user's password to a generated one.
-pub fn password_modify_value(
+pub(crate) fn password_modify_value(
     req: &LdapExtendedRequest,
 ) -> Result<LdapPasswordModifyRequest, LdapError> {
     if req.value.is_none() {
@@ -49,7 +49,7 @@ pub fn password_modify_value(
 }
 
 /// Password Modify (RFC 3062).
-pub fn password_modify(
+pub(crate) fn password_modify(
     dir: &Directory,
     s: &Session,
     pm: &LdapPasswordModifyRequest,

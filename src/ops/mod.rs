@@ -4,18 +4,18 @@
 //! a typed [`Request`] once (request.rs); the connection handles the connection-level
 //! operations and passes every other request to [`dispatch`].
 
-pub mod bind;
-pub mod compare;
-pub mod controls;
+pub(crate) mod bind;
+pub(crate) mod compare;
+pub(crate) mod controls;
 mod errors;
-pub mod extended;
+pub(crate) mod extended;
 pub mod project;
-pub mod readback;
-pub mod request;
-pub mod rootdse;
-pub mod search;
-pub mod sort;
-pub mod write;
+pub(crate) mod readback;
+pub(crate) mod request;
+pub(crate) mod rootdse;
+pub(crate) mod search;
+pub(crate) mod sort;
+pub(crate) mod write;
 
 use crate::acl::Identity;
 use crate::service::Directory;
@@ -26,18 +26,18 @@ pub use request::{Op, OpKind, Refused, Request};
 
 /// Per-connection state the operations read and bind changes.
 #[derive(Debug, Clone)]
-pub struct Session {
-    pub id: u64,
-    pub peer: SocketAddr,
-    pub identity: Identity,
-    pub tls: bool,
+pub(crate) struct Session {
+    pub(crate) id: u64,
+    pub(crate) peer: SocketAddr,
+    pub(crate) identity: Identity,
+    pub(crate) tls: bool,
     /// The client's TLS certificate (DER), when it presented one the client CA signed.
-    pub client_cert: Option<Arc<Vec<u8>>>,
+    pub(crate) client_cert: Option<Arc<Vec<u8>>>,
 }
 
 impl Session {
     /// The session as the audit log records its requests.
-    pub fn caller(&self) -> crate::service::Caller<'_> {
+    pub(crate) fn caller(&self) -> crate::service::Caller<'_> {
         crate::service::Caller {
             conn: self.id,
             peer: self.peer,
@@ -45,7 +45,7 @@ impl Session {
         }
     }
 
-    pub fn new(id: u64, peer: SocketAddr, tls: bool) -> Self {
+    pub(crate) fn new(id: u64, peer: SocketAddr, tls: bool) -> Self {
         Session {
             id,
             peer,
@@ -103,7 +103,7 @@ impl Outcome {
 /// Run a request the connection does not handle itself (all but bind, search, abandon, unbind
 /// and StartTLS) and return its response; writes and password changes are recorded in the audit
 /// log. Blocking: call off the async runtime.
-pub fn dispatch(dir: &Directory, s: &Session, req: Request) -> LdapMsg {
+pub(crate) fn dispatch(dir: &Directory, s: &Session, req: Request) -> LdapMsg {
     let Request { id, op, controls } = req;
     let kind = op.kind();
     let audited = if dir.audit.enabled() {

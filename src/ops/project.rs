@@ -50,7 +50,7 @@ impl Selection {
 
     /// The name to return `attr` under, if the client wants it: the stored description, with
     /// the `;binary` transfer option added when the client asked for it (RFC 4522).
-    pub fn output_name(&self, attr: &Attribute, operational: bool) -> Option<String> {
+    pub(crate) fn output_name(&self, attr: &Attribute, operational: bool) -> Option<String> {
         let base = attr.base_name();
         let named = self.named.iter().find(|(names, opts)| {
             names.iter().any(|n| n.eq_ignore_ascii_case(base))
@@ -72,7 +72,7 @@ impl Selection {
     }
 
     /// Does the client want this (computed, operational) type?
-    pub fn wants_name(&self, name: &str) -> bool {
+    pub(crate) fn wants_name(&self, name: &str) -> bool {
         self.all_operational
             || self
                 .named
@@ -84,7 +84,7 @@ impl Selection {
 /// What the requester may do with an entry's attributes: `None` when it may not search the
 /// entry at all; otherwise the filter types it may not search (Undefined in filters) and the
 /// attributes it may not read (left out of results).
-pub fn access_view(
+pub(crate) fn access_view(
     acl: &Checker<'_>,
     key: &[u8],
     e: &Entry,
@@ -114,14 +114,14 @@ pub fn access_view(
 
 /// Which computed attributes a search needs (in its filter or its selection).
 #[derive(Debug, Clone, Copy)]
-pub struct Computed {
-    pub entry_dn: bool,
-    pub subschema: bool,
-    pub subordinates: bool,
+pub(crate) struct Computed {
+    pub(crate) entry_dn: bool,
+    pub(crate) subschema: bool,
+    pub(crate) subordinates: bool,
 }
 
 impl Computed {
-    pub fn for_search(filter: &Filter, sel: &Selection) -> Computed {
+    pub(crate) fn for_search(filter: &Filter, sel: &Selection) -> Computed {
         let need = |n: &str| filter.names_attribute(n) || sel.wants_name(n);
         Computed {
             entry_dn: need("entryDN"),
@@ -132,7 +132,7 @@ impl Computed {
 }
 
 /// Add the attributes computed on read: entryDN, subschemaSubentry, hasSubordinates.
-pub fn add_computed(
+pub(crate) fn add_computed(
     e: &mut Entry,
     view: &dyn View,
     id: u64,
@@ -164,7 +164,7 @@ pub fn add_computed(
 
 /// The entry as the client sees it: selected, readable attributes only.
 /// Consumes the entry: its values move into the response without copies.
-pub fn project(
+pub(crate) fn project(
     e: Entry,
     sel: &Selection,
     typesonly: bool,

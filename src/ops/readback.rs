@@ -15,7 +15,7 @@ use ldap3_proto::proto::{LdapFilter, LdapResultCode};
 
 /// The operation goes on only if `filter` is True for the target entry; otherwise
 /// assertionFailed (122).
-pub fn check_assertion(
+pub(crate) fn check_assertion(
     dir: &Directory,
     acl: &Checker<'_>,
     view: &dyn View,
@@ -41,7 +41,7 @@ pub fn check_assertion(
 }
 
 /// The assertion control on an entry anyone may read (the root DSE, the subschema subentry).
-pub fn check_public_assertion(
+pub(crate) fn check_public_assertion(
     dir: &Directory,
     entry: &Entry,
     filter: &LdapFilter,
@@ -60,7 +60,7 @@ fn assertion_failed() -> LdapError {
 
 /// The pre- or post-read response control: the selected attributes of `entry` that the
 /// requester may read (none when it may not read the entry at all).
-pub fn read_back(
+pub(crate) fn read_back(
     dir: &Directory,
     acl: &Checker<'_>,
     key: &[u8],

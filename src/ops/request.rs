@@ -18,13 +18,13 @@ use ldap3_proto::proto::{
 #[derive(Debug)]
 pub struct Request {
     /// The message ID (positive).
-    pub id: i32,
+    pub(crate) id: i32,
     pub op: Op,
     /// The request's controls decoded for its operation, or why they are refused: a malformed
     /// control (protocolError) or a critical one that is unknown or does not apply
     /// (unavailableCriticalExtension). The error is that request's result only; unbind, abandon
     /// and StartTLS ignore their controls.
-    pub controls: Result<RequestControls, LdapError>,
+    pub(crate) controls: Result<RequestControls, LdapError>,
 }
 
 /// The operation a request asks for, with its body as ldap3_proto decoded it.
@@ -81,7 +81,7 @@ pub enum Refused {
 
 impl Refused {
     /// The diagnostic message of the Notice of Disconnection.
-    pub fn notice(self) -> &'static str {
+    pub(crate) fn notice(self) -> &'static str {
         match self {
             Refused::MessageId => "invalid message ID",
             Refused::Response => "unexpected PDU",
@@ -89,7 +89,7 @@ impl Refused {
     }
 
     /// Why the connection closed, for its log line.
-    pub fn reason(self) -> &'static str {
+    pub(crate) fn reason(self) -> &'static str {
         match self {
             Refused::MessageId => "invalid message id",
             Refused::Response => "unexpected PDU",
@@ -98,6 +98,11 @@ impl Refused {
 }
 
 impl Request {
+    #[cfg(test)]
+    fn kind(&self) -> OpKind {
+        self.op.kind()
+    }
+
     /// Decode one message and its controls as the codec delivered them (the codec takes the
     /// controls off the message, so `msg.ctrl` is empty and not read).
     pub fn decode(
@@ -147,14 +152,10 @@ impl Request {
             controls,
         })
     }
-
-    pub fn kind(&self) -> OpKind {
-        self.op.kind()
-    }
 }
 
 impl Op {
-    pub fn kind(&self) -> OpKind {
+    pub(crate) fn kind(&self) -> OpKind {
         match self {
             Op::Bind(_) => OpKind::Bind,
             Op::Unbind => OpKind::Unbind,
@@ -175,7 +176,7 @@ impl Op {
     /// What the audit log records of a write request (recorded under its kind's name): the
     /// target DN and the attribute names. None for requests the audit log does not record here
     /// (the connection records binds itself).
-    pub fn audit_target(&self, s: &Session) -> Option<(String, Vec<String>)> {
+    pub(crate) fn audit_target(&self, s: &Session) -> Option<(String, Vec<String>)> {
         Some(match self {
             Op::Add(r) => (
                 r.dn.clone(),
@@ -214,7 +215,7 @@ impl Op {
 
 impl OpKind {
     /// The operation's name in the audit log and in diagnostics.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             OpKind::Bind => "bind",
             OpKind::Unbind => "unbind",
@@ -234,7 +235,7 @@ impl OpKind {
 
     /// The response PDU that carries `res` for a request of this kind. Unbind and abandon have
     /// none; they get an extended response, as an unknown request would.
-    pub fn response(self, res: LdapResult) -> LdapOp {
+    pub(crate) fn response(self, res: LdapResult) -> LdapOp {
         match self {
             OpKind::Bind => LdapOp::BindResponse(LdapBindResponse {
                 res,

@@ -7,11 +7,11 @@ use crate::core::dn::Dn;
 use crate::core::entry::Entry;
 use crate::service::Directory;
 
-pub const SUBSCHEMA_DN: &str = "cn=Subschema";
+pub(crate) const SUBSCHEMA_DN: &str = "cn=Subschema";
 
 /// supportedFeatures: all operational attributes (`+`, RFC 3673), absolute true/false filters
 /// (RFC 4526), Modify-Increment (RFC 4525).
-pub const FEATURES: &[&str] = &[
+pub(crate) const FEATURES: &[&str] = &[
     "1.3.6.1.4.1.4203.1.5.1",
     "1.3.6.1.4.1.4203.1.5.3",
     "1.3.6.1.1.14",
@@ -21,7 +21,7 @@ fn vals(v: &[&str]) -> Vec<Vec<u8>> {
     v.iter().map(|s| s.as_bytes().to_vec()).collect()
 }
 
-pub fn root_dse(dir: &Directory) -> Entry {
+pub(crate) fn root_dse(dir: &Directory) -> Entry {
     let mut e = Entry::new("");
     e.set("objectClass", vals(&["top", "extensibleObject"]));
     e.set(
@@ -44,11 +44,11 @@ pub fn root_dse(dir: &Directory) -> Entry {
     e
 }
 
-pub fn is_subschema(dn: &Dn) -> bool {
+pub(crate) fn is_subschema(dn: &Dn) -> bool {
     dn.norm() == "cn=subschema"
 }
 
-pub fn subschema(dir: &Directory) -> Entry {
+pub(crate) fn subschema(dir: &Directory) -> Entry {
     let mut e = Entry::new(SUBSCHEMA_DN);
     e.set(
         "objectClass",

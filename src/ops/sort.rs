@@ -20,20 +20,20 @@ use crate::write::values::norm_value;
 use std::cmp::Ordering;
 
 /// Result codes of the sort response control (RFC 2891 1.2).
-pub const NO_SUCH_ATTRIBUTE: u32 = 16;
-pub const INAPPROPRIATE_MATCHING: u32 = 18;
-pub const UNWILLING: u32 = 53;
-pub const ADMIN_LIMIT: u32 = 11;
+pub(crate) const NO_SUCH_ATTRIBUTE: u32 = 16;
+pub(crate) const INAPPROPRIATE_MATCHING: u32 = 18;
+pub(crate) const UNWILLING: u32 = 53;
+pub(crate) const ADMIN_LIMIT: u32 = 11;
 
 /// Result codes of the VLV response control.
-pub const VLV_SORT_MISSING: u32 = 60;
-pub const VLV_OFFSET_RANGE: u32 = 61;
+pub(crate) const VLV_SORT_MISSING: u32 = 60;
+pub(crate) const VLV_OFFSET_RANGE: u32 = 61;
 
 /// Why a sort request cannot be honoured: the sort result code and the offending attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SortRefusal {
-    pub code: u32,
-    pub attr: Option<String>,
+pub(crate) struct SortRefusal {
+    pub(crate) code: u32,
+    pub(crate) attr: Option<String>,
 }
 
 enum Compare {
@@ -50,18 +50,18 @@ struct Key {
 }
 
 /// A sort request resolved against the schema.
-pub struct Sorter {
+pub(crate) struct Sorter {
     keys: Vec<Key>,
 }
 
 /// One matched entry: its sort keys and its id.
-pub struct Sorted {
-    pub keys: Vec<Option<Vec<u8>>>,
-    pub id: u64,
+pub(crate) struct Sorted {
+    pub(crate) keys: Vec<Option<Vec<u8>>>,
+    pub(crate) id: u64,
 }
 
 impl Sorter {
-    pub fn new(req: &SortRequest, dir: &Directory) -> Result<Sorter, SortRefusal> {
+    pub(crate) fn new(req: &SortRequest, dir: &Directory) -> Result<Sorter, SortRefusal> {
         if req.keys.len() > MAX_SORT_KEYS {
             return Err(SortRefusal {
                 code: UNWILLING,
@@ -110,7 +110,7 @@ impl Sorter {
     }
 
     /// The sort keys of an entry; values of `unreadable` attributes count as absent.
-    pub fn keys_of(
+    pub(crate) fn keys_of(
         &self,
         dir: &Directory,
         e: &Entry,
@@ -151,7 +151,7 @@ impl Sorter {
     }
 
     /// Order two entries' keys.
-    pub fn compare(&self, a: &[Option<Vec<u8>>], b: &[Option<Vec<u8>>]) -> Ordering {
+    pub(crate) fn compare(&self, a: &[Option<Vec<u8>>], b: &[Option<Vec<u8>>]) -> Ordering {
         for (k, (x, y)) in self.keys.iter().zip(a.iter().zip(b)) {
             let o = match (x, y) {
                 (None, None) => Ordering::Equal,
@@ -175,13 +175,13 @@ impl Sorter {
 
     /// Sort the matched entries; ties keep their id order, so the result is stable across
     /// requests (a VLV client scrolling page by page sees no entry twice).
-    pub fn sort(&self, list: &mut [Sorted]) {
+    pub(crate) fn sort(&self, list: &mut [Sorted]) {
         list.sort_by(|a, b| self.compare(&a.keys, &b.keys).then(a.id.cmp(&b.id)));
     }
 
     /// 0-based index of the first entry whose first key is at least `value` (in the key's
     /// direction); `list.len()` when there is none.
-    pub fn first_at_least(&self, dir: &Directory, list: &[Sorted], value: &[u8]) -> usize {
+    pub(crate) fn first_at_least(&self, dir: &Directory, list: &[Sorted], value: &[u8]) -> usize {
         let Some(k) = self.keys.first() else {
             return 0;
         };
@@ -213,17 +213,21 @@ impl Key {
 
 /// The part of a sorted list of `count` entries a VLV request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Window {
+pub(crate) struct Window {
     /// 1-based position of the target entry (count + 1 when it lies past the end).
-    pub target: usize,
+    pub(crate) target: usize,
     /// 0-based range of entries to return.
-    pub start: usize,
-    pub end: usize,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 /// Where the window lies, or the VLV result code when the offset is out of range.
 /// `ge_index` is the index `Sorter::first_at_least` found, for a greaterThanOrEqual target.
-pub fn window(req: &VlvRequest, count: usize, ge_index: Option<usize>) -> Result<Window, u32> {
+pub(crate) fn window(
+    req: &VlvRequest,
+    count: usize,
+    ge_index: Option<usize>,
+) -> Result<Window, u32> {
     let target = match (&req.target, ge_index) {
         (_, Some(i)) => i + 1,
         (

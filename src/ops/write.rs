@@ -16,7 +16,7 @@ use crate::write::{self, Change, Hooks, Mod, ModOp, Origin, Write};
 use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::{LdapAddRequest, LdapModifyDNRequest, LdapModifyRequest, LdapModifyType};
 
-pub fn add(
+pub(crate) fn add(
     dir: &Directory,
     s: &Session,
     req: LdapAddRequest,
@@ -31,7 +31,7 @@ pub fn add(
     run(dir, s, Change::Add { dn, attrs }, rc)
 }
 
-pub fn modify(
+pub(crate) fn modify(
     dir: &Directory,
     s: &Session,
     req: LdapModifyRequest,
@@ -60,7 +60,7 @@ pub fn modify(
     run(dir, s, change, rc)
 }
 
-pub fn modrdn(
+pub(crate) fn modrdn(
     dir: &Directory,
     s: &Session,
     req: &LdapModifyDNRequest,
@@ -81,7 +81,7 @@ pub fn modrdn(
     run(dir, s, change, rc)
 }
 
-pub fn delete(
+pub(crate) fn delete(
     dir: &Directory,
     s: &Session,
     dn_text: &str,

@@ -28,7 +28,7 @@ pub struct Frame {
 /// starts TLS on the plain LDAP port (an `ldaps://` URL with the LDAP port, or TLS without
 /// StartTLS). The connection logs it as a TLS failure, not as a malformed request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TlsOnPlainPort;
+pub(crate) struct TlsOnPlainPort;
 
 impl std::fmt::Display for TlsOnPlainPort {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -101,7 +101,7 @@ impl Encoder<LdapMsg> for RequestCodec {
 }
 
 /// Append one response PDU to `buf`.
-pub fn encode_response(msg: LdapMsg, buf: &mut BytesMut) -> io::Result<()> {
+pub(crate) fn encode_response(msg: LdapMsg, buf: &mut BytesMut) -> io::Result<()> {
     // Search entries are most of what a server sends: they are written straight into the
     // buffer. Everything else goes through ldap3_proto's encoder.
     if let (LdapOp::SearchResultEntry(e), true) = (&msg.op, msg.ctrl.is_empty()) {

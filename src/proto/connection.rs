@@ -100,9 +100,9 @@ impl Drop for Running {
 }
 
 /// What a connection needs from the server.
-pub struct ConnShared {
-    pub dir: Arc<Directory>,
-    pub tls: Option<TlsAcceptor>,
+pub(crate) struct ConnShared {
+    pub(crate) dir: Arc<Directory>,
+    pub(crate) tls: Option<TlsAcceptor>,
 }
 
 type Input = FramedRead<Reader, RequestCodec>;
@@ -128,7 +128,7 @@ fn codec(dir: &Directory) -> RequestCodec {
 }
 
 /// Serve one accepted TCP connection until the client leaves, errs, idles out or the server stops.
-pub async fn serve(
+pub(crate) async fn serve(
     tcp: TcpStream,
     peer: SocketAddr,
     ldaps: bool,
@@ -677,7 +677,7 @@ fn left_before_tls(e: &io::Error) -> bool {
 }
 
 /// Why a TLS handshake failed, in words an operator can act on.
-pub fn tls_failure_cause(e: &io::Error) -> &'static str {
+pub(crate) fn tls_failure_cause(e: &io::Error) -> &'static str {
     use rustls::{AlertDescription as Alert, Error as Tls, InvalidMessage};
     let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<Tls>()) else {
         return if left_before_tls(e) {

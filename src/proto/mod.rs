@@ -1,4 +1,4 @@
 //! The protocol edge: BER framing, the connection task and its outbox (async only here).
 
 pub mod codec;
-pub mod connection;
+pub(crate) mod connection;

@@ -6,24 +6,24 @@ use std::io::Write;
 use std::sync::Mutex;
 
 /// Where audit lines go.
-pub struct Audit {
+pub(crate) struct Audit {
     out: Option<Mutex<Box<dyn Write + Send>>>,
 }
 
 /// One audited event.
-pub struct Event<'a> {
-    pub conn: u64,
-    pub peer: String,
-    pub bound: &'a str,
-    pub op: &'a str,
-    pub target: &'a str,
-    pub attrs: &'a [String],
-    pub code: u32,
+pub(crate) struct Event<'a> {
+    pub(crate) conn: u64,
+    pub(crate) peer: String,
+    pub(crate) bound: &'a str,
+    pub(crate) op: &'a str,
+    pub(crate) target: &'a str,
+    pub(crate) attrs: &'a [String],
+    pub(crate) code: u32,
 }
 
 impl Audit {
     /// `none`, `stdout`, or a file path (appended to).
-    pub fn open(spec: &str) -> Result<Audit, String> {
+    pub(crate) fn open(spec: &str) -> Result<Audit, String> {
         let out: Option<Box<dyn Write + Send>> = match spec {
             "" | "none" => None,
             "stdout" => Some(Box::new(std::io::stdout())),
@@ -40,11 +40,11 @@ impl Audit {
         })
     }
 
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.out.is_some()
     }
 
-    pub fn record(&self, time: &str, ev: &Event<'_>) {
+    pub(crate) fn record(&self, time: &str, ev: &Event<'_>) {
         let Some(out) = &self.out else { return };
         let line = Line {
             time,

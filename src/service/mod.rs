@@ -2,10 +2,10 @@
 //! access policy, password hasher, clock, CSN generator, audit log, bind throttle), and the
 //! services themselves.
 
-pub mod audit;
+pub(crate) mod audit;
 pub mod config;
 pub mod password;
-pub mod throttle;
+pub(crate) mod throttle;
 
 use crate::acl::{Identity, Policy};
 use crate::core::clock::{Clock, CsnGenerator};
@@ -21,14 +21,14 @@ use std::sync::Arc;
 pub struct Directory {
     pub store: Store,
     pub schema: Arc<Schema>,
-    pub config: Config,
+    pub(crate) config: Config,
     pub suffix: Dn,
-    pub policy: Policy,
-    pub hasher: Hasher,
-    pub clock: Arc<dyn Clock>,
-    pub csn: CsnGenerator,
-    pub audit: crate::service::audit::Audit,
-    pub throttle: throttle::Throttle,
+    pub(crate) policy: Policy,
+    pub(crate) hasher: Hasher,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) csn: CsnGenerator,
+    pub(crate) audit: crate::service::audit::Audit,
+    pub(crate) throttle: throttle::Throttle,
 }
 
 impl Directory {
@@ -39,12 +39,12 @@ impl Directory {
         }
     }
 
-    pub fn parse_dn(&self, text: &str) -> Result<Dn, crate::core::error::LdapError> {
+    pub(crate) fn parse_dn(&self, text: &str) -> Result<Dn, crate::core::error::LdapError> {
         Dn::parse(text, &self.schema)
     }
 
     /// Write one audit line for a bind or a write.
-    pub fn audit(&self, who: &Caller, op: &str, target: &str, attrs: &[String], code: u32) {
+    pub(crate) fn audit(&self, who: &Caller, op: &str, target: &str, attrs: &[String], code: u32) {
         if !self.audit.enabled() {
             return;
         }
@@ -65,8 +65,8 @@ impl Directory {
 }
 
 /// Who makes a request, as the audit log records it.
-pub struct Caller<'a> {
-    pub conn: u64,
-    pub peer: std::net::SocketAddr,
-    pub identity: &'a Identity,
+pub(crate) struct Caller<'a> {
+    pub(crate) conn: u64,
+    pub(crate) peer: std::net::SocketAddr,
+    pub(crate) identity: &'a Identity,
 }

@@ -7,7 +7,7 @@ use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Versio
 use rand::Rng;
 use std::sync::{mpsc, Arc, Mutex};
 
-pub const SCHEME: &str = "{ARGON2}";
+pub(crate) const SCHEME: &str = "{ARGON2}";
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -100,14 +100,14 @@ impl Hasher {
     }
 
     /// Does `password` match the stored `userPassword` value? Unknown schemes never match.
-    pub fn verify(&self, stored: &[u8], password: &[u8]) -> bool {
+    pub(crate) fn verify(&self, stored: &[u8], password: &[u8]) -> bool {
         self.check(stored, password) != Check::No
     }
 
     /// Verify, telling whether a match used a legacy scheme that should be re-hashed with
     /// argon2id. Legacy verifications also spend one argon2 verification, so that the time a
     /// bind takes does not tell which scheme an account uses.
-    pub fn check(&self, stored: &[u8], password: &[u8]) -> Check {
+    pub(crate) fn check(&self, stored: &[u8], password: &[u8]) -> Check {
         let Ok(s) = std::str::from_utf8(stored) else {
             self.verify_dummy(password);
             return Check::No;
@@ -139,18 +139,22 @@ impl Hasher {
     }
 
     /// Spend the time of one verification, for a bind whose DN has no usable password.
-    pub fn verify_dummy(&self, password: &[u8]) {
+    pub(crate) fn verify_dummy(&self, password: &[u8]) {
         let _ = self.verify_argon2(&self.dummy, password);
     }
 
-    pub fn generate(&self) -> String {
+    pub(crate) fn generate(&self) -> String {
         generate(self.generated_length)
     }
 }
 
 /// Password quality: at least `min_length` characters, and not equal (ignoring case) to any of
 /// `forbidden` (the entry's uid and mail values).
-pub fn check_quality(pw: &[u8], min_length: usize, forbidden: &[&[u8]]) -> Result<(), String> {
+pub(crate) fn check_quality(
+    pw: &[u8],
+    min_length: usize,
+    forbidden: &[&[u8]],
+) -> Result<(), String> {
     let chars = String::from_utf8_lossy(pw).chars().count();
     if chars < min_length {
         return Err(format!(
@@ -165,7 +169,7 @@ pub fn check_quality(pw: &[u8], min_length: usize, forbidden: &[&[u8]]) -> Resul
 
 /// The outcome of a password check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Check {
+pub(crate) enum Check {
     No,
     Yes,
     /// Matched a legacy hash: store an argon2id hash instead.
@@ -182,7 +186,7 @@ mod legacy {
     type DigestFn = fn(&[u8], &[u8]) -> Vec<u8>;
 
     /// Some(matches) for a scheme handled here, None for others.
-    pub fn verify(scheme: &str, rest: &str, password: &[u8]) -> Option<bool> {
+    pub(crate) fn verify(scheme: &str, rest: &str, password: &[u8]) -> Option<bool> {
         let b64 = || {
             base64::engine::general_purpose::STANDARD
                 .decode(rest.trim())
@@ -242,7 +246,7 @@ mod legacy {
 }
 
 /// `{SCHEME}rest` -> (`{SCHEME}`, rest).
-pub fn split_scheme(s: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_scheme(s: &str) -> Option<(&str, &str)> {
     if !s.starts_with('{') {
         return None;
     }
@@ -251,7 +255,7 @@ pub fn split_scheme(s: &str) -> Option<(&str, &str)> {
 }
 
 /// True when a userPassword value is already a hash in a scheme (`{...}`), not cleartext.
-pub fn is_hashed(v: &[u8]) -> bool {
+pub(crate) fn is_hashed(v: &[u8]) -> bool {
     std::str::from_utf8(v)
         .ok()
         .and_then(split_scheme)
@@ -259,7 +263,7 @@ pub fn is_hashed(v: &[u8]) -> bool {
 }
 
 /// A random password of letters and digits (no look-alikes).
-pub fn generate(len: usize) -> String {
+pub(crate) fn generate(len: usize) -> String {
     const CHARS: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
     (0..len)

@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 const MAX_TRACKED: usize = 100_000;
 
 #[derive(Debug, Clone, Copy)]
-pub struct ThrottleConfig {
+pub(crate) struct ThrottleConfig {
     /// Failures within `window` that lock an account (0: never).
-    pub lockout_failures: usize,
-    pub window: Duration,
-    pub lockout: Duration,
+    pub(crate) lockout_failures: usize,
+    pub(crate) window: Duration,
+    pub(crate) lockout: Duration,
     /// Failed binds per minute from one address before its binds are refused (0: no limit).
-    pub failures_per_ip_per_minute: usize,
+    pub(crate) failures_per_ip_per_minute: usize,
 }
 
 #[derive(Default)]
@@ -26,7 +26,7 @@ struct Account {
     locked_until: Option<Instant>,
 }
 
-pub struct Throttle {
+pub(crate) struct Throttle {
     cfg: ThrottleConfig,
     accounts: Mutex<HashMap<Vec<u8>, Account>>,
     sources: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
@@ -39,7 +39,7 @@ fn trim(q: &mut VecDeque<Instant>, now: Instant, window: Duration) {
 }
 
 impl Throttle {
-    pub fn new(cfg: ThrottleConfig) -> Self {
+    pub(crate) fn new(cfg: ThrottleConfig) -> Self {
         Throttle {
             cfg,
             accounts: Mutex::new(HashMap::new()),
@@ -48,7 +48,7 @@ impl Throttle {
     }
 
     /// May this address try a bind now?
-    pub fn source_allowed(&self, ip: IpAddr) -> bool {
+    pub(crate) fn source_allowed(&self, ip: IpAddr) -> bool {
         if self.cfg.failures_per_ip_per_minute == 0 {
             return true;
         }
@@ -66,7 +66,7 @@ impl Throttle {
     }
 
     /// Is the account (store key) locked?
-    pub fn locked(&self, account: &[u8]) -> bool {
+    pub(crate) fn locked(&self, account: &[u8]) -> bool {
         let Ok(m) = self.accounts.lock() else {
             return false;
         };
@@ -76,7 +76,7 @@ impl Throttle {
     }
 
     /// Record a failed bind; returns true when this failure locked the account.
-    pub fn failed(&self, account: Option<&[u8]>, ip: IpAddr) -> bool {
+    pub(crate) fn failed(&self, account: Option<&[u8]>, ip: IpAddr) -> bool {
         let now = Instant::now();
         if self.cfg.failures_per_ip_per_minute > 0 {
             if let Ok(mut m) = self.sources.lock() {
@@ -112,7 +112,7 @@ impl Throttle {
     }
 
     /// A successful bind clears the account's failures.
-    pub fn succeeded(&self, account: &[u8]) {
+    pub(crate) fn succeeded(&self, account: &[u8]) {
         if let Ok(mut m) = self.accounts.lock() {
             m.remove(account);
         }

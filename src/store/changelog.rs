@@ -27,7 +27,7 @@ pub struct ChangeRecord {
 }
 
 impl ChangeRecord {
-    pub fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = vec![1u8, self.kind as u8];
         put_bytes(&mut out, self.time.as_bytes());
         put_bytes(&mut out, self.csn.as_bytes());
@@ -41,7 +41,7 @@ impl ChangeRecord {
         out
     }
 
-    pub fn decode(b: &[u8]) -> Result<ChangeRecord, DecodeError> {
+    pub(crate) fn decode(b: &[u8]) -> Result<ChangeRecord, DecodeError> {
         let mut r = Reader::new(b);
         if r.u8()? != 1 {
             return Err(DecodeError("unknown change record format"));

@@ -7,7 +7,7 @@ use crate::core::entry::{Attribute, Entry};
 const ENTRY_FORMAT: u8 = 1;
 
 #[derive(Debug, PartialEq, Eq)]
-pub struct DecodeError(pub &'static str);
+pub(crate) struct DecodeError(pub &'static str);
 
 impl std::fmt::Display for DecodeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15,7 +15,7 @@ impl std::fmt::Display for DecodeError {
     }
 }
 
-pub fn put_uvar(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_uvar(out: &mut Vec<u8>, mut v: u64) {
     loop {
         let b = (v & 0x7f) as u8;
         v >>= 7;
@@ -27,25 +27,25 @@ pub fn put_uvar(out: &mut Vec<u8>, mut v: u64) {
     }
 }
 
-pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+pub(crate) fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     put_uvar(out, b.len() as u64);
     out.extend_from_slice(b);
 }
 
-pub struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     buf: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(buf: &'a [u8]) -> Self {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
         Reader { buf }
     }
-    pub fn u8(&mut self) -> Result<u8, DecodeError> {
+    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
         let (&b, rest) = self.buf.split_first().ok_or(DecodeError("truncated"))?;
         self.buf = rest;
         Ok(b)
     }
-    pub fn uvar(&mut self) -> Result<u64, DecodeError> {
+    pub(crate) fn uvar(&mut self) -> Result<u64, DecodeError> {
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {
             let b = self.u8()?;
@@ -57,14 +57,14 @@ impl<'a> Reader<'a> {
         Err(DecodeError("varint too long"))
     }
     /// A count of following items, each at least one byte: bounded by what is left.
-    pub fn count(&mut self) -> Result<usize, DecodeError> {
+    pub(crate) fn count(&mut self) -> Result<usize, DecodeError> {
         let n = self.uvar()?;
         if n > self.buf.len() as u64 {
             return Err(DecodeError("count exceeds record"));
         }
         Ok(n as usize)
     }
-    pub fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
+    pub(crate) fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
         let n = self.uvar()?;
         if n > self.buf.len() as u64 {
             return Err(DecodeError("length exceeds record"));
@@ -73,16 +73,16 @@ impl<'a> Reader<'a> {
         self.buf = b;
         Ok(a)
     }
-    pub fn string(&mut self) -> Result<String, DecodeError> {
+    pub(crate) fn string(&mut self) -> Result<String, DecodeError> {
         let b = self.bytes()?;
         String::from_utf8(b.to_vec()).map_err(|_| DecodeError("invalid UTF-8"))
     }
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
 }
 
-pub fn encode_entry(e: &Entry) -> Vec<u8> {
+pub(crate) fn encode_entry(e: &Entry) -> Vec<u8> {
     let mut out = Vec::with_capacity(e.size() + 16);
     out.push(ENTRY_FORMAT);
     put_bytes(&mut out, e.dn.as_bytes());
@@ -97,7 +97,7 @@ pub fn encode_entry(e: &Entry) -> Vec<u8> {
     out
 }
 
-pub fn decode_entry(buf: &[u8]) -> Result<Entry, DecodeError> {
+pub(crate) fn decode_entry(buf: &[u8]) -> Result<Entry, DecodeError> {
     let mut r = Reader::new(buf);
     if r.u8()? != ENTRY_FORMAT {
         return Err(DecodeError("unknown entry format"));

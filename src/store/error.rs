@@ -39,7 +39,7 @@ pub enum StoreError {
 impl StoreError {
     /// A short description of what failed, without paths or the database's error: what a
     /// client may be told ("internal error: <what>").
-    pub fn what(&self) -> &'static str {
+    pub(crate) fn what(&self) -> &'static str {
         match self {
             StoreError::Db { what, .. } | StoreError::Corrupt { what, .. } => what,
             StoreError::CommitFailed { .. } => "commit failed",

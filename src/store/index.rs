@@ -10,12 +10,12 @@ use std::collections::{BTreeSet, HashSet};
 /// Which attributes have which indexes. Names are schema names in lower case.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IndexSpec {
-    pub eq: HashSet<String>,
-    pub sub: HashSet<String>,
+    pub(crate) eq: HashSet<String>,
+    pub(crate) sub: HashSet<String>,
 }
 
 impl IndexSpec {
-    pub fn new<'a>(
+    pub(crate) fn new<'a>(
         eq: impl IntoIterator<Item = &'a str>,
         sub: impl IntoIterator<Item = &'a str>,
     ) -> Self {
@@ -28,7 +28,7 @@ impl IndexSpec {
     /// A stable text form, stored in the meta table to detect a changed configuration. It
     /// starts with [`KEY_LAYOUT`], so that a version that computes other keys for the same
     /// values rebuilds the indexes of an existing database when it opens it.
-    pub fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         let mut eq: Vec<_> = self.eq.iter().cloned().collect();
         eq.sort();
         let mut sub: Vec<_> = self.sub.iter().cloned().collect();
@@ -45,9 +45,9 @@ impl IndexSpec {
 /// change: the fingerprint changes with it and [`crate::store::Store::open`] rebuilds the indexes.
 /// 1 (no marker in the fingerprint): values only. 2: objectClass equality keys also hold every
 /// superclass of each class.
-pub const KEY_LAYOUT: u32 = 2;
+pub(crate) const KEY_LAYOUT: u32 = 2;
 
-pub fn attr_prefix(name: &str) -> Vec<u8> {
+pub(crate) fn attr_prefix(name: &str) -> Vec<u8> {
     let mut k = name.to_ascii_lowercase().into_bytes();
     k.push(0);
     k
@@ -58,7 +58,7 @@ const START: u8 = 0x02;
 const END: u8 = 0x03;
 
 /// The 3-grams of a normalised value, anchored at the given ends.
-pub fn trigrams(norm: &[u8], anchor_start: bool, anchor_end: bool) -> Vec<[u8; 3]> {
+pub(crate) fn trigrams(norm: &[u8], anchor_start: bool, anchor_end: bool) -> Vec<[u8; 3]> {
     let mut v = Vec::with_capacity(norm.len() + 2);
     if anchor_start {
         v.push(START);
@@ -74,7 +74,7 @@ pub fn trigrams(norm: &[u8], anchor_start: bool, anchor_end: bool) -> Vec<[u8; 3
 }
 
 /// All (eq keys, sub keys) of an entry under the spec.
-pub fn entry_keys(
+pub(crate) fn entry_keys(
     e: &Entry,
     spec: &IndexSpec,
     schema: &Schema,
@@ -164,7 +164,7 @@ pub fn for_each_key(e: &Entry, spec: &IndexSpec, schema: &Schema, f: &mut dyn Fn
 
 /// An entry's index keys packed in one buffer (flag byte, 4-byte length, key; repeated), so that
 /// a loader can compute them on another thread than the one writing.
-pub fn encode_keys(e: &Entry, spec: &IndexSpec, schema: &Schema) -> Vec<u8> {
+pub(crate) fn encode_keys(e: &Entry, spec: &IndexSpec, schema: &Schema) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     for_each_key(e, spec, schema, &mut |is_sub, k| {
         out.push(u8::from(is_sub));
@@ -175,7 +175,7 @@ pub fn encode_keys(e: &Entry, spec: &IndexSpec, schema: &Schema) -> Vec<u8> {
 }
 
 /// Visit the keys [`encode_keys`] packed.
-pub fn decode_keys(mut packed: &[u8], f: &mut dyn FnMut(bool, &[u8])) {
+pub(crate) fn decode_keys(mut packed: &[u8], f: &mut dyn FnMut(bool, &[u8])) {
     while packed.len() >= 5 {
         let is_sub = packed[0] != 0;
         let mut n = [0u8; 4];
@@ -204,7 +204,7 @@ pub trait IndexReader {
 }
 
 /// Above this many ids an index answer is not worth materialising for presence or ranges.
-pub const MAX_RANGE_IDS: usize = 1 << 20;
+pub(crate) const MAX_RANGE_IDS: usize = 1 << 20;
 
 /// Candidate ids for a filter (sorted, unique), or None when the indexes cannot narrow it.
 pub fn candidates(
@@ -340,7 +340,7 @@ fn only_type(attr: &crate::core::filter::AttrSel, _spec: &IndexSpec) -> bool {
     attr.covers_only_itself()
 }
 
-pub fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
+pub(crate) fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
     let (mut i, mut j) = (0, 0);
     let mut out = Vec::with_capacity(a.len().min(b.len()));
     while i < a.len() && j < b.len() {
@@ -357,7 +357,7 @@ pub fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
     out
 }
 
-pub fn union(a: &[u64], b: &[u64]) -> Vec<u64> {
+pub(crate) fn union(a: &[u64], b: &[u64]) -> Vec<u64> {
     let (mut i, mut j) = (0, 0);
     let mut out = Vec::with_capacity(a.len() + b.len());
     while i < a.len() || j < b.len() {

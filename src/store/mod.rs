@@ -15,11 +15,11 @@
 //! writer gets its response).
 
 pub mod changelog;
-pub mod encode;
-pub mod error;
+pub(crate) mod encode;
+pub(crate) mod error;
 pub mod index;
-pub mod postings;
-pub mod tables;
+pub(crate) mod postings;
+pub(crate) mod tables;
 
 use crate::core::dn::Dn;
 use crate::core::entry::{CheckedEntry, Entry};
@@ -86,7 +86,7 @@ impl Drop for Writer<'_> {
 impl Store {
     /// Open (or create) the database file, create missing tables, check the format and rebuild the
     /// indexes when the configured index set changed.
-    pub fn open(
+    pub(crate) fn open(
         path: &Path,
         schema: Arc<Schema>,
         spec: IndexSpec,
@@ -197,10 +197,6 @@ impl Store {
         Ok(())
     }
 
-    pub fn schema(&self) -> &Arc<Schema> {
-        &self.schema
-    }
-
     pub fn index_spec(&self) -> &IndexSpec {
         &self.spec
     }
@@ -231,7 +227,7 @@ impl Store {
     ///
     /// `f` returns its caller's error type (the operations' LDAP error), which the store's own
     /// failures convert into: the store does not decide what they mean to a client.
-    pub fn write<R, E: From<StoreError>>(
+    pub(crate) fn write<R, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R, E>,
     ) -> Result<R, E> {
@@ -288,7 +284,7 @@ impl Store {
     }
 
     /// As [`Store::write`] with a chosen durability (bulk loads commit the last batch Immediate).
-    pub fn write_with<R, E: From<StoreError>>(
+    pub(crate) fn write_with<R, E: From<StoreError>>(
         &self,
         durability: Durability,
         f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R, E>,
@@ -329,7 +325,7 @@ impl Store {
     }
 
     /// A persistent savepoint to return to if a multi-transaction load fails.
-    pub fn savepoint(&self) -> Result<u64, StoreError> {
+    pub(crate) fn savepoint(&self) -> Result<u64, StoreError> {
         let r = (|| -> Result<u64, redb::Error> {
             let txn = self.db.begin_write().map_err(rerr)?;
             let id = txn.persistent_savepoint().map_err(rerr)?;
@@ -340,7 +336,7 @@ impl Store {
     }
 
     /// Return to a savepoint (undoing everything committed since) and drop it.
-    pub fn restore(&self, id: u64) -> Result<(), StoreError> {
+    pub(crate) fn restore(&self, id: u64) -> Result<(), StoreError> {
         let r = (|| -> Result<(), redb::Error> {
             let mut txn = self.db.begin_write().map_err(rerr)?;
             let sp = txn.get_persistent_savepoint(id).map_err(rerr)?;
@@ -355,7 +351,7 @@ impl Store {
     }
 
     /// Drop a savepoint that is no longer needed.
-    pub fn release(&self, id: u64) -> Result<(), StoreError> {
+    pub(crate) fn release(&self, id: u64) -> Result<(), StoreError> {
         let r = (|| -> Result<(), redb::Error> {
             let txn = self.db.begin_write().map_err(rerr)?;
             txn.delete_persistent_savepoint(id).map_err(rerr)?;
@@ -366,7 +362,7 @@ impl Store {
     }
 
     /// True when the store holds no entry.
-    pub fn is_empty(&self) -> Result<bool, StoreError> {
+    pub(crate) fn is_empty(&self) -> Result<bool, StoreError> {
         let r = self.read()?;
         r.entries.is_empty().map_err(db("reading entries"))
     }
@@ -432,7 +428,7 @@ pub struct ReadSnap {
 }
 
 /// The tables of one write transaction, with the schema and index set that writes need.
-pub struct WriteCtx<'t> {
+pub(crate) struct WriteCtx<'t> {
     entries: Table<'t, u64, &'static [u8]>,
     dn2id: Table<'t, &'static [u8], u64>,
     id2dn: Table<'t, u64, &'static [u8]>,
@@ -447,15 +443,15 @@ pub struct WriteCtx<'t> {
 
 /// The visitor of [`View::scan_prefix`]: (dn key, id) -> continue? It returns its caller's
 /// error type (`E`), which the store's own failures convert into.
-pub type ScanFn<'a, E = StoreError> = dyn FnMut(&[u8], u64) -> Result<bool, E> + 'a;
+pub(crate) type ScanFn<'a, E = StoreError> = dyn FnMut(&[u8], u64) -> Result<bool, E> + 'a;
 
 /// Where an entry moves in [`WriteCtx::rename`].
-pub struct Move<'a> {
-    pub id: u64,
-    pub old_parent: u64,
-    pub new_parent: u64,
-    pub old_dn: &'a Dn,
-    pub new_dn: &'a Dn,
+pub(crate) struct Move<'a> {
+    pub(crate) id: u64,
+    pub(crate) old_parent: u64,
+    pub(crate) new_parent: u64,
+    pub(crate) old_dn: &'a Dn,
+    pub(crate) new_dn: &'a Dn,
 }
 
 /// Reads shared by snapshots and write transactions.
@@ -684,7 +680,7 @@ impl WriteCtx<'_> {
     /// once (bulk loads).
     /// Index the entries of a bulk load; each may come with its keys already computed
     /// ([`index::encode_keys`]).
-    pub fn index_batch(
+    pub(crate) fn index_batch(
         &mut self,
         batch: &[(u64, &CheckedEntry, Option<&[u8]>)],
     ) -> Result<(), StoreError> {
@@ -735,7 +731,7 @@ impl WriteCtx<'_> {
 
     /// Add an entry without indexing it: the caller indexes it with [`WriteCtx::index_batch`]
     /// in the same transaction.
-    pub fn insert_unindexed(
+    pub(crate) fn insert_unindexed(
         &mut self,
         parent: u64,
         dn: &Dn,
@@ -756,14 +752,24 @@ impl WriteCtx<'_> {
     }
 
     /// Add a new entry below `parent` (ROOT_ID for a naming context).
-    pub fn insert(&mut self, parent: u64, dn: &Dn, e: &CheckedEntry) -> Result<u64, StoreError> {
+    pub(crate) fn insert(
+        &mut self,
+        parent: u64,
+        dn: &Dn,
+        e: &CheckedEntry,
+    ) -> Result<u64, StoreError> {
         let id = self.insert_unindexed(parent, dn, e)?;
         self.index(id, e, true)?;
         Ok(id)
     }
 
     /// Replace an entry's content (same DN), updating only the index keys that changed.
-    pub fn update(&mut self, id: u64, old: &Entry, new: &CheckedEntry) -> Result<(), StoreError> {
+    pub(crate) fn update(
+        &mut self,
+        id: u64,
+        old: &Entry,
+        new: &CheckedEntry,
+    ) -> Result<(), StoreError> {
         self.entries
             .insert(id, encode::encode_entry(new).as_slice())
             .map_err(db("updating an entry"))?;
@@ -781,7 +787,7 @@ impl WriteCtx<'_> {
     }
 
     /// Remove a leaf entry.
-    pub fn remove(&mut self, id: u64, parent: u64, e: &Entry) -> Result<(), StoreError> {
+    pub(crate) fn remove(&mut self, id: u64, parent: u64, e: &Entry) -> Result<(), StoreError> {
         let key = self.dn_key(id)?;
         let r = (|| -> Result<(), redb::Error> {
             self.entries.remove(id)?;
@@ -798,7 +804,7 @@ impl WriteCtx<'_> {
 
     /// Rename or move entry `id` (and its whole subtree) from `old_dn` to `new_dn` under
     /// `new_parent`; `new_entry` is the entry's new content (its `dn` already the new DN).
-    pub fn rename(
+    pub(crate) fn rename(
         &mut self,
         mv: Move<'_>,
         old_entry: &Entry,
@@ -855,16 +861,12 @@ impl WriteCtx<'_> {
     }
 
     /// Append a change record; returns its sequence number.
-    pub fn log(&mut self, rec: &ChangeRecord) -> Result<u64, StoreError> {
+    pub(crate) fn log(&mut self, rec: &ChangeRecord) -> Result<u64, StoreError> {
         let seq = self.next_seq()?;
         self.changelog
             .insert(seq, rec.encode().as_slice())
             .map_err(db("writing the changelog"))?;
         Ok(seq)
-    }
-
-    pub fn schema(&self) -> &Schema {
-        self.schema
     }
 }
 

@@ -16,12 +16,12 @@
 use redb::{ReadableTable, Table};
 
 /// Most ids in one chunk; a fuller chunk splits in two.
-pub const MAX_CHUNK: usize = 256;
+pub(crate) const MAX_CHUNK: usize = 256;
 
-pub type Result<T> = std::result::Result<T, redb::Error>;
+pub(crate) type Result<T> = std::result::Result<T, redb::Error>;
 
 /// The order-preserving escape of an index key (or key prefix).
-pub fn escape(key: &[u8]) -> Vec<u8> {
+pub(crate) fn escape(key: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(key.len() + 10);
     for &b in key {
         out.push(b);
@@ -33,7 +33,7 @@ pub fn escape(key: &[u8]) -> Vec<u8> {
 }
 
 /// The common prefix of all chunk keys of one list.
-pub fn list_prefix(index_key: &[u8]) -> Vec<u8> {
+pub(crate) fn list_prefix(index_key: &[u8]) -> Vec<u8> {
     let mut p = escape(index_key);
     p.extend_from_slice(&[0, 0]);
     p
@@ -56,7 +56,7 @@ fn base_of(chunk_key: &[u8]) -> u64 {
 }
 
 /// Append the ids of the chunk stored under `chunk_key` with value `v` to `out`.
-pub fn decode(chunk_key: &[u8], v: &[u8], out: &mut Vec<u64>) {
+pub(crate) fn decode(chunk_key: &[u8], v: &[u8], out: &mut Vec<u64>) {
     let base = base_of(chunk_key);
     out.reserve(v.len() / 4);
     for c in v.chunks_exact(4) {
@@ -91,7 +91,7 @@ fn chunks(mut ids: &[u64]) -> impl Iterator<Item = &[u64]> {
 }
 
 /// All ids of one list, sorted.
-pub fn read<T: ReadableTable<&'static [u8], &'static [u8]>>(
+pub(crate) fn read<T: ReadableTable<&'static [u8], &'static [u8]>>(
     t: &T,
     index_key: &[u8],
 ) -> Result<Vec<u64>> {
@@ -109,7 +109,7 @@ pub fn read<T: ReadableTable<&'static [u8], &'static [u8]>>(
 
 /// Ids of every list whose index key starts with `key_prefix` and lies in [from, to), sorted and
 /// unique, stopping after about `cap` ids.
-pub fn read_range<T: ReadableTable<&'static [u8], &'static [u8]>>(
+pub(crate) fn read_range<T: ReadableTable<&'static [u8], &'static [u8]>>(
     t: &T,
     key_prefix: &[u8],
     from: &[u8],
@@ -180,7 +180,7 @@ fn put(
     Ok(())
 }
 
-pub fn insert(
+pub(crate) fn insert(
     t: &mut Table<'_, &'static [u8], &'static [u8]>,
     index_key: &[u8],
     id: u64,
@@ -211,7 +211,7 @@ pub fn insert(
 
 /// Append many ids to one list (bulk loads: ids larger than any already in the list go to the
 /// last chunk without searching).
-pub fn insert_many(
+pub(crate) fn insert_many(
     t: &mut Table<'_, &'static [u8], &'static [u8]>,
     index_key: &[u8],
     ids: &[u64],
@@ -250,7 +250,7 @@ pub fn insert_many(
     }
 }
 
-pub fn remove(
+pub(crate) fn remove(
     t: &mut Table<'_, &'static [u8], &'static [u8]>,
     index_key: &[u8],
     id: u64,

@@ -3,33 +3,34 @@
 use redb::{MultimapTableDefinition, TableDefinition};
 
 /// entry id -> encoded entry (store/encode.rs).
-pub const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
+pub(crate) const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
 /// normalised DN key (RDNs root first, each followed by 0; see `Dn::store_key`) -> entry id.
 /// A subtree is one key-prefix range.
-pub const DN2ID: TableDefinition<&[u8], u64> = TableDefinition::new("dn");
+pub(crate) const DN2ID: TableDefinition<&[u8], u64> = TableDefinition::new("dn");
 /// entry id -> normalised DN key: scope checks for index candidates without decoding entries.
-pub const ID2DN: TableDefinition<u64, &[u8]> = TableDefinition::new("id2dn");
+pub(crate) const ID2DN: TableDefinition<u64, &[u8]> = TableDefinition::new("id2dn");
 /// parent id -> child ids (0 is the parent of the naming contexts): one-level scope, leaf checks.
-pub const CHILDREN: MultimapTableDefinition<u64, u64> = MultimapTableDefinition::new("children");
+pub(crate) const CHILDREN: MultimapTableDefinition<u64, u64> =
+    MultimapTableDefinition::new("children");
 /// Posting lists (store/postings.rs) of "attribute name (lower case) 0 normalised value":
 /// equality, presence, ordering.
-pub const EQ_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("eq_index");
+pub(crate) const EQ_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("eq_index");
 /// Posting lists of "attribute name (lower case) 0 3-gram of the normalised value": substrings.
-pub const SUB_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sub_index");
+pub(crate) const SUB_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sub_index");
 /// change sequence number -> encoded change record (store/changelog.rs).
-pub const CHANGELOG: TableDefinition<u64, &[u8]> = TableDefinition::new("changelog");
+pub(crate) const CHANGELOG: TableDefinition<u64, &[u8]> = TableDefinition::new("changelog");
 /// format version, id and sequence counters, configuration the data depends on.
-pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
-pub const META_FORMAT: &str = "format";
-pub const META_NEXT_ID: &str = "next_id";
-pub const META_NEXT_SEQ: &str = "next_seq";
-pub const META_INDEX_SPEC: &str = "index_spec";
+pub(crate) const META_FORMAT: &str = "format";
+pub(crate) const META_NEXT_ID: &str = "next_id";
+pub(crate) const META_NEXT_SEQ: &str = "next_seq";
+pub(crate) const META_INDEX_SPEC: &str = "index_spec";
 /// 3: posting chunks hold u32 offsets from the chunk's first id (2 held u64 ids); a format 2
 /// database is upgraded by rebuilding its indexes.
-pub const FORMAT_VERSION: u64 = 3;
+pub(crate) const FORMAT_VERSION: u64 = 3;
 /// The oldest format [`FORMAT_VERSION`] upgrades from.
-pub const FORMAT_UPGRADABLE: u64 = 2;
+pub(crate) const FORMAT_UPGRADABLE: u64 = 2;
 
 /// The parent id of naming-context entries.
-pub const ROOT_ID: u64 = 0;
+pub(crate) const ROOT_ID: u64 = 0;

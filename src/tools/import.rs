@@ -307,7 +307,7 @@ fn read_and_check(
 }
 
 /// Load LDIF from memory (the built-in sample directory) with the same checks.
-pub fn import_bytes(dir: &Directory, name: &str, data: &[u8]) -> Result<u64, String> {
+pub(crate) fn import_bytes(dir: &Directory, name: &str, data: &[u8]) -> Result<u64, String> {
     let mut loader = BulkLoader::new(dir);
     for rec in Reader::new(data, ReaderOptions::default()) {
         match rec.map_err(|e| format!("{name}: {e}"))? {

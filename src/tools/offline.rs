@@ -60,12 +60,12 @@ pub fn entries(
 }
 
 /// The first value of an attribute as text.
-pub fn first(e: &Entry, a: &str) -> String {
+pub(crate) fn first(e: &Entry, a: &str) -> String {
     e.first_str(a).unwrap_or_default().to_string()
 }
 
 /// Every value of an attribute as text (lossy UTF-8).
-pub fn all(e: &Entry, a: &str) -> Vec<String> {
+pub(crate) fn all(e: &Entry, a: &str) -> Vec<String> {
     e.get(a)
         .map(|x| {
             x.values
@@ -77,7 +77,7 @@ pub fn all(e: &Entry, a: &str) -> Vec<String> {
 }
 
 /// One CSV field (RFC 4180): quoted when it holds a comma, quote or line break.
-pub fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -86,7 +86,7 @@ pub fn csv_field(s: &str) -> String {
 }
 
 /// One CSV line (CRLF-terminated, as RFC 4180 has it).
-pub fn csv_line(fields: &[String]) -> String {
+pub(crate) fn csv_line(fields: &[String]) -> String {
     let mut l = fields
         .iter()
         .map(|f| csv_field(f))

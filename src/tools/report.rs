@@ -13,58 +13,58 @@ use time::OffsetDateTime;
 /// One contact in the report (its JSON keys in camelCase, the phones as `telephoneNumber`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Item {
-    pub dn: String,
-    pub name: String,
-    pub roles: Vec<String>,
-    pub mail: Vec<String>,
+pub(crate) struct Item {
+    pub(crate) dn: String,
+    pub(crate) name: String,
+    pub(crate) roles: Vec<String>,
+    pub(crate) mail: Vec<String>,
     #[serde(rename = "telephoneNumber")]
-    pub phone: Vec<String>,
+    pub(crate) phone: Vec<String>,
     /// Generalized Time, empty when the contact was never given a due date.
-    pub due: String,
-    pub last_verified: String,
-    pub last_method: String,
-    pub status: String,
-    pub next_method: String,
-    pub overdue: bool,
+    pub(crate) due: String,
+    pub(crate) last_verified: String,
+    pub(crate) last_method: String,
+    pub(crate) status: String,
+    pub(crate) next_method: String,
+    pub(crate) overdue: bool,
     /// Whole days past the due date (negative: due in that many days).
-    pub days_overdue: i64,
+    pub(crate) days_overdue: i64,
 }
 
 /// Someone to notify.
 #[derive(Debug, Clone, Serialize)]
-pub struct Admin {
-    pub dn: String,
-    pub name: String,
-    pub mail: Vec<String>,
+pub(crate) struct Admin {
+    pub(crate) dn: String,
+    pub(crate) name: String,
+    pub(crate) mail: Vec<String>,
 }
 
 /// The contacts of one registry that need attention.
 #[derive(Debug, Clone, Serialize)]
-pub struct Registry {
-    pub domain: String,
-    pub dn: String,
-    pub name: String,
-    pub region: String,
-    pub admins: Vec<Admin>,
-    pub contacts: Vec<Item>,
+pub(crate) struct Registry {
+    pub(crate) domain: String,
+    pub(crate) dn: String,
+    pub(crate) name: String,
+    pub(crate) region: String,
+    pub(crate) admins: Vec<Admin>,
+    pub(crate) contacts: Vec<Item>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Report {
-    pub at: OffsetDateTime,
-    pub within_days: u32,
-    pub registries: Vec<Registry>,
+    pub(crate) at: OffsetDateTime,
+    pub(crate) within_days: u32,
+    pub(crate) registries: Vec<Registry>,
 }
 
 impl Report {
-    pub fn overdue_count(&self) -> usize {
+    pub(crate) fn overdue_count(&self) -> usize {
         self.contacts().filter(|c| c.overdue).count()
     }
-    pub fn due_soon_count(&self) -> usize {
+    pub(crate) fn due_soon_count(&self) -> usize {
         self.contacts().filter(|c| !c.overdue).count()
     }
-    pub fn contacts(&self) -> impl Iterator<Item = &Item> {
+    pub(crate) fn contacts(&self) -> impl Iterator<Item = &Item> {
         self.registries.iter().flat_map(|r| r.contacts.iter())
     }
 }
@@ -294,7 +294,7 @@ pub fn json(r: &Report) -> Result<String, String> {
     Ok(j)
 }
 
-pub const CSV_HEADER: &[&str] = &[
+pub(crate) const CSV_HEADER: &[&str] = &[
     "domain",
     "registry",
     "contact_dn",

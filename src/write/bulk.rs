@@ -24,7 +24,7 @@ use redb::Durability;
 pub use super::change::Attrs;
 
 /// Entries per transaction.
-pub const DEFAULT_BATCH: usize = 5000;
+pub(crate) const DEFAULT_BATCH: usize = 5000;
 
 /// Where a queued entry came from (file and line), for error reports.
 #[derive(Debug, Clone, Default)]
@@ -76,11 +76,11 @@ pub struct Rejected {
 
 /// A checked entry ready to be written, with its index keys when already computed
 /// ([`crate::store::index::encode_keys`]).
-pub struct Prepared {
-    pub dn: Dn,
-    pub entry: CheckedEntry,
-    pub source: Source,
-    pub keys: Option<Vec<u8>>,
+pub(crate) struct Prepared {
+    pub(crate) dn: Dn,
+    pub(crate) entry: CheckedEntry,
+    pub(crate) source: Source,
+    pub(crate) keys: Option<Vec<u8>>,
 }
 
 pub struct BulkLoader<'a> {
@@ -92,8 +92,8 @@ pub struct BulkLoader<'a> {
     /// The write pipeline's origin for every entry (import, with or without the operational
     /// attributes the input carries, or the first start).
     origin: WriteOrigin,
-    pub loaded: u64,
-    pub rejected: Vec<Rejected>,
+    pub(crate) loaded: u64,
+    pub(crate) rejected: Vec<Rejected>,
 }
 
 impl<'a> BulkLoader<'a> {
@@ -111,31 +111,30 @@ impl<'a> BulkLoader<'a> {
         }
     }
 
-    pub fn keep_operational(mut self, keep: bool) -> Self {
+    pub(crate) fn keep_operational(mut self, keep: bool) -> Self {
         self.origin = WriteOrigin::Import {
             keep_operational: keep,
         };
         self
     }
 
-    pub fn origin(mut self, origin: WriteOrigin) -> Self {
+    pub(crate) fn origin(mut self, origin: WriteOrigin) -> Self {
         self.origin = origin;
         self
     }
 
-    pub fn batch_size(mut self, n: usize) -> Self {
-        self.batch_size = n.max(1);
-        self
-    }
-
     /// Check an entry as an LDAP add would (without access control) and build what is stored.
-    pub fn prepare(&self, dn_text: &str, attrs: Attrs) -> Result<(Dn, CheckedEntry), LdapError> {
+    pub(crate) fn prepare(
+        &self,
+        dn_text: &str,
+        attrs: Attrs,
+    ) -> Result<(Dn, CheckedEntry), LdapError> {
         prepare_entry(self.dir, self.origin, dn_text, attrs)
     }
 
     /// Queue an entry checked by [`prepare_entry`] (on any thread); writes a batch when full.
     /// Entries refused at write time go to `rejected`; the error is a store failure.
-    pub fn add_prepared(&mut self, p: Prepared) -> Result<(), StoreError> {
+    pub(crate) fn add_prepared(&mut self, p: Prepared) -> Result<(), StoreError> {
         self.batch.push(p);
         if self.batch.len() >= self.batch_size {
             self.flush(Durability::None)?;
@@ -147,7 +146,7 @@ impl<'a> BulkLoader<'a> {
 /// Check an entry as an LDAP add with `origin` would (stages 1, 8 and 9 of the write
 /// pipeline) and build what is stored. Needs only the directory's schema and configuration, so
 /// it may run on another thread than the loader's writes.
-pub fn prepare_entry(
+pub(crate) fn prepare_entry(
     dir: &Directory,
     origin: WriteOrigin,
     dn_text: &str,
@@ -163,7 +162,7 @@ impl BulkLoader<'_> {
         self.add_from(dn_text, attrs, Source::default())
     }
 
-    pub fn add_from(
+    pub(crate) fn add_from(
         &mut self,
         dn_text: &str,
         attrs: Attrs,

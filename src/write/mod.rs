@@ -2,12 +2,12 @@
 //! [`pipeline::prepare_add`] and [`bulk`]).
 
 pub mod bulk;
-pub mod change;
-pub mod pipeline;
-pub mod values;
+pub(crate) mod change;
+pub(crate) mod pipeline;
+pub(crate) mod values;
 
-pub use change::{Attrs, Change, Mod, ModOp, Origin, Stages, Write};
-pub use pipeline::{apply, Hooks, Plain};
+pub(crate) use change::{Attrs, Change, Mod, ModOp, Origin, Write};
+pub(crate) use pipeline::{apply, Hooks, Plain};
 
 #[cfg(test)]
 mod tests;

@@ -39,7 +39,7 @@ use ldap3_proto::proto::LdapResultCode;
 
 /// What the caller adds to a change inside its transaction: LDAP's assertion and read-entry
 /// controls. Each runs with the actor's access checker over the write transaction.
-pub trait Hooks {
+pub(crate) trait Hooks {
     /// Once the target is found and access granted, before the change: the entry as it is
     /// (for an add, as the request gives it; `id` is None then).
     fn before(
@@ -66,12 +66,12 @@ pub trait Hooks {
 }
 
 /// No hooks.
-pub struct Plain;
+pub(crate) struct Plain;
 
 impl Hooks for Plain {}
 
 /// Run a change through every stage its origin runs, in one write transaction.
-pub fn apply(dir: &Directory, w: Write<'_>, hooks: &mut dyn Hooks) -> Result<(), LdapError> {
+pub(crate) fn apply(dir: &Directory, w: Write<'_>, hooks: &mut dyn Hooks) -> Result<(), LdapError> {
     let stages = w.origin.stages();
     let st = stamp(dir, w.actor);
     let actor = w.actor;
@@ -145,7 +145,7 @@ fn checker<'a>(
 
 /// Stage 1 for a new entry: parse every attribute description, check and prepare the values
 /// (merging repeated descriptions), and add the RDN's values when the attributes lack them.
-pub fn normalise_add(
+pub(crate) fn normalise_add(
     dir: &Directory,
     dn: &Dn,
     attrs: Attrs,
@@ -247,7 +247,7 @@ fn add_rdn_values(dir: &Directory, dn: &Dn, entry: &mut Entry) -> Result<(), Lda
 }
 
 /// A modification after stage 1.
-pub struct Prepared {
+pub(crate) struct Prepared {
     op: ModOp,
     desc: AttrDesc,
     values: Vec<Vec<u8>>,
@@ -337,7 +337,7 @@ fn add(
 
 /// Stages 8 and 9 for a new entry: the schema check, then the operational attributes (kept
 /// from the input where the origin keeps them).
-pub fn check_new(
+pub(crate) fn check_new(
     dir: &Directory,
     dn: &Dn,
     mut entry: Entry,
@@ -365,7 +365,7 @@ pub fn check_new(
 /// For bulk loads: stages 1, 8 and 9 of an add, which need no transaction (they may run on
 /// another thread than the writes). The bulk loader does the rest (parent, existence, store,
 /// changelog) per batch.
-pub fn prepare_add(
+pub(crate) fn prepare_add(
     dir: &Directory,
     origin: Origin,
     dn_text: &str,
@@ -822,7 +822,7 @@ fn parent_id(
 
 /// User attributes in their order, then the operational attributes in a fixed order: the form
 /// export writes, so that export -> import -> export gives the same bytes.
-pub fn canonical_order(mut e: Entry) -> Entry {
+pub(crate) fn canonical_order(mut e: Entry) -> Entry {
     let mut ops = Vec::new();
     for name in MAINTAINED {
         if let Some(pos) = e

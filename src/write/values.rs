@@ -14,7 +14,7 @@ use crate::store::changelog::{ChangeKind, ChangeRecord};
 use ldap3_proto::proto::LdapResultCode;
 
 /// Operational attributes ccdir maintains itself, in the order they are added.
-pub const MAINTAINED: &[&str] = &[
+pub(crate) const MAINTAINED: &[&str] = &[
     "structuralObjectClass",
     "entryUUID",
     "creatorsName",
@@ -25,7 +25,7 @@ pub const MAINTAINED: &[&str] = &[
 ];
 
 /// Refuse writes of attributes clients may not change.
-pub fn check_user_modifiable(ty: &AttributeType) -> Result<(), LdapError> {
+pub(crate) fn check_user_modifiable(ty: &AttributeType) -> Result<(), LdapError> {
     if ty.no_user_modification {
         return Err(LdapError::constraint(format!(
             "{}: no user modification allowed",
@@ -36,7 +36,7 @@ pub fn check_user_modifiable(ty: &AttributeType) -> Result<(), LdapError> {
 }
 
 /// The normalised form used to compare values of `ty` (equality rule, else the bytes).
-pub fn norm_value(dir: &Directory, ty: &AttributeType, v: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn norm_value(dir: &Directory, ty: &AttributeType, v: &[u8]) -> Option<Vec<u8>> {
     match ty.equality {
         Some(_) => dir.schema.normalize_value(ty, v, &SchemaDn(&dir.schema)),
         None => Some(v.to_vec()),
@@ -45,7 +45,7 @@ pub fn norm_value(dir: &Directory, ty: &AttributeType, v: &[u8]) -> Option<Vec<u
 
 /// Check and prepare the values a client supplies for one attribute: each must be valid for the
 /// type, none may repeat, and cleartext passwords are hashed.
-pub fn prepare_values(
+pub(crate) fn prepare_values(
     dir: &Directory,
     desc: &AttrDesc,
     values: Vec<Vec<u8>>,
@@ -91,7 +91,7 @@ pub fn prepare_values(
 
 /// Checks on a whole entry after a change: an objectClass with one structural chain, every RDN
 /// value present, single-valued types with one value. Returns the structural object class.
-pub fn check_entry(
+pub(crate) fn check_entry(
     dir: &Directory,
     dn: &Dn,
     e: &Entry,
@@ -139,13 +139,13 @@ pub fn check_entry(
 }
 
 /// Time and CSN for one write.
-pub struct Stamp {
-    pub time: String,
-    pub csn: String,
-    pub who: String,
+pub(crate) struct Stamp {
+    pub(crate) time: String,
+    pub(crate) csn: String,
+    pub(crate) who: String,
 }
 
-pub fn stamp(dir: &Directory, who: &Identity) -> Stamp {
+pub(crate) fn stamp(dir: &Directory, who: &Identity) -> Stamp {
     let now = dir.clock.now();
     Stamp {
         time: generalized_time(now),
@@ -161,7 +161,7 @@ pub fn stamp(dir: &Directory, who: &Identity) -> Stamp {
 ///
 /// `manage`: the writer has manage access to the entry (directory admins), and may set the
 /// computed attributes (due date, verifier, next channel) directly.
-pub fn stamp_freshness(
+pub(crate) fn stamp_freshness(
     dir: &Directory,
     st: &Stamp,
     manage: bool,
@@ -190,7 +190,7 @@ pub fn stamp_freshness(
 }
 
 /// Operational attributes of a new entry.
-pub fn stamp_create(e: &mut Entry, st: &Stamp) {
+pub(crate) fn stamp_create(e: &mut Entry, st: &Stamp) {
     e.set(
         "entryUUID",
         vec![uuid::Uuid::new_v4().to_string().into_bytes()],
@@ -201,13 +201,13 @@ pub fn stamp_create(e: &mut Entry, st: &Stamp) {
 }
 
 /// Operational attributes after a change.
-pub fn stamp_modify(e: &mut Entry, st: &Stamp) {
+pub(crate) fn stamp_modify(e: &mut Entry, st: &Stamp) {
     e.set("entryCSN", vec![st.csn.clone().into_bytes()]);
     e.set("modifiersName", vec![st.who.clone().into_bytes()]);
     e.set("modifyTimestamp", vec![st.time.clone().into_bytes()]);
 }
 
-pub fn record(
+pub(crate) fn record(
     st: &Stamp,
     kind: ChangeKind,
     dn: &str,
@@ -227,7 +227,7 @@ pub fn record(
 
 /// Password quality for cleartext `userPassword` values a client sets (hashes are taken as they
 /// are): constraintViolation when one is too short or equals a uid or mail value.
-pub fn check_password_values(
+pub(crate) fn check_password_values(
     dir: &Directory,
     values: &[Vec<u8>],
     forbidden: &[&[u8]],
@@ -242,7 +242,7 @@ pub fn check_password_values(
 }
 
 /// Is this attribute description userPassword (any options)?
-pub fn is_password(name: &str) -> bool {
+pub(crate) fn is_password(name: &str) -> bool {
     name.split(';')
         .next()
         .is_some_and(|b| b.eq_ignore_ascii_case("userPassword"))

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 /// How a search ended.
 #[derive(Debug)]
-pub enum SearchEnd {
+pub(crate) enum SearchEnd {
     /// Send a SearchResultDone with this result and these response controls.
     Done(LdapResult, Vec<LdapControl>),
     /// The search was abandoned: send nothing.
@@ -39,7 +39,7 @@ pub enum SearchEnd {
 }
 
 /// Run a search. `emit` receives each entry to send and returns false when the client is gone.
-pub fn search(
+pub(crate) fn search(
     dir: &Directory,
     s: &Session,
     req: &LdapSearchRequest,

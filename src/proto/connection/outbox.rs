@@ -20,24 +20,24 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 /// Pending bytes above which a push waits for the flusher ...
-pub const HIGH_WATER: usize = 256 * 1024;
+pub(crate) const HIGH_WATER: usize = 256 * 1024;
 /// ... until they are below this.
-pub const LOW_WATER: usize = 64 * 1024;
+pub(crate) const LOW_WATER: usize = 64 * 1024;
 /// An emptied buffer larger than this is given back rather than kept for the next responses.
 const KEEP_CAPACITY: usize = 1024 * 1024;
 
 /// Backpressure settings.
 #[derive(Clone, Copy, Debug)]
-pub struct Marks {
-    pub high: usize,
-    pub low: usize,
+pub(crate) struct Marks {
+    pub(crate) high: usize,
+    pub(crate) low: usize,
     /// How long a push waits for room, and how long the flusher waits for the socket to take
     /// at least one byte, before the outbox fails.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 }
 
 impl Marks {
-    pub fn new(timeout: Duration) -> Marks {
+    pub(crate) fn new(timeout: Duration) -> Marks {
         Marks {
             high: HIGH_WATER,
             low: LOW_WATER,
@@ -69,7 +69,7 @@ impl State {
     }
 }
 
-pub struct Outbox {
+pub(crate) struct Outbox {
     state: Mutex<State>,
     room: Condvar,
     wake: Notify,
@@ -77,7 +77,7 @@ pub struct Outbox {
 }
 
 /// Where the flusher writes: the plain socket (shared with the outbox) or a stream it owns.
-pub enum Sink {
+pub(crate) enum Sink {
     Plain,
     Stream {
         w: Box<dyn AsyncWrite + Send + Unpin>,
@@ -89,7 +89,7 @@ pub enum Sink {
 }
 
 impl Sink {
-    pub fn stream(w: impl AsyncWrite + Send + Unpin + 'static) -> Sink {
+    pub(crate) fn stream(w: impl AsyncWrite + Send + Unpin + 'static) -> Sink {
         Sink::Stream {
             w: Box::new(w),
             out: BytesMut::new(),
@@ -124,7 +124,7 @@ fn write_some(tcp: &TcpStream, buf: &mut BytesMut) -> io::Result<()> {
 
 impl Outbox {
     /// An outbox writing directly to `tcp`, or (None) only through the flusher's sink.
-    pub fn new(tcp: Option<Arc<TcpStream>>, marks: Marks) -> Arc<Outbox> {
+    pub(crate) fn new(tcp: Option<Arc<TcpStream>>, marks: Marks) -> Arc<Outbox> {
         Arc::new(Outbox {
             state: Mutex::new(State {
                 pending: BytesMut::new(),
@@ -148,7 +148,7 @@ impl Outbox {
     /// Push responses from an operation thread; may block for room (never call from async
     /// code). Returns early, true, when `stop` is set (abandon) and `wake_waiters` is called.
     /// False: the connection failed or closed, and the operation should stop.
-    pub fn push(&self, msgs: impl IntoIterator<Item = LdapMsg>, stop: &AtomicBool) -> bool {
+    pub(crate) fn push(&self, msgs: impl IntoIterator<Item = LdapMsg>, stop: &AtomicBool) -> bool {
         let mut st = self.lock();
         if !self.append(&mut st, msgs) {
             return false;
@@ -182,7 +182,7 @@ impl Outbox {
 
     /// Push responses from the connection task: never blocks (the connection task stops
     /// reading requests while the outbox is over the high-water mark instead).
-    pub fn push_now(&self, msgs: impl IntoIterator<Item = LdapMsg>) -> bool {
+    pub(crate) fn push_now(&self, msgs: impl IntoIterator<Item = LdapMsg>) -> bool {
         let mut st = self.lock();
         self.append(&mut st, msgs)
     }
@@ -233,7 +233,7 @@ impl Outbox {
     }
 
     /// Wake pushes waiting for room so they can look at their stop flag.
-    pub fn wake_waiters(&self) {
+    pub(crate) fn wake_waiters(&self) {
         let st = self.lock();
         if st.waiters > 0 {
             self.room.notify_all();
@@ -242,7 +242,7 @@ impl Outbox {
 
     /// No more output: pushes fail from now on, waiting ones return, and the outbox lets go of
     /// the socket.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         let mut st = self.lock();
         st.closed = true;
         st.tcp = None;
@@ -257,18 +257,18 @@ impl Outbox {
     }
 
     /// More than the high-water mark is pending.
-    pub fn over_high(&self) -> bool {
+    pub(crate) fn over_high(&self) -> bool {
         self.lock().queued() > self.marks.high
     }
 
     /// Whether the flusher has bytes to write (or a failure to report).
-    pub fn needs_flush(&self) -> bool {
+    pub(crate) fn needs_flush(&self) -> bool {
         let st = self.lock();
         st.flushing || st.failed
     }
 
     /// Wait until the flusher has something to do.
-    pub async fn ready(&self) {
+    pub(crate) async fn ready(&self) {
         if !self.needs_flush() {
             self.wake.notified().await;
         }
@@ -277,7 +277,7 @@ impl Outbox {
     /// Write everything pending to `sink`; returns when nothing is pending. Fails (and marks
     /// the outbox failed) when the socket errs or takes nothing for the write timeout.
     /// Cancel-safe: what was written is accounted for, the rest stays pending.
-    pub async fn flush(&self, sink: &mut Sink) -> io::Result<()> {
+    pub(crate) async fn flush(&self, sink: &mut Sink) -> io::Result<()> {
         let r = match sink {
             Sink::Plain => self.flush_plain().await,
             Sink::Stream { w, out, unflushed } => self.flush_stream(w, out, unflushed).await,

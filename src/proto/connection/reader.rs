@@ -9,7 +9,7 @@ use tokio::io::{AsyncRead, ReadBuf, ReadHalf};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
-pub enum Reader {
+pub(crate) enum Reader {
     Plain(Arc<TcpStream>),
     Tls(ReadHalf<TlsStream<TcpStream>>),
 }

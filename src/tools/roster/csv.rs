@@ -3,7 +3,7 @@
 use super::{name_of, tz, Roster};
 use crate::tools::offline::{all as values, csv_line, first};
 
-pub const HEADER: &[&str] = &[
+pub(crate) const HEADER: &[&str] = &[
     "cctld",
     "u_label",
     "country",

@@ -9,7 +9,7 @@ use crate::tools::offline::{all, first};
 use time::OffsetDateTime;
 
 /// HTML text escaping.
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -179,7 +179,7 @@ fn registry(o: &mut String, r: &Roster, g: &Registry, at: OffsetDateTime) {
 }
 
 /// The page of one region.
-pub fn page(r: &Roster, region: &str, at: OffsetDateTime) -> String {
+pub(crate) fn page(r: &Roster, region: &str, at: OffsetDateTime) -> String {
     let title = if region == super::NO_REGION {
         "ccTLDs without a regional organisation".to_string()
     } else {
@@ -212,7 +212,7 @@ pub fn page(r: &Roster, region: &str, at: OffsetDateTime) -> String {
 }
 
 /// The file name of a region's page.
-pub fn file_name(region: &str) -> String {
+pub(crate) fn file_name(region: &str) -> String {
     let clean: String = region
         .chars()
         .map(|c| {

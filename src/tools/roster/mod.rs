@@ -4,7 +4,7 @@
 
 pub mod csv;
 pub mod html;
-pub mod tz;
+pub(crate) mod tz;
 pub mod vcard;
 
 use crate::core::entry::Entry;
@@ -13,17 +13,17 @@ use std::collections::HashMap;
 
 /// One ccTLD: the registry entry, its 24/7 contact point and its people (escalation order).
 #[derive(Debug, Clone)]
-pub struct Registry {
-    pub entry: Entry,
-    pub domain: String,
-    pub regions: Vec<String>,
-    pub team: Option<Entry>,
-    pub people: Vec<Entry>,
+pub(crate) struct Registry {
+    pub(crate) entry: Entry,
+    pub(crate) domain: String,
+    pub(crate) regions: Vec<String>,
+    pub(crate) team: Option<Entry>,
+    pub(crate) people: Vec<Entry>,
 }
 
 impl Registry {
     /// The ccTLD as shown: `.xn--p1ai (.рф)` for IDNs.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         let u = first(&self.entry, "cctldULabel");
         if u.is_empty() {
             format!(".{}", self.domain)
@@ -33,20 +33,20 @@ impl Registry {
     }
 
     /// Every contact entry: the team first, then the people.
-    pub fn contacts(&self) -> impl Iterator<Item = &Entry> {
+    pub(crate) fn contacts(&self) -> impl Iterator<Item = &Entry> {
         self.team.iter().chain(self.people.iter())
     }
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Roster {
-    pub registries: Vec<Registry>,
+    pub(crate) registries: Vec<Registry>,
     /// Display names by normalised DN, for substitutes.
     names: HashMap<String, String>,
 }
 
 /// The region name of registries without a regional organisation.
-pub const NO_REGION: &str = "none";
+pub(crate) const NO_REGION: &str = "none";
 
 fn key(dn: &str) -> String {
     dn.to_ascii_lowercase().replace(", ", ",")
@@ -66,7 +66,7 @@ fn parent(dn: &str) -> String {
 }
 
 /// The name to show for a contact entry.
-pub fn name_of(e: &Entry) -> String {
+pub(crate) fn name_of(e: &Entry) -> String {
     for a in ["displayName", "cn"] {
         let v = first(e, a);
         if !v.is_empty() {
@@ -142,7 +142,7 @@ impl Roster {
     }
 
     /// The name of a substitute (or the DN when it is not in the roster).
-    pub fn name_for(&self, dn: &str) -> String {
+    pub(crate) fn name_for(&self, dn: &str) -> String {
         self.names
             .get(&key(dn))
             .cloned()
@@ -150,7 +150,7 @@ impl Roster {
     }
 
     /// The regions present, sorted, `none` last.
-    pub fn regions(&self) -> Vec<String> {
+    pub(crate) fn regions(&self) -> Vec<String> {
         let mut v: Vec<String> = Vec::new();
         for r in &self.registries {
             for g in &r.regions {
@@ -165,7 +165,7 @@ impl Roster {
 }
 
 /// Group a fingerprint in blocks of four (`8319 AEA1 ...`), as people read it out.
-pub fn fingerprint_text(fp: &str) -> String {
+pub(crate) fn fingerprint_text(fp: &str) -> String {
     let clean: Vec<char> = fp.chars().filter(|c| !c.is_whitespace()).collect();
     clean
         .chunks(4)

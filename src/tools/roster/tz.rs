@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 /// The UTC offset (seconds) and abbreviation of `zone` at `t`; None for a zone the system's
 /// database does not have (names are matched without regard to case, as jiff does).
-pub fn offset_at(zone: &str, t: OffsetDateTime) -> Option<(i32, String)> {
+pub(crate) fn offset_at(zone: &str, t: OffsetDateTime) -> Option<(i32, String)> {
     offset_in(jiff::tz::db(), zone, t)
 }
 
@@ -24,7 +24,7 @@ fn offset_in(db: &TimeZoneDatabase, zone: &str, t: OffsetDateTime) -> Option<(i3
 }
 
 /// `+05:30`-style offset text.
-pub fn offset_text(secs: i32) -> String {
+pub(crate) fn offset_text(secs: i32) -> String {
     let sign = if secs < 0 { '-' } else { '+' };
     let a = secs.unsigned_abs();
     format!("UTC{sign}{:02}:{:02}", a / 3600, (a % 3600) / 60)
@@ -51,7 +51,7 @@ fn hhmm(m: i32) -> String {
 /// Business hours like `Mo-Fr 08:00-17:00` (local time) as UTC with the given offset:
 /// `Mo-Fr 07:00-16:00 UTC`; days move when the start crosses midnight, and an end on the next
 /// day gets `+1`. None when the text is not of that form (it is then shown as it is).
-pub fn hours_in_utc(hours: &str, offset_secs: i32) -> Option<String> {
+pub(crate) fn hours_in_utc(hours: &str, offset_secs: i32) -> Option<String> {
     let (days, span) = hours.trim().split_once(' ')?;
     let (from, to) = span.trim().split_once('-')?;
     let off = offset_secs / 60;

@@ -13,7 +13,7 @@ use crate::tools::offline::{all as values, first};
 use time::OffsetDateTime;
 
 /// Escape a text value (RFC 6350 3.4): backslash, comma, semicolon, newline.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -29,7 +29,7 @@ pub fn escape(s: &str) -> String {
 }
 
 /// Fold a content line at 75 octets without splitting a UTF-8 character; CRLF at the end.
-pub fn fold(line: &str) -> String {
+pub(crate) fn fold(line: &str) -> String {
     let mut out = String::with_capacity(line.len() + 8);
     let mut len = 0;
     for c in line.chars() {
@@ -46,7 +46,7 @@ pub fn fold(line: &str) -> String {
 }
 
 /// A telephone number as a `tel:` URI: `+49 69 1234` -> `tel:+49-69-1234`.
-pub fn tel_uri(n: &str) -> String {
+pub(crate) fn tel_uri(n: &str) -> String {
     let mut o = String::from("tel:");
     let mut sep = false;
     for c in n.trim().chars() {
@@ -68,7 +68,7 @@ fn push(out: &mut String, line: String) {
 }
 
 /// The card of one contact.
-pub fn card(r: &Roster, g: &Registry, e: &Entry, at: OffsetDateTime) -> String {
+pub(crate) fn card(r: &Roster, g: &Registry, e: &Entry, at: OffsetDateTime) -> String {
     let mut o = String::new();
     push(&mut o, "BEGIN:VCARD".into());
     push(&mut o, "VERSION:4.0".into());
