@@ -159,6 +159,22 @@ impl Filter {
                     return Tri::Undefined
                 }
                 Filter::Extensible { attr: Some(a), .. } if hides(a) => return Tri::Undefined,
+                // Without a type the rule is tried on every attribute: only on those the
+                // requester may search, so that a hidden value cannot be probed this way.
+                Filter::Extensible { attr: None, .. }
+                    if e.attrs
+                        .iter()
+                        .any(|a| hidden.iter().any(|h| h.eq_ignore_ascii_case(a.base_name()))) =>
+                {
+                    let mut visible = Entry::new(e.dn.clone());
+                    visible.attrs = e
+                        .attrs
+                        .iter()
+                        .filter(|a| !hidden.iter().any(|h| h.eq_ignore_ascii_case(a.base_name())))
+                        .cloned()
+                        .collect();
+                    return self.eval(&visible, schema);
+                }
                 _ => {}
             }
         }
@@ -575,6 +591,27 @@ mod tests {
         assert_eq!(
             ev("(objectClass:objectIdentifierMatch:=inetOrgPerson)"),
             Tri::True
+        );
+    }
+
+    #[test]
+    fn extensible_match_without_a_type_does_not_see_hidden_attributes() {
+        // Regression: `(:caseIgnoreMatch:=v)` tried the rule on every attribute, also those
+        // the requester may not search, so a hidden value could be probed.
+        let schema = Schema::builtin().unwrap();
+        let mut e = entry();
+        e.set("description", vec![b"the secret".to_vec()]);
+        let f = parse_ldap_filter_str("(:caseIgnoreMatch:=THE SECRET)").unwrap();
+        let f = Filter::compile(&f, &schema, LIMITS).unwrap();
+        assert_eq!(f.eval(&e, &schema), Tri::True);
+        assert_eq!(f.eval_hiding(&e, &schema, &[]), Tri::True);
+        let hidden = vec!["description".to_string()];
+        assert_ne!(f.eval_hiding(&e, &schema, &hidden), Tri::True);
+        let not = parse_ldap_filter_str("(!(:caseIgnoreMatch:=THE SECRET))").unwrap();
+        let not = Filter::compile(&not, &schema, LIMITS).unwrap();
+        assert_eq!(
+            not.eval_hiding(&e, &schema, &hidden),
+            not.eval(&entry(), &schema)
         );
     }
 
