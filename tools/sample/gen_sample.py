@@ -3,12 +3,14 @@
 
 Real ccTLD strings, countries, time zones and languages, taken from Debian
 packages (iso-codes, publicsuffix, tzdata, unicode-cldr-core); invented people,
-`.example` mail domains and fictional phone numbers (see shared DATA.md).
+`.example` mail domains, and phone numbers that libphonenumber accepts, taken
+from no contact: ranges reserved for fiction, or libphonenumber's published
+example numbers (the table in phone_table.py, made by make_phone_table.py).
 Deterministic: the same inputs and seed give the same bytes.
 
 Usage: python3 tools/sample/gen_sample.py [--output FILE] [--schema-dir DIR]
        [--seed N] [--no-validate]
-Standard library only. See README.md next to this file.
+Standard library only (phone_table.py is data). See README.md next to this file.
 """
 
 import argparse
@@ -27,6 +29,7 @@ import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from names import LANG_POOL, POOLS  # noqa: E402
+from phone_table import PLANS  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -59,37 +62,6 @@ CAPITAL_ZONE = {
     "UA": "Europe/Kyiv", "UZ": "Asia/Tashkent",
     "AC": "Atlantic/St_Helena", "EU": "Europe/Brussels", "BV": "Europe/Oslo",
     "HM": "Indian/Kerguelen",
-}
-# Country calling codes (ITU-T E.164 assignments). CLDR dropped telephoneCodeData
-# and Debian's libphonenumber ships its metadata compiled in, so they are here.
-CALLING_CODE = dict(x.split(":") for x in """
-AC:247 AD:376 AE:971 AF:93 AG:1 AI:1 AL:355 AM:374 AO:244 AQ:672 AR:54 AS:1 AT:43 AU:61
-AW:297 AX:358 AZ:994 BA:387 BB:1 BD:880 BE:32 BF:226 BG:359 BH:973 BI:257 BJ:229 BL:590
-BM:1 BN:673 BO:591 BQ:599 BR:55 BS:1 BT:975 BV:47 BW:267 BY:375 BZ:501 CA:1 CC:61 CD:243
-CF:236 CG:242 CH:41 CI:225 CK:682 CL:56 CM:237 CN:86 CO:57 CR:506 CU:53 CV:238 CW:599
-CX:61 CY:357 CZ:420 DE:49 DJ:253 DK:45 DM:1 DO:1 DZ:213 EC:593 EE:372 EG:20 EH:212 ER:291
-ES:34 ET:251 EU:32 FI:358 FJ:679 FK:500 FM:691 FO:298 FR:33 GA:241 GB:44 GD:1 GE:995
-GF:594 GG:44 GH:233 GI:350 GL:299 GM:220 GN:224 GP:590 GQ:240 GR:30 GS:500 GT:502 GU:1
-GW:245 GY:592 HK:852 HM:672 HN:504 HR:385 HT:509 HU:36 ID:62 IE:353 IL:972 IM:44 IN:91
-IO:246 IQ:964 IR:98 IS:354 IT:39 JE:44 JM:1 JO:962 JP:81 KE:254 KG:996 KH:855 KI:686
-KM:269 KN:1 KP:850 KR:82 KW:965 KY:1 KZ:7 LA:856 LB:961 LC:1 LI:423 LK:94 LR:231 LS:266
-LT:370 LU:352 LV:371 LY:218 MA:212 MC:377 MD:373 ME:382 MF:590 MG:261 MH:692 MK:389
-ML:223 MM:95 MN:976 MO:853 MP:1 MQ:596 MR:222 MS:1 MT:356 MU:230 MV:960 MW:265 MX:52
-MY:60 MZ:258 NA:264 NC:687 NE:227 NF:672 NG:234 NI:505 NL:31 NO:47 NP:977 NR:674 NU:683
-NZ:64 OM:968 PA:507 PE:51 PF:689 PG:675 PH:63 PK:92 PL:48 PM:508 PN:64 PR:1 PS:970
-PT:351 PW:680 PY:595 QA:974 RE:262 RO:40 RS:381 RU:7 RW:250 SA:966 SB:677 SC:248 SD:249
-SE:46 SG:65 SH:290 SI:386 SJ:47 SK:421 SL:232 SM:378 SN:221 SO:252 SR:597 SS:211 ST:239
-SV:503 SX:1 SY:963 SZ:268 TC:1 TD:235 TF:262 TG:228 TH:66 TJ:992 TK:690 TL:670 TM:993
-TN:216 TO:676 TR:90 TT:1 TV:688 TW:886 TZ:255 UA:380 UG:256 UM:1 US:1 UY:598 UZ:998
-VA:39 VC:1 VE:58 VG:1 VI:1 VN:84 VU:678 WF:681 WS:685 YE:967 YT:262 ZA:27 ZM:260 ZW:263
-""".split())
-# NANP area code per +1 country (the 555-01xx line numbers are the fictional ones).
-NANP_AREA = {
-    "US": "202", "CA": "613", "AG": "268", "AI": "264", "AS": "684", "BB": "246",
-    "BM": "441", "BS": "242", "DM": "767", "DO": "809", "GD": "473", "GU": "671",
-    "JM": "876", "KN": "869", "KY": "345", "LC": "758", "MP": "670", "MS": "664",
-    "PR": "787", "SX": "721", "TC": "649", "TT": "868", "VC": "784", "VG": "284",
-    "VI": "340", "UM": "808",
 }
 # Rough regional-organisation assignment: by the time zone's area, with exceptions.
 REGION_BY_AREA = {"Europe": "CENTR", "Asia": "APTLD", "Australia": "APTLD",
@@ -229,32 +201,45 @@ def add_months(t, n):
     return t.replace(year=y, month=m, day=min(t.day, calendar.monthrange(y, m)[1]))
 
 
-class Phones:
-    """Hands out distinct fictional numbers, per numbering plan, in a seeded order."""
+def spans(text):
+    """'0-2,5' -> [0, 1, 2, 5] (the variant lists of phone_table.py)."""
+    out = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        out += range(int(lo), int(hi or lo) + 1)
+    return out
 
-    def __init__(self, rng):
-        self.rng = rng
+
+def fill(template, value):
+    width = template.count("#")
+    return template.replace("#" * width, f"{value:0{width}d}")
+
+
+class Phones:
+    """Hands out distinct numbers that libphonenumber accepts (phone_table.py): a range reserved
+    for fiction where the plan has one, else libphonenumber's example number for the region with
+    its last two digits varied. One pool per template (countries sharing a plan share it), drawn
+    in an order seeded by the seed and the template; a used-up pool starts over."""
+
+    def __init__(self, seed):
+        self.seed = seed
         self.pools = {}
 
-    def number(self, cc):
-        code = CALLING_CODE[cc]
-        if code == "1":
-            area = NANP_AREA.get(cc, "202")
-            key, fmt, n = "1-" + area, "+1 " + area + " 555 01{:02d}", 100
-        elif code == "44":
-            key, fmt, n = code, "+44 20 7946 0{:03d}", 1000
-        elif code == "61":
-            key, fmt, n = code, "+61 491 570 {:03d}", 1000
-        elif code == "33":
-            key, fmt, n = code, "+33 1 99 00 00 {:02d}", 100
-        else:
-            key, fmt, n = code, "+" + code + " 555 01{:02d}", 100
-        pool = self.pools.get(key)
-        if not pool:            # new plan, or all used: (re)fill in a seeded order
-            pool = list(range(n))
-            self.rng.shuffle(pool)
-            self.pools[key] = pool
-        return fmt.format(pool.pop())
+    def number(self, cc, kind="fixed"):
+        _, _, fixed, fixed_ok, mobile, mobile_ok = PLANS[cc]
+        template, ok = (mobile, mobile_ok) if kind == "mobile" else (fixed, fixed_ok)
+        pool = self.pools.get(template)
+        if not pool:
+            pool = spans(ok)
+            random.Random(f"{self.seed}:{template}").shuffle(pool)
+            self.pools[template] = pool
+        return fill(template, pool.pop())
+
+
+def satellite(i):
+    """The i-th (mod) variant of libphonenumber's example number for +881 (satellite)."""
+    template, ok = PLANS["+881"][2], spans(PLANS["+881"][3])
+    return fill(template, ok[i % len(ok)])
 
 
 # Verification channels in rotation order, and the attributes each needs (as ccdir's
@@ -433,7 +418,7 @@ def build(seed):
     iso = load_iso()
     tlds, idns = load_psl()
     regs = registries(iso, tlds, idns, load_zones(), load_languages())
-    phones = Phones(random.Random(seed + 1))
+    phones = Phones(seed + 1)
     entries = []
     stats = dict(registries=0, idn=0, persons=0, groups=0, overdue=0, contacts=0)
     by_region = {}
@@ -485,7 +470,7 @@ def build(seed):
                   ("mail", f"{nm['mail']}@{dom}"),
                   ("telephoneNumber", phones.number(cc))]
             if rng.random() < 0.55:
-                p.append(("mobile", phones.number(cc)))
+                p.append(("mobile", phones.number(cc, "mobile")))
             p += [("cctldTimeZone", reg["tz"]), ("cctldBusinessHours", biz),
                   ("cctldAvailable247", "TRUE" if i == 0 and rng.random() < 0.4 else "FALSE")]
             langs = list(reg["langs"])
@@ -531,7 +516,7 @@ def build(seed):
                   ("cctldMessengerURI", f"sip:ir@{dom} IR voice bridge")]
         if rng.random() < 0.07:
             t.append(("cctldOtherTelecom",
-                      rng.choice([f"satellite phone +881 555 01{rng.randrange(100):02d}",
+                      rng.choice([f"satellite phone {satellite(rng.randrange(100))}",
                                   "satellite phone (Inmarsat), number on request",
                                   "HF radio, call sign on request"])))
         t += [("cctldTimeZone", reg["tz"]), ("cctldBusinessHours", biz),
@@ -763,9 +748,13 @@ HEADER = """\
 # ccdir sample directory: ccTLD incident-response contacts.
 #
 # EVERY CONTACT IN THIS FILE IS FICTIONAL. People, mail addresses (RFC 2606
-# .example domains), phone numbers (ranges reserved for fiction, or +CC 555
-# 01xx), keys and verification records are invented; only the ccTLD strings,
-# countries, time zones and languages are real.
+# .example domains), keys and verification records are invented; only the
+# ccTLD strings, countries, time zones and languages are real. The phone
+# numbers are valid numbers taken from no person or registry: ranges
+# reserved for fiction (NANP 555-01xx, UK 020 7946 0xxx, AU 0491 570 xxx,
+# FR 01 99 00 00 xx) or, elsewhere, libphonenumber's published example
+# numbers with the last two digits varied. Outside the reserved ranges a
+# real line may have the same number: do not dial them.
 #
 # Generated by tools/sample/gen_sample.py (seed {seed}) from the Debian
 # packages iso-codes, publicsuffix, tzdata and unicode-cldr-core. Do not
