@@ -30,6 +30,7 @@ pub struct Config {
     pub schema: SchemaConfig,
     pub audit: AuditConfig,
     pub freshness: Freshness,
+    pub checks: Checks,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -46,6 +47,39 @@ impl Default for Freshness {
         Freshness {
             interval_months: 3,
             warn_days: 14,
+        }
+    }
+}
+
+/// The content checks on written values (docs/schema.md, "Checked values").
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Checks {
+    /// Contact roles (`cctldContactRole`) allowed besides the schema's five.
+    pub extra_roles: Vec<String>,
+    /// URI schemes allowed in `cctldMessengerURI`.
+    pub messenger_schemes: Vec<String>,
+    /// URI schemes allowed in `cctldKeyURI`.
+    pub key_uri_schemes: Vec<String>,
+}
+
+impl Default for Checks {
+    fn default() -> Self {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
+        Checks {
+            extra_roles: Vec::new(),
+            messenger_schemes: v(&[
+                "xmpp", "matrix", "sip", "sips", "tel", "https", "signal", "irc", "ircs", "mailto",
+            ]),
+            key_uri_schemes: v(&[
+                "https",
+                "http",
+                "hkps",
+                "hkp",
+                "ldap",
+                "ldaps",
+                "openpgp4fpr",
+            ]),
         }
     }
 }
@@ -224,6 +258,7 @@ impl Default for Config {
             schema: SchemaConfig::default(),
             audit: AuditConfig::default(),
             freshness: Freshness::default(),
+            checks: Checks::default(),
         }
     }
 }

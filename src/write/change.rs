@@ -82,6 +82,9 @@ pub(crate) struct Stages {
     pub(crate) freshness: bool,
     /// Password quality (length, not the uid or mail) for cleartext passwords.
     pub(crate) password_quality: bool,
+    /// The content checks (write/content.rs): phone numbers, time zones, languages, mail,
+    /// URIs, fingerprints, business hours, roles.
+    pub(crate) content: bool,
     /// Operational attributes in the input: refused (false: constraintViolation, as for an
     /// LDAP client) or kept (true).
     pub(crate) keep_operational: bool,
@@ -97,6 +100,7 @@ impl Origin {
                 access: true,
                 freshness: true,
                 password_quality: true,
+                content: true,
                 keep_operational: false,
                 drop_operational: false,
             },
@@ -104,6 +108,7 @@ impl Origin {
                 access: false,
                 freshness: false,
                 password_quality: false,
+                content: false,
                 keep_operational: false,
                 drop_operational: false,
             },
@@ -113,6 +118,7 @@ impl Origin {
                 access: false,
                 freshness: false,
                 password_quality: false,
+                content: true,
                 keep_operational,
                 drop_operational: !keep_operational,
             },
@@ -120,13 +126,16 @@ impl Origin {
                 access: false,
                 freshness: false,
                 password_quality: false,
+                content: true,
                 keep_operational: false,
                 drop_operational: false,
             },
+            // A replicated change was checked by its provider (whose rules may differ).
             Origin::Replication => Stages {
                 access: false,
                 freshness: false,
                 password_quality: false,
+                content: false,
                 keep_operational: true,
                 drop_operational: false,
             },

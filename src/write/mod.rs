@@ -3,6 +3,7 @@
 
 pub mod bulk;
 pub(crate) mod change;
+pub(crate) mod content;
 pub(crate) mod pipeline;
 pub(crate) mod values;
 

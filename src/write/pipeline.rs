@@ -14,13 +14,15 @@
 //! 5. the entry must not exist (add, rename);
 //! 6. the change applied to a copy (modify, rename);
 //! 7. freshness: the verification rules on contact entries;
-//! 8. schema check, which makes the [`CheckedEntry`];
+//! 8. schema check, then the content checks (write/content.rs, for the origins that run
+//!    them), which make the [`CheckedEntry`];
 //! 9. operational attributes (entryUUID, CSN, timestamps, creator and modifier);
 //! 10. the store: entry, DN tables, index keys;
 //! 11. the changelog record;
 //! 12. hooks after the change (post-read), then commit (durable before the caller answers).
 
 use super::change::{Attrs, Change, Mod, ModOp, Origin, Stages, Write};
+use super::content::ContentRules;
 use super::values::{
     self, check_user_modifiable, is_password, norm_value, prepare_values, record, stamp,
     stamp_create, stamp_modify, Stamp, MAINTAINED,
@@ -345,6 +347,9 @@ pub(crate) fn check_new(
     stages: Stages,
 ) -> Result<CheckedEntry, LdapError> {
     let sc = values::check_entry(dir, dn, &entry, LdapResultCode::NamingViolation)?;
+    if stages.content {
+        ContentRules::new(&dir.config.checks).check(&entry, None)?;
+    }
     entry.set("structuralObjectClass", vec![sc.into_bytes()]);
     let kept: Vec<(&str, Vec<Vec<u8>>)> = if stages.keep_operational {
         MAINTAINED
@@ -457,6 +462,11 @@ fn modify(
         freshness(dir, st, manage, &mut names, false, &mut e)?;
     }
     values::check_entry(dir, dn, &e, LdapResultCode::NotALlowedOnRDN)?;
+    if stages.content {
+        // Only what this change writes: a value stored before a rule existed is reported by
+        // `ccdir check`, not a reason to refuse an unrelated change.
+        ContentRules::new(&dir.config.checks).check(&e, Some(&names))?;
+    }
     if !stages.keep_operational {
         stamp_modify(&mut e, st);
     }
@@ -730,6 +740,9 @@ fn rename(
     }
     drop(acl);
     values::check_entry(dir, &new_dn, &e, LdapResultCode::NamingViolation)?;
+    if stages.content {
+        ContentRules::new(&dir.config.checks).check(&e, Some(&names))?;
+    }
     if !stages.keep_operational {
         stamp_modify(&mut e, st);
     }

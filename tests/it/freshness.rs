@@ -90,9 +90,9 @@ fn verification_cycle_with_a_controlled_clock() {
             ("objectClass", &["organizationalRole", "cctldContact"]),
             ("cn", &["incident-response"]),
             ("associatedDomain", &["zz"]),
-            ("telephoneNumber", &["+99 555 0100"]),
+            ("telephoneNumber", &["+49 69 1234 0100"]),
             ("mail", &["security@nic-zz.example"]),
-            ("facsimileTelephoneNumber", &["+99 555 0101"]),
+            ("facsimileTelephoneNumber", &["+49 69 1234 0101"]),
             ("cctldAvailable247", &["TRUE"]),
         ],
     );
@@ -158,7 +158,7 @@ fn verification_cycle_with_a_controlled_clock() {
     );
     clock.advance(time::Duration::days(1));
     assert_eq!(
-        replace(&mut a, &team(), "telephoneNumber", "+99 555 0199"),
+        replace(&mut a, &team(), "telephoneNumber", "+49 69 1234 0199"),
         0
     );
     let e = attrs(&mut admin, &team());

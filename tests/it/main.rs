@@ -5,6 +5,7 @@ mod harness;
 mod layers;
 
 mod access;
+mod checks;
 mod cli_tools;
 mod command;
 mod controls;

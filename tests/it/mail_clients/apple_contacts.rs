@@ -73,9 +73,12 @@ fn apple_contacts_search_fills_a_card() {
     assert_eq!(field(p, "o"), Some("Registry of .br (example)"));
     assert_eq!(field(p, "title"), Some("Information Security Manager"));
     assert_eq!(field(p, "mail"), Some("marta.ferreira@nic-br.example"));
-    assert_eq!(field(p, "telephoneNumber"), Some("+55 555 0118"));
-    assert_eq!(field(p, "mobile"), Some("+55 555 0108"));
-    assert_eq!(field(p, "facsimileTelephoneNumber"), Some("+55 555 0177"));
+    assert_eq!(field(p, "telephoneNumber"), Some("+55 11 2345-6731"));
+    assert_eq!(field(p, "mobile"), Some("+55 11 96123-4520"));
+    assert_eq!(
+        field(p, "facsimileTelephoneNumber"),
+        Some("+55 11 5555 0177")
+    );
     assert_eq!(field(p, "street"), Some("Rua Exemplo 100"));
     assert_eq!(field(p, "l"), Some("São Paulo"));
     assert_eq!(field(p, "st"), Some("SP"));
@@ -88,8 +91,11 @@ fn apple_contacts_search_fills_a_card() {
     let t = f.entry(BR_TEAM);
     assert_eq!(field(t, "cn"), Some("incident-response"));
     assert_eq!(field(t, "o"), Some("Registry of .br (example)"));
-    assert_eq!(field(t, "telephoneNumber"), Some("+55 555 0131"));
-    assert_eq!(field(t, "facsimileTelephoneNumber"), Some("+55 555 0177"));
+    assert_eq!(field(t, "telephoneNumber"), Some("+55 11 2345-6743"));
+    assert_eq!(
+        field(t, "facsimileTelephoneNumber"),
+        Some("+55 11 5555 0177")
+    );
 
     // Scope One Level from ou=registries reaches only the registry entries, which have no
     // names or mail: the guide says Subtree.

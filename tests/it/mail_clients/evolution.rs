@@ -291,9 +291,9 @@ fn evolution_autocompletion_and_contact_fields() {
     assert_eq!(p.get("mail"), Some("marta.ferreira@nic-br.example"));
     assert_eq!(p.get("title"), Some("Information Security Manager"));
     assert_eq!(p.get("o"), Some("Registry of .br (example)"));
-    assert_eq!(p.get("telephoneNumber"), Some("+55 555 0118"));
-    assert_eq!(p.get("mobile"), Some("+55 555 0108"));
-    assert_eq!(p.get("facsimileTelephoneNumber"), Some("+55 555 0177"));
+    assert_eq!(p.get("telephoneNumber"), Some("+55 11 2345-6731"));
+    assert_eq!(p.get("mobile"), Some("+55 11 96123-4520"));
+    assert_eq!(p.get("facsimileTelephoneNumber"), Some("+55 11 5555 0177"));
     assert_eq!(p.get("l"), Some("São Paulo"));
     assert_eq!(p.get("postalCode"), Some("04500-000"));
     assert!(p
@@ -312,8 +312,11 @@ fn evolution_autocompletion_and_contact_fields() {
         assert_eq!(team.get("cn"), Some("incident-response"));
         assert_eq!(team.get("displayName"), Some("Incident response .br"));
         assert_eq!(team.get("mail"), Some("security@nic-br.example"));
-        assert_eq!(team.get("telephoneNumber"), Some("+55 555 0131"));
-        assert_eq!(team.get("facsimileTelephoneNumber"), Some("+55 555 0177"));
+        assert_eq!(team.get("telephoneNumber"), Some("+55 11 2345-6743"));
+        assert_eq!(
+            team.get("facsimileTelephoneNumber"),
+            Some("+55 11 5555 0177")
+        );
     }
 
     // Opening a contact (book_backend_ldap_get_contact): a base search of its DN,

@@ -86,7 +86,7 @@ pub fn directory_with(f: impl FnOnce(&mut ccdir::service::config::Config)) -> Te
     for dn in [BR_TEAM, BR_PERSON] {
         mods(
             vec![
-                Mod::Replace("facsimileTelephoneNumber", set(&["+55 555 0177"])),
+                Mod::Replace("facsimileTelephoneNumber", set(&["+55 11 5555 0177"])),
                 Mod::Replace("street", set(&["Rua Exemplo 100"])),
                 Mod::Replace("l", set(&["São Paulo"])),
                 Mod::Replace("st", set(&["SP"])),

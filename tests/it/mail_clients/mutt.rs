@@ -98,12 +98,12 @@ fn mutt_query_script_answers_in_mutts_format() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.first(), Some(&"ccdir: searching for 'br'"));
     assert!(
-        lines.contains(&"security@nic-br.example\tIncident response .br\tRegistry of .br (example), +55 555 0131"),
+        lines.contains(&"security@nic-br.example\tIncident response .br\tRegistry of .br (example), +55 11 2345-6743"),
         "{out}"
     );
     assert!(
         lines.contains(
-            &"marta.ferreira@nic-br.example\tMarta Ferreira\tRegistry of .br (example), Information Security Manager, +55 555 0118"
+            &"marta.ferreira@nic-br.example\tMarta Ferreira\tRegistry of .br (example), Information Security Manager, +55 11 2345-6731"
         ),
         "{out}"
     );

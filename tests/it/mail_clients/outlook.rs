@@ -85,9 +85,12 @@ fn outlook_check_names_finds_team_and_person() {
     assert_eq!(field(p, "mail"), Some("marta.ferreira@nic-br.example"));
     assert_eq!(field(p, "title"), Some("Information Security Manager"));
     assert_eq!(field(p, "company,o"), Some("Registry of .br (example)"));
-    assert_eq!(field(p, "telephoneNumber"), Some("+55 555 0118"));
-    assert_eq!(field(p, "mobile"), Some("+55 555 0108"));
-    assert_eq!(field(p, "facsimileTelephoneNumber"), Some("+55 555 0177"));
+    assert_eq!(field(p, "telephoneNumber"), Some("+55 11 2345-6731"));
+    assert_eq!(field(p, "mobile"), Some("+55 11 96123-4520"));
+    assert_eq!(
+        field(p, "facsimileTelephoneNumber"),
+        Some("+55 11 5555 0177")
+    );
     assert_eq!(field(p, "streetAddress,street"), Some("Rua Exemplo 100"));
     assert_eq!(field(p, "l"), Some("São Paulo"));
     assert_eq!(field(p, "postalCode"), Some("04500-000"));
@@ -100,8 +103,11 @@ fn outlook_check_names_finds_team_and_person() {
     let t = f.entry(BR_TEAM);
     assert_eq!(field(t, "displayName,cn"), Some("Incident response .br"));
     assert_eq!(field(t, "company,o"), Some("Registry of .br (example)"));
-    assert_eq!(field(t, "telephoneNumber"), Some("+55 555 0131"));
-    assert_eq!(field(t, "facsimileTelephoneNumber"), Some("+55 555 0177"));
+    assert_eq!(field(t, "telephoneNumber"), Some("+55 11 2345-6743"));
+    assert_eq!(
+        field(t, "facsimileTelephoneNumber"),
+        Some("+55 11 5555 0177")
+    );
     assert!(field(t, "postalAddress").is_some_and(|a| a.contains("Rua Exemplo 100")));
 
     let f = resolve(&mut c, "incident");

@@ -156,8 +156,8 @@ fn roundcube_autocomplete_and_record() {
         field(t, attr("organization")),
         Some("Registry of .br (example)")
     );
-    assert_eq!(field(t, attr("phone:work")), Some("+55 555 0131"));
-    assert_eq!(field(t, attr("phone:workfax")), Some("+55 555 0177"));
+    assert_eq!(field(t, attr("phone:work")), Some("+55 11 2345-6743"));
+    assert_eq!(field(t, attr("phone:workfax")), Some("+55 11 5555 0177"));
     assert_eq!(field(t, attr("street")), Some("Rua Exemplo 100"));
     assert_eq!(field(t, attr("locality")), Some("São Paulo"));
     assert_eq!(field(t, attr("zipcode")), Some("04500-000"));
@@ -173,7 +173,7 @@ fn roundcube_autocomplete_and_record() {
         field(p, attr("jobtitle")),
         Some("Information Security Manager")
     );
-    assert_eq!(field(p, attr("phone:mobile")), Some("+55 555 0108"));
+    assert_eq!(field(p, attr("phone:mobile")), Some("+55 11 96123-4520"));
 
     // Opening the contact: rcube_ldap::get_record -> Net_LDAP3::get_entry, a base read of the
     // DN with `(objectclass=*)` and the same attributes.

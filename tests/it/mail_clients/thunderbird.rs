@@ -293,8 +293,8 @@ fn thunderbird_address_book_search_and_card() {
     assert_eq!(card(team, "DisplayName"), Some("incident-response"));
     assert_eq!(card(team, "Company"), Some("Registry of .br (example)"));
     assert_eq!(card(team, "PrimaryEmail"), Some("security@nic-br.example"));
-    assert_eq!(card(team, "WorkPhone"), Some("+55 555 0131"));
-    assert_eq!(card(team, "FaxNumber"), Some("+55 555 0177"));
+    assert_eq!(card(team, "WorkPhone"), Some("+55 11 2345-6743"));
+    assert_eq!(card(team, "FaxNumber"), Some("+55 11 5555 0177"));
     assert_eq!(card(team, "WorkAddress"), Some("Rua Exemplo 100"));
     assert_eq!(card(team, "WorkCity"), Some("São Paulo"));
     assert_eq!(card(team, "WorkState"), Some("SP"));
@@ -319,9 +319,9 @@ fn thunderbird_address_book_search_and_card() {
         card(person, "PrimaryEmail"),
         Some("marta.ferreira@nic-br.example")
     );
-    assert_eq!(card(person, "WorkPhone"), Some("+55 555 0118"));
-    assert_eq!(card(person, "CellularNumber"), Some("+55 555 0108"));
-    assert_eq!(card(person, "FaxNumber"), Some("+55 555 0177"));
+    assert_eq!(card(person, "WorkPhone"), Some("+55 11 2345-6731"));
+    assert_eq!(card(person, "CellularNumber"), Some("+55 11 96123-4520"));
+    assert_eq!(card(person, "FaxNumber"), Some("+55 11 5555 0177"));
     assert_eq!(card(person, "WorkCity"), Some("São Paulo"));
 }
 

@@ -1,0 +1,247 @@
+//! Checked values (issue 15, part 1): every write path refuses values that the syntaxes accept
+//! but that would not reach anybody, with constraintViolation and a message naming the
+//! attribute, the value and the rule.
+
+use crate::harness::*;
+use ldap3::Mod;
+use std::collections::HashSet;
+use std::process::Command;
+
+const REG: &str = "associatedDomain=br,ou=registries,dc=cctld-ir,dc=example";
+
+fn set<'a>(v: &[&'a str]) -> HashSet<&'a str> {
+    v.iter().copied().collect()
+}
+
+/// A contact team below the sample's .br registry, with one attribute set to `value`.
+fn team(attr: &'static str, value: &'static str) -> Vec<(&'static str, HashSet<&'static str>)> {
+    let mut a = vec![
+        ("objectClass", set(&["organizationalRole", "cctldContact"])),
+        ("cn", set(&["checked"])),
+        ("associatedDomain", set(&["br"])),
+    ];
+    a.push((attr, set(&[value])));
+    a
+}
+
+/// Each rule with a value it refuses and one it takes.
+const CASES: &[(&str, &str, &str, &str)] = &[
+    (
+        "telephoneNumber",
+        "call me maybe",
+        "+55 11 5555 0123",
+        "valid international telephone number",
+    ),
+    (
+        "cctldEmergencyTelephoneNumber",
+        "+99 555 0100",
+        "+55 11 5555 0124",
+        "valid international telephone number",
+    ),
+    (
+        "facsimileTelephoneNumber",
+        "0800 FAX",
+        "+55 11 5555 0125",
+        "valid international telephone number",
+    ),
+    (
+        "cctldTimeZone",
+        "Mars/Olympus",
+        "America/Sao_Paulo",
+        "IANA time zone",
+    ),
+    ("cctldLanguage", "not a language!!", "pt-BR", "BCP 47"),
+    ("mail", "not-an-email", "ir@nic-br.example", "addr-spec"),
+    (
+        "cctldOpenPGPFingerprint",
+        "xyz",
+        "0123456789ABCDEF0123456789ABCDEF01234567",
+        "40 or 64 hex digits",
+    ),
+    ("cctldContactRole", "janitor", "security", "contact role"),
+    (
+        "cctldMessengerURI",
+        "just text",
+        "xmpp:ir@nic-br.example IR chat",
+        "URI",
+    ),
+    (
+        "cctldKeyURI",
+        "ftp://nic-br.example/key.asc",
+        "https://nic-br.example/key.asc",
+        "scheme",
+    ),
+    (
+        "cctldBusinessHours",
+        "weekdays 9 to 5",
+        "Mo-Fr 08:00-17:00",
+        "business hours",
+    ),
+];
+
+/// The .br registry the contacts go below.
+fn add_registry(c: &mut ldap3::LdapConn) {
+    add(
+        c,
+        REG,
+        &[
+            ("objectClass", &["organization", "cctldRegistry"]),
+            ("o", &["Registry of .br (example)"]),
+            ("associatedDomain", &["br"]),
+        ],
+    );
+}
+
+#[test]
+fn ldap_add_and_modify_refuse_values_that_break_a_content_check() {
+    let s = TestServer::start();
+    let mut c = s.admin();
+    add_registry(&mut c);
+    let dn = format!("cn=checked,{REG}");
+    for (attr, bad, good, rule) in CASES {
+        let r = c.add(&dn, team(attr, bad)).expect("add");
+        assert_eq!(r.rc, 19, "{attr}: {bad}: {}", r.text);
+        assert!(
+            r.text.contains(attr) && r.text.contains(bad) && r.text.contains(rule),
+            "the message names the attribute, the value and the rule: {}",
+            r.text
+        );
+        let r = c.add(&dn, team(attr, good)).expect("add");
+        assert_eq!(r.rc, 0, "{attr}: {good}: {}", r.text);
+        // A modify to the bad value is refused the same way, and changes nothing.
+        let r = c
+            .modify(&dn, vec![Mod::Replace(*attr, set(&[bad]))])
+            .expect("modify");
+        assert_eq!(r.rc, 19, "{attr}: {bad}: {}", r.text);
+        let (found, _) = c
+            .search(&dn, ldap3::Scope::Base, "(objectClass=*)", vec![*attr])
+            .expect("search")
+            .success()
+            .expect("found");
+        let e = ldap3::SearchEntry::construct(found[0].clone());
+        let got: Vec<String> = e.attrs.values().flatten().cloned().collect();
+        assert_eq!(got, vec![good.to_string()], "{attr} unchanged");
+        assert_eq!(c.delete(&dn).expect("delete").rc, 0);
+    }
+}
+
+#[test]
+fn ldapadd_reports_the_rule_to_openldap_tools() {
+    let s = TestServer::start();
+    add_registry(&mut s.admin());
+    let ldif = format!(
+        "dn: cn=checked,{REG}\nobjectClass: organizationalRole\nobjectClass: cctldContact\n\
+         cn: checked\nassociatedDomain: br\ntelephoneNumber: call me maybe\n"
+    );
+    let o = s.tool(
+        "ldapadd",
+        &[
+            "-H",
+            &s.ldap_url(),
+            "-ZZ",
+            "-x",
+            "-D",
+            "cn=admin,dc=cctld-ir,dc=example",
+            "-y",
+            s.admin_password_file().to_str().expect("path"),
+        ],
+        Some(&ldif),
+    );
+    let err = stderr(&o);
+    assert_eq!(code(&o), 19, "{err}");
+    assert!(
+        err.contains("Constraint violation") && err.contains("call me maybe"),
+        "{err}"
+    );
+}
+
+#[test]
+fn import_names_the_line_of_each_bad_value_and_continue_skips_those_entries() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("d");
+    let f = tmp.path().join("in.ldif");
+    std::fs::write(
+        &f,
+        "dn: dc=cctld-ir,dc=example
+objectClass: top
+objectClass: dcObject
+objectClass: organization
+dc: cctld-ir
+o: Test
+
+dn: ou=registries,dc=cctld-ir,dc=example
+objectClass: organizationalUnit
+ou: registries
+
+dn: cn=good,ou=registries,dc=cctld-ir,dc=example
+objectClass: organizationalRole
+objectClass: cctldContact
+cn: good
+associatedDomain: br
+telephoneNumber: +55 11 5555 0100
+cctldTimeZone: America/Sao_Paulo
+
+dn: cn=bad-zone,ou=registries,dc=cctld-ir,dc=example
+objectClass: organizationalRole
+objectClass: cctldContact
+cn: bad-zone
+associatedDomain: br
+cctldTimeZone: Mars/Olympus
+
+dn: cn=bad-phone,ou=registries,dc=cctld-ir,dc=example
+objectClass: organizationalRole
+objectClass: cctldContact
+cn: bad-phone
+associatedDomain: br
+telephoneNumber: call me maybe
+",
+    )
+    .expect("write");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ccdir"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["--set", "load_sample=false"])
+            .output()
+            .expect("run ccdir")
+    };
+    let o = run(&["import", "-q", f.to_str().expect("path")]);
+    let e = stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(
+        e.contains("in.ldif:20:") && e.contains("Mars/Olympus"),
+        "{e}"
+    );
+    assert!(
+        e.contains("in.ldif:27:") && e.contains("call me maybe"),
+        "{e}"
+    );
+    assert!(e.contains("nothing was imported"), "{e}");
+    let o = run(&["import", "-q", "--continue", f.to_str().expect("path")]);
+    assert!(stderr(&o).contains("imported 3 entries"), "{}", stderr(&o));
+    let o = run(&["export", "--no-operational"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("dn: cn=good,") && !out.contains("bad-zone") && !out.contains("bad-phone"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_sample_directory_passes_every_check() {
+    // The server loads it through the same pipeline at first start: all of it is there.
+    let s = TestServer::start_with(|c| c.load_sample = true);
+    let mut c = s.admin();
+    let (found, _) = c
+        .search(
+            "ou=registries,dc=cctld-ir,dc=example",
+            ldap3::Scope::Subtree,
+            "(telephoneNumber=*)",
+            vec!["telephoneNumber"],
+        )
+        .expect("search")
+        .success()
+        .expect("found");
+    assert!(found.len() > 300, "{} entries with a phone", found.len());
+}
