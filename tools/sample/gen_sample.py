@@ -94,6 +94,19 @@ IDN_LANG = {
     "malay": "ms", "urdu/arabic": "ur", "russian-cyrillic": "ru", "thai": "th",
     "hebrew": "he", "cyrillic": {"EU": "bg", "RS": "sr", "UA": "uk"},
 }
+# Completeness (issue 15): every registry has a contact available 24/7 with an emergency number
+# (its incident-response team) and a telephone, emergency, mobile or fax number, except these,
+# left incomplete on purpose so that `ccdir check` has something to report:
+#   not-247       nobody is available 24/7 (team and persons cctldAvailable247: FALSE);
+#   no-emergency  the team is 24/7 but has no cctldEmergencyTelephoneNumber;
+#   no-phone      no contact has any telephone, emergency, mobile or fax number (the team is
+#                 24/7 by mail only), so it breaks both rules.
+# The numbers these leave out are drawn all the same, so every other registry keeps its numbers.
+GAPS = {"mc": "not-247", "tv": "no-emergency", "aq": "no-phone"}
+GAP_NOTE = {"not-247": "not staffed 24/7", "no-emergency": "no emergency number",
+            "no-phone": "no telephone, mobile or fax number"}
+PHONE_ATTRS = ("telephoneNumber", "cctldEmergencyTelephoneNumber", "mobile",
+               "facsimileTelephoneNumber")
 TITLES = {
     "security": ["Head of Security", "Security Officer", "CSIRT Lead",
                  "Information Security Manager", "Incident Handler"],
@@ -418,12 +431,16 @@ def build(seed):
     iso = load_iso()
     tlds, idns = load_psl()
     regs = registries(iso, tlds, idns, load_zones(), load_languages())
+    missing = set(GAPS) - {r["tld"] for r in regs}
+    if missing:
+        raise SystemExit(f"deliberate gaps name no registry: {sorted(missing)}")
     phones = Phones(seed + 1)
     entries = []
     stats = dict(registries=0, idn=0, persons=0, groups=0, overdue=0, contacts=0)
     by_region = {}
     for reg in regs:
         tld, cc = reg["tld"], reg["cc"]
+        gap = GAPS.get(tld)
         shown = reg["ulabel"] or tld
         org = f"Registry of .{shown} (example)"
         dom = f"nic-{tld}.example"
@@ -471,8 +488,11 @@ def build(seed):
                   ("telephoneNumber", phones.number(cc))]
             if rng.random() < 0.55:
                 p.append(("mobile", phones.number(cc, "mobile")))
+            if gap == "no-phone":
+                p = [(a, v) for a, v in p if a not in PHONE_ATTRS]
+            always = i == 0 and rng.random() < 0.4 and gap != "not-247"
             p += [("cctldTimeZone", reg["tz"]), ("cctldBusinessHours", biz),
-                  ("cctldAvailable247", "TRUE" if i == 0 and rng.random() < 0.4 else "FALSE")]
+                  ("cctldAvailable247", "TRUE" if always else "FALSE")]
             langs = list(reg["langs"])
             if "en" not in langs and rng.random() < 0.7:
                 langs.append("en")
@@ -495,7 +515,9 @@ def build(seed):
         t = [("objectClass", "top"), ("objectClass", "organizationalRole"),
              ("objectClass", "cctldContact"), ("cn", "incident-response"),
              ("displayName", f"Incident response .{shown}"), ("o", org),
-             ("description", f"24/7 incident-response contact point of .{shown} (fictional)"),
+             ("description", f"24/7 incident-response contact point of .{shown} (fictional)"
+              if not gap else f"incident-response contact point of .{shown} (fictional; "
+              f"deliberately incomplete: {GAP_NOTE[gap]})"),
              ("associatedDomain", tld)]
         if reg["ulabel"]:
             t.append(("cctldULabel", reg["ulabel"]))
@@ -506,6 +528,10 @@ def build(seed):
               ("cctldEmergencyTelephoneNumber", phones.number(cc))]
         if rng.random() < 0.35:
             t.append(("facsimileTelephoneNumber", phones.number(cc)))
+        if gap == "no-emergency":
+            t = [(a, v) for a, v in t if a != "cctldEmergencyTelephoneNumber"]
+        elif gap == "no-phone":
+            t = [(a, v) for a, v in t if a not in PHONE_ATTRS]
         r = rng.random()
         if r < 0.25:
             t.append(("cctldMessengerURI", f"xmpp:ir@{dom} IR team chat"))
@@ -519,8 +545,13 @@ def build(seed):
                       rng.choice([f"satellite phone {satellite(rng.randrange(100))}",
                                   "satellite phone (Inmarsat), number on request",
                                   "HF radio, call sign on request"])))
+        if gap == "no-phone":           # nor a satellite phone or radio
+            t = [(a, v) for a, v in t if a != "cctldOtherTelecom"]
+        # The team is the 24/7 contact point. The draw that once made 15 % of the teams office
+        # hours only is still made, so that the rest of the data stays the same.
+        rng.random()
         t += [("cctldTimeZone", reg["tz"]), ("cctldBusinessHours", biz),
-              ("cctldAvailable247", "TRUE" if rng.random() < 0.85 else "FALSE")]
+              ("cctldAvailable247", "FALSE" if gap == "not-247" else "TRUE")]
         tlangs = list(reg["langs"]) + ([] if "en" in reg["langs"] else ["en"])
         t += [("cctldLanguage", x) for x in tlangs] + [("preferredLanguage", tlangs[0])]
         t += [("roleOccupant", d) for d in pdns]
@@ -718,6 +749,30 @@ def validate(entries, schema_dir):
         raise SystemExit(f"{len(errors)} schema violation(s)")
 
 
+# --------------------------------------------------------------------------- completeness
+
+GAP_RULES = {"not-247": ["R1"], "no-emergency": ["R1"], "no-phone": ["R1", "R2"]}
+
+
+def incomplete(entries):
+    """{ccTLD: rules broken} by the registries of `entries`, as `ccdir check` sees them:
+    R1, no contact below the registry with cctldAvailable247 TRUE and an emergency number;
+    R2, no contact below it with a telephone, emergency, mobile or fax number."""
+    regs = {}
+    for dn, avs in entries:
+        if ("objectClass", "cctldRegistry") in avs:
+            regs[dn.lower()] = dict(tld=dict(avs)["associatedDomain"], r1=False, r2=False)
+    for dn, avs in entries:
+        if ("objectClass", "cctldContact") not in avs:
+            continue
+        r = regs[dn.lower().split(",", 1)[1]]
+        names = {a for a, _ in avs}
+        r["r1"] |= ("cctldAvailable247", "TRUE") in avs and "cctldEmergencyTelephoneNumber" in names
+        r["r2"] |= bool(names.intersection(PHONE_ATTRS))
+    return {r["tld"]: [k for k in ("R1", "R2") if not r[k.lower()]]
+            for r in regs.values() if not (r["r1"] and r["r2"])}
+
+
 # --------------------------------------------------------------------------- LDIF
 
 def is_safe(v):
@@ -756,6 +811,11 @@ HEADER = """\
 # numbers with the last two digits varied. Outside the reserved ranges a
 # real line may have the same number: do not dial them.
 #
+# Every registry's incident-response team is available 24/7 and has an
+# emergency number, except these, left incomplete on purpose so that
+# `ccdir check` reports something:
+{gaps}
+#
 # Generated by tools/sample/gen_sample.py (seed {seed}) from the Debian
 # packages iso-codes, publicsuffix, tzdata and unicode-cldr-core. Do not
 # edit by hand: regenerate it (see tools/sample/README.md).
@@ -768,7 +828,8 @@ HEADER = """\
 
 def render(entries, seed):
     lines = ["version: 1"]
-    lines += HEADER.format(seed=seed, suffix=SUFFIX).splitlines()
+    gaps = "\n".join(f"#   .{tld}: {GAP_NOTE[kind]}" for tld, kind in GAPS.items())
+    lines += HEADER.format(seed=seed, suffix=SUFFIX, gaps=gaps).splitlines()
     for dn, avs in entries:
         lines.append("")
         lines += fold(attr_line("dn", dn))
@@ -818,6 +879,9 @@ def main():
     entries, stats = build(args.seed)
     if not args.no_validate:
         validate(entries, args.schema_dir)
+    gaps = incomplete(entries)
+    if gaps != {tld: GAP_RULES[kind] for tld, kind in GAPS.items()}:
+        raise SystemExit(f"incomplete registries {gaps}, expected only the deliberate gaps {GAPS}")
     text = render(entries, args.seed)
     if parse_ldif(text) != entries:
         raise SystemExit("LDIF round trip failed")
@@ -831,6 +895,8 @@ def main():
           f"overdue contacts {stats['overdue']} of {stats['contacts']} "
           f"(cctldVerificationDue before {gtime(TODAY)})"
           + ("" if args.no_validate else ", schema check passed"))
+    print("complete but for the deliberate gaps: "
+          + ", ".join(f".{tld} {kind} (breaks {'+'.join(gaps[tld])})" for tld, kind in GAPS.items()))
 
 
 if __name__ == "__main__":
