@@ -50,6 +50,10 @@ enum Command {
     /// Reports on the data directory (server stopped, or a copy of its data dir).
     #[command(subcommand)]
     Report(ReportCommand),
+    /// What breaks a rule (server stopped, or a copy of its data dir): values that fail a
+    /// content check, registries without a complete 24/7 contact point. Exit status 1 when
+    /// there is something to fix (docs/schema.md, "Checked values").
+    Check(CheckArgs),
     /// The offline roster: vCard 4.0, CSV, or printable HTML pages per region
     /// (docs/operations/roster.md).
     Roster(RosterArgs),
@@ -99,6 +103,18 @@ struct OverdueArgs {
     /// Only what this identity may read (a DN; "" for anonymous). Default: everything.
     #[arg(long = "as")]
     as_dn: Option<String>,
+    /// Output file (default: standard output).
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// text or json.
+    #[arg(long, default_value = "text")]
+    format: String,
     /// Output file (default: standard output).
     #[arg(long, short = 'o')]
     output: Option<PathBuf>,
@@ -277,6 +293,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => verify(a),
         Command::Report(ReportCommand::Overdue(a)) => report_overdue(a),
         Command::Roster(a) => roster(a),
+        Command::Check(a) => check(a),
         Command::CheckConfig(a) => a.load().map(|c| {
             println!(
                 "configuration OK (data dir {}, suffix {})",
@@ -462,6 +479,24 @@ fn report_overdue(a: OverdueArgs) -> Result<(), String> {
         f => return Err(format!("--format {f}: expected text, json or csv")),
     };
     write_out(a.output.as_ref(), &text)
+}
+
+fn check(a: CheckArgs) -> Result<(), String> {
+    let c = a.config.load()?;
+    let dir = open_offline(&c)?;
+    let entries = ccdir::tools::offline::entries(&dir, None, None)?;
+    let problems = ccdir::tools::check::check(&dir, &entries);
+    let text = match a.format.as_str() {
+        "text" => ccdir::tools::check::text(&problems),
+        "json" => ccdir::tools::check::json(&problems)?,
+        f => return Err(format!("--format {f}: expected text or json")),
+    };
+    write_out(a.output.as_ref(), &text)?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} problems to fix (see above)", problems.len()))
+    }
 }
 
 fn roster(a: RosterArgs) -> Result<(), String> {

@@ -104,6 +104,23 @@ impl<'a> ContentRules<'a> {
         Ok(())
     }
 
+    /// Every value of the entry that breaks a rule, each as `attr: value #i 'v' why` (for
+    /// `ccdir check`, which lists them all).
+    pub(crate) fn failures(&self, e: &Entry) -> Vec<String> {
+        let mut out = Vec::new();
+        for a in &e.attrs {
+            let Some(rule) = rule_of(&a.name) else {
+                continue;
+            };
+            for (i, v) in a.values.iter().enumerate() {
+                if let Err(why) = self.value(rule, v) {
+                    out.push(format!("{}: value #{i} '{}' {why}", a.name, shown(v)));
+                }
+            }
+        }
+        out
+    }
+
     /// Why `v` breaks `rule`, if it does.
     fn value(&self, rule: Rule, v: &[u8]) -> Result<(), String> {
         let text = std::str::from_utf8(v).map_err(|_| "is not UTF-8 text".to_string())?;

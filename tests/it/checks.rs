@@ -245,3 +245,123 @@ fn the_sample_directory_passes_every_check() {
         .expect("found");
     assert!(found.len() > 300, "{} entries with a phone", found.len());
 }
+
+#[test]
+fn ccdir_check_lists_stored_values_that_fail_a_check_and_incomplete_registries() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("d");
+    let f = tmp.path().join("in.ldif");
+    // Imported while the configuration allowed the role `legal`; the rule is stricter now.
+    std::fs::write(
+        &f,
+        "dn: dc=cctld-ir,dc=example
+objectClass: top
+objectClass: dcObject
+objectClass: organization
+dc: cctld-ir
+o: Test
+
+dn: ou=registries,dc=cctld-ir,dc=example
+objectClass: organizationalUnit
+ou: registries
+
+dn: associatedDomain=xa,ou=registries,dc=cctld-ir,dc=example
+objectClass: organization
+objectClass: cctldRegistry
+associatedDomain: xa
+o: Registry of .xa (example)
+
+dn: cn=incident-response,associatedDomain=xa,ou=registries,dc=cctld-ir,dc=example
+objectClass: organizationalRole
+objectClass: cctldContact
+cn: incident-response
+associatedDomain: xa
+cctldContactRole: legal
+cctldAvailable247: TRUE
+mail: ir@nic-xa.example
+
+dn: associatedDomain=xb,ou=registries,dc=cctld-ir,dc=example
+objectClass: organization
+objectClass: cctldRegistry
+associatedDomain: xb
+o: Registry of .xb (example)
+
+dn: cn=incident-response,associatedDomain=xb,ou=registries,dc=cctld-ir,dc=example
+objectClass: organizationalRole
+objectClass: cctldContact
+cn: incident-response
+associatedDomain: xb
+cctldAvailable247: TRUE
+cctldEmergencyTelephoneNumber: +55 11 5555 0199
+",
+    )
+    .expect("write");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ccdir"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["--set", "load_sample=false"])
+            .output()
+            .expect("run ccdir")
+    };
+    let o = run(&[
+        "import",
+        "-q",
+        "--set",
+        "checks.extra_roles=[\"legal\"]",
+        f.to_str().expect("path"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["check"]);
+    assert!(!o.status.success(), "problems: exit status 1");
+    let out = stdout(&o);
+    assert!(
+        out.contains("cctldContactRole: value #0 'legal' is not a contact role"),
+        "{out}"
+    );
+    assert!(
+        out.contains(".xa: no contact available 24/7") && !out.contains(".xb: no contact"),
+        "xa's 24/7 team has no emergency number, xb's has: {out}"
+    );
+    assert!(
+        out.contains(".xa: no contact reachable without the internet"),
+        "xa has a mail address only: {out}"
+    );
+    assert!(out.contains("3 problems"), "{out}");
+    let o = run(&["check", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(v.as_array().map(|a| a.len()), Some(3), "{v}");
+    // Data that breaks a rule is reported, not lost: both entries are still there.
+    let o = run(&["export", "--no-operational"]);
+    assert!(stdout(&o).contains("cctldContactRole: legal"));
+}
+
+#[test]
+fn ccdir_check_on_the_sample_finds_only_its_deliberate_gaps() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut c = test_config(tmp.path());
+    c.load_sample = true;
+    let dir = ccdir::app::server::open_directory(
+        &c,
+        std::sync::Arc::new(ccdir::core::clock::SystemClock),
+    )
+    .expect("open");
+    ccdir::app::bootstrap::ensure_base(&dir).expect("sample");
+    let entries = ccdir::tools::offline::entries(&dir, None, None).expect("entries");
+    let out = ccdir::tools::check::text(&ccdir::tools::check::check(&dir, &entries));
+    // tools/sample/README.md: .mc is not 24/7, .tv's 24/7 team has no emergency number, .aq
+    // has no phone at all.
+    for gap in [
+        ".mc: no contact available 24/7",
+        ".tv: no contact available 24/7",
+        ".aq: no contact available 24/7",
+        ".aq: no contact reachable without the internet",
+    ] {
+        assert!(out.contains(gap), "{gap}: {out}");
+    }
+    assert!(
+        out.contains("4 problems: 4 registry rules broken, 0 values"),
+        "{out}"
+    );
+}

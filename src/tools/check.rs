@@ -1,0 +1,126 @@
+//! `ccdir check`: what the directory holds that breaks a rule, with the rules the write
+//! pipeline applies to new writes: values that fail a content check (stored before the check
+//! existed, or by an older version), and registries without a complete 24/7 contact point.
+//! Nothing is changed; the report says what to fix.
+
+use crate::core::entry::Entry;
+use crate::service::Directory;
+use crate::write::content::ContentRules;
+use serde::Serialize;
+
+/// One thing that breaks a rule.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    /// The entry (a registry for the completeness rules).
+    pub dn: String,
+    /// `value`, `contact-point-247` or `offline-channel`.
+    pub rule: &'static str,
+    pub message: String,
+}
+
+/// The attributes that reach someone without the internet.
+const OFFLINE: &[&str] = &[
+    "telephoneNumber",
+    "cctldEmergencyTelephoneNumber",
+    "mobile",
+    "facsimileTelephoneNumber",
+];
+
+/// Every problem in `entries` (as `tools::offline::entries` reads them), registries first.
+pub fn check(dir: &Directory, entries: &[Entry]) -> Vec<Problem> {
+    let mut out = completeness(dir, entries);
+    let rules = ContentRules::new(&dir.config.checks);
+    for e in entries {
+        for message in rules.failures(e) {
+            out.push(Problem {
+                dn: e.dn.clone(),
+                rule: "value",
+                message,
+            });
+        }
+    }
+    out
+}
+
+/// Per registry: a contact available 24/7 with an emergency number, and a channel that does
+/// not use the internet (a telephone, mobile or fax number).
+fn completeness(dir: &Directory, entries: &[Entry]) -> Vec<Problem> {
+    struct Registry {
+        dn: crate::core::dn::Dn,
+        tld: String,
+        point_247: bool,
+        offline: bool,
+    }
+    let mut regs: Vec<Registry> = entries
+        .iter()
+        .filter(|e| e.has_object_class("cctldRegistry"))
+        .filter_map(|e| {
+            Some(Registry {
+                dn: dir.parse_dn(&e.dn).ok()?,
+                tld: e.first_str("associatedDomain").unwrap_or("?").to_string(),
+                point_247: false,
+                offline: false,
+            })
+        })
+        .collect();
+    for e in entries
+        .iter()
+        .filter(|e| e.has_object_class("cctldContact"))
+    {
+        let Ok(dn) = dir.parse_dn(&e.dn) else {
+            continue;
+        };
+        let Some(r) = regs.iter_mut().find(|r| dn.is_descendant_or_self(&r.dn)) else {
+            continue;
+        };
+        let always = e
+            .first_str("cctldAvailable247")
+            .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"));
+        let emergency = e.get("cctldEmergencyTelephoneNumber").is_some();
+        r.point_247 |= always && emergency;
+        r.offline |= OFFLINE.iter().any(|a| e.get(a).is_some());
+    }
+    let mut out = Vec::new();
+    for r in regs {
+        if !r.point_247 {
+            out.push(Problem {
+                dn: r.dn.display().to_string(),
+                rule: "contact-point-247",
+                message: format!(
+                    ".{}: no contact available 24/7 (cctldAvailable247: TRUE) with an emergency number (cctldEmergencyTelephoneNumber)",
+                    r.tld
+                ),
+            });
+        }
+        if !r.offline {
+            out.push(Problem {
+                dn: r.dn.display().to_string(),
+                rule: "offline-channel",
+                message: format!(
+                    ".{}: no contact reachable without the internet (telephone, mobile or fax number)",
+                    r.tld
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// One line per problem, then a summary.
+pub fn text(problems: &[Problem]) -> String {
+    let mut s = String::new();
+    for p in problems {
+        s.push_str(&format!("{}\n    {}\n", p.dn, p.message));
+    }
+    let regs = problems.iter().filter(|p| p.rule != "value").count();
+    let values = problems.len() - regs;
+    s.push_str(&format!(
+        "{} problems: {regs} registry rules broken, {values} values that fail a check\n",
+        problems.len()
+    ));
+    s
+}
+
+pub fn json(problems: &[Problem]) -> Result<String, String> {
+    serde_json::to_string_pretty(problems).map_err(|e| format!("writing JSON: {e}"))
+}
