@@ -44,10 +44,14 @@ pub fn people(i: u64, suffix: &str, hash: Option<&str>) -> (String, Attrs) {
     (dn, attrs)
 }
 
-/// A scale set of ccTLD-style data for TLD number `i` (fictional labels `xn--scale-<i>`-like
-/// strings are avoided: labels are `s<i>`, in base 36): a registry under `ou=registries`, its
-/// 24/7 team and one person, with time zones, languages and verification dates that vary
-/// deterministically (some overdue).
+/// The label of scale registry `i`: `t00`, `t01`, ... `t99`, `t100`, ...
+pub fn scale_label(i: u64) -> String {
+    format!("t{i:02}")
+}
+
+/// A scale set of ccTLD-style data for TLD number `i` (label [`scale_label`]): a registry under
+/// `ou=registries`, its 24/7 team and one person, with time zones, languages and verification
+/// dates that vary deterministically (some overdue).
 pub fn registry_set(i: u64, suffix: &str) -> Vec<(String, Attrs)> {
     const ZONES: &[(&str, &str, &str)] = &[
         ("Europe/Berlin", "de", "CENTR"),
@@ -59,17 +63,10 @@ pub fn registry_set(i: u64, suffix: &str) -> Vec<(String, Attrs)> {
         ("America/Mexico_City", "es", "LACTLD"),
         ("Africa/Lagos", "en", "AFTLD"),
     ];
-    let mut label = String::new();
-    let mut n = i;
-    loop {
-        let d = (n % 36) as u32;
-        label.insert(0, char::from_digit(d, 36).unwrap_or('0'));
-        n /= 36;
-        if n == 0 {
-            break;
-        }
-    }
-    let tld = format!("s{label}");
+    // A letter and at least two decimal digits: every real top-level label is letters only
+    // (or an `xn--` A-label), so these can never be a real ccTLD, and a scale set imports into
+    // a directory that holds the sample (which has every real one).
+    let tld = scale_label(i);
     let (zone, lang, region) = ZONES[(i % ZONES.len() as u64) as usize];
     let v = |s: &str| vec![s.as_bytes().to_vec()];
     let reg = format!("associatedDomain={tld},ou=registries,{suffix}");

@@ -422,6 +422,30 @@ userPassword: {ssha}
     assert_eq!(u2.simple_bind(&dn, "old secret").expect("bind").rc, 0);
 }
 
+/// Regression (issue 15, part 8): the scale set's labels were `s0`, `s1`, ... in base 36, so
+/// `sa`, `se` and others were real ccTLDs that the sample already holds, and importing a scale
+/// set into a directory made by `serve` refused everything.
+#[test]
+fn gen_sample_tlds_import_next_to_the_sample() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("d");
+    let mut c = test_config(&data);
+    c.load_sample = true;
+    drop(TestServer::start_config(c));
+    let tlds = tmp.path().join("tlds.ldif");
+    let o = Command::new(env!("CARGO_BIN_EXE_ccdir"))
+        .args(["gen-sample", "--tlds", "1300", "-o"])
+        .arg(&tlds)
+        .output()
+        .expect("gen-sample");
+    assert!(o.status.success(), "{}", err(&o));
+    let text = std::fs::read_to_string(&tlds).expect("read");
+    assert!(text.contains("associatedDomain: t00\n") && text.contains("associatedDomain: t1299\n"));
+    let o = ccdir(&["import", "-q", tlds.to_str().expect("path")], &data);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(err(&o).contains("imported 3900 entries"), "{}", err(&o));
+}
+
 #[test]
 fn gen_sample_scale_sets_import_and_serve() {
     let tmp = tempfile::tempdir().expect("tmp");

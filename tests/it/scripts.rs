@@ -57,6 +57,13 @@ fn documented_scripts_answer_the_common_questions() {
         out.contains("cctldTimeZone: America/Sao_Paulo") && out.contains("telephoneNumber: +55"),
         "{out}"
     );
+    // A responder can tell stale data: the status and the due date come with the numbers.
+    assert!(
+        out.contains("cctldVerificationStatus: ")
+            && out.contains("cctldLastVerified: ")
+            && out.contains("cctldVerificationDue: "),
+        "{out}"
+    );
     // Overdue now, and by a date in the future (more).
     let now = dns(&script(&s, "overdue.sh", &[])).len();
     let later = dns(&script(&s, "overdue.sh", &["20300101000000Z"])).len();
