@@ -57,8 +57,9 @@ pub(crate) fn prepare_values(
     for (i, v) in values.into_iter().enumerate() {
         if !ty.syntax.validate_with(&v, &dn) {
             return Err(LdapError::syntax(format!(
-                "{}: value #{i} invalid per syntax",
-                ty.name()
+                "{}: value #{i} invalid per syntax{}",
+                ty.name(),
+                ty.syntax.hint()
             )));
         }
         let n = norm_value(dir, ty, &v).ok_or_else(|| {

@@ -365,3 +365,24 @@ fn ccdir_check_on_the_sample_finds_only_its_deliberate_gaps() {
         "{out}"
     );
 }
+
+/// Regression (issue 15, part 8): `cctldAvailable247: yes` was refused without saying what is
+/// allowed.
+#[test]
+fn a_boolean_syntax_error_says_which_values_are_allowed() {
+    let s = TestServer::start();
+    let mut c = s.admin();
+    add_registry(&mut c);
+    let r = c
+        .add(
+            &format!("cn=checked,{REG}"),
+            team("cctldAvailable247", "yes"),
+        )
+        .expect("add");
+    assert_eq!(r.rc, 21, "{}", r.text);
+    assert!(
+        r.text.contains("cctldAvailable247") && r.text.contains("TRUE or FALSE"),
+        "{}",
+        r.text
+    );
+}

@@ -107,6 +107,20 @@ impl Syntax {
         ]
     }
 
+    /// What a valid value looks like, for error messages (empty where the syntax's name says
+    /// enough).
+    pub fn hint(&self) -> &'static str {
+        use Syntax::*;
+        match self {
+            Boolean => " (Boolean: TRUE or FALSE, in capitals)",
+            CountryString => " (Country String: a two-letter ISO 3166 code in capitals, e.g. BR)",
+            Integer => " (Integer: a whole number, e.g. 1)",
+            GeneralizedTime => " (Generalized Time, e.g. 20261204120000Z)",
+            Dn => " (a DN, e.g. cn=x,dc=example)",
+            _ => "",
+        }
+    }
+
     /// (OID suffix or full OID, description, human readable)
     fn info(&self) -> (&str, &str, bool) {
         use Syntax::*;
