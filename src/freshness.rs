@@ -199,6 +199,21 @@ pub fn parse_gtime(v: &[u8]) -> Option<OffsetDateTime> {
     )
 }
 
+/// The status a client reads: a contact past its due date reads `overdue`, whatever was
+/// stored (the stored status says how the last check went; this says whether it still holds).
+/// Applied on every read path (search, compare, the assertion and read-entry controls).
+pub(crate) const OVERDUE: &str = "overdue";
+
+pub(crate) fn derive_status(e: &mut Entry, now: OffsetDateTime) {
+    let Some(due) = e.get(DUE).and_then(|a| a.values.first()) else {
+        return;
+    };
+    let past = parse_gtime(due).is_some_and(|d| d < now);
+    if past && is_contact(e) {
+        e.set(STATUS, vec![OVERDUE.as_bytes().to_vec()]);
+    }
+}
+
 /// Is this entry a contact whose freshness ccdir tracks?
 pub(crate) fn is_contact(e: &Entry) -> bool {
     e.has_object_class("cctldContact")

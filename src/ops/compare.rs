@@ -32,10 +32,11 @@ pub(crate) fn compare(
     }
     let snap = dir.store.read()?;
     let acl = dir.policy.checker(&s.identity, &snap, &dir.schema);
-    let (id, entry) = match snap.lookup(&dn)? {
+    let (id, mut entry) = match snap.lookup(&dn)? {
         Some((id, e)) if acl.visible(&dn, Some(&e)) => (id, e),
         _ => return Err(acl.no_such_object(&dn)),
     };
+    crate::freshness::derive_status(&mut entry, dir.clock.now());
     if let Some(f) = &rc.assertion {
         check_assertion(dir, &acl, &snap, Some(id), &dn.store_key(), &entry, f)?;
     }

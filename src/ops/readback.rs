@@ -29,6 +29,7 @@ pub(crate) fn check_assertion(
         return Err(assertion_failed());
     };
     let mut e = entry.clone();
+    crate::freshness::derive_status(&mut e, dir.clock.now());
     if let Some(id) = id {
         let which = Computed::for_search(&f, &Selection::default());
         add_computed(&mut e, view, id, which)?;
@@ -70,6 +71,7 @@ pub(crate) fn read_back(
 ) -> LdapControl {
     let sel = Selection::parse(attrs, &dir.schema);
     let mut e = entry.clone();
+    crate::freshness::derive_status(&mut e, dir.clock.now());
     let unreadable = match access_view(acl, key, &e, &[]) {
         Some((_, unreadable)) => unreadable,
         None => {

@@ -452,6 +452,19 @@ impl Config {
         if self.password.generated_length < 8 || self.password.generated_length > 128 {
             return Err("password.generated_length must be 8..=128".into());
         }
+        // The status a client reads is derived from the due date at read time (overdue), so
+        // an index of the stored values would answer `(cctldVerificationStatus=overdue)` wrongly.
+        if self
+            .index
+            .eq
+            .iter()
+            .chain(&self.index.sub)
+            .any(|a| a.eq_ignore_ascii_case("cctldVerificationStatus"))
+        {
+            return Err(
+                "index: cctldVerificationStatus is derived when read (overdue after the due date) and cannot be indexed; index cctldVerificationDue instead".into(),
+            );
+        }
         if self.freshness.interval_months == 0 || self.freshness.interval_months > 60 {
             return Err("freshness.interval_months must be 1..=60".into());
         }

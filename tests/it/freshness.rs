@@ -275,3 +275,85 @@ fn freshness_searches_are_answered_from_the_indexes() {
         assert_eq!(ids.len(), matching, "{text}");
     }
 }
+
+/// Issue 15, part 4: a contact past its due date reads `overdue`, whatever was stored, in
+/// search results, filters and compare; before the due date it reads what was recorded.
+#[test]
+fn a_contact_past_its_due_date_reads_overdue() {
+    let clock = Arc::new(ManualClock::new(datetime!(2026-12-04 12:00 UTC)));
+    let s = TestServer::start_with_clock(clock.clone(), |c| c.load_sample = true);
+    let mut a = s.admin();
+    // The sample's contacts, by their stored due date: before now, and from now on.
+    let (overdue, _) = a
+        .search(
+            "ou=registries,dc=cctld-ir,dc=example",
+            Scope::Subtree,
+            "(&(objectClass=cctldContact)(cctldVerificationDue<=20261204115959Z))",
+            vec!["cctldVerificationStatus", "cctldVerificationDue"],
+        )
+        .expect("search")
+        .success()
+        .expect("ok");
+    assert!(!overdue.is_empty(), "the sample has overdue contacts");
+    for e in &overdue {
+        let e = SearchEntry::construct(e.clone());
+        assert_eq!(one(&e, "cctldVerificationStatus"), "overdue", "{}", e.dn);
+    }
+    let (by_status, _) = a
+        .search(
+            "ou=registries,dc=cctld-ir,dc=example",
+            Scope::Subtree,
+            "(cctldVerificationStatus=overdue)",
+            vec!["1.1"],
+        )
+        .expect("search")
+        .success()
+        .expect("ok");
+    assert_eq!(
+        by_status.len(),
+        overdue.len(),
+        "the filter sees the derived status"
+    );
+    let (current, _) = a
+        .search(
+            "ou=registries,dc=cctld-ir,dc=example",
+            Scope::Subtree,
+            "(&(objectClass=cctldContact)(cctldVerificationDue>=20261204120000Z))",
+            vec!["cctldVerificationStatus"],
+        )
+        .expect("search")
+        .success()
+        .expect("ok");
+    assert!(!current.is_empty());
+    for e in &current {
+        let e = SearchEntry::construct(e.clone());
+        assert_ne!(one(&e, "cctldVerificationStatus"), "overdue", "{}", e.dn);
+    }
+    let dn = SearchEntry::construct(overdue[0].clone()).dn;
+    let r = a
+        .compare(&dn, "cctldVerificationStatus", "overdue")
+        .expect("compare");
+    assert_eq!(r.0.rc, 6, "compareTrue");
+    // A month later, more are overdue.
+    clock.set(datetime!(2027-01-04 12:00 UTC));
+    let (later, _) = a
+        .search(
+            "ou=registries,dc=cctld-ir,dc=example",
+            Scope::Subtree,
+            "(cctldVerificationStatus=overdue)",
+            vec!["1.1"],
+        )
+        .expect("search")
+        .success()
+        .expect("ok");
+    assert!(later.len() > overdue.len());
+}
+
+#[test]
+fn the_derived_status_cannot_be_indexed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut c = test_config(tmp.path());
+    c.index.eq.push("cctldVerificationStatus".into());
+    let e = c.validate().expect_err("refused");
+    assert!(e.contains("derived"), "{e}");
+}

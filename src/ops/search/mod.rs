@@ -163,6 +163,7 @@ pub(crate) fn search(
         sorter: sorter.as_ref(),
         collected: Vec::new(),
         sort_limit: limits.sort_max_entries,
+        now: dir.clock.now(),
         emit,
     };
     // A sorted search visits every match, then pages through the sorted list.

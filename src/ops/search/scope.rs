@@ -57,6 +57,8 @@ pub(super) struct Run<'a, 'e> {
     pub(super) collected: Vec<Sorted>,
     pub(super) sort_limit: usize,
     pub(super) emit: &'e mut dyn FnMut(LdapSearchResultEntry) -> bool,
+    /// The time the search reads the data at (the derived verification status).
+    pub(super) now: time::OffsetDateTime,
 }
 
 impl Run<'_, '_> {
@@ -127,6 +129,7 @@ impl Run<'_, '_> {
             return Ok(None);
         };
         add_computed(&mut e, self.snap, id, self.computed)?;
+        crate::freshness::derive_status(&mut e, self.now);
         if self.filter.eval_hiding(&e, schema, &hidden) != Tri::True {
             return Ok(None);
         }
