@@ -245,6 +245,12 @@ fn vcards_round_trip_through_an_independent_parser() {
         .output()
         .expect("python3");
     assert!(o.status.success(), "vobject: {}", stderr(&o));
+    // Each card says how fresh its numbers are, in its NOTE.
+    let text = std::fs::read_to_string(&vcf).expect("vcf");
+    assert!(
+        text.contains("NOTE:OVERDUE since ") && text.contains(", due 20"),
+        "freshness in the notes"
+    );
     let out = stdout(&o);
     let mut cards = BTreeMap::new();
     let mut count = 0usize;
@@ -321,6 +327,10 @@ fn html_roster_renders_in_a_headless_browser() {
         "Europe/Berlin (CET, UTC+01:00)",
         "local = Mo-Fr",
         "OpenPGP",
+        // How fresh each contact's numbers are (issue 15, part 9): as of the page's date.
+        "data checked",
+        "OVERDUE since 2026-",
+        ", due 2027-",
     ] {
         assert!(page.contains(want), "{want} missing from the CENTR page");
     }
@@ -334,6 +344,13 @@ fn html_roster_renders_in_a_headless_browser() {
     ));
     assert!(csv.lines().count() > 63, "{}", csv.lines().count());
     assert!(csv.lines().all(|l| !l.is_empty()));
+    assert!(
+        csv.lines()
+            .next()
+            .is_some_and(|h| h.contains("verification_due,verification_status,dn")),
+        "{csv}"
+    );
+    assert!(csv.contains(",overdue,"), "the status as a client reads it");
     // What an identity may read: anonymous may read no contact, a member registry all.
     let anon = stdout(&ccdir(
         tmp.path(),

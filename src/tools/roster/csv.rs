@@ -30,6 +30,7 @@ pub(crate) const HEADER: &[&str] = &[
     "key_uri",
     "last_verified",
     "verification_due",
+    "verification_status",
     "dn",
 ];
 
@@ -79,6 +80,7 @@ pub fn all(r: &Roster, at: time::OffsetDateTime) -> String {
                 values(e, "cctldKeyURI").join(" "),
                 first(e, "cctldLastVerified"),
                 first(e, "cctldVerificationDue"),
+                super::status_at(e, at),
                 e.dn.clone(),
             ]));
         }

@@ -119,6 +119,7 @@ fn registry(o: &mut String, r: &Roster, g: &Registry, at: OffsetDateTime) {
                 ),
             );
             row(o, "phone", &list(t, "telephoneNumber"));
+            row(o, "data checked", &esc(&super::freshness_text(t, at)));
             row(o, "fax", &list(t, "facsimileTelephoneNumber"));
             row(o, "mail", &list(t, "mail"));
             row(o, "messenger", &list(t, "cctldMessengerURI"));
@@ -148,12 +149,16 @@ fn registry(o: &mut String, r: &Roster, g: &Registry, at: OffsetDateTime) {
         );
         for p in &g.people {
             let (_, h) = hours(p, at);
-            let phones: Vec<String> =
+            let mut phones: Vec<String> =
                 ["cctldEmergencyTelephoneNumber", "telephoneNumber", "mobile"]
                     .iter()
                     .map(|a| list(p, a))
                     .filter(|s| !s.is_empty())
                     .collect();
+            let fresh = super::freshness_text(p, at);
+            if !fresh.is_empty() {
+                phones.push(format!("<span class=\"fresh\">{}</span>", esc(&fresh)));
+            }
             let role = [first(p, "title"), all(p, "cctldContactRole").join(", ")]
                 .into_iter()
                 .filter(|s| !s.is_empty())

@@ -165,6 +165,54 @@ impl Roster {
 }
 
 /// Group a fingerprint in blocks of four (`8319 AEA1 ...`), as people read it out.
+/// How fresh a contact's data is, as of `at`, for the line next to its numbers:
+/// `verified 2026-11-01, due 2027-02-01` or `OVERDUE since 2026-09-11 (last verified
+/// 2026-06-11, pending)`; empty without verification data. The status is derived as a client
+/// reads it: past the due date it is overdue, whatever was stored.
+pub(crate) fn freshness_text(e: &Entry, at: time::OffsetDateTime) -> String {
+    let day = |a: &str| {
+        crate::freshness::parse_gtime(first(e, a).as_bytes())
+            .map(|t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()))
+    };
+    let status = first(e, crate::freshness::STATUS);
+    let due = crate::freshness::parse_gtime(first(e, crate::freshness::DUE).as_bytes());
+    match (due, day(crate::freshness::DUE)) {
+        (Some(d), Some(due_day)) if d < at => {
+            let mut s = format!("OVERDUE since {due_day}");
+            let last = day(crate::freshness::LAST_VERIFIED);
+            match (last, status.is_empty()) {
+                (Some(l), false) => s.push_str(&format!(" (last verified {l}, {status})")),
+                (Some(l), true) => s.push_str(&format!(" (last verified {l})")),
+                (None, false) => s.push_str(&format!(" ({status})")),
+                (None, true) => {}
+            }
+            s
+        }
+        (_, Some(due_day)) => {
+            let status = if status.is_empty() {
+                "recorded".to_string()
+            } else {
+                status
+            };
+            match day(crate::freshness::LAST_VERIFIED) {
+                Some(l) => format!("{status} {l}, due {due_day}"),
+                None => format!("{status}, due {due_day}"),
+            }
+        }
+        _ => String::new(),
+    }
+}
+
+/// The status a client reads (see [`freshness_text`]): `overdue` past the due date.
+pub(crate) fn status_at(e: &Entry, at: time::OffsetDateTime) -> String {
+    let due = crate::freshness::parse_gtime(first(e, crate::freshness::DUE).as_bytes());
+    if due.is_some_and(|d| d < at) {
+        crate::freshness::OVERDUE.to_string()
+    } else {
+        first(e, crate::freshness::STATUS)
+    }
+}
+
 pub(crate) fn fingerprint_text(fp: &str) -> String {
     let clean: Vec<char> = fp.chars().filter(|c| !c.is_whitespace()).collect();
     clean

@@ -157,6 +157,10 @@ pub(crate) fn card(r: &Roster, g: &Registry, e: &Entry, at: OffsetDateTime) -> S
         );
     }
     let mut note: Vec<String> = Vec::new();
+    let fresh = super::freshness_text(e, at);
+    if !fresh.is_empty() {
+        note.push(fresh);
+    }
     match first(e, "cctldAvailable247").as_str() {
         "TRUE" => note.push("available 24/7".into()),
         "FALSE" => note.push("not available 24/7".into()),
