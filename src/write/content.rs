@@ -76,42 +76,40 @@ impl<'a> ContentRules<'a> {
         ContentRules { checks }
     }
 
-    /// Check the values of the attributes `names` (all of them when None) of an entry.
+    /// Check the values of the attributes `names` (all of them when None) of an entry; the
+    /// error names every value that breaks a rule (so an import lists them all at once).
     pub(crate) fn check(&self, e: &Entry, names: Option<&[String]>) -> Result<(), LdapError> {
-        for a in &e.attrs {
-            let Some(rule) = rule_of(&a.name) else {
-                continue;
-            };
-            if let Some(names) = names {
-                let base = a.base_name();
-                if !names
+        let wanted = |attr: &str| {
+            names.is_none_or(|names| {
+                let base = attr.split(';').next().unwrap_or(attr);
+                names
                     .iter()
                     .any(|n| n.split(';').next().unwrap_or(n).eq_ignore_ascii_case(base))
-                {
-                    continue;
-                }
-            }
-            for (i, v) in a.values.iter().enumerate() {
-                if let Err(why) = self.value(rule, v) {
-                    return Err(LdapError::constraint(format!(
-                        "{}: value #{i} '{}' {why}",
-                        a.name,
-                        shown(v)
-                    )));
-                }
-            }
+            })
+        };
+        let failures = self.failures_where(e, &wanted);
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(LdapError::constraint(failures.join("; ")))
         }
-        Ok(())
     }
 
     /// Every value of the entry that breaks a rule, each as `attr: value #i 'v' why` (for
     /// `ccdir check`, which lists them all).
     pub(crate) fn failures(&self, e: &Entry) -> Vec<String> {
+        self.failures_where(e, &|_| true)
+    }
+
+    fn failures_where(&self, e: &Entry, wanted: &dyn Fn(&str) -> bool) -> Vec<String> {
         let mut out = Vec::new();
         for a in &e.attrs {
             let Some(rule) = rule_of(&a.name) else {
                 continue;
             };
+            if !wanted(&a.name) {
+                continue;
+            }
             for (i, v) in a.values.iter().enumerate() {
                 if let Err(why) = self.value(rule, v) {
                     out.push(format!("{}: value #{i} '{}' {why}", a.name, shown(v)));
@@ -405,6 +403,8 @@ mod tests {
             "{}",
             err.message
         );
+        // Every bad value is named.
+        assert!(err.message.contains("Mars/Olympus"), "{}", err.message);
         // Only the named attributes (a modify of the time zone only).
         let err = rules()
             .check(&e, Some(&["cctldTimeZone".to_string()]))

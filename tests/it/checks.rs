@@ -194,6 +194,7 @@ objectClass: cctldContact
 cn: bad-phone
 associatedDomain: br
 telephoneNumber: call me maybe
+cctldLanguage: not a language!!
 ",
     )
     .expect("write");
