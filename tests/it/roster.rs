@@ -235,6 +235,8 @@ fn vcards_round_trip_through_an_independent_parser() {
             "roster",
             "--format",
             "vcard",
+            "--at",
+            AT,
             "-o",
             vcf.to_str().expect("path"),
         ],
