@@ -33,6 +33,7 @@ use crate::core::dn::{Dn, Rdn};
 use crate::core::entry::{AttrDesc, CheckedEntry, Entry};
 use crate::core::error::LdapError;
 use crate::core::schema::matching::EqualityRule;
+use crate::core::schema::AttributeType;
 use crate::service::Directory;
 use crate::store::changelog::ChangeKind;
 use crate::store::tables::ROOT_ID;
@@ -230,12 +231,7 @@ fn add_rdn_values(dir: &Directory, dn: &Dn, entry: &mut Entry) -> Result<(), Lda
         let desc = AttrDesc::parse(&ava.attr, &dir.schema)?;
         let ty = &desc.ty;
         let name = ty.name().to_string();
-        let present = entry.attrs_of_type(&name).any(|a| {
-            a.values
-                .iter()
-                .any(|v| norm_value(dir, ty, v).as_deref() == Some(ava.norm_value.as_slice()))
-        });
-        if !present {
+        if !holds(dir, entry, ty, &ava.norm_value) {
             let value = prepare_values(dir, &desc, vec![ava.value.clone()])?;
             let mut vals = entry
                 .get(&name)
@@ -638,12 +634,7 @@ fn rename(
     hooks: &mut dyn Hooks,
 ) -> Result<(), LdapError> {
     let acl = checker(dir, tx, actor, stages);
-    let Some((id, old)) = tx.lookup(dn)? else {
-        return Err(acl.no_such_object(dn));
-    };
-    if !acl.allows(&dn.store_key(), Some(&old), None, Level::Write) {
-        return Err(acl.refuse(dn, Some(&old)));
-    }
+    let (id, old) = writable_target(&acl, tx, dn)?;
     hooks.before(&acl, tx, Some(id), &dn.store_key(), &old)?;
     let old_parent = parent_id(dir, tx, &acl, dn)?;
     let parent_dn = match r.new_superior {
@@ -716,6 +707,7 @@ fn rename(
     for ava in r.new_rdn.avas() {
         let desc = AttrDesc::parse(&ava.attr, &dir.schema)?;
         let ty = &desc.ty;
+        // The value without options (`cn`, not only `cn;lang-de`), as before.
         let present = e.get(ty.name()).is_some_and(|a| {
             a.values
                 .iter()
@@ -782,12 +774,7 @@ fn delete(
     hooks: &mut dyn Hooks,
 ) -> Result<(), LdapError> {
     let acl = checker(dir, tx, actor, stages);
-    let Some((id, entry)) = tx.lookup(dn)? else {
-        return Err(acl.no_such_object(dn));
-    };
-    if !acl.allows(&dn.store_key(), Some(&entry), None, Level::Write) {
-        return Err(acl.refuse(dn, Some(&entry)));
-    }
+    let (id, entry) = writable_target(&acl, tx, dn)?;
     let parent = parent_id(dir, tx, &acl, dn)?;
     hooks.before(&acl, tx, Some(id), &dn.store_key(), &entry)?;
     drop(acl);
@@ -800,6 +787,32 @@ fn delete(
     tx.remove(id, parent, &entry)?;
     tx.log(&record(st, ChangeKind::Delete, &entry.dn, None, vec![]))?;
     Ok(())
+}
+
+/// The entry a rename or delete changes as a whole: noSuchObject (with the matchedDN the actor
+/// may see) when it is missing, the refusal access control gives when the actor may not write
+/// it.
+fn writable_target(
+    acl: &Checker<'_>,
+    tx: &WriteCtx<'_>,
+    dn: &Dn,
+) -> Result<(u64, Entry), LdapError> {
+    let Some((id, e)) = tx.lookup(dn)? else {
+        return Err(acl.no_such_object(dn));
+    };
+    if !acl.allows(&dn.store_key(), Some(&e), None, Level::Write) {
+        return Err(acl.refuse(dn, Some(&e)));
+    }
+    Ok((id, e))
+}
+
+/// Does the entry hold this (normalised) value of the type, under any option?
+fn holds(dir: &Directory, e: &Entry, ty: &AttributeType, norm: &[u8]) -> bool {
+    e.attrs_of_type(ty.name()).any(|a| {
+        a.values
+            .iter()
+            .any(|v| norm_value(dir, ty, v).as_deref() == Some(norm))
+    })
 }
 
 /// The id of the parent of `dn` for a write: the root for the suffix itself, noSuchObject (with

@@ -162,18 +162,8 @@ fn import_names_the_line_of_each_bad_value_and_continue_skips_those_entries() {
     let f = tmp.path().join("in.ldif");
     std::fs::write(
         &f,
-        "dn: dc=cctld-ir,dc=example
-objectClass: top
-objectClass: dcObject
-objectClass: organization
-dc: cctld-ir
-o: Test
-
-dn: ou=registries,dc=cctld-ir,dc=example
-objectClass: organizationalUnit
-ou: registries
-
-dn: cn=good,ou=registries,dc=cctld-ir,dc=example
+        format!(
+            "{BASE_LDIF}dn: cn=good,ou=registries,dc=cctld-ir,dc=example
 objectClass: organizationalRole
 objectClass: cctldContact
 cn: good
@@ -195,7 +185,8 @@ cn: bad-phone
 associatedDomain: br
 telephoneNumber: call me maybe
 cctldLanguage: not a language!!
-",
+"
+        ),
     )
     .expect("write");
     let run = |args: &[&str]| {
@@ -255,18 +246,8 @@ fn ccdir_check_lists_stored_values_that_fail_a_check_and_incomplete_registries()
     // Imported while the configuration allowed the role `legal`; the rule is stricter now.
     std::fs::write(
         &f,
-        "dn: dc=cctld-ir,dc=example
-objectClass: top
-objectClass: dcObject
-objectClass: organization
-dc: cctld-ir
-o: Test
-
-dn: ou=registries,dc=cctld-ir,dc=example
-objectClass: organizationalUnit
-ou: registries
-
-dn: associatedDomain=xa,ou=registries,dc=cctld-ir,dc=example
+        format!(
+            "{BASE_LDIF}dn: associatedDomain=xa,ou=registries,dc=cctld-ir,dc=example
 objectClass: organization
 objectClass: cctldRegistry
 associatedDomain: xa
@@ -294,7 +275,8 @@ cn: incident-response
 associatedDomain: xb
 cctldAvailable247: TRUE
 cctldEmergencyTelephoneNumber: +55 11 5555 0199
-",
+"
+        ),
     )
     .expect("write");
     let run = |args: &[&str]| {

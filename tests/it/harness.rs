@@ -343,3 +343,17 @@ impl std::io::Write for LogWriter {
         Ok(())
     }
 }
+
+/// LDIF of the naming context and `ou=registries`, for import tests.
+pub const BASE_LDIF: &str = "dn: dc=cctld-ir,dc=example
+objectClass: top
+objectClass: dcObject
+objectClass: organization
+dc: cctld-ir
+o: Test
+
+dn: ou=registries,dc=cctld-ir,dc=example
+objectClass: organizationalUnit
+ou: registries
+
+";

@@ -34,19 +34,6 @@ fn roles(prefix: &str, n: usize) -> String {
         .collect()
 }
 
-const BASE: &str = "dn: dc=cctld-ir,dc=example
-objectClass: top
-objectClass: dcObject
-objectClass: organization
-dc: cctld-ir
-o: Test
-
-dn: ou=registries,dc=cctld-ir,dc=example
-objectClass: organizationalUnit
-ou: registries
-
-";
-
 #[test]
 fn sample_directory_is_loaded_on_first_start() {
     let s = TestServer::start_with(|c| c.load_sample = true);
@@ -196,7 +183,7 @@ fn import_is_all_or_nothing_and_names_lines() {
     std::fs::write(
         &f,
         format!(
-            "{BASE}dn: cn=a,ou=registries,dc=cctld-ir,dc=example
+            "{BASE_LDIF}dn: cn=a,ou=registries,dc=cctld-ir,dc=example
 objectClass: organizationalRole
 cn: a
 
@@ -307,7 +294,7 @@ sn: L
 fn import_refuses_a_data_dir_in_use() {
     let s = TestServer::start();
     let f = s.data.join("x.ldif");
-    std::fs::write(&f, BASE).expect("write");
+    std::fs::write(&f, BASE_LDIF).expect("write");
     let o = ccdir(&["import", "-q", f.to_str().expect("path")], &s.data);
     assert!(!o.status.success());
     assert!(err(&o).contains("in use"), "{}", err(&o));
@@ -374,7 +361,7 @@ fn migrated_ssha_password_binds_and_is_upgraded_to_argon2id() {
     std::fs::write(
         &f,
         format!(
-            "{BASE}dn: uid=m,ou=registries,dc=cctld-ir,dc=example
+            "{BASE_LDIF}dn: uid=m,ou=registries,dc=cctld-ir,dc=example
 objectClass: inetOrgPerson
 uid: m
 cn: M
@@ -504,7 +491,7 @@ fn a_bad_record_after_committed_batches_rolls_everything_back() {
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tmp.path().join("d");
     let f = tmp.path().join("big.ldif");
-    let mut text = String::from(BASE);
+    let mut text = String::from(BASE_LDIF);
     // More than one batch (5000 entries) is committed before the bad record arrives.
     text.push_str(&roles("r", 6000));
     text.push_str(
@@ -575,7 +562,7 @@ fn imported_entries_are_indexed_whatever_their_order_and_however_the_import_ends
     // Children more than a batch (5000 entries) ahead of their parent, then ordinary entries.
     let data = tmp.path().join("d");
     let f = tmp.path().join("late.ldif");
-    let mut text = String::from(BASE);
+    let mut text = String::from(BASE_LDIF);
     for i in 0..5200 {
         text.push_str(&format!(
             "dn: cn=c{i},ou=late,dc=cctld-ir,dc=example\nobjectClass: organizationalRole\ncn: c{i}\ndescription: child {i}\n\n"
@@ -600,7 +587,7 @@ fn imported_entries_are_indexed_whatever_their_order_and_however_the_import_ends
     // --continue stops reading after 1000 bad records: what it took is still fully indexed.
     let data = tmp.path().join("d2");
     let f = tmp.path().join("bad.ldif");
-    let mut text = String::from(BASE);
+    let mut text = String::from(BASE_LDIF);
     text.push_str(&roles("g", 200));
     for i in 0..1100 {
         text.push_str(&format!(
@@ -623,7 +610,7 @@ fn a_file_that_cannot_be_read_rolls_back_even_with_continue() {
     let data = tmp.path().join("d");
     // More than a batch (5000 entries), so that some are written before the failure.
     let good = tmp.path().join("good.ldif");
-    let mut text = String::from(BASE);
+    let mut text = String::from(BASE_LDIF);
     text.push_str(&roles("r", 5100));
     std::fs::write(&good, text).expect("write");
     let missing = tmp.path().join("missing.ldif");
