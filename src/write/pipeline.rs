@@ -144,6 +144,23 @@ fn checker<'a>(
     }
 }
 
+/// Stage 12: the hooks after the change, with a checker made only when they read.
+fn after(
+    dir: &Directory,
+    tx: &WriteCtx<'_>,
+    actor: &Identity,
+    stages: Stages,
+    hooks: &mut dyn Hooks,
+    key: &[u8],
+    e: &Entry,
+) -> Result<(), LdapError> {
+    if !hooks.reads_after() {
+        return Ok(());
+    }
+    let acl = checker(dir, tx, actor, stages);
+    hooks.after(&acl, key, e)
+}
+
 // ---- normalise ----------------------------------------------------------------------------
 
 /// Stage 1 for a new entry: parse every attribute description, check and prepare the values
@@ -326,11 +343,7 @@ fn add(
     let entry = check_new(dir, dn, entry, st, stages)?;
     tx.insert(parent, dn, &entry)?;
     tx.log(&record(st, ChangeKind::Add, dn.display(), None, names))?;
-    if !hooks.reads_after() {
-        return Ok(());
-    }
-    let acl = checker(dir, tx, actor, stages);
-    hooks.after(&acl, &key, &entry)
+    after(dir, tx, actor, stages, hooks, &key, &entry)
 }
 
 /// Stages 8 and 9 for a new entry: the schema check, then the operational attributes (kept
@@ -469,11 +482,7 @@ fn modify(
     let e = CheckedEntry::certified(e);
     tx.update(id, &old, &e)?;
     tx.log(&record(st, ChangeKind::Modify, &e.dn, None, names))?;
-    if !hooks.reads_after() {
-        return Ok(());
-    }
-    let acl = checker(dir, tx, actor, stages);
-    hooks.after(&acl, &key, &e)
+    after(dir, tx, actor, stages, hooks, &key, &e)
 }
 
 /// The freshness stage: the verification rules, and the attributes they set joined to the
@@ -757,11 +766,7 @@ fn rename(
         Some(new_dn.display()),
         names,
     ))?;
-    if !hooks.reads_after() {
-        return Ok(());
-    }
-    let acl = checker(dir, tx, actor, stages);
-    hooks.after(&acl, &new_dn.store_key(), &e)
+    after(dir, tx, actor, stages, hooks, &new_dn.store_key(), &e)
 }
 
 fn delete(
