@@ -5,7 +5,6 @@
 use crate::harness::*;
 use ldap3::Mod;
 use std::collections::HashSet;
-use std::process::Command;
 
 const REG: &str = "associatedDomain=br,ou=registries,dc=cctld-ir,dc=example";
 
@@ -189,15 +188,7 @@ cctldLanguage: not a language!!
         ),
     )
     .expect("write");
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_ccdir"))
-            .args(args)
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["--set", "load_sample=false"])
-            .output()
-            .expect("run ccdir")
-    };
+    let run = |args: &[&str]| ccdir(args, &data);
     let o = run(&["import", "-q", f.to_str().expect("path")]);
     let e = stderr(&o);
     assert!(!o.status.success(), "{e}");
@@ -279,15 +270,7 @@ cctldEmergencyTelephoneNumber: +55 11 5555 0199
         ),
     )
     .expect("write");
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_ccdir"))
-            .args(args)
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["--set", "load_sample=false"])
-            .output()
-            .expect("run ccdir")
-    };
+    let run = |args: &[&str]| ccdir(args, &data);
     let o = run(&[
         "import",
         "-q",

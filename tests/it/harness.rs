@@ -357,3 +357,19 @@ objectClass: organizationalUnit
 ou: registries
 
 ";
+
+/// Run the `ccdir` binary on a data directory (no sample, cheap password hashing).
+pub fn ccdir(args: &[&str], data: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ccdir"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .args([
+            "--set",
+            "password.argon2_memory_kib=256",
+            "--set",
+            "load_sample=false",
+        ])
+        .output()
+        .expect("run ccdir")
+}

@@ -1,23 +1,7 @@
 //! LDIF in and out: `ccdir import`, `ccdir export`, the sample directory loaded on first start.
 
 use crate::harness::*;
-use std::path::Path;
 use std::process::{Command, Output};
-
-fn ccdir(args: &[&str], data: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ccdir"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .args([
-            "--set",
-            "password.argon2_memory_kib=256",
-            "--set",
-            "load_sample=false",
-        ])
-        .output()
-        .expect("run ccdir")
-}
 
 fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
