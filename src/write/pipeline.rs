@@ -76,13 +76,16 @@ impl Hooks for Plain {}
 /// Run a change through every stage its origin runs, in one write transaction.
 pub(crate) fn apply(dir: &Directory, w: Write<'_>, hooks: &mut dyn Hooks) -> Result<(), LdapError> {
     let stages = w.origin.stages();
-    let st = stamp(dir, w.actor);
-    let actor = w.actor;
+    let cx = Ctx {
+        dir,
+        actor: w.actor,
+        stages,
+        st: stamp(dir, w.actor),
+    };
     match w.change {
         Change::Add { dn, attrs } => {
             let entry = normalise_add(dir, &dn, attrs, stages)?;
-            dir.store
-                .write(|tx| add(dir, tx, actor, stages, &st, &dn, entry, hooks))
+            dir.store.write(|tx| add(&cx, tx, &dn, entry, hooks))
         }
         Change::Modify {
             dn,
@@ -90,11 +93,8 @@ pub(crate) fn apply(dir: &Directory, w: Write<'_>, hooks: &mut dyn Hooks) -> Res
             permissive,
         } => {
             let prepared = normalise_mods(dir, mods, stages)?;
-            dir.store.write(|tx| {
-                modify(
-                    dir, tx, actor, stages, &st, &dn, &prepared, permissive, hooks,
-                )
-            })
+            dir.store
+                .write(|tx| modify(&cx, tx, &dn, &prepared, permissive, hooks))
         }
         Change::Rename {
             dn,
@@ -120,45 +120,47 @@ pub(crate) fn apply(dir: &Directory, w: Write<'_>, hooks: &mut dyn Hooks) -> Res
                 delete_old: delete_old_rdn,
                 new_superior: new_superior.as_ref(),
             };
-            dir.store
-                .write(|tx| rename(dir, tx, actor, stages, &st, &dn, &r, hooks))
+            dir.store.write(|tx| rename(&cx, tx, &dn, &r, hooks))
         }
-        Change::Delete { dn } => dir
-            .store
-            .write(|tx| delete(dir, tx, actor, stages, &st, &dn, hooks)),
+        Change::Delete { dn } => dir.store.write(|tx| delete(&cx, tx, &dn, hooks)),
     }
 }
 
-/// The actor's access checker, or one that grants everything when the origin skips access
-/// control.
-fn checker<'a>(
+/// What every stage of one change shares: the directory, who makes the change, what its
+/// origin runs, and its time and CSN.
+struct Ctx<'a> {
     dir: &'a Directory,
-    tx: &'a WriteCtx<'_>,
     actor: &'a Identity,
     stages: Stages,
-) -> Checker<'a> {
-    if stages.access {
-        dir.policy.checker(actor, tx, &dir.schema)
-    } else {
-        dir.policy.unrestricted(actor, tx, &dir.schema)
-    }
+    st: Stamp,
 }
 
-/// Stage 12: the hooks after the change, with a checker made only when they read.
-fn after(
-    dir: &Directory,
-    tx: &WriteCtx<'_>,
-    actor: &Identity,
-    stages: Stages,
-    hooks: &mut dyn Hooks,
-    key: &[u8],
-    e: &Entry,
-) -> Result<(), LdapError> {
-    if !hooks.reads_after() {
-        return Ok(());
+impl Ctx<'_> {
+    /// The actor's access checker, or one that grants everything when the origin skips access
+    /// control.
+    fn checker<'t>(&'t self, tx: &'t WriteCtx<'_>) -> Checker<'t> {
+        if self.stages.access {
+            self.dir.policy.checker(self.actor, tx, &self.dir.schema)
+        } else {
+            self.dir
+                .policy
+                .unrestricted(self.actor, tx, &self.dir.schema)
+        }
     }
-    let acl = checker(dir, tx, actor, stages);
-    hooks.after(&acl, key, e)
+
+    /// Stage 12: the hooks after the change, with a checker made only when they read.
+    fn after(
+        &self,
+        tx: &WriteCtx<'_>,
+        hooks: &mut dyn Hooks,
+        key: &[u8],
+        e: &Entry,
+    ) -> Result<(), LdapError> {
+        if !hooks.reads_after() {
+            return Ok(());
+        }
+        hooks.after(&self.checker(tx), key, e)
+    }
 }
 
 // ---- normalise ----------------------------------------------------------------------------
@@ -303,19 +305,16 @@ fn normalise_mods(
 
 // ---- the changes, in the write transaction --------------------------------------------------
 
-#[allow(clippy::too_many_arguments)]
 fn add(
-    dir: &Directory,
+    cx: &Ctx<'_>,
     tx: &mut WriteCtx<'_>,
-    actor: &Identity,
-    stages: Stages,
-    st: &Stamp,
     dn: &Dn,
     mut entry: Entry,
     hooks: &mut dyn Hooks,
 ) -> Result<(), LdapError> {
+    let (dir, stages, st) = (cx.dir, cx.stages, &cx.st);
     let key = dn.store_key();
-    let acl = checker(dir, tx, actor, stages);
+    let acl = cx.checker(tx);
     let parent = parent_id(dir, tx, &acl, dn)?;
     if !acl.allows(&key, Some(&entry), None, Level::Write) {
         let parent_dn = dn.parent();
@@ -343,7 +342,7 @@ fn add(
     let entry = check_new(dir, dn, entry, st, stages)?;
     tx.insert(parent, dn, &entry)?;
     tx.log(&record(st, ChangeKind::Add, dn.display(), None, names))?;
-    after(dir, tx, actor, stages, hooks, &key, &entry)
+    cx.after(tx, hooks, &key, &entry)
 }
 
 /// Stages 8 and 9 for a new entry: the schema check, then the operational attributes (kept
@@ -393,19 +392,16 @@ pub(crate) fn prepare_add(
     Ok((dn, entry))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn modify(
-    dir: &Directory,
+    cx: &Ctx<'_>,
     tx: &mut WriteCtx<'_>,
-    actor: &Identity,
-    stages: Stages,
-    st: &Stamp,
     dn: &Dn,
     changes: &[Prepared],
     permissive: bool,
     hooks: &mut dyn Hooks,
 ) -> Result<(), LdapError> {
-    let acl = checker(dir, tx, actor, stages);
+    let (dir, stages, st) = (cx.dir, cx.stages, &cx.st);
+    let acl = cx.checker(tx);
     let Some((id, old)) = tx.lookup(dn)? else {
         return Err(acl.no_such_object(dn));
     };
@@ -482,7 +478,7 @@ fn modify(
     let e = CheckedEntry::certified(e);
     tx.update(id, &old, &e)?;
     tx.log(&record(st, ChangeKind::Modify, &e.dn, None, names))?;
-    after(dir, tx, actor, stages, hooks, &key, &e)
+    cx.after(tx, hooks, &key, &e)
 }
 
 /// The freshness stage: the verification rules, and the attributes they set joined to the
@@ -631,18 +627,15 @@ struct Rename<'a> {
     new_superior: Option<&'a Dn>,
 }
 
-#[allow(clippy::too_many_arguments)]
 fn rename(
-    dir: &Directory,
+    cx: &Ctx<'_>,
     tx: &mut WriteCtx<'_>,
-    actor: &Identity,
-    stages: Stages,
-    st: &Stamp,
     dn: &Dn,
     r: &Rename<'_>,
     hooks: &mut dyn Hooks,
 ) -> Result<(), LdapError> {
-    let acl = checker(dir, tx, actor, stages);
+    let (dir, stages, st) = (cx.dir, cx.stages, &cx.st);
+    let acl = cx.checker(tx);
     let (id, old) = writable_target(&acl, tx, dn)?;
     hooks.before(&acl, tx, Some(id), &dn.store_key(), &old)?;
     let old_parent = parent_id(dir, tx, &acl, dn)?;
@@ -766,19 +759,17 @@ fn rename(
         Some(new_dn.display()),
         names,
     ))?;
-    after(dir, tx, actor, stages, hooks, &new_dn.store_key(), &e)
+    cx.after(tx, hooks, &new_dn.store_key(), &e)
 }
 
 fn delete(
-    dir: &Directory,
+    cx: &Ctx<'_>,
     tx: &mut WriteCtx<'_>,
-    actor: &Identity,
-    stages: Stages,
-    st: &Stamp,
     dn: &Dn,
     hooks: &mut dyn Hooks,
 ) -> Result<(), LdapError> {
-    let acl = checker(dir, tx, actor, stages);
+    let (dir, st) = (cx.dir, &cx.st);
+    let acl = cx.checker(tx);
     let (id, entry) = writable_target(&acl, tx, dn)?;
     let parent = parent_id(dir, tx, &acl, dn)?;
     hooks.before(&acl, tx, Some(id), &dn.store_key(), &entry)?;
