@@ -485,7 +485,7 @@ fn check(a: CheckArgs) -> Result<(), String> {
     let c = a.config.load()?;
     let dir = open_offline(&c)?;
     let entries = ccdir::tools::offline::entries(&dir, None, None)?;
-    let problems = ccdir::tools::check::check(&dir, &entries);
+    let problems = ccdir::tools::check::check(&dir, &entries)?;
     let text = match a.format.as_str() {
         "text" => ccdir::tools::check::text(&problems),
         "json" => ccdir::tools::check::json(&problems)?,

@@ -10,6 +10,7 @@
 
 use super::change::Origin as WriteOrigin;
 use super::pipeline;
+use super::references;
 use super::values::record;
 use crate::core::dn::Dn;
 use crate::core::entry::CheckedEntry;
@@ -94,6 +95,9 @@ pub struct BulkLoader<'a> {
     origin: WriteOrigin,
     pub(crate) loaded: u64,
     pub(crate) rejected: Vec<Rejected>,
+    /// The loaded entries that name other entries (DN-valued attributes), checked once the
+    /// load is in: an LDIF file may name an entry before the entry appears.
+    referring: Vec<(u64, Source)>,
 }
 
 impl<'a> BulkLoader<'a> {
@@ -108,6 +112,7 @@ impl<'a> BulkLoader<'a> {
             },
             loaded: 0,
             rejected: Vec::new(),
+            referring: Vec::new(),
         }
     }
 
@@ -188,6 +193,7 @@ impl BulkLoader<'_> {
         let mut waiting = Vec::new();
         let mut rejected = Vec::new();
         let mut added_n = 0u64;
+        let mut referring = Vec::new();
         dir.store.write_with::<_, StoreError>(durability, |w| {
             let mut added: Vec<(u64, &CheckedEntry, Option<&[u8]>)> =
                 Vec::with_capacity(queue.len());
@@ -235,7 +241,11 @@ impl BulkLoader<'_> {
                         });
                         continue;
                     }
-                    added.push((w.insert_unindexed(parent, dn, e)?, e, keys.as_deref()));
+                    let id = w.insert_unindexed(parent, dn, e)?;
+                    if references::has_references(e) {
+                        referring.push((id, source.clone()));
+                    }
+                    added.push((id, e, keys.as_deref()));
                     added_n += 1;
                     let st = super::values::Stamp {
                         time: e
@@ -257,6 +267,7 @@ impl BulkLoader<'_> {
         })?;
         self.loaded += added_n;
         self.rejected.append(&mut rejected);
+        self.referring.append(&mut referring);
         // Keep the entries still waiting for a parent, in their order.
         let mut keep = vec![false; queue.len()];
         for i in waiting {
@@ -274,6 +285,7 @@ impl BulkLoader<'_> {
     /// rejected as orphans.
     pub fn finish(mut self) -> Result<(u64, Vec<Rejected>), StoreError> {
         self.flush(Durability::Immediate)?;
+        self.drop_dangling()?;
         for Prepared { dn, source, .. } in std::mem::take(&mut self.pending) {
             let parent = dn.parent();
             self.rejected.push(Rejected {
@@ -286,5 +298,76 @@ impl BulkLoader<'_> {
             });
         }
         Ok((self.loaded, self.rejected))
+    }
+
+    /// The references check of the load: every loaded entry whose DN values do not all name
+    /// entries (inside its registry, for contact points and substitutes) is taken out again
+    /// and reported with its line. Taking one out may leave others naming it, so this repeats
+    /// until nothing more goes. An entry with entries below it stays (and is reported so):
+    /// `ccdir check` lists it until it is fixed.
+    fn drop_dangling(&mut self) -> Result<(), StoreError> {
+        let dir = self.dir;
+        let mut todo = std::mem::take(&mut self.referring);
+        loop {
+            let snap = dir.store.read()?;
+            let mut bad: Vec<(u64, Source, Vec<String>)> = Vec::new();
+            let mut fine = Vec::with_capacity(todo.len());
+            for (id, source) in todo {
+                let problems = match snap.entry(id)? {
+                    Some(e) => references::dangling(dir, &snap, &e)?,
+                    None => Vec::new(),
+                };
+                if problems.is_empty() {
+                    fine.push((id, source));
+                } else {
+                    bad.push((id, source, problems));
+                }
+            }
+            drop(snap);
+            todo = fine;
+            if bad.is_empty() {
+                return Ok(());
+            }
+            let mut removed = 0usize;
+            let mut rejected = Vec::new();
+            dir.store
+                .write_with::<_, StoreError>(Durability::Immediate, |w| {
+                    for (id, source, problems) in &bad {
+                        let Some(e) = w.entry(*id)? else { continue };
+                        let mut message = problems.join("; ");
+                        let dn = dir.parse_dn(&e.dn).ok();
+                        let parent = match &dn {
+                            Some(d) if d.norm() != dir.suffix.norm() => w.id_of(&d.parent())?,
+                            _ => None,
+                        };
+                        match parent {
+                            Some(parent) if !w.has_children(*id)? => {
+                                w.remove(*id, parent, &e)?;
+                                let st = super::values::stamp(
+                                    dir,
+                                    &crate::acl::Identity::User(dir.policy.admin.clone()),
+                                );
+                                w.log(&record(&st, ChangeKind::Delete, &e.dn, None, vec![]))?;
+                                removed += 1;
+                            }
+                            _ => message.push_str(
+                                " (the entry was kept because entries below it were loaded; \
+                             `ccdir check` lists it until it is fixed)",
+                            ),
+                        }
+                        rejected.push(Rejected {
+                            source: source.clone(),
+                            dn: e.dn.clone(),
+                            error: LdapError::new(LdapResultCode::ConstraintViolation, message),
+                        });
+                    }
+                    Ok(())
+                })?;
+            self.loaded -= removed as u64;
+            self.rejected.append(&mut rejected);
+            if removed == 0 {
+                return Ok(());
+            }
+        }
     }
 }

@@ -85,6 +85,10 @@ pub(crate) struct Stages {
     /// The content checks (write/content.rs): phone numbers, time zones, languages, mail,
     /// URIs, fingerprints, business hours, roles.
     pub(crate) content: bool,
+    /// References (write/references.rs): DN values must name existing entries (inside the
+    /// registry for contact points and substitutes), renames and deletes carry over to the
+    /// entries that name the changed one. Bulk loads check after the load instead.
+    pub(crate) references: bool,
     /// Operational attributes in the input: refused (false: constraintViolation, as for an
     /// LDAP client) or kept (true).
     pub(crate) keep_operational: bool,
@@ -101,6 +105,7 @@ impl Origin {
                 freshness: true,
                 password_quality: true,
                 content: true,
+                references: true,
                 keep_operational: false,
                 drop_operational: false,
             },
@@ -109,6 +114,7 @@ impl Origin {
                 freshness: false,
                 password_quality: false,
                 content: false,
+                references: true,
                 keep_operational: false,
                 drop_operational: false,
             },
@@ -119,6 +125,7 @@ impl Origin {
                 freshness: false,
                 password_quality: false,
                 content: true,
+                references: false,
                 keep_operational,
                 drop_operational: !keep_operational,
             },
@@ -127,6 +134,7 @@ impl Origin {
                 freshness: false,
                 password_quality: false,
                 content: true,
+                references: false,
                 keep_operational: false,
                 drop_operational: false,
             },
@@ -136,6 +144,7 @@ impl Origin {
                 freshness: false,
                 password_quality: false,
                 content: false,
+                references: false,
                 keep_operational: true,
                 drop_operational: false,
             },

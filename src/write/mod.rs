@@ -5,6 +5,7 @@ pub mod bulk;
 pub(crate) mod change;
 pub(crate) mod content;
 pub(crate) mod pipeline;
+pub(crate) mod references;
 pub(crate) mod values;
 
 pub(crate) use change::{Attrs, Change, Mod, ModOp, Origin, Write};

@@ -16,13 +16,16 @@
 //! 7. freshness: the verification rules on contact entries;
 //! 8. schema check, then the content checks (write/content.rs, for the origins that run
 //!    them), which make the [`CheckedEntry`];
+//!    then the references (write/references.rs): DN values name existing entries;
 //! 9. operational attributes (entryUUID, CSN, timestamps, creator and modifier);
 //! 10. the store: entry, DN tables, index keys;
-//! 11. the changelog record;
+//! 11. the changelog record; a rename or delete carries over to the entries that name the
+//!     changed one (their own modify records);
 //! 12. hooks after the change (post-read), then commit (durable before the caller answers).
 
 use super::change::{Attrs, Change, Mod, ModOp, Origin, Stages, Write};
 use super::content::ContentRules;
+use super::references;
 use super::values::{
     self, check_user_modifiable, is_password, norm_value, prepare_values, record, stamp,
     stamp_create, stamp_modify, Stamp, MAINTAINED,
@@ -339,6 +342,9 @@ fn add(
     if stages.freshness {
         freshness(dir, st, manage, &mut names, true, &mut entry)?;
     }
+    if stages.references {
+        references::check(dir, tx, Some(&cx.checker(tx)), dn, &entry, None)?;
+    }
     let entry = check_new(dir, dn, entry, st, stages)?;
     tx.insert(parent, dn, &entry)?;
     tx.log(&record(st, ChangeKind::Add, dn.display(), None, names))?;
@@ -471,6 +477,9 @@ fn modify(
         // Only what this change writes: a value stored before a rule existed is reported by
         // `ccdir check`, not a reason to refuse an unrelated change.
         ContentRules::new(&dir.config.checks).check(&e, Some(&names))?;
+    }
+    if stages.references {
+        references::check(dir, tx, Some(&cx.checker(tx)), dn, &e, Some(&names))?;
     }
     if !stages.keep_operational {
         stamp_modify(&mut e, st);
@@ -759,6 +768,9 @@ fn rename(
         Some(new_dn.display()),
         names,
     ))?;
+    if stages.references {
+        references::follow_rename(dir, tx, st, dn, &new_dn)?;
+    }
     cx.after(tx, hooks, &new_dn.store_key(), &e)
 }
 
@@ -768,7 +780,7 @@ fn delete(
     dn: &Dn,
     hooks: &mut dyn Hooks,
 ) -> Result<(), LdapError> {
-    let (dir, st) = (cx.dir, &cx.st);
+    let (dir, stages, st) = (cx.dir, cx.stages, &cx.st);
     let acl = cx.checker(tx);
     let (id, entry) = writable_target(&acl, tx, dn)?;
     let parent = parent_id(dir, tx, &acl, dn)?;
@@ -779,6 +791,9 @@ fn delete(
             LdapResultCode::NotAllowedOnNonLeaf,
             format!("{} has subordinate entries", dn.display()),
         ));
+    }
+    if stages.references {
+        references::follow_delete(dir, tx, st, dn)?;
     }
     tx.remove(id, parent, &entry)?;
     tx.log(&record(st, ChangeKind::Delete, &entry.dn, None, vec![]))?;

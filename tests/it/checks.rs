@@ -315,7 +315,8 @@ fn ccdir_check_on_the_sample_finds_only_its_deliberate_gaps() {
     .expect("open");
     ccdir::app::bootstrap::ensure_base(&dir).expect("sample");
     let entries = ccdir::tools::offline::entries(&dir, None, None).expect("entries");
-    let out = ccdir::tools::check::text(&ccdir::tools::check::check(&dir, &entries));
+    let out =
+        ccdir::tools::check::text(&ccdir::tools::check::check(&dir, &entries).expect("check"));
     // tools/sample/README.md: .mc is not 24/7, .tv's 24/7 team has no emergency number, .aq
     // has no phone at all.
     for gap in [

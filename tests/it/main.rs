@@ -17,6 +17,7 @@ mod mail_clients;
 mod mailing_list;
 mod operations;
 mod protocol;
+mod references;
 mod roster;
 mod schema_clients;
 mod scripts;
