@@ -103,7 +103,7 @@ impl Method {
 }
 
 /// Verification status values.
-pub(crate) const STATUSES: &[&str] = &["verified", "pending", "failed"];
+pub(crate) const STATUSES: &[&str] = &["verified", "pending", "failed", "confirmed"];
 
 /// The channel to use next: the first channel after `last` in rotation order that the contact
 /// has; the first channel it has when there is no last one; voice when it has none.
@@ -222,16 +222,25 @@ pub(crate) fn is_contact(e: &Entry) -> bool {
 /// What a write did, as far as freshness is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Trigger {
-    /// The client recorded a verification (wrote one of [`RECORDING`]).
+    /// A verification was recorded (cctldVerificationMethod or cctldLastVerified written, or a
+    /// status other than `confirmed`): reserved to the recorders (the verifiers).
     Verification,
+    /// The registry confirmed its data (only `cctldVerificationStatus: confirmed` written):
+    /// the contact stays due for a verifier. `data` says whether the same write also changed
+    /// contact data.
+    Confirmation { data: bool },
     /// The contact's data changed, or a contact was added without a verification.
     DataChange,
     /// Nothing that concerns freshness.
     None,
 }
 
-/// Classify a write by the attribute names it touched (base names; options ignored).
-pub(crate) fn trigger(changed: &[String], added: bool) -> Trigger {
+/// The status a registry writes to confirm its data.
+pub(crate) const CONFIRMED: &str = "confirmed";
+
+/// Classify a write by the attribute names it touched (base names; options ignored) and, for
+/// a written status, the status the entry now holds.
+pub(crate) fn trigger(changed: &[String], added: bool, e: &Entry) -> Trigger {
     let base = |n: &String| n.split(';').next().unwrap_or("").to_string();
     let touched = |list: &[&str]| {
         changed
@@ -239,9 +248,17 @@ pub(crate) fn trigger(changed: &[String], added: bool) -> Trigger {
             .map(base)
             .any(|n| list.iter().any(|a| a.eq_ignore_ascii_case(&n)))
     };
+    let data = added || touched(CONTACT_DATA);
+    let confirmed = e
+        .first_str(STATUS)
+        .is_some_and(|s| s.trim().eq_ignore_ascii_case(CONFIRMED));
     if touched(RECORDING) {
-        Trigger::Verification
-    } else if added || touched(CONTACT_DATA) {
+        if touched(&[METHOD, LAST_VERIFIED]) || !confirmed {
+            Trigger::Verification
+        } else {
+            Trigger::Confirmation { data }
+        }
+    } else if data {
         Trigger::DataChange
     } else {
         Trigger::None
@@ -252,21 +269,45 @@ pub(crate) fn trigger(changed: &[String], added: bool) -> Trigger {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rules {
     pub(crate) interval_months: u32,
+    /// Days from a data change (or a new contact, or a confirmation of changed data) to the
+    /// due date: the time a verifier has before the contact reads overdue.
+    pub(crate) pending_days: u32,
 }
 
-/// Why a recorded verification was refused (the write path turns it into constraintViolation).
+/// Why a write was refused: a value the rules do not take (constraintViolation), or a
+/// verification recorded by someone who may not record one (insufficientAccessRights).
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Refusal(pub String);
+pub(crate) enum Refusal {
+    Constraint(String),
+    Access(String),
+}
+
+/// Who writes, as far as the verification policy is concerned.
+pub(crate) struct Writer<'a> {
+    /// The DN recorded as cctldVerifiedBy.
+    pub(crate) dn: &'a str,
+    /// May write the computed attributes directly (manage access: directory admins).
+    pub(crate) manage: bool,
+    /// May record a verification (a member of the recorder groups; asked only when needed).
+    pub(crate) may_record: &'a dyn Fn() -> bool,
+    /// Names the recorder groups, for the refusal message.
+    pub(crate) recorders: &'a str,
+}
 
 /// Apply the freshness rules to a contact entry after a write, before it is stored:
 ///
-/// - a recorded verification sets cctldLastVerified (to now, unless the client gave it; not in
-///   the future), cctldVerificationStatus (verified, unless given), cctldVerifiedBy (the writer),
+/// - a recorded verification (only by a recorder: the verifiers group by default) sets
+///   cctldLastVerified (to now, unless the writer gave it; not in the future),
+///   cctldVerificationStatus (verified, unless given), cctldVerifiedBy (the recorder),
 ///   cctldVerificationDue (last verified + interval; now when the status is failed) and the
 ///   suggested next channel;
+/// - a confirmation by the registry (`cctldVerificationStatus: confirmed`) changes nothing
+///   else: the last verification, its recorder and the due date stay (due within
+///   `pending_days` when the same write changed contact data), so the contact waits for a
+///   verifier;
 /// - a change of contact data (or a new contact without a verification) leaves the last
-///   verification as it was but makes the contact pending and due now, cctldVerifiedBy the
-///   writer;
+///   verification and its recorder as they were but makes the contact pending, due within
+///   `pending_days`;
 /// - the method and status values must be among the known words;
 /// - the computed attributes ([`COMPUTED`]) may be written directly only with `manage` access
 ///   (then the written values are kept), so that nobody else can postpone a due date or
@@ -274,8 +315,7 @@ pub(crate) struct Refusal(pub String);
 pub(crate) fn on_write(
     rules: Rules,
     now: OffsetDateTime,
-    who: &str,
-    manage: bool,
+    w: &Writer<'_>,
     given: &[String],
     trig: Trigger,
     e: &mut Entry,
@@ -287,9 +327,9 @@ pub(crate) fn on_write(
                 .is_some_and(|b| b.eq_ignore_ascii_case(n))
         })
     };
-    if !manage {
+    if !w.manage {
         if let Some(a) = COMPUTED.iter().find(|a| gave(a)) {
-            return Err(Refusal(format!(
+            return Err(Refusal::Constraint(format!(
                 "{a} is maintained by the server: record a verification \
                  (cctldVerificationMethod, cctldVerificationStatus, cctldLastVerified) instead"
             )));
@@ -302,7 +342,7 @@ pub(crate) fn on_write(
         for v in &a.values {
             let s = String::from_utf8_lossy(v);
             if Method::parse(&s).is_none() {
-                return Err(Refusal(format!(
+                return Err(Refusal::Constraint(format!(
                     "{METHOD}: '{s}' is not one of voice, email, fax, chat, letter"
                 )));
             }
@@ -311,12 +351,24 @@ pub(crate) fn on_write(
     let status = e.first_str(STATUS).map(|s| s.trim().to_ascii_lowercase());
     if let Some(s) = &status {
         if !STATUSES.contains(&s.as_str()) {
-            return Err(Refusal(format!(
-                "{STATUS}: '{s}' is not one of verified, pending, failed"
+            return Err(Refusal::Constraint(format!(
+                "{STATUS}: '{s}' is not one of verified, failed, confirmed, pending"
             )));
         }
     }
+    if trig == Trigger::Verification && !(w.may_record)() {
+        return Err(Refusal::Access(format!(
+            "recording a verification (cctldVerificationMethod, cctldLastVerified, \
+             cctldVerificationStatus other than confirmed) is reserved to the verifiers \
+             (members of {}); a registry confirms its data with \
+             'cctldVerificationStatus: confirmed', which keeps the contact due for a verifier",
+            w.recorders
+        )));
+    }
     let now_s = crate::core::clock::generalized_time(now);
+    let pending_due = crate::core::clock::generalized_time(
+        now + time::Duration::days(i64::from(rules.pending_days)),
+    );
     let set = |e: &mut Entry, n: &str, v: &str| {
         if !(COMPUTED.contains(&n) && gave(n)) {
             e.set(n, vec![v.as_bytes().to_vec()]);
@@ -325,22 +377,29 @@ pub(crate) fn on_write(
     match trig {
         Trigger::Verification => {
             // The time given with this write, else now (also when the write removed it).
-            let given_last = match e.get(LAST_VERIFIED).and_then(|a| a.values.first()) {
-                Some(v) if gave(LAST_VERIFIED) => Some(
-                    parse_gtime(v)
-                        .ok_or_else(|| Refusal(format!("{LAST_VERIFIED}: not a time")))?,
-                ),
-                _ => None,
-            };
+            let given_last =
+                match e.get(LAST_VERIFIED).and_then(|a| a.values.first()) {
+                    Some(v) if gave(LAST_VERIFIED) => Some(parse_gtime(v).ok_or_else(|| {
+                        Refusal::Constraint(format!("{LAST_VERIFIED}: not a time"))
+                    })?),
+                    _ => None,
+                };
             let last = given_last.unwrap_or(now);
             if last > now + time::Duration::minutes(5) {
-                return Err(Refusal(format!("{LAST_VERIFIED}: in the future")));
+                return Err(Refusal::Constraint(format!(
+                    "{LAST_VERIFIED}: in the future"
+                )));
             }
             if given_last.is_none() {
                 set(e, LAST_VERIFIED, &now_s);
             }
             let status = match (&status, gave(STATUS)) {
-                (Some(s), true) => s.clone(),
+                (Some(s), true) if s != "pending" => s.clone(),
+                (Some(_), true) => {
+                    return Err(Refusal::Constraint(format!(
+                        "{STATUS}: a recorded verification is verified or failed, not pending"
+                    )))
+                }
                 _ => "verified".to_string(),
             };
             set(e, STATUS, &status);
@@ -350,15 +409,21 @@ pub(crate) fn on_write(
                 due_after(last, rules.interval_months)
             };
             set(e, DUE, &crate::core::clock::generalized_time(due));
+            if !w.dn.is_empty() {
+                set(e, VERIFIED_BY, w.dn);
+            }
+        }
+        Trigger::Confirmation { data } => {
+            set(e, STATUS, CONFIRMED);
+            if data || e.get(DUE).is_none() {
+                set(e, DUE, &pending_due);
+            }
         }
         Trigger::DataChange => {
             set(e, STATUS, "pending");
-            set(e, DUE, &now_s);
+            set(e, DUE, &pending_due);
         }
         Trigger::None => {}
-    }
-    if !who.is_empty() {
-        set(e, VERIFIED_BY, who);
     }
     let next = next_method(last_method(e), e);
     set(e, NEXT_METHOD, next.as_str());
@@ -458,26 +523,38 @@ mod tests {
         );
     }
 
+    const YES: &dyn Fn() -> bool = &|| true;
+    const NO: &dyn Fn() -> bool = &|| false;
+
+    fn writer(
+        dn: &'static str,
+        manage: bool,
+        may_record: &'static dyn Fn() -> bool,
+    ) -> Writer<'static> {
+        Writer {
+            dn,
+            manage,
+            may_record,
+            recorders: "cn=verifiers",
+        }
+    }
+
     #[test]
     fn recorded_verification() {
-        let rules = Rules { interval_months: 3 };
+        let rules = Rules {
+            interval_months: 3,
+            pending_days: 0,
+        };
         let now = datetime!(2026-11-30 12:00 UTC);
+        let v = writer("cn=v", false, YES);
         let mut e = contact(&[
             ("telephoneNumber", "+1"),
             ("mail", "a@b.example"),
             (METHOD, "voice"),
         ]);
         let given = vec![METHOD.to_string()];
-        on_write(
-            rules,
-            now,
-            "cn=v",
-            false,
-            &given,
-            trigger(&given, false),
-            &mut e,
-        )
-        .unwrap();
+        let t = trigger(&given, false, &e);
+        on_write(rules, now, &v, &given, t, &mut e).unwrap();
         assert_eq!(e.first_str(LAST_VERIFIED), Some("20261130120000Z"));
         assert_eq!(e.first_str(DUE), Some("20270228120000Z"));
         assert_eq!(e.first_str(STATUS), Some("verified"));
@@ -491,88 +568,132 @@ mod tests {
             (STATUS, "failed"),
         ]);
         let given: Vec<String> = RECORDING.iter().map(|s| s.to_string()).collect();
-        on_write(
-            rules,
-            now,
-            "cn=v",
-            false,
-            &given,
-            Trigger::Verification,
-            &mut e,
-        )
-        .unwrap();
+        on_write(rules, now, &v, &given, Trigger::Verification, &mut e).unwrap();
         assert_eq!(e.first_str(LAST_VERIFIED), Some("20261101000000Z"));
         assert_eq!(e.first_str(DUE), Some("20261130120000Z"));
 
         // Computed attributes only with manage access.
         let mut e = contact(&[(DUE, "20300101000000Z")]);
         let g = vec![DUE.to_string()];
-        assert!(on_write(rules, now, "cn=v", false, &g, Trigger::None, &mut e).is_err());
-        assert!(on_write(rules, now, "cn=v", true, &g, Trigger::None, &mut e).is_ok());
+        assert!(on_write(rules, now, &v, &g, Trigger::None, &mut e).is_err());
+        let admin = writer("cn=v", true, YES);
+        assert!(on_write(rules, now, &admin, &g, Trigger::None, &mut e).is_ok());
         let mut e = contact(&[(DUE, "20300101000000Z"), (METHOD, "fax")]);
         let g = vec![DUE.to_string(), METHOD.to_string()];
-        on_write(rules, now, "cn=v", true, &g, Trigger::Verification, &mut e).unwrap();
+        on_write(rules, now, &admin, &g, Trigger::Verification, &mut e).unwrap();
         assert_eq!(e.first_str(DUE), Some("20300101000000Z"));
         assert_eq!(e.first_str(STATUS), Some("verified"));
 
         // Removing the time of the last check records one now.
         let mut e = contact(&[(METHOD, "voice")]);
         let g = vec![LAST_VERIFIED.to_string()];
-        on_write(rules, now, "cn=v", false, &g, Trigger::Verification, &mut e).unwrap();
+        on_write(rules, now, &v, &g, Trigger::Verification, &mut e).unwrap();
         assert_eq!(e.first_str(LAST_VERIFIED), Some("20261130120000Z"));
 
+        let anon = writer("", false, YES);
         let mut bad = contact(&[(METHOD, "pigeon")]);
-        assert!(on_write(
-            rules,
-            now,
-            "",
-            false,
-            &given,
-            Trigger::Verification,
-            &mut bad
-        )
-        .is_err());
+        assert!(on_write(rules, now, &anon, &given, Trigger::Verification, &mut bad).is_err());
         let mut future = contact(&[(LAST_VERIFIED, "20270101000000Z")]);
         assert!(on_write(
             rules,
             now,
-            "",
-            false,
+            &anon,
             &given,
             Trigger::Verification,
             &mut future
         )
         .is_err());
+        // A recorded verification is verified or failed.
+        let mut pending = contact(&[(METHOD, "voice"), (STATUS, "pending")]);
+        assert!(matches!(
+            on_write(rules, now, &v, &given, Trigger::Verification, &mut pending),
+            Err(Refusal::Constraint(_))
+        ));
+    }
+
+    #[test]
+    fn only_recorders_record_and_a_registry_confirms() {
+        let rules = Rules {
+            interval_months: 3,
+            pending_days: 0,
+        };
+        let now = datetime!(2026-11-30 12:00 UTC);
+        let registry = writer("uid=admin,associatedDomain=br", false, NO);
+        let stored = [
+            ("telephoneNumber", "+1"),
+            (LAST_VERIFIED, "20260901000000Z"),
+            (DUE, "20261201000000Z"),
+            (VERIFIED_BY, "cn=vera"),
+        ];
+        // Recording is refused to a registry's admin, whatever the attribute written.
+        for (attr, value) in [
+            (METHOD, "voice"),
+            (STATUS, "verified"),
+            (LAST_VERIFIED, "20261130000000Z"),
+        ] {
+            let mut e = contact(&stored);
+            e.set(attr, vec![value.as_bytes().to_vec()]);
+            let given = vec![attr.to_string()];
+            let t = trigger(&given, false, &e);
+            assert_eq!(t, Trigger::Verification, "{attr}");
+            match on_write(rules, now, &registry, &given, t, &mut e) {
+                Err(Refusal::Access(m)) => assert!(m.contains("cn=verifiers"), "{m}"),
+                other => panic!("{attr}: {other:?}"),
+            }
+        }
+        // A confirmation keeps the last check, its recorder and the due date.
+        let mut e = contact(&stored);
+        e.set(STATUS, vec![b"confirmed".to_vec()]);
+        let given = vec![STATUS.to_string()];
+        let t = trigger(&given, false, &e);
+        assert_eq!(t, Trigger::Confirmation { data: false });
+        on_write(rules, now, &registry, &given, t, &mut e).unwrap();
+        assert_eq!(e.first_str(STATUS), Some("confirmed"));
+        assert_eq!(e.first_str(DUE), Some("20261201000000Z"));
+        assert_eq!(e.first_str(VERIFIED_BY), Some("cn=vera"));
+        assert_eq!(e.first_str(LAST_VERIFIED), Some("20260901000000Z"));
+        // Confirming changed data: due now, for a verifier.
+        let mut e = contact(&stored);
+        e.set(STATUS, vec![b"confirmed".to_vec()]);
+        e.set("telephoneNumber", vec![b"+2".to_vec()]);
+        let given = vec![STATUS.to_string(), "telephoneNumber".to_string()];
+        let t = trigger(&given, false, &e);
+        assert_eq!(t, Trigger::Confirmation { data: true });
+        on_write(rules, now, &registry, &given, t, &mut e).unwrap();
+        assert_eq!(e.first_str(DUE), Some("20261130120000Z"));
+        assert_eq!(e.first_str(VERIFIED_BY), Some("cn=vera"));
     }
 
     #[test]
     fn data_change_makes_pending() {
-        let rules = Rules { interval_months: 3 };
+        let rules = Rules {
+            interval_months: 3,
+            pending_days: 0,
+        };
         let now = datetime!(2026-11-30 12:00 UTC);
         let mut e = contact(&[
             ("telephoneNumber", "+1"),
             (LAST_VERIFIED, "20261001000000Z"),
             (DUE, "20270101000000Z"),
             (STATUS, "verified"),
+            (VERIFIED_BY, "cn=vera"),
         ]);
         let given = vec!["telephoneNumber".to_string()];
-        assert_eq!(trigger(&given, false), Trigger::DataChange);
-        on_write(
-            rules,
-            now,
-            "cn=w",
-            false,
-            &given,
-            Trigger::DataChange,
-            &mut e,
-        )
-        .unwrap();
+        assert_eq!(trigger(&given, false, &e), Trigger::DataChange);
+        let w = writer("cn=w", false, NO);
+        on_write(rules, now, &w, &given, Trigger::DataChange, &mut e).unwrap();
         assert_eq!(e.first_str(LAST_VERIFIED), Some("20261001000000Z"));
         assert_eq!(e.first_str(STATUS), Some("pending"));
         assert_eq!(e.first_str(DUE), Some("20261130120000Z"));
-        assert_eq!(trigger(&["description".to_string()], false), Trigger::None);
+        // cctldVerifiedBy still names who recorded the last check, not the writer.
+        assert_eq!(e.first_str(VERIFIED_BY), Some("cn=vera"));
+        let none = contact(&[]);
         assert_eq!(
-            trigger(&["description".to_string()], true),
+            trigger(&["description".to_string()], false, &none),
+            Trigger::None
+        );
+        assert_eq!(
+            trigger(&["description".to_string()], true, &none),
             Trigger::DataChange
         );
     }

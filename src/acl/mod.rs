@@ -262,6 +262,11 @@ impl Checker<'_> {
     }
 
     /// May the requester know the entry exists (search it)?
+    /// Is the requester the directory's administrator or a member of the group at `group`?
+    pub(crate) fn in_group(&self, group: &Dn) -> bool {
+        self.admin || self.member_of(&group.store_key(), false)
+    }
+
     pub(crate) fn visible(&self, dn: &Dn, entry: Option<&Entry>) -> bool {
         self.allows(&dn.store_key(), entry, None, Level::Search)
     }

@@ -239,6 +239,12 @@ pub(crate) fn default_rules(suffix: &str) -> Vec<RuleConfig> {
     let registry_admins = format!("ancestor-group:cn=admins@ou=registries,{suffix}");
     // Services that read the directory without being members (the list's mail server).
     let services = format!("group:cn=services,ou=groups,{suffix}");
+    // Who records verifications (docs/operations/freshness.md).
+    let verifiers = format!(
+        "group:{},{},{suffix}",
+        crate::core::dit::VERIFIERS_RDN,
+        crate::core::dit::GROUPS_RDN
+    );
     // Who may change the `member` values of the list groups selected by `filter`.
     let list_members = |filter: &str, registry_admins_level: &str| RuleConfig {
         dn: Some(format!("ou=groups,{suffix}")),
@@ -265,12 +271,35 @@ pub(crate) fn default_rules(suffix: &str) -> Vec<RuleConfig> {
             ],
             ..Default::default()
         },
+        // Recording a verification: the verifiers write these three attributes of a contact
+        // and nothing else (the write pipeline also reserves recording to them; a registry's
+        // admins may only write `confirmed`).
+        RuleConfig {
+            dn: Some(format!("ou=registries,{suffix}")),
+            scope: Some("children".into()),
+            filter: Some("(objectClass=cctldContact)".into()),
+            attrs: vec![
+                "cctldLastVerified".into(),
+                "cctldVerificationMethod".into(),
+                "cctldVerificationStatus".into(),
+            ],
+            by: vec![
+                format!("{admins} manage"),
+                format!("{verifiers} write"),
+                format!("{registry_admins} write"),
+                format!("{members} read"),
+                format!("{services} read"),
+                "self read".into(),
+                "* none".into(),
+            ],
+        },
         RuleConfig {
             dn: Some(format!("ou=registries,{suffix}")),
             scope: Some("children".into()),
             by: vec![
                 format!("{admins} manage"),
                 format!("{registry_admins} write"),
+                format!("{verifiers} read"),
                 format!("{members} read"),
                 format!("{services} read"),
                 "self read".into(),

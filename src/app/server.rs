@@ -50,6 +50,10 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
     }
     let admin = crate::core::dn::Dn::parse(&config.admin_dn(), &schema)
         .map_err(|e| format!("admin_dn: {}", e.message))?;
+    for g in config.freshness.recorder_groups(suffix.display()) {
+        crate::core::dn::Dn::parse(&g, &schema)
+            .map_err(|e| format!("freshness.recorders: {g}: {}", e.message))?;
+    }
     let spec = IndexSpec::new(
         config.index.eq.iter().map(|s| s.as_str()),
         config.index.sub.iter().map(|s| s.as_str()),

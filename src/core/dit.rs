@@ -9,3 +9,6 @@ pub(crate) const PGP_KEYS_RDN: &str = "ou=GnuPG Keys";
 /// The containers below the suffix created on first start.
 pub(crate) const REGISTRIES_RDN: &str = "ou=registries";
 pub(crate) const GROUPS_RDN: &str = "ou=groups";
+/// The verifiers group below `ou=groups`: its members record verifications
+/// (docs/operations/freshness.md).
+pub(crate) const VERIFIERS_RDN: &str = "cn=verifiers";

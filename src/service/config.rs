@@ -38,15 +38,38 @@ pub struct Config {
 pub struct Freshness {
     /// Calendar months from a verification to the next one due (docs/operations/freshness.md).
     pub interval_months: u32,
+    /// Days a verifier has to check a new contact, changed contact data or a registry's
+    /// confirmation before the contact reads overdue.
+    pub pending_days: u32,
     /// `ccdir report overdue` also lists contacts due within this many days.
     pub warn_days: u32,
+    /// The groups whose members may record a verification (method, result, time). None: the
+    /// verifiers group, `cn=verifiers,ou=groups,<suffix>`. The directory's administrator
+    /// (`admin_dn`) always may.
+    pub recorders: Option<Vec<String>>,
 }
 
 impl Default for Freshness {
     fn default() -> Self {
         Freshness {
             interval_months: 3,
+            pending_days: 14,
             warn_days: 14,
+            recorders: None,
+        }
+    }
+}
+
+impl Freshness {
+    /// The recorder groups' DNs as configured (the default spelled out for `suffix`).
+    pub fn recorder_groups(&self, suffix: &str) -> Vec<String> {
+        match &self.recorders {
+            Some(r) => r.clone(),
+            None => vec![format!(
+                "{},{},{suffix}",
+                crate::core::dit::VERIFIERS_RDN,
+                crate::core::dit::GROUPS_RDN
+            )],
         }
     }
 }
@@ -471,6 +494,9 @@ impl Config {
         }
         if self.freshness.interval_months == 0 || self.freshness.interval_months > 60 {
             return Err("freshness.interval_months must be 1..=60".into());
+        }
+        if self.freshness.pending_days > 366 {
+            return Err("freshness.pending_days must be 0..=366".into());
         }
         Ok(())
     }

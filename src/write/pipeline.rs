@@ -340,7 +340,7 @@ fn add(
         }
     }
     if stages.freshness {
-        freshness(dir, st, manage, &mut names, true, &mut entry)?;
+        freshness(cx, tx, manage, &mut names, true, &mut entry)?;
     }
     if stages.references {
         references::check(dir, tx, Some(&cx.checker(tx)), dn, &entry, None)?;
@@ -470,7 +470,7 @@ fn modify(
         ));
     }
     if stages.freshness {
-        freshness(dir, st, manage, &mut names, false, &mut e)?;
+        freshness(cx, tx, manage, &mut names, false, &mut e)?;
     }
     values::check_entry(dir, dn, &e, LdapResultCode::NotALlowedOnRDN)?;
     if stages.content {
@@ -491,16 +491,27 @@ fn modify(
 }
 
 /// The freshness stage: the verification rules, and the attributes they set joined to the
-/// change record's names.
+/// change record's names. Whether the actor may record a verification (a member of the
+/// recorder groups) is looked up only when the change records one.
 fn freshness(
-    dir: &Directory,
-    st: &Stamp,
+    cx: &Ctx<'_>,
+    tx: &WriteCtx<'_>,
     manage: bool,
     names: &mut Vec<String>,
     added: bool,
     e: &mut Entry,
 ) -> Result<(), LdapError> {
-    for n in values::stamp_freshness(dir, st, manage, names, added, e)? {
+    let dir = cx.dir;
+    let may_record = || {
+        let acl = cx.checker(tx);
+        dir.config
+            .freshness
+            .recorder_groups(dir.suffix.display())
+            .iter()
+            .filter_map(|g| dir.parse_dn(g).ok())
+            .any(|g| acl.in_group(&g))
+    };
+    for n in values::stamp_freshness(dir, &cx.st, manage, &may_record, names, added, e)? {
         if !names.iter().any(|x| x.eq_ignore_ascii_case(n)) {
             names.push(n.to_string());
         }

@@ -166,18 +166,33 @@ pub(crate) fn stamp_freshness(
     dir: &Directory,
     st: &Stamp,
     manage: bool,
+    may_record: &dyn Fn() -> bool,
     given: &[String],
     added: bool,
     e: &mut Entry,
 ) -> Result<Vec<&'static str>, LdapError> {
     use crate::freshness as f;
-    let trig = f::trigger(given, added);
+    let trig = f::trigger(given, added, e);
     let rules = f::Rules {
         interval_months: dir.config.freshness.interval_months,
+        pending_days: dir.config.freshness.pending_days,
     };
     let now = f::parse_gtime(st.time.as_bytes()).unwrap_or_else(|| dir.clock.now());
-    f::on_write(rules, now, &st.who, manage, given, trig, e)
-        .map_err(|r| LdapError::constraint(r.0))?;
+    let recorders = dir
+        .config
+        .freshness
+        .recorder_groups(dir.suffix.display())
+        .join(", ");
+    let writer = f::Writer {
+        dn: &st.who,
+        manage,
+        may_record,
+        recorders: &recorders,
+    };
+    f::on_write(rules, now, &writer, given, trig, e).map_err(|r| match r {
+        f::Refusal::Constraint(m) => LdapError::constraint(m),
+        f::Refusal::Access(m) => LdapError::insufficient_access(m),
+    })?;
     if trig == f::Trigger::None || !f::is_contact(e) {
         return Ok(Vec::new());
     }

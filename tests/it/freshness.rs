@@ -40,8 +40,34 @@ fn replace(c: &mut LdapConn, dn: &str, a: &str, v: &str) -> u32 {
     c.modify(dn, mods).expect("modify").rc
 }
 
+fn vera() -> String {
+    "cn=vera,ou=groups,dc=cctld-ir,dc=example".to_string()
+}
+
+/// The .zz registry with alice, its admin; vera, a verifier (cn=verifiers,ou=groups).
 fn setup(s: &TestServer) {
     let mut c = s.admin();
+    add(
+        &mut c,
+        &vera(),
+        &[
+            (
+                "objectClass",
+                &["organizationalRole", "simpleSecurityObject"],
+            ),
+            ("cn", &["vera"]),
+            ("userPassword", &["vera secret 12"]),
+        ],
+    );
+    add(
+        &mut c,
+        "cn=verifiers,ou=groups,dc=cctld-ir,dc=example",
+        &[
+            ("objectClass", &["groupOfNames"]),
+            ("cn", &["verifiers"]),
+            ("member", &[vera().as_str()]),
+        ],
+    );
     add(
         &mut c,
         REG,
@@ -82,7 +108,7 @@ fn verification_cycle_with_a_controlled_clock() {
     let s = TestServer::start_with_clock(clock.clone(), |_| {});
     setup(&s);
     let mut admin = s.admin();
-    // A new contact without a verification: pending, due at once.
+    // A new contact without a verification: pending, due within freshness.pending_days (14).
     add(
         &mut admin,
         &team(),
@@ -98,28 +124,64 @@ fn verification_cycle_with_a_controlled_clock() {
     );
     let e = attrs(&mut admin, &team());
     assert_eq!(one(&e, "cctldVerificationStatus"), "pending");
-    assert_eq!(one(&e, "cctldVerificationDue"), "20261130120000Z");
-    assert_eq!(one(&e, "cctldVerifiedBy"), ADMIN);
+    assert_eq!(one(&e, "cctldVerificationDue"), "20261214120000Z");
+    // Nobody checked anything yet: no recorder is named.
+    assert!(!e.attrs.contains_key("cctldVerifiedBy"));
     assert_eq!(one(&e, "cctldVerificationNextMethod"), "voice");
     assert!(!e.attrs.contains_key("cctldLastVerified"));
 
-    // The registry's admin records a voice verification: due three calendar months later
-    // (30 November -> 28 February), recorded by them, email suggested next.
+    // The registry's admin cannot certify its own data: recording a verification is the
+    // verifiers' (insufficientAccessRights, saying what the registry can do instead).
     clock.advance(time::Duration::hours(1));
     let mut a = s.conn();
     a.simple_bind(&alice(), "alice secret 1")
         .expect("bind")
         .success()
         .expect("alice bind");
+    for (attr, value) in [
+        ("cctldVerificationMethod", "voice"),
+        ("cctldVerificationStatus", "verified"),
+        ("cctldLastVerified", "20261130123000Z"),
+    ] {
+        let r = a
+            .modify(&team(), vec![Mod::Replace(attr, HashSet::from([value]))])
+            .expect("modify");
+        assert_eq!(r.rc, 50, "{attr}: {}", r.text);
+        assert!(
+            r.text.contains("cn=verifiers,ou=groups") && r.text.contains("confirmed"),
+            "{}",
+            r.text
+        );
+    }
+    // It confirms its data instead: still due, for a verifier; nothing else changes.
     assert_eq!(
-        replace(&mut a, &team(), "cctldVerificationMethod", "voice"),
+        replace(&mut a, &team(), "cctldVerificationStatus", "confirmed"),
+        0
+    );
+    let e = attrs(&mut admin, &team());
+    assert_eq!(one(&e, "cctldVerificationStatus"), "confirmed");
+    assert_eq!(one(&e, "cctldVerificationDue"), "20261214120000Z");
+    assert!(!e.attrs.contains_key("cctldVerifiedBy"));
+    assert!(!e.attrs.contains_key("cctldLastVerified"));
+
+    // A verifier records a voice verification: due three calendar months later (30 November
+    // -> 28 February), recorded by them, email suggested next.
+    let mut v = s.conn();
+    v.simple_bind(&vera(), "vera secret 12")
+        .expect("bind")
+        .success()
+        .expect("vera bind");
+    // A verifier writes the verification and nothing else of the registry's data.
+    assert_eq!(replace(&mut v, &team(), "description", "checked"), 50);
+    assert_eq!(
+        replace(&mut v, &team(), "cctldVerificationMethod", "voice"),
         0
     );
     let e = attrs(&mut admin, &team());
     assert_eq!(one(&e, "cctldLastVerified"), "20261130130000Z");
     assert_eq!(one(&e, "cctldVerificationDue"), "20270228130000Z");
     assert_eq!(one(&e, "cctldVerificationStatus"), "verified");
-    assert_eq!(one(&e, "cctldVerifiedBy"), alice());
+    assert_eq!(one(&e, "cctldVerifiedBy"), vera());
     assert_eq!(one(&e, "cctldVerificationNextMethod"), "email");
 
     // Three months on: by e-mail, with the time of the check given; fax next.
@@ -128,14 +190,14 @@ fn verification_cycle_with_a_controlled_clock() {
         Mod::Replace("cctldVerificationMethod", HashSet::from(["email"])),
         Mod::Replace("cctldLastVerified", HashSet::from(["20270226160000Z"])),
     ];
-    assert_eq!(a.modify(&team(), mods).expect("modify").rc, 0);
+    assert_eq!(v.modify(&team(), mods).expect("modify").rc, 0);
     let e = attrs(&mut admin, &team());
     assert_eq!(one(&e, "cctldLastVerified"), "20270226160000Z");
     assert_eq!(one(&e, "cctldVerificationDue"), "20270526160000Z");
     assert_eq!(one(&e, "cctldVerificationNextMethod"), "fax");
     // Next after fax: no messenger and no postal address, so back to voice.
     assert_eq!(
-        replace(&mut a, &team(), "cctldVerificationMethod", "fax"),
+        replace(&mut v, &team(), "cctldVerificationMethod", "fax"),
         0
     );
     let e = attrs(&mut admin, &team());
@@ -144,16 +206,16 @@ fn verification_cycle_with_a_controlled_clock() {
 
     // A failed check is due at once.
     assert_eq!(
-        replace(&mut a, &team(), "cctldVerificationStatus", "failed"),
+        replace(&mut v, &team(), "cctldVerificationStatus", "failed"),
         0
     );
     let e = attrs(&mut admin, &team());
     assert_eq!(one(&e, "cctldVerificationDue"), "20270227090000Z");
 
-    // Changed contact data: pending, due now, the last verification kept.
+    // Changed contact data: pending, due within 14 days, the last verification kept.
     clock.advance(time::Duration::days(1));
     assert_eq!(
-        replace(&mut a, &team(), "cctldVerificationStatus", "verified"),
+        replace(&mut v, &team(), "cctldVerificationStatus", "verified"),
         0
     );
     clock.advance(time::Duration::days(1));
@@ -163,26 +225,28 @@ fn verification_cycle_with_a_controlled_clock() {
     );
     let e = attrs(&mut admin, &team());
     assert_eq!(one(&e, "cctldVerificationStatus"), "pending");
-    assert_eq!(one(&e, "cctldVerificationDue"), "20270301090000Z");
+    assert_eq!(one(&e, "cctldVerificationDue"), "20270315090000Z");
     assert_eq!(one(&e, "cctldLastVerified"), "20270228090000Z");
+    // cctldVerifiedBy still names who recorded that check, not the one who changed the data.
+    assert_eq!(one(&e, "cctldVerifiedBy"), vera());
     // Other changes leave the cycle alone.
     assert_eq!(replace(&mut a, &team(), "description", "the team"), 0);
     assert_eq!(
         one(&attrs(&mut admin, &team()), "cctldVerificationDue"),
-        "20270301090000Z"
+        "20270315090000Z"
     );
 
     // Unknown words and times in the future are refused (constraintViolation).
     assert_eq!(
-        replace(&mut a, &team(), "cctldVerificationMethod", "pigeon"),
+        replace(&mut v, &team(), "cctldVerificationMethod", "pigeon"),
         19
     );
     assert_eq!(
-        replace(&mut a, &team(), "cctldVerificationStatus", "maybe"),
+        replace(&mut v, &team(), "cctldVerificationStatus", "maybe"),
         19
     );
     assert_eq!(
-        replace(&mut a, &team(), "cctldLastVerified", "20300101000000Z"),
+        replace(&mut v, &team(), "cctldLastVerified", "20300101000000Z"),
         19
     );
 
@@ -203,10 +267,10 @@ fn verification_cycle_with_a_controlled_clock() {
             .collect()
     };
     assert_eq!(
-        due(&mut admin, "(cctldVerificationDue<=20270301090000Z)"),
+        due(&mut admin, "(cctldVerificationDue<=20270315090000Z)"),
         vec![team()]
     );
-    assert!(due(&mut admin, "(cctldVerificationDue<=20270301085959Z)").is_empty());
+    assert!(due(&mut admin, "(cctldVerificationDue<=20270315085959Z)").is_empty());
     assert_eq!(due(&mut admin, "(cctldAvailable247=TRUE)"), vec![team()]);
 
     // The computed attributes: a registry admin cannot postpone the due date or name another
@@ -229,7 +293,7 @@ fn verification_cycle_with_a_controlled_clock() {
     );
     let e = attrs(&mut admin, &team());
     assert_eq!(one(&e, "cctldVerificationDue"), "20270401000000Z");
-    assert_eq!(one(&e, "cctldVerifiedBy"), alice());
+    assert_eq!(one(&e, "cctldVerifiedBy"), vera());
 }
 
 #[test]
@@ -356,4 +420,83 @@ fn the_derived_status_cannot_be_indexed() {
     c.index.eq.push("cctldVerificationStatus".into());
     let e = c.validate().expect_err("refused");
     assert!(e.contains("derived"), "{e}");
+}
+
+/// Issue 15, part 4: a directory admin may change anything, but records a verification only
+/// as a verifier (or when the configuration names its group as a recorder group).
+#[test]
+fn a_directory_admin_records_only_as_a_verifier_or_when_configured() {
+    for configured in [false, true] {
+        let s = TestServer::start_with(|c| {
+            if configured {
+                c.freshness.recorders = Some(vec![
+                    "cn=directory-admins,ou=groups,dc=cctld-ir,dc=example".into(),
+                ]);
+            }
+        });
+        setup(&s);
+        let mut admin = s.admin();
+        let ops = "cn=ops,ou=groups,dc=cctld-ir,dc=example";
+        add(
+            &mut admin,
+            ops,
+            &[
+                (
+                    "objectClass",
+                    &["organizationalRole", "simpleSecurityObject"],
+                ),
+                ("cn", &["ops"]),
+                ("userPassword", &["ops secret 1234"]),
+            ],
+        );
+        add(
+            &mut admin,
+            "cn=directory-admins,ou=groups,dc=cctld-ir,dc=example",
+            &[
+                ("objectClass", &["groupOfNames"]),
+                ("cn", &["directory-admins"]),
+                ("member", &[ops]),
+            ],
+        );
+        add(
+            &mut admin,
+            &team(),
+            &[
+                ("objectClass", &["organizationalRole", "cctldContact"]),
+                ("cn", &["incident-response"]),
+                ("associatedDomain", &["zz"]),
+                ("telephoneNumber", &["+49 69 1234 0100"]),
+            ],
+        );
+        let mut o = s.conn();
+        o.simple_bind(ops, "ops secret 1234")
+            .expect("bind")
+            .success()
+            .expect("ops bind");
+        // A directory admin changes the registry's data freely...
+        assert_eq!(replace(&mut o, &team(), "description", "by ops"), 0);
+        // ...but records a verification only where the policy lets it.
+        let rc = replace(&mut o, &team(), "cctldVerificationMethod", "voice");
+        if configured {
+            assert_eq!(rc, 0);
+            assert_eq!(one(&attrs(&mut admin, &team()), "cctldVerifiedBy"), ops);
+        } else {
+            assert_eq!(rc, 50);
+            // Joining the verifiers makes it a recorder.
+            let r = admin
+                .modify(
+                    "cn=verifiers,ou=groups,dc=cctld-ir,dc=example",
+                    vec![Mod::Add("member", HashSet::from([ops]))],
+                )
+                .expect("modify");
+            assert_eq!(r.rc, 0, "{}", r.text);
+            assert_eq!(
+                replace(&mut o, &team(), "cctldVerificationMethod", "voice"),
+                0
+            );
+            let e = attrs(&mut admin, &team());
+            assert_eq!(one(&e, "cctldVerifiedBy"), ops);
+            assert_eq!(one(&e, "cctldVerificationStatus"), "verified");
+        }
+    }
 }
