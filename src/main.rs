@@ -523,7 +523,7 @@ fn reminders(a: RemindersArgs) -> Result<(), String> {
         let mut out = String::new();
         for m in &mails {
             out.push_str(&ccdir::tools::reminders::text(from, m));
-            out.push_str("\n");
+            out.push('\n');
         }
         write_out(None, &out)?;
         eprintln!(

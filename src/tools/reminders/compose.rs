@@ -45,7 +45,7 @@ fn contact_line(c: &Item) -> String {
         &c.status
     };
     format!(
-        "  - {}\n    {when}, status {status}, last verified {}, next check by {}\n    {}\n",
+        "  - {}\n    {when}, status {status}\n    last verified {}, next check by {}\n    {}\n",
         c.name,
         day(&c.last_verified),
         c.next_method,
@@ -64,9 +64,9 @@ pub(crate) fn registry_mail(r: &Registry, lead_days: u32, period_days: u32) -> (
     );
     let mut b = format!(
         "Dear administrators of .{}{},\n\n\
-         the incident-response contacts below are to be verified again: call, mail, fax, chat or\n\
-         write to them over the channel given, and record the result (ldapmodify, or ask the\n\
-         verification team).\n",
+         the incident-response contacts below are to be verified again: call,\n\
+         mail, fax, chat or write to them over the channel given, and record\n\
+         the result (ldapmodify, or ask the verification team).\n",
         r.domain,
         if r.name.is_empty() {
             String::new()
@@ -93,7 +93,7 @@ pub(crate) fn registry_mail(r: &Registry, lead_days: u32, period_days: u32) -> (
         }
     }
     b.push_str(&format!(
-        "\nThis reminder is sent at most once every {period_days} days while contacts are due.\n"
+        "\nThis reminder is sent at most once every {period_days} days while\ncontacts are due.\n"
     ));
     (subject, b)
 }

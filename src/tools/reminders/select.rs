@@ -35,6 +35,18 @@ fn stale(marks: &Marks, key: &str, now: i64, period_days: u32) -> bool {
     }
 }
 
+/// Recipients sorted, each once (compared without case).
+fn addresses<'a>(all: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    let mut to: Vec<String> = Vec::new();
+    for m in all {
+        if !to.iter().any(|t| t.eq_ignore_ascii_case(m)) {
+            to.push(m.clone());
+        }
+    }
+    to.sort_by_key(|t| t.to_ascii_lowercase());
+    to
+}
+
 /// The mails due at `report.at` (the report made with the lead time as its horizon): the
 /// registries' first, the digest (to `digest_to`, when any) last.
 pub(crate) fn plan(
@@ -59,12 +71,7 @@ pub(crate) fn plan(
             delivery.push(Delivery::Earlier);
             continue;
         }
-        let mut to: Vec<String> = Vec::new();
-        for m in r.admins.iter().flat_map(|a| &a.mail) {
-            if !to.iter().any(|t| t.eq_ignore_ascii_case(m)) {
-                to.push(m.clone());
-            }
-        }
+        let to = addresses(r.admins.iter().flat_map(|a| &a.mail));
         if to.is_empty() {
             delivery.push(Delivery::NoAddress);
             continue;
@@ -84,7 +91,7 @@ pub(crate) fn plan(
     {
         let (subject, body) = compose::digest(report, &delivery, lead_days);
         mails.push(Mail {
-            to: digest_to.to_vec(),
+            to: addresses(digest_to),
             subject,
             body,
             marks: vec![DIGEST.to_string()],
@@ -194,7 +201,7 @@ mod tests {
         );
         for want in [
             "Dear administrators of .zz (ZZ Registry)",
-            "1 contact overdue:\n  - Ann Admin\n    due 2026-11-01 (22 days ago), status overdue, \
+            "1 contact overdue:\n  - Ann Admin\n    due 2026-11-01 (22 days ago), status overdue\n    \
              last verified never, next check by email\n    uid=a,associatedDomain=zz",
             "1 contact falling due within 14 days:\n  - Bob\n    due 2026-12-05 (in 12 days), \
              status verified",
