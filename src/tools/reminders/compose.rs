@@ -106,6 +106,8 @@ pub(crate) enum Delivery {
     Earlier,
     /// No admin has a mail address.
     NoAddress,
+    /// The relay did not take it (its answer).
+    Failed(String),
 }
 
 /// Subject and body of the verifiers' digest.
@@ -139,6 +141,7 @@ pub(crate) fn digest(report: &Report, delivery: &[Delivery], lead_days: u32) -> 
             Delivery::NoAddress => {
                 "    NOT REMINDED: no admin of this registry has a mail address\n".to_string()
             }
+            Delivery::Failed(e) => format!("    NOT REMINDED: {e} (tried again later)\n"),
         });
     }
     (subject, b)

@@ -2,7 +2,8 @@
 //! the time. Per registry one mail to its admins when it has contacts overdue or falling due
 //! and that kind was not mailed within the period; one digest per period to the verifiers.
 
-use super::compose::{self, Delivery};
+use super::compose;
+pub(crate) use super::compose::Delivery;
 use crate::tools::report::{key, Report};
 use std::collections::HashMap;
 
@@ -14,6 +15,8 @@ pub struct Mail {
     pub body: String,
     /// The state keys to record once the relay accepted it.
     pub(crate) marks: Vec<String>,
+    /// The registry's index in the report (None: the digest).
+    pub(crate) registry: Option<usize>,
 }
 
 /// The recorded state: key -> Unix seconds of the last mail.
@@ -47,19 +50,18 @@ fn addresses<'a>(all: impl IntoIterator<Item = &'a String>) -> Vec<String> {
     to
 }
 
-/// The mails due at `report.at` (the report made with the lead time as its horizon): the
-/// registries' first, the digest (to `digest_to`, when any) last.
-pub(crate) fn plan(
+/// The registries' mails due at `report.at` (the report made with the lead time as its
+/// horizon), and per registry of the report what becomes of it (for the digest).
+pub(crate) fn registry_mails(
     report: &Report,
     marks: &Marks,
-    digest_to: &[String],
     lead_days: u32,
     period_days: u32,
-) -> Vec<Mail> {
+) -> (Vec<Mail>, Vec<Delivery>) {
     let now = report.at.unix_timestamp();
     let mut mails = Vec::new();
     let mut delivery = Vec::new();
-    for r in &report.registries {
+    for (i, r) in report.registries.iter().enumerate() {
         let mut keys = Vec::new();
         if r.contacts.iter().any(|c| c.overdue) {
             keys.push(registry_key("overdue", &r.dn));
@@ -83,20 +85,54 @@ pub(crate) fn plan(
             subject,
             body,
             marks: keys,
+            registry: Some(i),
         });
     }
-    if !report.registries.is_empty()
+    (mails, delivery)
+}
+
+/// The verifiers' digest, when one is due (something to report, recipients, and none sent
+/// within the period); `delivery` says per registry what became of its own mail.
+pub(crate) fn digest_mail(
+    report: &Report,
+    marks: &Marks,
+    digest_to: &[String],
+    delivery: &[Delivery],
+    lead_days: u32,
+    period_days: u32,
+) -> Option<Mail> {
+    let due = !report.registries.is_empty()
         && !digest_to.is_empty()
-        && stale(marks, DIGEST, now, period_days)
-    {
-        let (subject, body) = compose::digest(report, &delivery, lead_days);
-        mails.push(Mail {
+        && stale(marks, DIGEST, report.at.unix_timestamp(), period_days);
+    due.then(|| {
+        let (subject, body) = compose::digest(report, delivery, lead_days);
+        Mail {
             to: addresses(digest_to),
             subject,
             body,
             marks: vec![DIGEST.to_string()],
-        });
-    }
+            registry: None,
+        }
+    })
+}
+
+/// Every mail due (the registries' first, the digest last), as if each were accepted.
+pub(crate) fn plan(
+    report: &Report,
+    marks: &Marks,
+    digest_to: &[String],
+    lead_days: u32,
+    period_days: u32,
+) -> Vec<Mail> {
+    let (mut mails, delivery) = registry_mails(report, marks, lead_days, period_days);
+    mails.extend(digest_mail(
+        report,
+        marks,
+        digest_to,
+        &delivery,
+        lead_days,
+        period_days,
+    ));
     mails
 }
 

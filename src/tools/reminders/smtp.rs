@@ -87,3 +87,55 @@ impl Mailer for Smtp {
             .map_err(|e| format!("the relay did not accept it: {e}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_message_is_plain_text_marked_automatic() {
+        let m = Mail {
+            to: vec!["a@zz.example".into(), "b@zz.example".into()],
+            subject: "[ccdir] .zz: 1 contact overdue".into(),
+            body: "Dear administrators of .zz,\n".into(),
+            marks: vec![],
+            registry: None,
+        };
+        let from: Mailbox = "ccdir@cctld-ir.example".parse().unwrap();
+        let text = String::from_utf8(message(&from, &m).unwrap().formatted()).unwrap();
+        for want in [
+            "From: ccdir@cctld-ir.example\r\n",
+            "To: a@zz.example, b@zz.example\r\n",
+            "Subject: [ccdir] .zz: 1 contact overdue\r\n",
+            "Content-Type: text/plain; charset=utf-8\r\n",
+            "Auto-Submitted: auto-generated\r\n",
+            "Content-Transfer-Encoding: 7bit\r\n",
+            "\r\n\r\nDear administrators of .zz,\r\n",
+        ] {
+            assert!(text.contains(want), "{want}\n{text}");
+        }
+        let bad = Mail {
+            to: vec!["not an address".into()],
+            ..m
+        };
+        assert!(message(&from, &bad)
+            .unwrap_err()
+            .starts_with("recipient not an address"));
+    }
+
+    #[test]
+    fn a_missing_password_file_is_named() {
+        let c = Reminders {
+            relay: "localhost".into(),
+            from: "ccdir@cctld-ir.example".into(),
+            user: Some("ccdir".into()),
+            password_file: Some("/nonexistent/smtp-password".into()),
+            ..Reminders::default()
+        };
+        let e = Smtp::new(&c).err().unwrap();
+        assert!(
+            e.starts_with("reminders.password_file /nonexistent/smtp-password: "),
+            "{e}"
+        );
+    }
+}
