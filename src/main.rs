@@ -534,12 +534,15 @@ fn reminders(a: RemindersArgs) -> Result<(), String> {
     }
     init_logging(&c);
     let smtp = ccdir::tools::reminders::smtp::Smtp::new(&c.reminders)?;
-    let o = ccdir::tools::reminders::run(&dir, &smtp)?;
-    eprintln!("{} mail(s) sent, {} failed", o.sent, o.failed);
-    if o.failed > 0 {
+    let o = ccdir::tools::reminders::run(&dir, &smtp, &|| false)?;
+    eprintln!(
+        "{} mail(s) sent, {} failed, {} not tried (relay unavailable)",
+        o.sent, o.failed, o.deferred
+    );
+    if o.failed + o.deferred > 0 {
         Err(format!(
-            "{} mail(s) not accepted by the relay (see above)",
-            o.failed
+            "{} mail(s) not sent (see above)",
+            o.failed + o.deferred
         ))
     } else {
         Ok(())

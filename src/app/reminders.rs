@@ -1,6 +1,6 @@
 //! The reminder check in the server: when `reminders.enabled`, at start and then every
 //! `check_interval_secs`, [`crate::tools::reminders::run`] on a blocking thread. Stops with the
-//! server (a check in progress finishes its current mail first).
+//! server (a check in progress stops after its current mail).
 
 use crate::service::config::StartTls;
 use crate::service::Directory;
@@ -29,13 +29,19 @@ async fn task(dir: Arc<Directory>, shutdown: CancellationToken) {
     let every = Duration::from_secs(dir.config.reminders.check_interval_secs);
     loop {
         let d = dir.clone();
+        let stopping = shutdown.clone();
         let check = tokio::task::spawn_blocking(move || {
             let smtp = Smtp::new(&d.config.reminders)?;
-            reminders::run(&d, &smtp)
+            reminders::run(&d, &smtp, &|| stopping.is_cancelled())
         });
         match check.await {
-            Ok(Ok(o)) if o.sent + o.failed > 0 => {
-                tracing::info!(sent = o.sent, failed = o.failed, "reminder check done");
+            Ok(Ok(o)) if o.sent + o.failed + o.deferred > 0 => {
+                tracing::info!(
+                    sent = o.sent,
+                    failed = o.failed,
+                    deferred = o.deferred,
+                    "reminder check done"
+                );
             }
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "reminder check failed"),

@@ -18,7 +18,26 @@ use time::OffsetDateTime;
 /// Something that delivers a mail (the SMTP relay; tests use their own).
 pub trait Mailer {
     /// Ok once the relay accepted the message.
-    fn send(&self, mail: &Mail) -> Result<(), String>;
+    fn send(&self, mail: &Mail) -> Result<(), Refused>;
+}
+
+/// Why a mail was not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// This mail was refused for good (the relay's 5xx answer, an address it cannot take): the
+    /// other mails may still go.
+    Mail(String),
+    /// The relay cannot be reached or is not taking mail now (connection, TLS, time-out, a 4xx
+    /// answer): the rest of the check waits for the next one.
+    Relay(String),
+}
+
+impl Refused {
+    fn text(&self) -> &str {
+        match self {
+            Refused::Mail(e) | Refused::Relay(e) => e,
+        }
+    }
 }
 
 /// The mails due now (the directory's clock), without sending or recording anything.
@@ -72,21 +91,34 @@ impl State {
 pub struct Outcome {
     pub sent: usize,
     pub failed: usize,
+    /// Not tried: the relay was unavailable, or the server is stopping.
+    pub deferred: usize,
 }
 
 /// Send the mails due now (the directory's clock) and record each once the relay accepted it.
 /// A mail that fails is logged (subject, recipients, the relay's answer) and tried again at the
-/// next check; the digest, sent last, says which registries' mails failed.
-pub fn run(dir: &Directory, mailer: &dyn Mailer) -> Result<Outcome, String> {
+/// next check; the digest, sent last, says which registries' mails failed. When the relay is
+/// unavailable, or `stop()` says the server is stopping, the rest waits for the next check.
+pub fn run(
+    dir: &Directory,
+    mailer: &dyn Mailer,
+    stop: &dyn Fn() -> bool,
+) -> Result<Outcome, String> {
     let now = dir.clock.now();
     let s = State::read(dir, now)?;
     let (mails, mut delivery) =
         select::registry_mails(&s.report, &s.marks, s.lead_days, s.period_days);
     let mut out = Outcome::default();
+    let mut relay_down = false;
     for m in &mails {
+        if relay_down || stop() {
+            out.deferred += 1;
+            continue;
+        }
         if let Err(e) = send(dir, mailer, m, now, &mut out) {
+            relay_down = matches!(e, Refused::Relay(_));
             if let Some(d) = m.registry.and_then(|i| delivery.get_mut(i)) {
-                *d = select::Delivery::Failed(e);
+                *d = select::Delivery::Failed(e.text().to_string());
             }
         }
     }
@@ -99,21 +131,25 @@ pub fn run(dir: &Directory, mailer: &dyn Mailer) -> Result<Outcome, String> {
         s.period_days,
     );
     if let Some(m) = digest {
-        let _ = send(dir, mailer, &m, now, &mut out);
+        if relay_down || stop() {
+            out.deferred += 1;
+        } else {
+            let _ = send(dir, mailer, &m, now, &mut out);
+        }
     }
     Ok(out)
 }
 
-/// Send one mail and record it; Err(the relay's answer) when it was not accepted (logged).
-/// A failure to record it after the relay accepted it is logged as an error: the mail will be
-/// sent again at the next check.
+/// Send one mail and record it; Err when it was not accepted (logged). A failure to record it
+/// after the relay accepted it is logged as an error: the mail will be sent again at the next
+/// check.
 fn send(
     dir: &Directory,
     mailer: &dyn Mailer,
     m: &Mail,
     now: OffsetDateTime,
     out: &mut Outcome,
-) -> Result<(), String> {
+) -> Result<(), Refused> {
     let to = m.to.join(", ");
     match mailer.send(m) {
         Ok(()) => {
@@ -128,8 +164,12 @@ fn send(
         }
         Err(e) => {
             out.failed += 1;
-            tracing::warn!(%to, subject = %m.subject, error = %e,
-                "reminder not sent; trying again at the next check");
+            match &e {
+                Refused::Mail(text) => tracing::warn!(%to, subject = %m.subject, error = %text,
+                    "reminder refused; trying again at the next check"),
+                Refused::Relay(text) => tracing::warn!(%to, subject = %m.subject, error = %text,
+                    "reminder not sent, relay unavailable; this and the rest at the next check"),
+            }
             Err(e)
         }
     }
@@ -205,14 +245,18 @@ associatedDomain: yy
 cctldVerificationDue: 20261215000000Z
 ";
 
-    /// Records what it is given; refuses mail to refused@.
+    /// Records what it is given; refuses mail to refused@; down: refuses everything as
+    /// unavailable.
     #[derive(Default)]
-    struct Relay(RefCell<Vec<Mail>>);
+    struct Relay(RefCell<Vec<Mail>>, bool);
 
     impl Mailer for Relay {
-        fn send(&self, m: &Mail) -> Result<(), String> {
+        fn send(&self, m: &Mail) -> Result<(), Refused> {
+            if self.1 {
+                return Err(Refused::Relay("connection refused".into()));
+            }
             if m.to.iter().any(|t| t.starts_with("refused@")) {
-                return Err("550 5.1.1 recipient refused".into());
+                return Err(Refused::Mail("550 5.1.1 recipient refused".into()));
             }
             self.0.borrow_mut().push(m.clone());
             Ok(())
@@ -241,8 +285,28 @@ cctldVerificationDue: 20261215000000Z
         assert_eq!(plan(&dir).unwrap().len(), 3);
         assert!(dir.store.reminder_marks().unwrap().is_empty());
 
+        // The relay down: one attempt, the rest deferred; stopping: nothing tried.
+        let down = Relay(RefCell::default(), true);
+        let deferred = Outcome {
+            sent: 0,
+            failed: 1,
+            deferred: 2,
+        };
+        assert_eq!(run(&dir, &down, &|| false).unwrap(), deferred);
+        let stopping = Outcome {
+            deferred: 3,
+            ..Outcome::default()
+        };
+        assert_eq!(run(&dir, &down, &|| true).unwrap(), stopping);
+        assert!(dir.store.reminder_marks().unwrap().is_empty());
+
         let relay = Relay::default();
-        assert_eq!(run(&dir, &relay).unwrap(), Outcome { sent: 2, failed: 1 });
+        let first = Outcome {
+            sent: 2,
+            failed: 1,
+            deferred: 0,
+        };
+        assert_eq!(run(&dir, &relay, &|| false).unwrap(), first);
         let sent = relay.0.borrow().clone();
         assert_eq!(sent[0].to, ["ann@zz.example"]);
         assert_eq!(sent[1].to, ["v@x.example"]);
@@ -275,7 +339,12 @@ cctldVerificationDue: 20261215000000Z
         );
         // The next check: only the refused one, again.
         clock.advance(time::Duration::hours(1));
-        assert_eq!(run(&dir, &relay).unwrap(), Outcome { sent: 0, failed: 1 });
+        let again = Outcome {
+            sent: 0,
+            failed: 1,
+            deferred: 0,
+        };
+        assert_eq!(run(&dir, &relay, &|| false).unwrap(), again);
         assert_eq!(relay.0.borrow().len(), 2);
     }
 }

@@ -3,7 +3,7 @@
 //! when a user is configured. Blocking: the server calls it on a blocking thread.
 
 use super::select::Mail;
-use super::Mailer;
+use super::{Mailer, Refused};
 use crate::service::config::{Reminders, StartTls};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::Mailbox;
@@ -79,12 +79,15 @@ pub(crate) fn message(from: &Mailbox, m: &Mail) -> Result<Message, String> {
 }
 
 impl Mailer for Smtp {
-    fn send(&self, m: &Mail) -> Result<(), String> {
-        let msg = message(&self.from, m)?;
-        self.transport
-            .send(&msg)
-            .map(|_| ())
-            .map_err(|e| format!("the relay did not accept it: {e}"))
+    fn send(&self, m: &Mail) -> Result<(), Refused> {
+        let msg = message(&self.from, m).map_err(Refused::Mail)?;
+        self.transport.send(&msg).map(|_| ()).map_err(|e| {
+            if e.is_permanent() {
+                Refused::Mail(format!("the relay refused it: {e}"))
+            } else {
+                Refused::Relay(format!("the relay did not take it: {e}"))
+            }
+        })
     }
 }
 
