@@ -57,6 +57,26 @@ enum Command {
     /// The offline roster: vCard 4.0, CSV, or printable HTML pages per region
     /// (docs/operations/roster.md).
     Roster(RosterArgs),
+    /// The reminder mails due now (server stopped, or a copy of its data dir): print them
+    /// (--dry-run), or send them and record them as the server does (--send)
+    /// (docs/operations/freshness.md, "Reminders").
+    Reminders(RemindersArgs),
+}
+
+#[derive(Args)]
+#[group(id = "mode", required = true, multiple = false)]
+struct RemindersArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Print what would be sent (recipients, subject, body); send and record nothing.
+    #[arg(long, group = "mode")]
+    dry_run: bool,
+    /// Send the mails due now through the relay and record them (needs reminders.enabled).
+    #[arg(long, group = "mode")]
+    send: bool,
+    /// As of this time (Generalized Time, e.g. 20261123000000Z; default now).
+    #[arg(long)]
+    at: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -294,6 +314,7 @@ fn main() -> ExitCode {
         Command::Report(ReportCommand::Overdue(a)) => report_overdue(a),
         Command::Roster(a) => roster(a),
         Command::Check(a) => check(a),
+        Command::Reminders(a) => reminders(a),
         Command::CheckConfig(a) => a.load().map(|c| {
             println!(
                 "configuration OK (data dir {}, suffix {})",
@@ -479,6 +500,53 @@ fn report_overdue(a: OverdueArgs) -> Result<(), String> {
         f => return Err(format!("--format {f}: expected text, json or csv")),
     };
     write_out(a.output.as_ref(), &text)
+}
+
+fn reminders(a: RemindersArgs) -> Result<(), String> {
+    let c = a.config.load()?;
+    if a.send && !c.reminders.enabled {
+        return Err(
+            "reminders are not enabled (reminders.enabled = true, with relay and from)".into(),
+        );
+    }
+    let clock = std::sync::Arc::new(ccdir::core::clock::ManualClock::new(parse_time(
+        a.at.as_deref(),
+    )?));
+    let dir = ccdir::app::server::open_directory(&c, clock)?;
+    if a.dry_run {
+        let mails = ccdir::tools::reminders::plan(&dir)?;
+        let from = if c.reminders.from.is_empty() {
+            "(reminders.from not set)"
+        } else {
+            &c.reminders.from
+        };
+        let mut out = String::new();
+        for m in &mails {
+            out.push_str(&ccdir::tools::reminders::text(from, m));
+            out.push('\n');
+        }
+        write_out(None, &out)?;
+        eprintln!(
+            "{} mail(s) would be sent (dry run: nothing sent or recorded)",
+            mails.len()
+        );
+        return Ok(());
+    }
+    init_logging(&c);
+    let smtp = ccdir::tools::reminders::smtp::Smtp::new(&c.reminders)?;
+    let o = ccdir::tools::reminders::run(&dir, &smtp, &|| false)?;
+    eprintln!(
+        "{} mail(s) sent, {} failed, {} not tried (relay unavailable)",
+        o.sent, o.failed, o.deferred
+    );
+    if o.failed + o.deferred > 0 {
+        Err(format!(
+            "{} mail(s) not sent (see above)",
+            o.failed + o.deferred
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 fn check(a: CheckArgs) -> Result<(), String> {

@@ -1,5 +1,7 @@
-//! The running server: listeners and start-up, the first start's entries, TLS.
+//! The running server: listeners and start-up, the first start's entries, TLS, the reminder
+//! check.
 
 pub mod bootstrap;
+mod reminders;
 pub mod server;
 pub mod tls;

@@ -236,6 +236,7 @@ impl Server {
                 ));
             }
         }
+        crate::app::reminders::spawn(&dir, &shutdown, &tracker);
         Ok(Server {
             ldap_addrs,
             ldaps_addrs,

@@ -31,6 +31,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub freshness: Freshness,
     pub checks: Checks,
+    pub reminders: Reminders,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -71,6 +72,131 @@ impl Freshness {
                 crate::core::dit::GROUPS_RDN
             )],
         }
+    }
+}
+
+/// How reminders reach the SMTP relay.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StartTls {
+    /// STARTTLS with a verified certificate, or nothing is sent.
+    Required,
+    /// Plain SMTP: only for a relay on the same host or a test relay (logged as a warning).
+    None,
+}
+
+/// Reminder mails to the registries' admins and a digest to the verifiers
+/// (docs/operations/freshness.md, "Reminders"). Off until configured.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Reminders {
+    /// Run the check in the server (and allow `ccdir reminders --send`).
+    pub enabled: bool,
+    /// The SMTP relay's host name (the name its certificate is checked against).
+    pub relay: String,
+    /// The relay's submission port.
+    pub port: u16,
+    /// `required` (default) or `none`.
+    pub starttls: StartTls,
+    /// PEM file with one extra CA certificate the relay's certificate may chain to (besides the
+    /// system's CA certificates).
+    pub ca_file: Option<PathBuf>,
+    /// SMTP AUTH user (with `password_file`).
+    pub user: Option<String>,
+    /// File holding the SMTP AUTH password (first line); read at each check, never logged.
+    pub password_file: Option<PathBuf>,
+    /// The sender address (From and envelope).
+    pub from: String,
+    /// Contacts due within this many days are announced before they become overdue.
+    pub lead_days: u32,
+    /// At most one mail per registry and kind (due soon, overdue) and one digest per this many
+    /// days.
+    pub period_days: u32,
+    /// Seconds between two checks in the server.
+    pub check_interval_secs: u64,
+    /// The group whose members' `mail` get the digest; default `cn=verifiers,ou=groups,<suffix>`.
+    pub digest_group: Option<String>,
+    /// Digest recipients when the group does not exist.
+    pub digest_to: Vec<String>,
+}
+
+impl Default for Reminders {
+    fn default() -> Self {
+        Reminders {
+            enabled: false,
+            relay: String::new(),
+            port: 587,
+            starttls: StartTls::Required,
+            ca_file: None,
+            user: None,
+            password_file: None,
+            from: String::new(),
+            lead_days: 14,
+            period_days: 7,
+            check_interval_secs: 3600,
+            digest_group: None,
+            digest_to: Vec::new(),
+        }
+    }
+}
+
+impl Reminders {
+    /// The digest group's DN.
+    pub fn digest_group(&self, suffix: &str) -> String {
+        self.digest_group
+            .clone()
+            .unwrap_or_else(|| format!("cn=verifiers,ou=groups,{suffix}"))
+    }
+
+    /// Check the section (what is needed to send only when enabled).
+    pub fn validate(&self) -> Result<(), String> {
+        let mail_ok =
+            |a: &str| email_address::EmailAddress::is_valid(a) && !a.contains(['<', '>', ' ']);
+        if !self.from.is_empty() && !mail_ok(&self.from) {
+            return Err(format!(
+                "reminders.from: \"{}\" is not a mail address",
+                self.from
+            ));
+        }
+        for a in &self.digest_to {
+            if !mail_ok(a) {
+                return Err(format!(
+                    "reminders.digest_to: \"{a}\" is not a mail address"
+                ));
+            }
+        }
+        if self.period_days == 0 || self.period_days > 366 {
+            return Err("reminders.period_days must be 1..=366".into());
+        }
+        if self.lead_days > 366 {
+            return Err("reminders.lead_days must be 0..=366".into());
+        }
+        if self.check_interval_secs == 0 {
+            return Err("reminders.check_interval_secs must be at least 1".into());
+        }
+        if self.user.is_some() != self.password_file.is_some() {
+            return Err("reminders.user and reminders.password_file must be given together".into());
+        }
+        if self.user.is_some() && self.starttls == StartTls::None {
+            return Err(
+                "reminders: SMTP AUTH needs starttls = \"required\" (the password would cross the network in clear)"
+                    .into(),
+            );
+        }
+        if self.enabled {
+            if self.relay.trim().is_empty() {
+                return Err(
+                    "reminders.enabled needs reminders.relay (the SMTP relay's host name)".into(),
+                );
+            }
+            if self.port == 0 {
+                return Err("reminders.port must be 1..=65535".into());
+            }
+            if self.from.is_empty() {
+                return Err("reminders.enabled needs reminders.from (the sender address)".into());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -282,6 +408,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             freshness: Freshness::default(),
             checks: Checks::default(),
+            reminders: Reminders::default(),
         }
     }
 }
@@ -498,6 +625,7 @@ impl Config {
         if self.freshness.pending_days > 366 {
             return Err("freshness.pending_days must be 0..=366".into());
         }
+        self.reminders.validate()?;
         Ok(())
     }
 
@@ -555,6 +683,71 @@ mod tests {
             let c = Config::default().with_overrides(&[key.into()]).unwrap();
             assert_eq!(c.validate().unwrap_err(), msg);
         }
+    }
+
+    #[test]
+    fn reminders_are_off_by_default_and_checked_when_on() {
+        let c = Config::default();
+        assert!(!c.reminders.enabled);
+        assert_eq!(c.reminders.starttls, StartTls::Required);
+        assert_eq!(
+            c.reminders.digest_group(&c.suffix),
+            "cn=verifiers,ou=groups,dc=cctld-ir,dc=example"
+        );
+        let on = |sets: &[&str]| {
+            let mut v: Vec<String> = vec!["reminders.enabled=true".into()];
+            v.extend(sets.iter().map(|s| s.to_string()));
+            Config::default().with_overrides(&v).unwrap().validate()
+        };
+        assert_eq!(
+            on(&["reminders.from=ccdir@example.org"]).unwrap_err(),
+            "reminders.enabled needs reminders.relay (the SMTP relay's host name)"
+        );
+        assert_eq!(
+            on(&["reminders.relay=smtp.example.org"]).unwrap_err(),
+            "reminders.enabled needs reminders.from (the sender address)"
+        );
+        let ok = [
+            "reminders.relay=smtp.example.org",
+            "reminders.from=ccdir@example.org",
+        ];
+        on(&ok).unwrap();
+        let with = |extra: &str| {
+            let mut v = ok.to_vec();
+            v.push(extra);
+            on(&v)
+        };
+        assert_eq!(
+            with("reminders.from=not an address").unwrap_err(),
+            "reminders.from: \"not an address\" is not a mail address"
+        );
+        assert_eq!(
+            with("reminders.period_days=0").unwrap_err(),
+            "reminders.period_days must be 1..=366"
+        );
+        assert_eq!(
+            with("reminders.user=ccdir").unwrap_err(),
+            "reminders.user and reminders.password_file must be given together"
+        );
+        let mut c = Config::default()
+            .with_overrides(&[
+                "reminders.enabled=true".into(),
+                "reminders.relay=localhost".into(),
+                "reminders.from=ccdir@example.org".into(),
+                "reminders.starttls=none".into(),
+                "reminders.user=ccdir".into(),
+                "reminders.password_file=/nonexistent".into(),
+            ])
+            .unwrap();
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .contains("SMTP AUTH needs starttls"));
+        c.reminders.user = None;
+        c.reminders.password_file = None;
+        c.validate().unwrap();
+        assert!(Config::from_toml("[reminders]\nstarttls = \"maybe\"\n").is_err());
+        assert!(Config::from_toml("[reminders]\nrelay_host = \"x\"\n").is_err());
     }
 
     #[test]

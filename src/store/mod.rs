@@ -19,6 +19,7 @@ pub(crate) mod encode;
 pub(crate) mod error;
 pub mod index;
 pub(crate) mod postings;
+mod reminders;
 pub(crate) mod tables;
 
 use crate::core::dn::Dn;
@@ -167,6 +168,7 @@ impl Store {
             txn.open_table(EQ_INDEX).map_err(db(WHAT))?;
             txn.open_table(SUB_INDEX).map_err(db(WHAT))?;
             txn.open_table(CHANGELOG).map_err(db(WHAT))?;
+            txn.open_table(REMINDERS).map_err(db(WHAT))?;
         }
         if reindex {
             const REINDEX: &str = "rebuilding the indexes";
@@ -303,6 +305,7 @@ impl Store {
                     sub: txn.open_table(SUB_INDEX).map_err(rerr)?,
                     changelog: txn.open_table(CHANGELOG).map_err(rerr)?,
                     meta: txn.open_table(META).map_err(rerr)?,
+                    txn: &txn,
                     schema: &self.schema,
                     spec: &self.spec,
                 })
@@ -437,6 +440,8 @@ pub(crate) struct WriteCtx<'t> {
     sub: Table<'t, &'static [u8], &'static [u8]>,
     changelog: Table<'t, u64, &'static [u8]>,
     meta: Table<'t, &'static str, &'static [u8]>,
+    /// For the tables few writes touch, opened when used (the reminder state).
+    txn: &'t redb::WriteTransaction,
     schema: &'t Schema,
     spec: &'t IndexSpec,
 }

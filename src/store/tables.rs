@@ -19,6 +19,9 @@ pub(crate) const EQ_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new(
 pub(crate) const SUB_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sub_index");
 /// change sequence number -> encoded change record (store/changelog.rs).
 pub(crate) const CHANGELOG: TableDefinition<u64, &[u8]> = TableDefinition::new("changelog");
+/// "kind registry-DN" (or "digest") -> when the last reminder of that kind was accepted by the
+/// relay, in Unix seconds (tools/reminders): what a restart must not send again.
+pub(crate) const REMINDERS: TableDefinition<&str, u64> = TableDefinition::new("reminders");
 /// format version, id and sequence counters, configuration the data depends on.
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 

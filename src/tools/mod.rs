@@ -6,6 +6,7 @@ pub mod check;
 pub mod generate;
 pub mod import;
 pub mod offline;
+pub mod reminders;
 pub mod report;
 pub mod roster;
 pub mod verify;

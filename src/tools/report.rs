@@ -84,7 +84,8 @@ fn parent_of(dn: &str) -> &str {
     ""
 }
 
-fn key(dn: &str) -> String {
+/// A DN in the form the report compares DNs in (lower case, no space after commas).
+pub(crate) fn key(dn: &str) -> String {
     dn.to_ascii_lowercase().replace(", ", ",")
 }
 
@@ -101,10 +102,39 @@ fn display_name(e: &Entry) -> String {
     }
 }
 
+/// The entries by DN, for [`group_members`].
+pub(crate) type ByDn<'e> = HashMap<String, &'e Entry>;
+
+pub(crate) fn by_dn(entries: &[Entry]) -> ByDn<'_> {
+    entries.iter().map(|e| (key(&e.dn), e)).collect()
+}
+
+/// The members of a group (`member`), with their names and mail; None when the group is not
+/// among the entries. A member that is not among them is listed by DN only.
+pub(crate) fn group_members(by_dn: &ByDn<'_>, group_dn: &str) -> Option<Vec<Admin>> {
+    by_dn.get(&key(group_dn)).map(|g| {
+        all(g, "member")
+            .into_iter()
+            .map(|m| match by_dn.get(&key(&m)) {
+                Some(p) => Admin {
+                    dn: p.dn.clone(),
+                    name: display_name(p),
+                    mail: all(p, "mail"),
+                },
+                None => Admin {
+                    dn: m,
+                    name: String::new(),
+                    mail: vec![],
+                },
+            })
+            .collect()
+    })
+}
+
 /// Build the report from entries (as [`crate::tools::offline::entries`] gives them): contacts due on
 /// or before `at` + `within_days`, contacts without a due date counting as overdue.
 pub fn build(entries: &[Entry], at: OffsetDateTime, within_days: u32) -> Report {
-    let by_dn: HashMap<String, &Entry> = entries.iter().map(|e| (key(&e.dn), e)).collect();
+    let by_dn = by_dn(entries);
     let horizon = at + time::Duration::days(within_days as i64);
     let mut regs: Vec<Registry> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -137,27 +167,8 @@ pub fn build(entries: &[Entry], at: OffsetDateTime, within_days: u32) -> Report 
             Some(i) => *i,
             None => {
                 let reg = by_dn.get(&pk).copied();
-                let admins_dn = format!("cn=admins,{parent}");
-                let admins = by_dn
-                    .get(&key(&admins_dn))
-                    .map(|g| {
-                        all(g, "member")
-                            .into_iter()
-                            .map(|m| match by_dn.get(&key(&m)) {
-                                Some(p) => Admin {
-                                    dn: p.dn.clone(),
-                                    name: display_name(p),
-                                    mail: all(p, "mail"),
-                                },
-                                None => Admin {
-                                    dn: m,
-                                    name: String::new(),
-                                    mail: vec![],
-                                },
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let admins =
+                    group_members(&by_dn, &format!("cn=admins,{parent}")).unwrap_or_default();
                 regs.push(Registry {
                     domain: reg
                         .map(|r| first(r, "associatedDomain"))
@@ -188,7 +199,8 @@ pub fn build(entries: &[Entry], at: OffsetDateTime, within_days: u32) -> Report 
     }
 }
 
-fn day(g: &str) -> String {
+/// A Generalized Time as YYYY-MM-DD ("never" when empty).
+pub(crate) fn day(g: &str) -> String {
     match parse_gtime(g.as_bytes()) {
         Some(t) => format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
         None if g.is_empty() => "never".into(),

@@ -92,13 +92,24 @@ impl TestServer {
     }
 
     /// Stop and start again on the same data dir (new ports).
-    pub fn restart(mut self) -> TestServer {
+    pub fn restart(self) -> TestServer {
+        self.restart_with_clock(Arc::new(ccdir::core::clock::SystemClock))
+    }
+
+    /// Stop and start again on the same data dir (new ports) with the given clock.
+    pub fn restart_with_clock(mut self, clock: Arc<dyn ccdir::core::clock::Clock>) -> TestServer {
         let tmp = self._tmp.take();
         let config = self.config.clone();
         self.stop_now();
-        let mut s = Self::start_config(config);
+        let mut s = Self::start_config_clock(config, clock);
         s._tmp = tmp;
         s
+    }
+
+    /// Stop, keeping the data dir (for offline commands): the temporary directory holding it.
+    pub fn stop(mut self) -> Option<tempfile::TempDir> {
+        self.stop_now();
+        self._tmp.take()
     }
 
     fn stop_now(&mut self) {

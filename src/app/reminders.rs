@@ -1,0 +1,55 @@
+//! The reminder check in the server: when `reminders.enabled`, at start and then every
+//! `check_interval_secs`, [`crate::tools::reminders::run`] on a blocking thread. Stops with the
+//! server (a check in progress stops after its current mail).
+
+use crate::service::config::StartTls;
+use crate::service::Directory;
+use crate::tools::reminders::{self, smtp::Smtp};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Start the task when reminders are enabled.
+pub(crate) fn spawn(dir: &Arc<Directory>, shutdown: &CancellationToken, tracker: &TaskTracker) {
+    let c = &dir.config.reminders;
+    if !c.enabled {
+        return;
+    }
+    if c.starttls == StartTls::None {
+        tracing::warn!(relay = %c.relay, port = c.port,
+            "reminders.starttls = none: reminders cross the network unencrypted");
+    }
+    tracing::info!(relay = %c.relay, port = c.port, every_secs = c.check_interval_secs,
+        "reminders enabled");
+    tracker.spawn(task(dir.clone(), shutdown.clone()));
+}
+
+async fn task(dir: Arc<Directory>, shutdown: CancellationToken) {
+    let every = Duration::from_secs(dir.config.reminders.check_interval_secs);
+    loop {
+        let d = dir.clone();
+        let stopping = shutdown.clone();
+        let check = tokio::task::spawn_blocking(move || {
+            let smtp = Smtp::new(&d.config.reminders)?;
+            reminders::run(&d, &smtp, &|| stopping.is_cancelled())
+        });
+        match check.await {
+            Ok(Ok(o)) if o.sent + o.failed + o.deferred > 0 => {
+                tracing::info!(
+                    sent = o.sent,
+                    failed = o.failed,
+                    deferred = o.deferred,
+                    "reminder check done"
+                );
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "reminder check failed"),
+            Err(e) => tracing::error!(error = %e, "reminder check task failed"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
