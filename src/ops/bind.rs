@@ -1,5 +1,7 @@
 //! Bind (RFC 4511 4.2, RFC 4513): simple with argon2id passwords, and anonymous.
-//! Unknown DN and wrong password both give invalidCredentials after the same work.
+//! Unknown DN and wrong password both give invalidCredentials after the same work. An account
+//! pending approval or suspended (write/accounts.rs) gets invalidCredentials too, with its
+//! reason, once the password is right.
 
 use super::Session;
 use crate::acl::rules::Level;
