@@ -78,7 +78,11 @@ fn simple(dir: &Directory, s: &Session, name: &str, pw: &[u8]) -> Result<Identit
         .and_then(|(_, e)| e.get("userPassword"))
         .map(|a| a.values.clone())
         .unwrap_or_default();
-    let refusal = entry.as_ref().and_then(|(_, e)| accounts::bind_refusal(e));
+    // The admin_dn binds whatever its status says (as it is never locked out, below).
+    let refusal = entry
+        .as_ref()
+        .filter(|_| dn.norm() != dir.policy.admin.norm())
+        .and_then(|(_, e)| accounts::bind_refusal(e));
     drop(acl);
     drop(snap);
     let ip = s.peer.ip();

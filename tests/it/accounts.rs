@@ -181,6 +181,10 @@ fn no_accounts_for_registry_admins_when_the_limit_is_zero() {
     let mut plain = reader("plain");
     plain.retain(|(a, _)| *a != "userPassword");
     assert_eq!(ana.add(&person("plain", "br"), plain).expect("add").rc, 0);
+    // The admin_dn binds whatever its status says (it is never locked out either).
+    let mut admin = s.admin();
+    assert_eq!(set_status(&mut admin, ADMIN, "suspended"), 0);
+    assert_eq!(bind(&s, ADMIN, &s.admin_password()).0, 0);
 }
 
 /// The audit lines of `op` in the log file.
