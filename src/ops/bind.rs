@@ -1,5 +1,7 @@
 //! Bind (RFC 4511 4.2, RFC 4513): simple with argon2id passwords, and anonymous.
-//! Unknown DN and wrong password both give invalidCredentials after the same work.
+//! Unknown DN and wrong password both give invalidCredentials after the same work. An account
+//! pending approval or suspended (write/accounts.rs) gets invalidCredentials too, with its
+//! reason, once the password is right.
 
 use super::Session;
 use crate::acl::rules::Level;
@@ -8,7 +10,7 @@ use crate::core::error::LdapError;
 use crate::service::password::Check;
 use crate::service::Directory;
 use crate::store::View;
-use crate::write::{Change, Hooks, Mod, ModOp, Origin, Write};
+use crate::write::{accounts, Change, Hooks, Mod, ModOp, Origin, Write};
 use ldap3_proto::proto::{LdapBindCred, LdapBindRequest, LdapResultCode};
 
 /// Authenticate; on success returns the new identity. The caller resets the session to anonymous
@@ -76,6 +78,11 @@ fn simple(dir: &Directory, s: &Session, name: &str, pw: &[u8]) -> Result<Identit
         .and_then(|(_, e)| e.get("userPassword"))
         .map(|a| a.values.clone())
         .unwrap_or_default();
+    // The admin_dn binds whatever its status says (as it is never locked out, below).
+    let refusal = entry
+        .as_ref()
+        .filter(|_| dn.norm() != dir.policy.admin.norm())
+        .and_then(|(_, e)| accounts::bind_refusal(e));
     drop(acl);
     drop(snap);
     let ip = s.peer.ip();
@@ -96,18 +103,20 @@ fn simple(dir: &Directory, s: &Session, name: &str, pw: &[u8]) -> Result<Identit
         return Err(LdapError::invalid_credentials());
     }
     for h in &stored {
-        match dir.hasher.check(h, pw) {
-            Check::No => continue,
-            Check::Yes => {
-                dir.throttle.succeeded(&key);
-                return Ok(Identity::User(dn));
-            }
-            Check::Upgrade => {
-                dir.throttle.succeeded(&key);
-                upgrade(dir, &dn, h, pw);
-                return Ok(Identity::User(dn));
-            }
+        let check = dir.hasher.check(h, pw);
+        if check == Check::No {
+            continue;
         }
+        dir.throttle.succeeded(&key);
+        // Only who knows the password learns that the account is not (yet) approved.
+        if let Some(why) = refusal {
+            tracing::info!(dn = %dn, peer = %s.peer, "bind refused: {why}");
+            return Err(LdapError::new(LdapResultCode::InvalidCredentials, why));
+        }
+        if check == Check::Upgrade {
+            upgrade(dir, &dn, h, pw);
+        }
+        return Ok(Identity::User(dn));
     }
     if dir.throttle.failed(lockable.then_some(key.as_slice()), ip) {
         tracing::warn!(dn = %dn, peer = %s.peer, "account locked after repeated failed binds");
@@ -230,6 +239,10 @@ fn external(dir: &Directory, s: &Session, authzid: &[u8]) -> Result<Identity, Ld
         .entry(*id)?
         .ok_or_else(LdapError::invalid_credentials)?;
     let dn = dir.parse_dn(&entry.dn)?;
+    if let Some(why) = accounts::bind_refusal(&entry) {
+        tracing::info!(dn = %dn, peer = %s.peer, "SASL EXTERNAL bind refused: {why}");
+        return Err(LdapError::new(LdapResultCode::InvalidCredentials, why));
+    }
     // An authorization identity, if given, must be the mapped one (no proxy authorization).
     if !authzid.is_empty() {
         let text = std::str::from_utf8(authzid).unwrap_or_default();

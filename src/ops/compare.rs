@@ -57,10 +57,12 @@ pub(crate) fn compare(
     // The same test as an equality filter's (so objectClass also matches superclasses).
     let dn_norm = SchemaDn(&dir.schema);
     let mut any = false;
+    let mut found = false;
     for v in attr.values(&entry) {
         any = true;
         if dir.schema.value_matches(&ty, v, &want, &dn_norm) == Some(true) {
-            return Ok(LdapResultCode::CompareTrue);
+            found = true;
+            break;
         }
     }
     if !any {
@@ -69,5 +71,18 @@ pub(crate) fn compare(
             format!("{} has no {} attribute", dn.display(), ty.name()),
         ));
     }
-    Ok(LdapResultCode::CompareFalse)
+    // The answer tells something of the value: a read of the entry for the read log.
+    if let Some(mut log) = dir.read_log(&s.caller()) {
+        log.read(
+            &dn.store_key(),
+            &entry.dn,
+            "compare",
+            &[ty.name().to_string()],
+        );
+    }
+    Ok(if found {
+        LdapResultCode::CompareTrue
+    } else {
+        LdapResultCode::CompareFalse
+    })
 }

@@ -186,12 +186,10 @@ fn may_set_password(
                     .dn()
                     .is_some_and(|d| d.norm() == target.norm()) =>
         {
-            if acl.allows(
-                &target.store_key(),
-                Some(&e),
-                Some("userPassword"),
-                Level::Write,
-            ) {
+            let key = target.store_key();
+            if acl.allows(&key, Some(&e), Some("userPassword"), Level::Write) {
+                let manage = acl.allows(&key, Some(&e), None, Level::Manage);
+                crate::write::accounts::password_modify_allowed(manage, &e)?;
                 Ok((id, e))
             } else {
                 Err(LdapError::insufficient_access(format!(

@@ -45,29 +45,46 @@ impl Audit {
     }
 
     pub(crate) fn record(&self, time: &str, ev: &Event<'_>) {
+        if self.out.is_none() {
+            return;
+        }
+        let mut bytes = Vec::new();
+        append(&mut bytes, time, ev);
+        self.write(&bytes);
+    }
+
+    /// Write lines made by [`append`] at once (the read log writes a search's lines together).
+    pub(crate) fn write(&self, bytes: &[u8]) {
         let Some(out) = &self.out else { return };
-        let line = Line {
-            time,
-            conn: ev.conn,
-            peer: &ev.peer,
-            bound: ev.bound,
-            op: ev.op,
-            target: ev.target,
-            attrs: ev.attrs,
-            result: ev.code,
-        };
-        let mut bytes = match serde_json::to_vec(&line) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::error!("cannot write the audit log: {e}");
-                return;
-            }
-        };
-        bytes.push(b'\n');
+        if bytes.is_empty() {
+            return;
+        }
         if let Ok(mut w) = out.lock() {
-            if w.write_all(&bytes).and_then(|_| w.flush()).is_err() {
+            if w.write_all(bytes).and_then(|_| w.flush()).is_err() {
                 tracing::error!("cannot write the audit log");
             }
+        }
+    }
+}
+
+/// One event as a JSON line, appended to `buf`.
+pub(crate) fn append(buf: &mut Vec<u8>, time: &str, ev: &Event<'_>) {
+    let line = Line {
+        time,
+        conn: ev.conn,
+        peer: &ev.peer,
+        bound: ev.bound,
+        op: ev.op,
+        target: ev.target,
+        attrs: ev.attrs,
+        result: ev.code,
+    };
+    let start = buf.len();
+    match serde_json::to_writer(&mut *buf, &line) {
+        Ok(()) => buf.push(b'\n'),
+        Err(e) => {
+            buf.truncate(start);
+            tracing::error!("cannot write the audit log: {e}");
         }
     }
 }

@@ -29,9 +29,28 @@ pub struct Config {
     pub store: StoreConfig,
     pub schema: SchemaConfig,
     pub audit: AuditConfig,
+    pub accounts: Accounts,
     pub freshness: Freshness,
     pub checks: Checks,
     pub reminders: Reminders,
+}
+
+/// Accounts (entries with a password) that registry admins create (docs/security.md,
+/// "Accounts").
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Accounts {
+    /// Accounts a registry's admins may have below their registry, pending and approved
+    /// together (0: they may create none); directory admins are not limited.
+    pub max_per_registry: u32,
+}
+
+impl Default for Accounts {
+    fn default() -> Self {
+        Accounts {
+            max_per_registry: 5,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -238,12 +257,16 @@ impl Default for Checks {
 pub struct AuditConfig {
     /// `stdout`, `none`, or a file to append JSON lines to.
     pub output: String,
+    /// Also log every entry of personal data (below `ou=registries`) a search or compare
+    /// returns: who read which entry, never values.
+    pub log_reads: bool,
 }
 
 impl Default for AuditConfig {
     fn default() -> Self {
         AuditConfig {
             output: "stdout".into(),
+            log_reads: false,
         }
     }
 }
@@ -406,6 +429,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             schema: SchemaConfig::default(),
             audit: AuditConfig::default(),
+            accounts: Accounts::default(),
             freshness: Freshness::default(),
             checks: Checks::default(),
             reminders: Reminders::default(),
@@ -479,6 +503,7 @@ impl Default for Index {
             "userCertificate",
             "cctldVerificationDue",
             "cctldAvailable247",
+            "cctldAccountStatus",
         ];
         let sub = [
             "cn",

@@ -5,6 +5,7 @@
 pub(crate) mod audit;
 pub mod config;
 pub mod password;
+pub(crate) mod read_log;
 pub(crate) mod throttle;
 
 use crate::acl::{Identity, Policy};
@@ -41,6 +42,12 @@ impl Directory {
 
     pub(crate) fn parse_dn(&self, text: &str) -> Result<Dn, crate::core::error::LdapError> {
         Dn::parse(text, &self.schema)
+    }
+
+    /// `ou=registries,<suffix>`, the container of the registries (and of the personal data).
+    pub(crate) fn registries(&self) -> Option<Dn> {
+        let rdn = Dn::parse_rdn(crate::core::dit::REGISTRIES_RDN, &self.schema).ok()?;
+        Some(self.suffix.child(rdn))
     }
 
     /// Write one audit line for a bind or a write.

@@ -58,7 +58,9 @@ pub(crate) enum Origin {
     Command,
     /// The server itself, for a change whose access the calling operation decided by its own
     /// rule: the password modify extended operation (RFC 3062) and the re-hashing of a legacy
-    /// password at bind. The values are hashes the server made.
+    /// password at bind. The values are hashes the server made. Password Modify makes no new
+    /// account for a registry admin (`accounts::password_modify_allowed`), so the accounts
+    /// stage has nothing to do here.
     Server,
     /// `ccdir import` and the sample directory: the operator's LDIF. With `keep_operational`
     /// the entries keep the operational attributes they carry (entryUUID, timestamps, CSN), as
@@ -80,6 +82,9 @@ pub(crate) struct Stages {
     pub(crate) access: bool,
     /// The verification rules on contact entries (crate::freshness).
     pub(crate) freshness: bool,
+    /// The accounts rules (write/accounts.rs): a registry admin's new account is counted
+    /// against `accounts.max_per_registry` and pending; only manage access approves.
+    pub(crate) accounts: bool,
     /// Password quality (length, not the uid or mail) for cleartext passwords.
     pub(crate) password_quality: bool,
     /// The content checks (write/content.rs): phone numbers, time zones, languages, mail,
@@ -103,6 +108,7 @@ impl Origin {
             Origin::Client | Origin::Command => Stages {
                 access: true,
                 freshness: true,
+                accounts: true,
                 password_quality: true,
                 content: true,
                 references: true,
@@ -112,6 +118,7 @@ impl Origin {
             Origin::Server => Stages {
                 access: false,
                 freshness: false,
+                accounts: false,
                 password_quality: false,
                 content: false,
                 references: true,
@@ -123,6 +130,7 @@ impl Origin {
             Origin::Import { keep_operational } => Stages {
                 access: false,
                 freshness: false,
+                accounts: false,
                 password_quality: false,
                 content: true,
                 references: false,
@@ -132,6 +140,7 @@ impl Origin {
             Origin::Bootstrap => Stages {
                 access: false,
                 freshness: false,
+                accounts: false,
                 password_quality: false,
                 content: true,
                 references: false,
@@ -142,6 +151,7 @@ impl Origin {
             Origin::Replication => Stages {
                 access: false,
                 freshness: false,
+                accounts: false,
                 password_quality: false,
                 content: false,
                 references: false,

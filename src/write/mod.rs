@@ -1,6 +1,7 @@
 //! The write path: every change to the directory goes through [`pipeline`] (bulk loads through
 //! [`pipeline::prepare_add`] and [`bulk`]).
 
+pub(crate) mod accounts;
 pub mod bulk;
 pub(crate) mod change;
 pub(crate) mod content;

@@ -345,6 +345,9 @@ fn add(
     if stages.references {
         references::check(dir, tx, Some(&cx.checker(tx)), dn, &entry, None)?;
     }
+    if stages.accounts {
+        super::accounts::on_write(dir, &*tx, dn, manage, None, &mut names, &mut entry)?;
+    }
     let entry = check_new(dir, dn, entry, st, stages)?;
     tx.insert(parent, dn, &entry)?;
     tx.log(&record(st, ChangeKind::Add, dn.display(), None, names))?;
@@ -471,6 +474,9 @@ fn modify(
     }
     if stages.freshness {
         freshness(cx, tx, manage, &mut names, false, &mut e)?;
+    }
+    if stages.accounts {
+        super::accounts::on_write(dir, &*tx, dn, manage, Some(&old), &mut names, &mut e)?;
     }
     values::check_entry(dir, dn, &e, LdapResultCode::NotALlowedOnRDN)?;
     if stages.content {

@@ -237,3 +237,123 @@ fn every_change_is_in_the_changelog() {
     assert_eq!(log.len(), before + 3);
     assert!(get(&t, &dn(&t, "cn=crew")).is_none());
 }
+
+/// The accounts stage (write/accounts.rs) as a registry admin (no manage access) sees it,
+/// against the store: the limit counts the registry's accounts, a new one is pending.
+#[test]
+fn accounts_are_counted_per_registry_and_pending() {
+    use super::accounts::{on_write, registry_of, STATUS};
+    let t = open();
+    let a = admin(&t);
+    let import = Origin::Import {
+        keep_operational: false,
+    };
+    let reg = attrs(&[
+        ("objectClass", &["organization", "cctldRegistry"]),
+        ("associatedDomain", &["xa"]),
+        ("o", &["xa"]),
+    ]);
+    add(&t, &a, import, "associatedDomain=xa", reg).unwrap();
+    let person = |uid: &str, pw: bool| {
+        let mut v = attrs(&[
+            ("objectClass", &["inetOrgPerson"]),
+            ("uid", &[uid]),
+            ("cn", &[uid]),
+            ("sn", &[uid]),
+        ]);
+        if pw {
+            v.extend(attrs(&[("userPassword", &["{SSHA}c2VjcmV0c2FsdA=="])]));
+        }
+        v
+    };
+    let max = t.dir.config.accounts.max_per_registry;
+    for i in 0..max {
+        let uid = format!("u{i}");
+        add(
+            &t,
+            &a,
+            import,
+            &format!("uid={uid},associatedDomain=xa"),
+            person(&uid, true),
+        )
+        .unwrap();
+    }
+    add(
+        &t,
+        &a,
+        import,
+        "uid=nopw,associatedDomain=xa",
+        person("nopw", false),
+    )
+    .unwrap();
+    let new_dn = dn(&t, "uid=new,associatedDomain=xa");
+    assert_eq!(
+        registry_of(&t.dir, &new_dn).map(|d| d.norm().to_string()),
+        Some(dn(&t, "associatedDomain=xa").norm().to_string())
+    );
+    assert!(registry_of(&t.dir, &dn(&t, "associatedDomain=xa")).is_some());
+    assert!(registry_of(&t.dir, &t.dir.registries().unwrap()).is_none());
+    let run =
+        |d: &crate::core::dn::Dn, manage: bool, old: Option<&Entry>, given: &[(&str, &[&str])]| {
+            let mut e = Entry::new(d.display());
+            for (n, v) in person("new", true).into_iter().chain(attrs(given)) {
+                e.set(&n, v);
+            }
+            let mut names: Vec<String> = e.attrs.iter().map(|x| x.name.clone()).collect();
+            let r = t.dir.store.write(|tx| {
+                on_write(&t.dir, &*tx, d, manage, old, &mut names, &mut e)?;
+                Err::<(), _>(crate::core::error::LdapError::other("roll back"))
+            });
+            match r {
+                Err(x) if x.message == "roll back" => Ok((e, names)),
+                Err(x) => Err((x.code as u32, x.message)),
+                Ok(()) => unreachable!(),
+            }
+        };
+    // The registry is full: one more is refused, naming the limit.
+    let (code, msg) = run(&new_dn, false, None, &[]).unwrap_err();
+    assert_eq!(code, LdapResultCode::AdminLimitExceeded as u32);
+    assert!(msg.contains("accounts.max_per_registry = 5"), "{msg}");
+    // A directory admin is not limited and makes approved accounts (no status).
+    let (e, _) = run(&new_dn, true, None, &[]).unwrap();
+    assert!(e.get(STATUS).is_none());
+    // A password for the entry without one is a new account too; a new password for an
+    // existing account is not.
+    let nopw_dn = dn(&t, "uid=nopw,associatedDomain=xa");
+    let nopw = get(&t, &nopw_dn).unwrap();
+    assert_eq!(
+        run(&nopw_dn, false, Some(&nopw), &[]).unwrap_err().0,
+        LdapResultCode::AdminLimitExceeded as u32
+    );
+    let u0_dn = dn(&t, "uid=u0,associatedDomain=xa");
+    let u0 = get(&t, &u0_dn).unwrap();
+    let (e, _) = run(&u0_dn, false, Some(&u0), &[]).unwrap();
+    assert!(e.get(STATUS).is_none(), "a password reset keeps the status");
+    // Below the limit (u0 is itself, not counted): pending, with the class that allows it.
+    let (e, names) = run(&u0_dn, false, None, &[]).unwrap();
+    assert_eq!(e.first_str(STATUS), Some("pending"));
+    assert!(e.has_object_class("cctldAccount"));
+    assert!(names.iter().any(|n| n == STATUS) && names.iter().any(|n| n == "objectClass"));
+    // A registry admin may say suspended or pending, never approved, and no other word.
+    let (e, _) = run(&u0_dn, false, None, &[(STATUS, &["suspended"])]).unwrap();
+    assert_eq!(e.first_str(STATUS), Some("suspended"));
+    assert_eq!(
+        run(&u0_dn, false, None, &[(STATUS, &["approved"])])
+            .unwrap_err()
+            .0,
+        LdapResultCode::InsufficentAccessRights as u32
+    );
+    assert_eq!(
+        run(&u0_dn, true, None, &[(STATUS, &["ok"])]).unwrap_err().0,
+        LdapResultCode::ConstraintViolation as u32
+    );
+    // Outside a registry only directory admins make accounts.
+    let outside = t
+        .dir
+        .parse_dn(&format!("cn=x,{}", t.dir.suffix.display()))
+        .unwrap();
+    assert_eq!(
+        run(&outside, false, None, &[]).unwrap_err().0,
+        LdapResultCode::InsufficentAccessRights as u32
+    );
+}

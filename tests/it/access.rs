@@ -10,20 +10,25 @@ fn set<'a>(v: &[&'a str]) -> HashSet<&'a str> {
     v.iter().copied().collect()
 }
 
-const PW: &str = "a-long-test-password";
+pub(crate) const PW: &str = "a-long-test-password";
 
-fn reg(tld: &str) -> String {
+pub(crate) fn reg(tld: &str) -> String {
     format!("associatedDomain={tld},ou=registries,{SUFFIX}")
 }
 
-fn person(uid: &str, tld: &str) -> String {
+pub(crate) fn person(uid: &str, tld: &str) -> String {
     format!("uid={uid},{}", reg(tld))
 }
 
 /// br (a member registry) with ana (its admin) and bob; pt (not a member) with rui; ops, a
 /// directory admin.
 fn directory() -> TestServer {
-    let s = TestServer::start();
+    directory_with(|_| {})
+}
+
+/// [`directory`] with a changed test configuration.
+pub(crate) fn directory_with(f: impl FnOnce(&mut ccdir::service::config::Config)) -> TestServer {
+    let s = TestServer::start_with(f);
     let mut c = s.admin();
     for tld in ["br", "pt"] {
         add(
@@ -93,7 +98,7 @@ fn directory() -> TestServer {
     s
 }
 
-fn login(s: &TestServer, dn: &str) -> LdapConn {
+pub(crate) fn login(s: &TestServer, dn: &str) -> LdapConn {
     let mut c = s.conn();
     assert_eq!(c.simple_bind(dn, PW).expect("bind").rc, 0, "bind {dn}");
     c

@@ -5,6 +5,7 @@ mod harness;
 mod layers;
 
 mod access;
+mod accounts;
 mod checks;
 mod cli_tools;
 mod command;

@@ -1206,6 +1206,8 @@ mod tests {
             "cctldVerificationMethod",
             "cctldVerifiedBy",
             "cctldVerificationStatus",
+            "cctldVerificationNextMethod",
+            "cctldAccountStatus",
         ];
         for (i, n) in names.iter().enumerate() {
             let a = s.attribute(n).unwrap();
@@ -1221,6 +1223,8 @@ mod tests {
             "cctldVerificationDue",
             "cctldVerificationStatus",
             "cctldContactPoint",
+            "cctldVerificationNextMethod",
+            "cctldAccountStatus",
         ];
         for n in names {
             assert_eq!(
@@ -1295,6 +1299,15 @@ mod tests {
                 "description"
             ]
         );
+        assert_eq!(
+            a("cctldAccountStatus").equality,
+            Some(EqualityRule::CaseIgnoreIA5)
+        );
+        let acct = s.object_class("cctldAccount").unwrap();
+        assert_eq!(acct.oid, format!("{BASE}.2.3"));
+        assert_eq!(acct.kind, ObjectClassKind::Auxiliary);
+        assert!(acct.must.is_empty());
+        assert_eq!(acct.may, vec!["cctldAccountStatus"]);
         let con = s.object_class("cctldContact").unwrap();
         assert_eq!(con.oid, format!("{BASE}.2.2"));
         assert_eq!(con.kind, ObjectClassKind::Auxiliary);

@@ -164,6 +164,7 @@ pub(crate) fn search(
         collected: Vec::new(),
         sort_limit: limits.sort_max_entries,
         now: dir.clock.now(),
+        reads: dir.read_log(&s.caller()),
         emit,
     };
     // A sorted search visits every match, then pages through the sorted list.

@@ -59,6 +59,8 @@ pub(super) struct Run<'a, 'e> {
     pub(super) emit: &'e mut dyn FnMut(LdapSearchResultEntry) -> bool,
     /// The time the search reads the data at (the derived verification status).
     pub(super) now: time::OffsetDateTime,
+    /// Where the entries returned are logged (`audit.log_reads`), or None.
+    pub(super) reads: Option<crate::service::read_log::ReadLog<'a>>,
 }
 
 impl Run<'_, '_> {
@@ -160,7 +162,7 @@ impl Run<'_, '_> {
             self.stop = Some(Stop::PageFull);
             return Ok(false);
         }
-        self.send(e, &unreadable)?;
+        self.send(key, e, &unreadable)?;
         if self.stop.is_some() {
             return Ok(false);
         }
@@ -168,12 +170,17 @@ impl Run<'_, '_> {
         Ok(true)
     }
 
-    fn send(&mut self, e: Entry, unreadable: &[String]) -> Result<(), LdapError> {
+    fn send(&mut self, key: &[u8], e: Entry, unreadable: &[String]) -> Result<(), LdapError> {
         let out = project(e, self.sel, self.typesonly, unreadable, &self.dir.schema);
+        // The DN is kept only when reads are logged.
+        let logged = self.reads.as_ref().map(|_| out.dn.clone());
         if !(self.emit)(out) {
             self.stop = Some(Stop::ClientGone);
         } else {
             self.sent += 1;
+            if let (Some(log), Some(dn)) = (&mut self.reads, logged) {
+                log.read(key, &dn, "read", &[]);
+            }
         }
         Ok(())
     }
@@ -286,7 +293,7 @@ impl Run<'_, '_> {
                 continue;
             };
             if let Some((e, unreadable)) = self.matching(s.id, &key)? {
-                self.send(e, &unreadable)?;
+                self.send(&key, e, &unreadable)?;
                 if self.stop.is_some() {
                     return Ok(SearchEnd::Abandoned);
                 }
