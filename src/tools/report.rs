@@ -278,6 +278,21 @@ pub fn text(r: &Report) -> String {
                 c.next_method,
                 c.dn
             ));
+            // The numbers a responder would call, next to the freshness line above.
+            if !c.phone.is_empty() {
+                o.push_str(&format!(
+                    "      tel {}  ({}, due {})\n",
+                    c.phone.join(" / "),
+                    if c.overdue {
+                        "overdue"
+                    } else if c.status.is_empty() {
+                        "-"
+                    } else {
+                        &c.status
+                    },
+                    day(&c.due)
+                ));
+            }
         }
     }
     o
@@ -392,6 +407,7 @@ mod tests {
                     ("objectClass", "cctldContact"),
                     ("cn", "A, B"),
                     ("mail", "a@zz.example"),
+                    ("telephoneNumber", "+49 69 1234 0100"),
                     ("cctldVerificationDue", "20261101000000Z"),
                     ("cctldVerificationMethod", "voice"),
                 ],
@@ -430,6 +446,11 @@ mod tests {
         assert_eq!(g.contacts[1].next_method, "email");
         let t = text(&r);
         assert!(t.contains("2 overdue, 1 due soon, in 1 registries"), "{t}");
+        // Each number with the freshness of the contact it reaches.
+        assert!(
+            t.contains("tel +49 69 1234 0100  (overdue, due 2026-11-01)"),
+            "{t}"
+        );
         let c = csv(&r);
         assert_eq!(c.lines().count(), 4);
         assert!(c.contains("\"A, B\""));
@@ -445,7 +466,7 @@ mod tests {
         let a = &reg["contacts"][1];
         assert_eq!(a["name"], "A, B");
         assert_eq!(a["mail"][0], "a@zz.example");
-        assert_eq!(a["telephoneNumber"], serde_json::json!([]));
+        assert_eq!(a["telephoneNumber"], serde_json::json!(["+49 69 1234 0100"]));
         assert_eq!(a["due"], "20261101000000Z");
         assert_eq!(a["lastMethod"], "voice");
         assert_eq!(a["nextMethod"], "email");
