@@ -13,13 +13,16 @@ pub(crate) const METHOD: &str = "cctldVerificationMethod";
 pub(crate) const VERIFIED_BY: &str = "cctldVerifiedBy";
 pub(crate) const STATUS: &str = "cctldVerificationStatus";
 pub(crate) const NEXT_METHOD: &str = "cctldVerificationNextMethod";
+/// What the verifier (or the registry, confirming) noted about the last check: kept in the
+/// verification record too (write/history.rs); a later verification without a note removes it.
+pub(crate) const NOTE: &str = "cctldVerificationNote";
 
 /// The attributes ccdir computes: only those with manage access (directory admins) may write
 /// them directly.
 pub(crate) const COMPUTED: &[&str] = &[DUE, VERIFIED_BY, NEXT_METHOD];
 
 /// The attributes a client writes to record a verification.
-pub(crate) const RECORDING: &[&str] = &[LAST_VERIFIED, METHOD, STATUS];
+pub(crate) const RECORDING: &[&str] = &[LAST_VERIFIED, METHOD, STATUS, NOTE];
 
 /// Contact data: a change of any of these makes the contact pending re-verification.
 pub(crate) const CONTACT_DATA: &[&str] = &[
@@ -424,6 +427,10 @@ pub(crate) fn on_write(
             set(e, DUE, &pending_due);
         }
         Trigger::None => {}
+    }
+    // The note belongs to the check it was written with.
+    if matches!(trig, Trigger::Verification | Trigger::Confirmation { .. }) && !gave(NOTE) {
+        e.remove(NOTE);
     }
     let next = next_method(last_method(e), e);
     set(e, NEXT_METHOD, next.as_str());

@@ -102,6 +102,9 @@ struct VerifyArgs {
     /// Who verified (recorded in cctldVerifiedBy; must have write access). Default: the admin.
     #[arg(long)]
     by: Option<String>,
+    /// What the verifier noted (kept with the contact and in its verification history).
+    #[arg(long)]
+    note: Option<String>,
     /// The contact entries (DNs).
     #[arg(required = true)]
     dns: Vec<String>,
@@ -477,6 +480,9 @@ fn verify(a: VerifyArgs) -> Result<(), String> {
     if let Some(t) = &a.at {
         parse_time(Some(t))?;
         changes.push(("cctldLastVerified", t.clone()));
+    }
+    if let Some(n) = &a.note {
+        changes.push(("cctldVerificationNote", n.clone()));
     }
     for dn in &a.dns {
         ccdir::tools::verify::record(&dir, &by, dn, &changes).map_err(|e| format!("{dn}: {e}"))?;

@@ -271,7 +271,21 @@ pub(crate) fn default_rules(suffix: &str) -> Vec<RuleConfig> {
             ],
             ..Default::default()
         },
-        // Recording a verification: the verifiers write these three attributes of a contact
+        // The verification history: the registry's admins and the verifiers read it, nobody
+        // writes it (the server does; only manage access deletes a record).
+        RuleConfig {
+            dn: Some(format!("ou=registries,{suffix}")),
+            scope: Some("children".into()),
+            filter: Some("(objectClass=cctldVerificationRecord)".into()),
+            by: vec![
+                format!("{admins} manage"),
+                format!("{verifiers} read"),
+                format!("{registry_admins} read"),
+                "* none".into(),
+            ],
+            ..Default::default()
+        },
+        // Recording a verification: the verifiers write these four attributes of a contact
         // and nothing else (the write pipeline also reserves recording to them; a registry's
         // admins may only write `confirmed`).
         RuleConfig {
@@ -282,6 +296,7 @@ pub(crate) fn default_rules(suffix: &str) -> Vec<RuleConfig> {
                 "cctldLastVerified".into(),
                 "cctldVerificationMethod".into(),
                 "cctldVerificationStatus".into(),
+                "cctldVerificationNote".into(),
             ],
             by: vec![
                 format!("{admins} manage"),
@@ -349,6 +364,20 @@ pub(crate) fn default_rules(suffix: &str) -> Vec<RuleConfig> {
                 format!("{members} read"),
                 format!("{services} read"),
                 "users search".into(),
+                "* none".into(),
+            ],
+            ..Default::default()
+        },
+        // The changelog (cn=changelog, outside the naming context): who may read it at all;
+        // each change is shown only to those who may see its entry, and only the values they
+        // may read of it (ops/search/changelog.rs).
+        RuleConfig {
+            dn: Some("cn=changelog".into()),
+            scope: Some("subtree".into()),
+            by: vec![
+                format!("{admins} manage"),
+                format!("{verifiers} read"),
+                format!("{members} read"),
                 "* none".into(),
             ],
             ..Default::default()

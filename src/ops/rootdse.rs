@@ -36,6 +36,15 @@ pub(crate) fn root_dse(dir: &Directory) -> Entry {
         e.set("supportedSASLMechanisms", vals(&["EXTERNAL"]));
     }
     e.set("subschemaSubentry", vals(&[SUBSCHEMA_DN]));
+    // Where the changelog is and which change numbers it holds (as 389-DS says it).
+    e.set("changelog", vals(&[super::search::changelog::CHANGELOG_DN]));
+    if let Ok(Some((first, last))) = dir.store.read().and_then(|s| {
+        use crate::store::View;
+        s.change_bounds()
+    }) {
+        e.set("firstChangeNumber", vec![first.to_string().into_bytes()]);
+        e.set("lastChangeNumber", vec![last.to_string().into_bytes()]);
+    }
     e.set("vendorName", vals(&["ccdir"]));
     e.set(
         "vendorVersion",

@@ -23,6 +23,7 @@ pub(crate) fn add(
     rc: &RequestControls,
 ) -> Result<Vec<LdapControl>, LdapError> {
     let dn = dir.parse_dn(&req.dn)?;
+    read_only(&dn)?;
     let attrs = req
         .attributes
         .into_iter()
@@ -38,6 +39,7 @@ pub(crate) fn modify(
     rc: &RequestControls,
 ) -> Result<Vec<LdapControl>, LdapError> {
     let dn = dir.parse_dn(&req.dn)?;
+    read_only(&dn)?;
     let mods = req
         .changes
         .into_iter()
@@ -67,9 +69,10 @@ pub(crate) fn modrdn(
     rc: &RequestControls,
 ) -> Result<Vec<LdapControl>, LdapError> {
     let dn = dir.parse_dn(&req.dn)?;
+    read_only(&dn)?;
     let new_rdn = Dn::parse_rdn(&req.newrdn, &dir.schema)?;
     let new_superior = match &req.new_superior {
-        Some(ns) => Some(dir.parse_dn(ns)?),
+        Some(ns) => Some(dir.parse_dn(ns).and_then(|d| read_only(&d).map(|_| d))?),
         None => None,
     };
     let change = Change::Rename {
@@ -88,8 +91,11 @@ pub(crate) fn delete(
     rc: &RequestControls,
 ) -> Result<Vec<LdapControl>, LdapError> {
     let dn = dir.parse_dn(dn_text)?;
+    read_only(&dn)?;
     run(dir, s, Change::Delete { dn }, rc)
 }
+
+use super::search::changelog::read_only;
 
 fn run(
     dir: &Directory,

@@ -480,6 +480,8 @@ pub trait View {
         Self: Sized;
     /// Changelog records from sequence `from` on.
     fn changes(&self, from: u64, max: usize) -> Result<Vec<(u64, ChangeRecord)>, StoreError>;
+    /// The first and last changelog sequence numbers (None: no record yet).
+    fn change_bounds(&self) -> Result<Option<(u64, u64)>, StoreError>;
 
     /// The write generation of a read snapshot (None inside a write transaction).
     fn generation(&self) -> Option<u64> {
@@ -581,6 +583,14 @@ macro_rules! impl_view {
                     out.push((k.value(), rec));
                 }
                 Ok(out)
+            }
+            fn change_bounds(&self) -> Result<Option<(u64, u64)>, StoreError> {
+                let r = (|| -> Result<Option<(u64, u64)>, redb::StorageError> {
+                    let first = self.changelog.first()?.map(|(k, _)| k.value());
+                    let last = self.changelog.last()?.map(|(k, _)| k.value());
+                    Ok(first.zip(last))
+                })();
+                r.map_err(db("reading the changelog"))
             }
         }
 
@@ -930,6 +940,9 @@ mod tests {
             dn: "cn=x".into(),
             new_dn: None,
             attrs: vec!["description".into()],
+            uuid: String::new(),
+            delete_old_rdn: false,
+            values: Vec::new(),
         };
         let log = || store.write(|w| w.log(&rec)).unwrap();
         assert_eq!((log(), log()), (1, 2));

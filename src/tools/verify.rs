@@ -56,6 +56,7 @@ pub fn show(dir: &Directory, dn: &str) -> Result<String, String> {
         crate::freshness::VERIFIED_BY,
         crate::freshness::DUE,
         crate::freshness::NEXT_METHOD,
+        crate::freshness::NOTE,
     ] {
         for v in crate::tools::offline::all(&e, a) {
             out.push_str(&format!("\n{a}: {v}"));

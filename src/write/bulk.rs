@@ -255,7 +255,9 @@ impl BulkLoader<'_> {
                         csn: e.first_str("entryCSN").unwrap_or_default().to_string(),
                         who: e.first_str("creatorsName").unwrap_or_default().to_string(),
                     };
-                    w.log(&record(&st, ChangeKind::Add, dn.display(), None, vec![]))?;
+                    // A bulk load logs which entries it added, not their values.
+                    let rec = record(&st, ChangeKind::Add, dn.display(), None, vec![]);
+                    w.log(&super::values::with_values(rec, e, Some(&[])))?;
                 }
                 if next.is_empty() || next.len() == before {
                     waiting = next;
@@ -347,7 +349,8 @@ impl BulkLoader<'_> {
                                     dir,
                                     &crate::acl::Identity::User(dir.policy.admin.clone()),
                                 );
-                                w.log(&record(&st, ChangeKind::Delete, &e.dn, None, vec![]))?;
+                                let rec = record(&st, ChangeKind::Delete, &e.dn, None, vec![]);
+                                w.log(&super::values::with_values(rec, &e, Some(&[])))?;
                                 removed += 1;
                             }
                             _ => message.push_str(

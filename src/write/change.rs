@@ -94,6 +94,11 @@ pub(crate) struct Stages {
     /// registry for contact points and substitutes), renames and deletes carry over to the
     /// entries that name the changed one. Bulk loads check after the load instead.
     pub(crate) references: bool,
+    /// Verification records (write/history.rs) are the server's: written when a verification
+    /// or confirmation is recorded (where `freshness` runs), never added, changed or renamed
+    /// from the input, deleted only with manage access. Off for the origins that restore or
+    /// copy records (import, replication).
+    pub(crate) history: bool,
     /// Operational attributes in the input: refused (false: constraintViolation, as for an
     /// LDAP client) or kept (true).
     pub(crate) keep_operational: bool,
@@ -112,6 +117,7 @@ impl Origin {
                 password_quality: true,
                 content: true,
                 references: true,
+                history: true,
                 keep_operational: false,
                 drop_operational: false,
             },
@@ -122,6 +128,7 @@ impl Origin {
                 password_quality: false,
                 content: false,
                 references: true,
+                history: true,
                 keep_operational: false,
                 drop_operational: false,
             },
@@ -134,6 +141,7 @@ impl Origin {
                 password_quality: false,
                 content: true,
                 references: false,
+                history: false,
                 keep_operational,
                 drop_operational: !keep_operational,
             },
@@ -144,6 +152,7 @@ impl Origin {
                 password_quality: false,
                 content: true,
                 references: false,
+                history: false,
                 keep_operational: false,
                 drop_operational: false,
             },
@@ -155,6 +164,7 @@ impl Origin {
                 password_quality: false,
                 content: false,
                 references: false,
+                history: false,
                 keep_operational: true,
                 drop_operational: false,
             },

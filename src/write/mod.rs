@@ -5,6 +5,7 @@ pub(crate) mod accounts;
 pub mod bulk;
 pub(crate) mod change;
 pub(crate) mod content;
+pub(crate) mod history;
 pub(crate) mod pipeline;
 pub(crate) mod references;
 pub(crate) mod values;

@@ -25,6 +25,7 @@
 
 use super::change::{Attrs, Change, Mod, ModOp, Origin, Stages, Write};
 use super::content::ContentRules;
+use super::history;
 use super::references;
 use super::values::{
     self, check_user_modifiable, is_password, norm_value, prepare_values, record, stamp,
@@ -38,7 +39,7 @@ use crate::core::error::LdapError;
 use crate::core::schema::matching::EqualityRule;
 use crate::core::schema::AttributeType;
 use crate::service::Directory;
-use crate::store::changelog::ChangeKind;
+use crate::store::changelog::{ChangeKind, ChangeRecord};
 use crate::store::tables::ROOT_ID;
 use crate::store::{View, WriteCtx};
 use ldap3_proto::proto::LdapResultCode;
@@ -323,6 +324,9 @@ fn add(
         let parent_dn = dn.parent();
         return Err(acl.refuse(&parent_dn, tx.lookup(&parent_dn)?.map(|x| x.1).as_ref()));
     }
+    if stages.history {
+        history::refuse_add(&entry)?;
+    }
     // The assertion applies to the entry as the request gives it (RFC 4528 3).
     hooks.before(&acl, tx, None, &key, &entry)?;
     let manage = acl.allows(&key, Some(&entry), None, Level::Manage);
@@ -339,9 +343,12 @@ fn add(
             names.push(a.name.clone());
         }
     }
-    if stages.freshness {
-        freshness(cx, tx, manage, &mut names, true, &mut entry)?;
-    }
+    let given = names.clone();
+    let trig = if stages.freshness {
+        freshness(cx, tx, manage, &mut names, true, &mut entry)?
+    } else {
+        crate::freshness::Trigger::None
+    };
     if stages.references {
         references::check(dir, tx, Some(&cx.checker(tx)), dn, &entry, None)?;
     }
@@ -350,7 +357,9 @@ fn add(
     }
     let entry = check_new(dir, dn, entry, st, stages)?;
     tx.insert(parent, dn, &entry)?;
-    tx.log(&record(st, ChangeKind::Add, dn.display(), None, names))?;
+    let rec = record(st, ChangeKind::Add, dn.display(), None, names);
+    tx.log(&values::with_values(rec, &entry, None))?;
+    history::write(dir, tx, st, trig, &given, &entry)?;
     cx.after(tx, hooks, &key, &entry)
 }
 
@@ -436,6 +445,9 @@ fn modify(
             )));
         }
     }
+    if stages.history {
+        history::refuse_change(&old)?;
+    }
     hooks.before(&acl, tx, Some(id), &key, &old)?;
     let manage = acl.allows(&key, Some(&old), None, Level::Manage);
     drop(acl);
@@ -472,9 +484,12 @@ fn modify(
             ),
         ));
     }
-    if stages.freshness {
-        freshness(cx, tx, manage, &mut names, false, &mut e)?;
-    }
+    let given = names.clone();
+    let trig = if stages.freshness {
+        freshness(cx, tx, manage, &mut names, false, &mut e)?
+    } else {
+        crate::freshness::Trigger::None
+    };
     if stages.accounts {
         super::accounts::on_write(dir, &*tx, dn, manage, Some(&old), &mut names, &mut e)?;
     }
@@ -492,7 +507,10 @@ fn modify(
     }
     let e = CheckedEntry::certified(e);
     tx.update(id, &old, &e)?;
-    tx.log(&record(st, ChangeKind::Modify, &e.dn, None, names))?;
+    let rec = record(st, ChangeKind::Modify, &e.dn, None, names);
+    let rec = values::with_values(rec.clone(), &e, Some(&rec.attrs));
+    tx.log(&rec)?;
+    history::write(dir, tx, st, trig, &given, &e)?;
     cx.after(tx, hooks, &key, &e)
 }
 
@@ -506,8 +524,9 @@ fn freshness(
     names: &mut Vec<String>,
     added: bool,
     e: &mut Entry,
-) -> Result<(), LdapError> {
+) -> Result<crate::freshness::Trigger, LdapError> {
     let dir = cx.dir;
+    let trig = crate::freshness::trigger(names, added, e);
     let may_record = || {
         let acl = cx.checker(tx);
         dir.config
@@ -522,7 +541,7 @@ fn freshness(
             names.push(n.to_string());
         }
     }
-    Ok(())
+    Ok(trig)
 }
 
 /// One modification applied to the working copy of the entry.
@@ -663,6 +682,9 @@ fn rename(
     let (dir, stages, st) = (cx.dir, cx.stages, &cx.st);
     let acl = cx.checker(tx);
     let (id, old) = writable_target(&acl, tx, dn)?;
+    if stages.history {
+        history::refuse_change(&old)?;
+    }
     hooks.before(&acl, tx, Some(id), &dn.store_key(), &old)?;
     let old_parent = parent_id(dir, tx, &acl, dn)?;
     let parent_dn = match r.new_superior {
@@ -778,13 +800,17 @@ fn rename(
         &old,
         &e,
     )?;
-    tx.log(&record(
+    let rec = record(
         st,
         ChangeKind::ModDn,
         &old.dn,
         Some(new_dn.display()),
         names,
-    ))?;
+    );
+    tx.log(&ChangeRecord {
+        delete_old_rdn: r.delete_old,
+        ..values::with_values(rec, &e, Some(&[]))
+    })?;
     if stages.references {
         references::follow_rename(dir, tx, st, dn, &new_dn)?;
     }
@@ -800,6 +826,9 @@ fn delete(
     let (dir, stages, st) = (cx.dir, cx.stages, &cx.st);
     let acl = cx.checker(tx);
     let (id, entry) = writable_target(&acl, tx, dn)?;
+    if stages.history && stages.access {
+        history::check_delete(&acl, &dn.store_key(), &entry)?;
+    }
     let parent = parent_id(dir, tx, &acl, dn)?;
     hooks.before(&acl, tx, Some(id), &dn.store_key(), &entry)?;
     drop(acl);
@@ -813,7 +842,8 @@ fn delete(
         references::follow_delete(dir, tx, st, dn)?;
     }
     tx.remove(id, parent, &entry)?;
-    tx.log(&record(st, ChangeKind::Delete, &entry.dn, None, vec![]))?;
+    let rec = record(st, ChangeKind::Delete, &entry.dn, None, vec![]);
+    tx.log(&values::with_values(rec, &entry, Some(&[])))?;
     Ok(())
 }
 

@@ -343,7 +343,9 @@ fn follow(
         stamp_modify(&mut e, st);
         let checked = CheckedEntry::certified(e);
         tx.update(id, &old, &checked)?;
-        tx.log(&record(st, ChangeKind::Modify, &checked.dn, None, names))?;
+        let rec = record(st, ChangeKind::Modify, &checked.dn, None, names);
+        let rec = super::values::with_values(rec.clone(), &checked, Some(&rec.attrs));
+        tx.log(&rec)?;
     }
     Ok(())
 }

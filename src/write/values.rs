@@ -238,7 +238,40 @@ pub(crate) fn record(
         dn: dn.to_string(),
         new_dn: new_dn.map(str::to_string),
         attrs,
+        uuid: String::new(),
+        delete_old_rdn: false,
+        values: Vec::new(),
     }
+}
+
+/// A change record with what the change wrote (read back over LDAP in `cn=changelog`): the
+/// entry's UUID and, for an add (`changed` None), every user attribute of the new entry; for a
+/// modify, each changed attribute with the values it now holds (none: removed).
+pub(crate) fn with_values(
+    rec: ChangeRecord,
+    e: &Entry,
+    changed: Option<&[String]>,
+) -> ChangeRecord {
+    let uuid = e.first_str("entryUUID").unwrap_or_default().to_string();
+    let rec = match changed {
+        None => rec.with_values(
+            e.attrs
+                .iter()
+                .filter(|a| {
+                    !MAINTAINED
+                        .iter()
+                        .any(|m| m.eq_ignore_ascii_case(a.base_name()))
+                })
+                .map(|a| (a.name.as_str(), a.values.clone())),
+        ),
+        Some(names) => rec.with_values(names.iter().map(|n| {
+            (
+                n.as_str(),
+                e.get(n).map(|a| a.values.clone()).unwrap_or_default(),
+            )
+        })),
+    };
+    ChangeRecord { uuid, ..rec }
 }
 
 /// Password quality for cleartext `userPassword` values a client sets (hashes are taken as they

@@ -9,17 +9,17 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use time::macros::datetime;
 
-const REG: &str = "associatedDomain=zz,ou=registries,dc=cctld-ir,dc=example";
+pub(crate) const REG: &str = "associatedDomain=zz,ou=registries,dc=cctld-ir,dc=example";
 
-fn team() -> String {
+pub(crate) fn team() -> String {
     format!("cn=incident-response,{REG}")
 }
 
-fn alice() -> String {
+pub(crate) fn alice() -> String {
     format!("uid=alice,{REG}")
 }
 
-fn attrs(c: &mut LdapConn, dn: &str) -> SearchEntry {
+pub(crate) fn attrs(c: &mut LdapConn, dn: &str) -> SearchEntry {
     let (rs, _) = c
         .search(dn, Scope::Base, "(objectClass=*)", vec!["*"])
         .expect("search")
@@ -28,24 +28,24 @@ fn attrs(c: &mut LdapConn, dn: &str) -> SearchEntry {
     SearchEntry::construct(rs.into_iter().next().expect("entry"))
 }
 
-fn one(e: &SearchEntry, a: &str) -> String {
+pub(crate) fn one(e: &SearchEntry, a: &str) -> String {
     e.attrs
         .get(a)
         .and_then(|v| v.first().cloned())
         .unwrap_or_default()
 }
 
-fn replace(c: &mut LdapConn, dn: &str, a: &str, v: &str) -> u32 {
+pub(crate) fn replace(c: &mut LdapConn, dn: &str, a: &str, v: &str) -> u32 {
     let mods = vec![Mod::Replace(a, HashSet::from([v]))];
     c.modify(dn, mods).expect("modify").rc
 }
 
-fn vera() -> String {
+pub(crate) fn vera() -> String {
     "cn=vera,ou=groups,dc=cctld-ir,dc=example".to_string()
 }
 
 /// The .zz registry with alice, its admin; vera, a verifier (cn=verifiers,ou=groups).
-fn setup(s: &TestServer) {
+pub(crate) fn setup(s: &TestServer) {
     let mut c = s.admin();
     add(
         &mut c,

@@ -12,6 +12,7 @@ mod command;
 mod controls;
 mod freshness;
 mod gnupg;
+mod history;
 mod interop;
 mod ldif_io;
 mod mail_clients;

@@ -1408,7 +1408,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             uuid,
-            "( 1.3.6.1.1.16.2 NAME 'uuidMatch' APPLIES entryUUID )"
+            "( 1.3.6.1.1.16.2 NAME 'uuidMatch' APPLIES ( entryUUID $ cctldVerifiedContactUUID ) )"
         );
         // every matching rule use parses as a description-shaped value
         for m in mru {

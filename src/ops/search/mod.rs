@@ -8,6 +8,7 @@
 //! plan.rs: limits, sort and VLV set-up, the entries served from memory; paging.rs: page
 //! cookies; scope.rs: the walk over the scope; ../project.rs: what the client sees of an entry.
 
+pub(crate) mod changelog;
 mod paging;
 mod plan;
 mod scope;
@@ -138,6 +139,16 @@ pub(crate) fn search(
         if let Some(f) = &ctrls.assertion {
             check_public_assertion(dir, &rootdse::root_dse(dir), f)?;
         }
+    }
+    if changelog::is_changelog(&base) {
+        let p = changelog::Params {
+            sel: &sel,
+            filter: &filter,
+            size_limit,
+            deadline,
+            cancel,
+        };
+        return changelog::search(dir, who, req, &base, ctrls, p, emit);
     }
 
     let snap = dir.store.read()?;
