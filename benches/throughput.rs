@@ -2,7 +2,7 @@
 //! same generated data, same indexes and same argon2id password cost.
 //!
 //! cargo bench --bench throughput -- [--entries 100000] [--passwords 1000] [--secs 5] [--conns 1,8]
-//!                                   [--only eq|sub|bind|modify|add|mix|eq-tls|bind-tls]
+//!                                   [--only eq|sub|bind|modify|modify-checked|add|mix|eq-tls|bind-tls]
 //!                                   [--as-user] [--no-slapd] [--bulk-only] [--smoke]
 //!                                   [--out FILE.md] [--json FILE.json] [--docs docs/benchmarks.md]
 //!                                   [--baseline PATH [--baseline-label TEXT]]
@@ -226,6 +226,29 @@ impl Client {
         }))
     }
 
+    /// Replace a telephone number and a `seeAlso` naming another user: the content check (the
+    /// number through libphonenumber) and the reference check (the named entry must exist).
+    fn modify_checked(&mut self, i: u64, value: u64, entries: u64) -> LdapResultCode {
+        let other = value % entries;
+        let attr = |a: &str, v: String| LdapModify {
+            operation: LdapModifyType::Replace,
+            modification: LdapPartialAttribute {
+                atype: a.into(),
+                vals: vec![v.into_bytes()],
+            },
+        };
+        self.write(LdapOp::ModifyRequest(LdapModifyRequest {
+            dn: format!("uid=user{i},ou=people,{SUFFIX}"),
+            changes: vec![
+                attr(
+                    "telephoneNumber",
+                    format!("+1 202 555 {:04}", value % 10000),
+                ),
+                attr("seeAlso", format!("uid=user{other},ou=people,{SUFFIX}")),
+            ],
+        }))
+    }
+
     /// Search and count entries; returns (entries, result code).
     fn search(&mut self, filter: LdapFilter, sizelimit: i32) -> (usize, LdapResultCode) {
         self.send(LdapOp::SearchRequest(LdapSearchRequest {
@@ -256,6 +279,8 @@ enum Workload {
     Bind,
     /// Replace one attribute of a random user.
     Modify,
+    /// Replace a telephone number and a reference (content and reference checks).
+    ModifyChecked,
     /// Add a new inetOrgPerson.
     Add,
     /// 90 % equality searches, 10 % modifies.
@@ -273,6 +298,7 @@ impl Workload {
             Workload::SubSearch => "sub",
             Workload::Bind => "bind",
             Workload::Modify => "modify",
+            Workload::ModifyChecked => "modify-checked",
             Workload::Add => "add",
             Workload::Mix => "mix",
             Workload::EqSearchTls => "eq-tls",
@@ -286,6 +312,9 @@ impl Workload {
             Workload::SubSearch => "substring search (cn=*…*), size limit 50",
             Workload::Bind => "simple bind (argon2id)",
             Workload::Modify => "modify (replace description), durable",
+            Workload::ModifyChecked => {
+                "modify (replace telephoneNumber and seeAlso: checked value and reference), durable"
+            }
             Workload::Add => "add inetOrgPerson, durable",
             Workload::Mix => "90 % equality search / 10 % modify",
             Workload::EqSearchTls => "equality search over LDAPS",
@@ -422,6 +451,14 @@ fn run(target: &Target, admin_pw: &str, w: Workload, conns: usize, o: &Opts, pid
                     Workload::Modify => {
                         let i = rng.next() % entries;
                         c.modify(i, rng.next()) == LdapResultCode::Success
+                    }
+                    Workload::ModifyChecked => {
+                        let i = rng.next() % entries;
+                        let rc = c.modify_checked(i, rng.next(), entries);
+                        if rc != LdapResultCode::Success && first_error.is_none() {
+                            first_error = Some(format!("modify-checked user{i}: {rc:?}"));
+                        }
+                        rc == LdapResultCode::Success
                     }
                     Workload::Add => {
                         added += 1;
@@ -976,6 +1013,7 @@ fn main() {
         Workload::SubSearch,
         Workload::Bind,
         Workload::Modify,
+        Workload::ModifyChecked,
         Workload::Add,
         Workload::Mix,
         Workload::EqSearchTls,

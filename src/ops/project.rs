@@ -9,7 +9,11 @@ use crate::core::entry::{Attribute, Entry};
 use crate::core::error::LdapError;
 use crate::core::filter::Filter;
 use crate::core::schema::Schema;
+use crate::service::Directory;
 use crate::store::View;
+use crate::write::completeness::Tally;
+use crate::write::content::ContentRules;
+use crate::write::references;
 use ldap3_proto::proto::{LdapPartialAttribute, LdapSearchResultEntry};
 
 /// Which attributes the client asked for.
@@ -118,6 +122,8 @@ pub(crate) struct Computed {
     pub(crate) entry_dn: bool,
     pub(crate) subschema: bool,
     pub(crate) subordinates: bool,
+    /// `cctldProblem`: the rules the entry breaks (ccdir check's report, entry by entry).
+    pub(crate) problems: bool,
 }
 
 impl Computed {
@@ -127,17 +133,36 @@ impl Computed {
             entry_dn: need("entryDN"),
             subschema: need("subschemaSubentry"),
             subordinates: need("hasSubordinates"),
+            problems: need(PROBLEM),
         }
     }
 }
 
-/// Add the attributes computed on read: entryDN, subschemaSubentry, hasSubordinates.
+/// The attribute that lists the rules an entry breaks.
+pub(crate) const PROBLEM: &str = "cctldProblem";
+
+/// Entries of one registry `cctldProblem` reads at most (the completeness rules).
+const MAX_REGISTRY_ENTRIES: usize = 10_000;
+
+/// Add the attributes computed on read: entryDN, subschemaSubentry, hasSubordinates,
+/// cctldProblem (without what comes from attributes in `unreadable`).
 pub(crate) fn add_computed(
+    dir: &Directory,
     e: &mut Entry,
     view: &dyn View,
     id: u64,
     which: Computed,
+    unreadable: &[String],
 ) -> Result<(), LdapError> {
+    if which.problems {
+        let p = problems(dir, view, id, e, unreadable)?;
+        if !p.is_empty() {
+            e.attrs.push(Attribute::new(
+                PROBLEM,
+                p.into_iter().map(String::into_bytes).collect(),
+            ));
+        }
+    }
     if which.entry_dn {
         e.attrs
             .push(Attribute::new("entryDN", vec![e.dn.clone().into_bytes()]));
@@ -160,6 +185,56 @@ pub(crate) fn add_computed(
         ));
     }
     Ok(())
+}
+
+/// What `ccdir check` reports of one entry, as `rule: message`: values that fail a content
+/// check and references that name nothing (only for attributes the reader may read: the
+/// messages quote the values), and for a registry the completeness rules over its entries.
+fn problems(
+    dir: &Directory,
+    view: &dyn View,
+    id: u64,
+    e: &Entry,
+    unreadable: &[String],
+) -> Result<Vec<String>, LdapError> {
+    let readable = |msg: &str| {
+        let attr = msg.split(':').next().unwrap_or("");
+        let base = attr.split(';').next().unwrap_or("").to_ascii_lowercase();
+        !unreadable.contains(&base)
+    };
+    let mut out = Vec::new();
+    for m in ContentRules::new(&dir.config.checks).failures(e) {
+        if readable(&m) {
+            out.push(format!("value: {m}"));
+        }
+    }
+    if references::has_references(e) {
+        for m in references::dangling(dir, view, e)? {
+            if readable(&m) {
+                out.push(format!("reference: {m}"));
+            }
+        }
+    }
+    if e.has_object_class("cctldRegistry") {
+        let mut tally = Tally::default();
+        let mut queue = view.child_ids(id)?;
+        let mut seen = 0usize;
+        while let Some(c) = queue.pop() {
+            seen += 1;
+            if seen > MAX_REGISTRY_ENTRIES {
+                break;
+            }
+            if let Some(ce) = view.entry(c)? {
+                tally.add(&ce);
+            }
+            queue.extend(view.child_ids(c)?);
+        }
+        let tld = e.first_str("associatedDomain").unwrap_or("?");
+        for (rule, m) in tally.problems(tld) {
+            out.push(format!("{rule}: {m}"));
+        }
+    }
+    Ok(out)
 }
 
 /// The entry as the client sees it: selected, readable attributes only.

@@ -25,14 +25,14 @@ pub(crate) fn check_assertion(
     filter: &LdapFilter,
 ) -> Result<(), LdapError> {
     let f = Filter::compile(filter, &dir.schema, dir.filter_limits())?;
-    let Some((hidden, _)) = access_view(acl, key, entry, &f.type_names()) else {
+    let Some((hidden, unreadable)) = access_view(acl, key, entry, &f.type_names()) else {
         return Err(assertion_failed());
     };
     let mut e = entry.clone();
     crate::freshness::derive_status(&mut e, dir.clock.now());
     if let Some(id) = id {
         let which = Computed::for_search(&f, &Selection::default());
-        add_computed(&mut e, view, id, which)?;
+        add_computed(dir, &mut e, view, id, which, &unreadable)?;
     }
     if f.eval_hiding(&e, &dir.schema, &hidden) == Tri::True {
         Ok(())

@@ -6,6 +6,7 @@
 
 use crate::core::entry::Entry;
 use crate::service::Directory;
+use crate::write::completeness::Tally;
 use crate::write::content::ContentRules;
 use crate::write::references;
 use serde::Serialize;
@@ -19,14 +20,6 @@ pub struct Problem {
     pub rule: &'static str,
     pub message: String,
 }
-
-/// The attributes that reach someone without the internet.
-const OFFLINE: &[&str] = &[
-    "telephoneNumber",
-    "cctldEmergencyTelephoneNumber",
-    "mobile",
-    "facsimileTelephoneNumber",
-];
 
 /// Every problem in `entries` (as `tools::offline::entries` reads them), registries first:
 /// the completeness rules, values that fail a content check, references that do not resolve.
@@ -58,22 +51,12 @@ pub fn check(dir: &Directory, entries: &[Entry]) -> Result<Vec<Problem>, String>
 /// Per registry: a contact available 24/7 with an emergency number, and a channel that does
 /// not use the internet (a telephone, mobile or fax number).
 fn completeness(dir: &Directory, entries: &[Entry]) -> Vec<Problem> {
-    struct Registry {
-        dn: crate::core::dn::Dn,
-        tld: String,
-        point_247: bool,
-        offline: bool,
-    }
-    let mut regs: Vec<Registry> = entries
+    let mut regs: Vec<(crate::core::dn::Dn, String, Tally)> = entries
         .iter()
         .filter(|e| e.has_object_class("cctldRegistry"))
         .filter_map(|e| {
-            Some(Registry {
-                dn: dir.parse_dn(&e.dn).ok()?,
-                tld: e.first_str("associatedDomain").unwrap_or("?").to_string(),
-                point_247: false,
-                offline: false,
-            })
+            let tld = e.first_str("associatedDomain").unwrap_or("?").to_string();
+            Some((dir.parse_dn(&e.dn).ok()?, tld, Tally::default()))
         })
         .collect();
     for e in entries
@@ -83,36 +66,17 @@ fn completeness(dir: &Directory, entries: &[Entry]) -> Vec<Problem> {
         let Ok(dn) = dir.parse_dn(&e.dn) else {
             continue;
         };
-        let Some(r) = regs.iter_mut().find(|r| dn.is_descendant_or_self(&r.dn)) else {
-            continue;
-        };
-        let always = e
-            .first_str("cctldAvailable247")
-            .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"));
-        let emergency = e.get("cctldEmergencyTelephoneNumber").is_some();
-        r.point_247 |= always && emergency;
-        r.offline |= OFFLINE.iter().any(|a| e.get(a).is_some());
+        if let Some(r) = regs.iter_mut().find(|r| dn.is_descendant_or_self(&r.0)) {
+            r.2.add(e);
+        }
     }
     let mut out = Vec::new();
-    for r in regs {
-        if !r.point_247 {
+    for (dn, tld, tally) in regs {
+        for (rule, message) in tally.problems(&tld) {
             out.push(Problem {
-                dn: r.dn.display().to_string(),
-                rule: "contact-point-247",
-                message: format!(
-                    ".{}: no contact available 24/7 (cctldAvailable247: TRUE) with an emergency number (cctldEmergencyTelephoneNumber)",
-                    r.tld
-                ),
-            });
-        }
-        if !r.offline {
-            out.push(Problem {
-                dn: r.dn.display().to_string(),
-                rule: "offline-channel",
-                message: format!(
-                    ".{}: no contact reachable without the internet (telephone, mobile or fax number)",
-                    r.tld
-                ),
+                dn: dn.display().to_string(),
+                rule,
+                message,
             });
         }
     }

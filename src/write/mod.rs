@@ -4,6 +4,7 @@
 pub(crate) mod accounts;
 pub mod bulk;
 pub(crate) mod change;
+pub(crate) mod completeness;
 pub(crate) mod content;
 pub(crate) mod history;
 pub(crate) mod pipeline;

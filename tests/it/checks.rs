@@ -238,7 +238,13 @@ fn ccdir_check_lists_stored_values_that_fail_a_check_and_incomplete_registries()
     std::fs::write(
         &f,
         format!(
-            "{BASE_LDIF}dn: associatedDomain=xa,ou=registries,dc=cctld-ir,dc=example
+            "{BASE_LDIF}dn: {ADMIN}
+objectClass: organizationalRole
+objectClass: simpleSecurityObject
+cn: admin
+userPassword: admin secret 123
+
+dn: associatedDomain=xa,ou=registries,dc=cctld-ir,dc=example
 objectClass: organization
 objectClass: cctldRegistry
 associatedDomain: xa
@@ -301,6 +307,112 @@ cctldEmergencyTelephoneNumber: +55 11 5555 0199
     // Data that breaks a rule is reported, not lost: both entries are still there.
     let o = run(&["export", "--no-operational"]);
     assert!(stdout(&o).contains("cctldContactRole: legal"));
+
+    // The same report over LDAP, for scripts: cctldProblem, computed on read.
+    let s = TestServer::start_config(test_config(&data));
+    let pw = "admin secret 123";
+    let url = s.ldap_url();
+    let o = s.tool(
+        "ldapsearch",
+        &[
+            "-x",
+            "-LLL",
+            "-o",
+            "ldif-wrap=no",
+            "-H",
+            &url,
+            "-D",
+            ADMIN,
+            "-w",
+            pw.trim(),
+            "-b",
+            "ou=registries,dc=cctld-ir,dc=example",
+            "(cctldProblem=*)",
+            "cctldProblem",
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    let blocks: Vec<&str> = out.split("\n\n").filter(|b| b.contains("dn: ")).collect();
+    assert_eq!(blocks.len(), 2, "the xa registry and its team: {out}");
+    let xa = blocks
+        .iter()
+        .find(|b| b.starts_with("dn: associatedDomain=xa,"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        xa.contains("cctldProblem: contact-point-247: .xa: no contact available 24/7"),
+        "{xa}"
+    );
+    assert!(xa.contains("cctldProblem: offline-channel: .xa:"), "{xa}");
+    assert!(
+        out.contains(
+            "cctldProblem: value: cctldContactRole: value #0 'legal' is not a contact role"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("associatedDomain=xb"), "{out}");
+    // Not returned unless asked for (an operational attribute), and nothing for anonymous.
+    let o = s.tool(
+        "ldapsearch",
+        &[
+            "-x",
+            "-LLL",
+            "-H",
+            &url,
+            "-D",
+            ADMIN,
+            "-w",
+            pw.trim(),
+            "-b",
+            "associatedDomain=xa,ou=registries,dc=cctld-ir,dc=example",
+            "-s",
+            "base",
+        ],
+        None,
+    );
+    assert!(!stdout(&o).contains("cctldProblem"), "{}", stdout(&o));
+    let o = s.tool(
+        "ldapsearch",
+        &[
+            "-x",
+            "-LLL",
+            "-H",
+            &url,
+            "-b",
+            "ou=registries,dc=cctld-ir,dc=example",
+            "(cctldProblem=*)",
+            "cctldProblem",
+        ],
+        None,
+    );
+    assert!(!stdout(&o).contains("cctldProblem"), "{}", stdout(&o));
+}
+
+#[test]
+fn scripts_find_the_sample_registries_that_break_a_completeness_rule_over_ldap() {
+    let s = TestServer::start_with(|c| c.load_sample = true);
+    let mut c = s.admin();
+    let (found, _) = c
+        .search(
+            "ou=registries,dc=cctld-ir,dc=example",
+            ldap3::Scope::OneLevel,
+            "(&(objectClass=cctldRegistry)(cctldProblem=contact-point-247*))",
+            vec!["associatedDomain", "cctldProblem"],
+        )
+        .expect("search")
+        .success()
+        .expect("found");
+    let mut tlds: Vec<String> = found
+        .into_iter()
+        .map(|e| {
+            let e = ldap3::SearchEntry::construct(e);
+            e.attrs["associatedDomain"][0].clone()
+        })
+        .collect();
+    tlds.sort();
+    // tools/sample/README.md: the deliberate gaps.
+    assert_eq!(tlds, ["aq", "mc", "tv"]);
 }
 
 #[test]

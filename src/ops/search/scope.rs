@@ -130,7 +130,7 @@ impl Run<'_, '_> {
         let Some((hidden, unreadable)) = access_view(&self.acl, key, &e, &self.filter_types) else {
             return Ok(None);
         };
-        add_computed(&mut e, self.snap, id, self.computed)?;
+        add_computed(self.dir, &mut e, self.snap, id, self.computed, &unreadable)?;
         crate::freshness::derive_status(&mut e, self.now);
         if self.filter.eval_hiding(&e, schema, &hidden) != Tri::True {
             return Ok(None);
