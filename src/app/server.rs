@@ -102,6 +102,7 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
         clock,
         csn: CsnGenerator::new(0),
         config: config.clone(),
+        stats: Default::default(),
     })
 }
 
@@ -236,6 +237,13 @@ impl Server {
                 ));
             }
         }
+        dir.stats.set_listeners(
+            ldap_addrs
+                .iter()
+                .map(|a| format!("ldap://{a}"))
+                .chain(ldaps_addrs.iter().map(|a| format!("ldaps://{a}")))
+                .collect(),
+        );
         crate::app::reminders::spawn(&dir, &shutdown, &tracker);
         Ok(Server {
             ldap_addrs,

@@ -137,6 +137,8 @@ pub(crate) async fn serve(
     shutdown: CancellationToken,
 ) {
     let _ = tcp.set_nodelay(true);
+    let stats = shared.dir.stats.clone();
+    let _open = stats.connection();
     let limits = shared.dir.config.limits.clone();
     let marks = Marks::new(Duration::from_secs(limits.write_timeout_secs.max(1)));
     let mut client_cert = None;
@@ -153,7 +155,11 @@ pub(crate) async fn serve(
             Ok(Ok(s)) => {
                 client_cert = peer_cert(&s);
                 let (r, w) = tokio::io::split(s);
-                (Reader::Tls(r), Sink::stream(w), Outbox::new(None, marks))
+                (
+                    Reader::Tls(r),
+                    Sink::stream(w),
+                    Outbox::new(None, marks).count_into(&shared.dir.stats),
+                )
             }
             Ok(Err(e)) => {
                 log_tls_failure(
@@ -181,7 +187,7 @@ pub(crate) async fn serve(
         (
             Reader::Plain(tcp.clone()),
             Sink::Plain,
-            Outbox::new(Some(tcp), marks),
+            Outbox::new(Some(tcp), marks).count_into(&shared.dir.stats),
         )
     };
     let mut session = Session::new(conn_id, peer, ldaps);
@@ -365,9 +371,11 @@ impl Conn {
     fn spawn(&self, op: impl FnOnce(&Outbox) + Send + 'static) {
         let running = Running::start(&self.ops);
         let outbox = self.outbox.clone();
+        let stats = self.shared.dir.stats.clone();
         tokio::task::spawn_blocking(move || {
             // Dropped when the operation returns or panics (spawn_blocking catches the panic).
             let _running = running;
+            let _executing = stats.executing();
             op(&outbox);
         });
     }
@@ -398,6 +406,12 @@ impl Conn {
             op,
             controls,
         } = req;
+        let counted = crate::service::stats::Counted::of(op.kind());
+        dir.stats.initiated(counted);
+        if matches!(op, Op::Unbind | Op::Abandon(_)) {
+            // No response: complete when read.
+            dir.stats.completed(counted);
+        }
         match op {
             Op::Unbind => {
                 for flag in self.abandon.values() {
@@ -628,7 +642,7 @@ impl Conn {
         self.session.tls = true;
         self.session.client_cert = peer_cert(&tls);
         let (r, w) = tokio::io::split(tls);
-        self.outbox = Outbox::new(None, self.marks);
+        self.outbox = Outbox::new(None, self.marks).count_into(&self.shared.dir.stats);
         self.sink = Sink::stream(w);
         Ok(FramedRead::new(Reader::Tls(r), codec(&self.shared.dir)))
     }

@@ -6,6 +6,7 @@ pub(crate) mod audit;
 pub mod config;
 pub mod password;
 pub(crate) mod read_log;
+pub(crate) mod stats;
 pub(crate) mod throttle;
 
 use crate::acl::{Identity, Policy};
@@ -30,6 +31,8 @@ pub struct Directory {
     pub(crate) csn: CsnGenerator,
     pub(crate) audit: crate::service::audit::Audit,
     pub(crate) throttle: throttle::Throttle,
+    /// What the server has done since it started (cn=Monitor).
+    pub(crate) stats: Arc<stats::Stats>,
 }
 
 impl Directory {

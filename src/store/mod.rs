@@ -482,6 +482,8 @@ pub trait View {
     fn changes(&self, from: u64, max: usize) -> Result<Vec<(u64, ChangeRecord)>, StoreError>;
     /// The first and last changelog sequence numbers (None: no record yet).
     fn change_bounds(&self) -> Result<Option<(u64, u64)>, StoreError>;
+    /// How many entries the store holds.
+    fn entry_count(&self) -> Result<u64, StoreError>;
 
     /// The write generation of a read snapshot (None inside a write transaction).
     fn generation(&self) -> Option<u64> {
@@ -591,6 +593,10 @@ macro_rules! impl_view {
                     Ok(first.zip(last))
                 })();
                 r.map_err(db("reading the changelog"))
+            }
+            fn entry_count(&self) -> Result<u64, StoreError> {
+                use redb::ReadableTableMetadata;
+                self.entries.len().map_err(db("counting entries"))
             }
         }
 
