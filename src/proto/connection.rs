@@ -42,6 +42,26 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
+/// The kind cn=Monitor counts a request as (StartTLS, Who am I? and Password Modify are
+/// extended operations).
+fn counted(k: OpKind) -> crate::service::stats::Counted {
+    use crate::service::stats::Counted;
+    match k {
+        OpKind::Bind => Counted::Bind,
+        OpKind::Unbind => Counted::Unbind,
+        OpKind::Search => Counted::Search,
+        OpKind::Compare => Counted::Compare,
+        OpKind::Modify => Counted::Modify,
+        OpKind::ModDn => Counted::Modrdn,
+        OpKind::Add => Counted::Add,
+        OpKind::Delete => Counted::Delete,
+        OpKind::Abandon => Counted::Abandon,
+        OpKind::StartTls | OpKind::WhoAmI | OpKind::PasswordModify | OpKind::Extended => {
+            Counted::Extended
+        }
+    }
+}
+
 /// Notice of Disconnection (RFC 4511 4.4.1).
 const OID_NOTICE_OF_DISCONNECTION: &str = "1.3.6.1.4.1.1466.20036";
 
@@ -406,7 +426,7 @@ impl Conn {
             op,
             controls,
         } = req;
-        let counted = crate::service::stats::Counted::of(op.kind());
+        let counted = counted(op.kind());
         dir.stats.initiated(counted);
         if matches!(op, Op::Unbind | Op::Abandon(_)) {
             // No response: complete when read.

@@ -51,23 +51,6 @@ impl Counted {
         }
     }
 
-    /// The kind of a request (StartTLS, Who am I? and Password Modify are extended operations).
-    pub(crate) fn of(k: crate::ops::OpKind) -> Counted {
-        use crate::ops::OpKind as K;
-        match k {
-            K::Bind => Counted::Bind,
-            K::Unbind => Counted::Unbind,
-            K::Search => Counted::Search,
-            K::Compare => Counted::Compare,
-            K::Modify => Counted::Modify,
-            K::ModDn => Counted::Modrdn,
-            K::Add => Counted::Add,
-            K::Delete => Counted::Delete,
-            K::Abandon => Counted::Abandon,
-            K::StartTls | K::WhoAmI | K::PasswordModify | K::Extended => Counted::Extended,
-        }
-    }
-
     /// The kind whose final response this is (None: not a final response).
     fn of_response(op: &ldap3_proto::proto::LdapOp) -> Option<Counted> {
         use ldap3_proto::proto::LdapOp as O;

@@ -64,6 +64,8 @@ pub struct Store {
     /// Group commit: the flushes started and completed.
     flush: Mutex<FlushState>,
     flushed: Condvar,
+    /// The database file.
+    path: std::path::PathBuf,
 }
 
 #[derive(Default)]
@@ -85,6 +87,11 @@ impl Drop for Writer<'_> {
 }
 
 impl Store {
+    /// The size of the database file in bytes (0 when it cannot be read).
+    pub(crate) fn file_size(&self) -> u64 {
+        std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
+    }
+
     /// Open (or create) the database file, create missing tables, check the format and rebuild the
     /// indexes when the configured index set changed.
     pub(crate) fn open(
@@ -113,6 +120,7 @@ impl Store {
             writers: AtomicUsize::new(0),
             flush: Mutex::new(FlushState::default()),
             flushed: Condvar::new(),
+            path: path.to_path_buf(),
         };
         store.init().map_err(|e| StoreError::Init {
             path: path.to_path_buf(),

@@ -247,9 +247,11 @@ fn entries(dir: &Directory, view: &dyn View) -> Result<Vec<Entry>, LdapError> {
         "Entries",
         view.entry_count()?,
     ));
-    let file = dir.config.data_dir.join(crate::app::server::STORE_FILE);
-    let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-    out.push(counter(&format!("cn=File Size,{db}"), "File Size", size));
+    out.push(counter(
+        &format!("cn=File Size,{db}"),
+        "File Size",
+        dir.store.file_size(),
+    ));
     let mut cl = entry(
         &format!("cn=Changelog,{db}"),
         "monitoredObject",
