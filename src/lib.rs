@@ -2,7 +2,8 @@
 //!
 //! Layers, from the bottom (docs/ARCHITECTURE.md): `core` (types), `store` (redb), `acl` and
 //! `freshness` (rules), `service` (the service bag), `write` (the write pipeline), `ops` (LDAP
-//! operations), `proto` (framing, connections), `app` (server start) and `tools` (offline).
+//! operations), `proto` (framing, connections), `tools` (offline), `web` (HTTP: metrics, later the portal)
+//! and `app` (server start).
 
 #![forbid(unsafe_code)]
 // No unwrap, expect or panic outside tests: errors are returned (tests may unwrap).
@@ -20,6 +21,7 @@ pub mod proto;
 pub mod service;
 pub mod store;
 pub mod tools;
+pub mod web;
 pub mod write;
 
 pub use app::server::Server;

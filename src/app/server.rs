@@ -30,6 +30,8 @@ pub(crate) const STORE_FILE: &str = "ccdir.redb";
 pub struct Server {
     pub ldap_addrs: Vec<SocketAddr>,
     pub ldaps_addrs: Vec<SocketAddr>,
+    /// The metrics listener's address, when `[listen] metrics` is set.
+    pub metrics_addr: Option<SocketAddr>,
     pub tls_files: TlsFiles,
     /// The file holding the generated admin password (written on first start).
     pub admin_password_file: PathBuf,
@@ -237,6 +239,16 @@ impl Server {
                 ));
             }
         }
+        let mut metrics_addr = None;
+        if let Some(a) = &config.listen.metrics {
+            let l = TcpListener::bind(a)
+                .await
+                .map_err(|e| format!("cannot listen on {a} (metrics): {e}"))?;
+            let addr = l.local_addr().map_err(|e| e.to_string())?;
+            tracing::info!("metrics on http://{addr}/metrics");
+            metrics_addr = Some(addr);
+            tracker.spawn(crate::web::serve_metrics(l, dir.clone(), shutdown.clone()));
+        }
         dir.stats.set_listeners(
             ldap_addrs
                 .iter()
@@ -248,6 +260,7 @@ impl Server {
         Ok(Server {
             ldap_addrs,
             ldaps_addrs,
+            metrics_addr,
             tls_files,
             admin_password_file,
             dir,

@@ -182,6 +182,7 @@ pub(crate) async fn serve(
                 )
             }
             Ok(Err(e)) => {
+                stats.tls_failures.inc();
                 log_tls_failure(
                     conn_id,
                     peer,
@@ -192,6 +193,7 @@ pub(crate) async fn serve(
                 return;
             }
             Err(_) => {
+                stats.tls_failures.inc();
                 log_tls_failure(
                     conn_id,
                     peer,
@@ -388,7 +390,11 @@ impl Conn {
     }
 
     /// Run an operation on the blocking pool; it pushes its own responses.
-    fn spawn(&self, op: impl FnOnce(&Outbox) + Send + 'static) {
+    fn spawn(
+        &self,
+        kind: crate::service::stats::Counted,
+        op: impl FnOnce(&Outbox) + Send + 'static,
+    ) {
         let running = Running::start(&self.ops);
         let outbox = self.outbox.clone();
         let stats = self.shared.dir.stats.clone();
@@ -396,7 +402,9 @@ impl Conn {
             // Dropped when the operation returns or panics (spawn_blocking catches the panic).
             let _running = running;
             let _executing = stats.executing();
+            let started = std::time::Instant::now();
             op(&outbox);
+            stats.took(kind, started.elapsed().as_secs_f64());
         });
     }
 
@@ -455,8 +463,12 @@ impl Conn {
                 .await?;
                 let bind_dn = req.dn.clone();
                 let session = self.session.clone();
+                let stats = dir.stats.clone();
                 let res = tokio::task::spawn_blocking(move || {
-                    controls.and_then(|_| ops::bind::bind(&dir, &session, &req))
+                    let started = std::time::Instant::now();
+                    let r = controls.and_then(|_| ops::bind::bind(&dir, &session, &req));
+                    stats.took(counted, started.elapsed().as_secs_f64());
+                    r
                 })
                 .await
                 .unwrap_or_else(|_| Err(LdapError::other("bind failed")));
@@ -493,7 +505,7 @@ impl Conn {
                     return Ok(input);
                 };
                 let session = self.session.clone();
-                self.spawn(move |out| {
+                self.spawn(counted, move |out| {
                     let mut batch: Vec<LdapMsg> = Vec::new();
                     let mut bytes = 0;
                     let done = match controls {
@@ -546,7 +558,7 @@ impl Conn {
                     controls,
                 };
                 let session = self.session.clone();
-                self.spawn(move |out| {
+                self.spawn(counted, move |out| {
                     let resp = ops::dispatch(&dir, &session, req);
                     drop(slot);
                     if !flag.load(Ordering::Relaxed) {
@@ -651,10 +663,12 @@ impl Conn {
         {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
+                self.shared.dir.stats.tls_failures.inc();
                 log_tls_failure(conn, peer, "StartTLS", Some(&e), secs);
                 return Err("StartTLS handshake failed");
             }
             Err(_) => {
+                self.shared.dir.stats.tls_failures.inc();
                 log_tls_failure(conn, peer, "StartTLS", None, secs);
                 return Err("StartTLS handshake timed out");
             }

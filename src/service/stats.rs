@@ -3,6 +3,9 @@
 //! request path (proto/connection.rs) and read by `cn=Monitor` (ops/search/monitor.rs) and,
 //! later, the metrics listener.
 
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -72,6 +75,23 @@ impl Counted {
     }
 }
 
+/// The result code of a final response.
+fn result_code(op: &ldap3_proto::proto::LdapOp) -> Option<u32> {
+    use ldap3_proto::proto::LdapOp as O;
+    let r = match op {
+        O::BindResponse(r) => &r.res,
+        O::SearchResultDone(r)
+        | O::ModifyResponse(r)
+        | O::AddResponse(r)
+        | O::DelResponse(r)
+        | O::ModifyDNResponse(r) => r,
+        O::CompareResult(r) => r,
+        O::ExtendedResponse(r) => &r.res,
+        _ => return None,
+    };
+    Some(crate::core::error::code_number(&r.code))
+}
+
 #[derive(Debug)]
 pub(crate) struct Stats {
     pub(crate) started: SystemTime,
@@ -86,6 +106,19 @@ pub(crate) struct Stats {
     /// Operations running on the blocking pool now.
     executing: AtomicU64,
     listeners: Mutex<Vec<String>>,
+    /// Final responses by operation and result code (`/metrics`).
+    pub(crate) results: Family<Labels, Counter>,
+    /// How long operations take, from their start on the blocking pool to their return.
+    pub(crate) latency: Family<Labels, Histogram, fn() -> Histogram>,
+    pub(crate) tls_failures: Counter,
+}
+
+/// Metric labels: (name, value) pairs.
+pub(crate) type Labels = Vec<(&'static str, String)>;
+
+fn latency_histogram() -> Histogram {
+    // 50 µs to about 6.5 s.
+    Histogram::new(exponential_buckets(0.00005, 4.0, 9))
 }
 
 impl Default for Stats {
@@ -102,6 +135,9 @@ impl Default for Stats {
             referrals: AtomicU64::new(0),
             executing: AtomicU64::new(0),
             listeners: Mutex::new(Vec::new()),
+            results: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            tls_failures: Counter::default(),
         }
     }
 }
@@ -111,8 +147,8 @@ impl Default for Stats {
 pub(crate) enum Sent {
     Entry,
     Referral,
-    /// The final response of an operation of this kind.
-    Final(Counted),
+    /// The final response of an operation of this kind, with its result code.
+    Final(Counted, u32),
     Other,
 }
 
@@ -186,7 +222,10 @@ impl Stats {
             O::SearchResultEntry(_) => Sent::Entry,
             O::SearchResultReference(_) => Sent::Referral,
             // A Notice of Disconnection (message ID 0) completes no operation.
-            op if msg.msgid != 0 => Counted::of_response(op).map_or(Sent::Other, Sent::Final),
+            op if msg.msgid != 0 => match (Counted::of_response(op), result_code(op)) {
+                (Some(k), Some(code)) => Sent::Final(k, code),
+                _ => Sent::Other,
+            },
             _ => Sent::Other,
         }
     }
@@ -202,9 +241,24 @@ impl Stats {
             Sent::Referral => {
                 self.referrals.fetch_add(1, Ordering::Relaxed);
             }
-            Sent::Final(k) => self.completed(k),
+            Sent::Final(k, code) => {
+                self.completed(k);
+                self.results
+                    .get_or_create(&vec![
+                        ("op", k.name().to_string()),
+                        ("result", code.to_string()),
+                    ])
+                    .inc();
+            }
             Sent::Other => {}
         }
+    }
+
+    /// An operation of kind `k` took `secs`.
+    pub(crate) fn took(&self, k: Counted, secs: f64) {
+        self.latency
+            .get_or_create(&vec![("op", k.name().to_string())])
+            .observe(secs);
     }
 
     pub(crate) fn set_listeners(&self, urls: Vec<String>) {

@@ -23,6 +23,18 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["core", "store", "acl", "freshness", "service", "write"],
     ),
     (
+        "web",
+        &[
+            "core",
+            "store",
+            "acl",
+            "freshness",
+            "service",
+            "write",
+            "tools",
+        ],
+    ),
+    (
         "app",
         &[
             "core",
@@ -34,6 +46,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "ops",
             "proto",
             "tools",
+            "web",
         ],
     ),
 ];

@@ -17,6 +17,7 @@ mod interop;
 mod ldif_io;
 mod mail_clients;
 mod mailing_list;
+mod metrics;
 mod monitor;
 mod operations;
 mod postfix;
