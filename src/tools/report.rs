@@ -466,7 +466,10 @@ mod tests {
         let a = &reg["contacts"][1];
         assert_eq!(a["name"], "A, B");
         assert_eq!(a["mail"][0], "a@zz.example");
-        assert_eq!(a["telephoneNumber"], serde_json::json!(["+49 69 1234 0100"]));
+        assert_eq!(
+            a["telephoneNumber"],
+            serde_json::json!(["+49 69 1234 0100"])
+        );
         assert_eq!(a["due"], "20261101000000Z");
         assert_eq!(a["lastMethod"], "voice");
         assert_eq!(a["nextMethod"], "email");
