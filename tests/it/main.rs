@@ -6,6 +6,7 @@ mod layers;
 
 mod access;
 mod accounts;
+mod bounces;
 mod checks;
 mod cli_tools;
 mod command;
@@ -14,6 +15,7 @@ mod freshness;
 mod gnupg;
 mod interop;
 mod ldif_io;
+mod list_keys;
 mod mail_clients;
 mod mailing_list;
 mod operations;
