@@ -25,6 +25,24 @@ fn status(s: &TestServer, dn: &str) -> (String, String) {
     )
 }
 
+/// The LDIF of docs/operations/mailing-list.md's bounce procedure ("server running").
+fn documented_ldif() -> String {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/operations/mailing-list.md"
+    ))
+    .expect("docs");
+    let start = doc
+        .find("# server running: as a verifier")
+        .expect("the bounce procedure's LDAP modify");
+    let body = &doc[start..];
+    let body = &body[body.find("<<'EOF'\n").expect("heredoc") + 8..];
+    let body = &body[..body.find("\n   EOF").expect("end of heredoc")];
+    body.lines()
+        .map(|l| format!("{}\n", l.strip_prefix("   ").unwrap_or(l)))
+        .collect()
+}
+
 #[test]
 fn a_bounced_address_reads_overdue() {
     let s = TestServer::start_with(|c| c.load_sample = true);
@@ -50,18 +68,48 @@ fn a_bounced_address_reads_overdue() {
         );
     }
 
-    // The LDAP modify of the docs (as a recorder; here the directory's administrator).
-    let rc = c
-        .modify(
-            &at,
-            vec![
-                Mod::Replace("cctldVerificationMethod", HashSet::from(["email"])),
-                Mod::Replace("cctldVerificationStatus", HashSet::from(["failed"])),
-            ],
-        )
-        .expect("modify")
-        .rc;
-    assert_eq!(rc, 0);
+    // The LDAP modify the docs give, as a verifier, with ldapmodify.
+    let vera = format!("cn=vera,ou=groups,{SUFFIX}");
+    add(
+        &mut c,
+        &vera,
+        &[
+            (
+                "objectClass",
+                &["organizationalRole", "simpleSecurityObject"],
+            ),
+            ("cn", &["vera"]),
+            ("userPassword", &["vera secret 12"]),
+        ],
+    );
+    add(
+        &mut c,
+        &format!("cn=verifiers,ou=groups,{SUFFIX}"),
+        &[
+            ("objectClass", &["groupOfNames"]),
+            ("cn", &["verifiers"]),
+            ("member", &[vera.as_str()]),
+        ],
+    );
+    let o = s.tool(
+        "ldapmodify",
+        &[
+            "-H",
+            &format!("ldap://127.0.0.1:{}", s.ldap_addr().port()),
+            "-o",
+            &format!("TLS_CACERT={}", s.ca_file().display()),
+            "-o",
+            "TLS_REQCERT=demand",
+            "-ZZ",
+            "-x",
+            "-D",
+            &vera,
+            "-w",
+            "vera secret 12",
+        ],
+        Some(&documented_ldif().replace("associatedDomain=xx", "associatedDomain=at")),
+    );
+    assert_eq!(code(&o), 0, "ldapmodify: {}{}", stdout(&o), stderr(&o));
     assert_eq!(
         status(&s, &at),
         ("overdue".to_string(), "email".to_string())
