@@ -6,6 +6,7 @@ mod layers;
 
 mod access;
 mod accounts;
+mod bounces;
 mod checks;
 mod cli_tools;
 mod command;
@@ -15,6 +16,7 @@ mod gnupg;
 mod history;
 mod interop;
 mod ldif_io;
+mod list_keys;
 mod mail_clients;
 mod mailing_list;
 mod metrics;
