@@ -8,6 +8,7 @@
 )]
 
 use ccdir::service::config::{Config, LogFormat};
+use ccdir::tools::run::ToolRequest;
 use ccdir::Server;
 use clap::{Args, Parser, Subcommand};
 use std::io::{BufRead, IsTerminal, Write};
@@ -39,18 +40,23 @@ enum Command {
     CheckConfig(ConfigArgs),
     /// Load LDIF files into the data directory (server stopped). All or nothing unless --continue.
     Import(ImportArgs),
-    /// Write the directory (or a subtree) as LDIF from one consistent snapshot (server stopped;
-    /// for a running server use ldapsearch, see docs/operations.md).
+    /// Write the directory (or a subtree) as LDIF from one consistent snapshot (from the data
+    /// directory, or from the running server as a directory administrator).
     Export(ExportArgs),
+    /// Take a backup: every entry with its operational attributes, from one snapshot, with its
+    /// changelog position, into a new file in DIR (the running server keeps serving).
+    Backup(BackupArgs),
+    /// Restore a backup into a new, empty data directory (server stopped).
+    Restore(RestoreArgs),
     /// Write a generated set of inetOrgPerson entries as LDIF (for benchmarks and tests).
     GenSample(GenSampleArgs),
     /// Record a verification of a contact (server stopped): sets the verification attributes
     /// as an LDAP modify would (docs/operations/freshness.md).
     Verify(VerifyArgs),
-    /// Reports on the data directory (server stopped, or a copy of its data dir).
+    /// Reports on the directory (the data directory, or the running server: docs/operations.md).
     #[command(subcommand)]
     Report(ReportCommand),
-    /// What breaks a rule (server stopped, or a copy of its data dir): values that fail a
+    /// What breaks a rule (the data directory, or the running server): values that fail a
     /// content check, registries without a complete 24/7 contact point. Exit status 1 when
     /// there is something to fix (docs/schema.md, "Checked values").
     Check(CheckArgs),
@@ -139,10 +145,62 @@ struct VerifyArgs {
     dns: Vec<String>,
 }
 
+/// A running server to ask instead of the data directory (docs/operations.md, "Reports and
+/// backups from the running server"). Without these, a data directory in use by the server is
+/// asked through its own listener as the administrator.
+#[derive(Args, Clone, Default)]
+struct LiveArgs {
+    /// The running server: ldaps://host:636, or ldap://host:389 (StartTLS is always used).
+    #[arg(long)]
+    url: Option<String>,
+    /// Bind as this DN (with --password-file); what it gets is what access control gives it.
+    #[arg(long)]
+    bind_dn: Option<String>,
+    /// File holding the bind password (default with no --bind-dn: the generated admin password
+    /// file in the data directory).
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+    /// PEM CA certificate(s) to trust (default: the data directory's generated CA, else the
+    /// system's).
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+}
+
+impl LiveArgs {
+    fn remote(&self) -> ccdir::app::live::RemoteArgs {
+        ccdir::app::live::RemoteArgs {
+            url: self.url.clone(),
+            bind_dn: self.bind_dn.clone(),
+            password_file: self.password_file.clone(),
+            ca_file: self.ca_file.clone(),
+        }
+    }
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    live: LiveArgs,
+    /// Directory for the backup file (ccdir-backup-<time>.ldif).
+    dir: PathBuf,
+}
+
+#[derive(Args)]
+struct RestoreArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// The backup file (from ccdir backup).
+    file: PathBuf,
+}
+
 #[derive(Args)]
 struct OverdueArgs {
     #[command(flatten)]
     config: ConfigArgs,
+    #[command(flatten)]
+    live: LiveArgs,
     /// The report as of this time (Generalized Time, e.g. 20261123000000Z; default now).
     #[arg(long)]
     at: Option<String>,
@@ -164,6 +222,8 @@ struct OverdueArgs {
 struct CheckArgs {
     #[command(flatten)]
     config: ConfigArgs,
+    #[command(flatten)]
+    live: LiveArgs,
     /// text or json.
     #[arg(long, default_value = "text")]
     format: String,
@@ -176,6 +236,8 @@ struct CheckArgs {
 struct RosterArgs {
     #[command(flatten)]
     config: ConfigArgs,
+    #[command(flatten)]
+    live: LiveArgs,
     /// vcard, csv or html.
     #[arg(long, default_value = "html")]
     format: String,
@@ -216,6 +278,8 @@ struct ImportArgs {
 struct ExportArgs {
     #[command(flatten)]
     config: ConfigArgs,
+    #[command(flatten)]
+    live: LiveArgs,
     /// Export only this subtree.
     #[arg(long)]
     base: Option<String>,
@@ -341,6 +405,8 @@ fn main() -> ExitCode {
         Command::HashPassword(a) => a.load().and_then(|c| hash_password(&c)),
         Command::Import(a) => import(a),
         Command::Export(a) => export(a),
+        Command::Backup(a) => backup(a),
+        Command::Restore(a) => restore(a),
         Command::GenSample(a) => gen_sample(a),
         Command::Verify(a) => verify(a),
         Command::Report(ReportCommand::Overdue(a)) => report_overdue(a),
@@ -452,24 +518,99 @@ fn import(a: ImportArgs) -> Result<(), String> {
 
 fn export(a: ExportArgs) -> Result<(), String> {
     let c = a.config.load()?;
-    let dir = open_offline(&c)?;
-    let n = match &a.output {
-        Some(p) => {
-            let f = std::fs::File::create(p)
-                .map_err(|e| format!("cannot create {}: {e}", p.display()))?;
-            let mut w = std::io::BufWriter::new(f);
-            ccdir::tools::import::export(&dir, &mut w, a.base.as_deref(), !a.no_operational)?
-        }
-        None => {
-            let stdout = std::io::stdout();
-            let mut w = std::io::BufWriter::new(stdout.lock());
-            ccdir::tools::import::export(&dir, &mut w, a.base.as_deref(), !a.no_operational)?
-        }
+    let req = ToolRequest::Export {
+        base: a.base.clone(),
+        operational: !a.no_operational,
     };
-    eprintln!("exported {n} entries");
+    let out = run_tool(&c, &a.live, &req, None)?;
+    write_out(a.output.as_ref(), &out.text)?;
+    eprintln!("exported {} entries", out.entries.unwrap_or(0));
     Ok(())
 }
 
+fn backup(a: BackupArgs) -> Result<(), String> {
+    let c = a.config.load()?;
+    let out = run_tool(&c, &a.live, &ToolRequest::Backup, None)?;
+    std::fs::create_dir_all(&a.dir)
+        .map_err(|e| format!("cannot create {}: {e}", a.dir.display()))?;
+    let stamp = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .map_err(|e| e.to_string())?;
+    let path = a.dir.join(format!("ccdir-backup-{stamp}.ldif"));
+    // Written beside, then renamed: a file of that name is always a whole backup.
+    let tmp = a.dir.join(format!(".ccdir-backup-{stamp}.ldif.part"));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(out.text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    };
+    write().map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    eprintln!(
+        "backed up {} entries to {}",
+        out.entries.unwrap_or(0),
+        path.display()
+    );
+    Ok(())
+}
+
+fn restore(a: RestoreArgs) -> Result<(), String> {
+    let mut c = a.config.load()?;
+    c.load_sample = false;
+    let store = c.data_dir.join(ccdir::app::server::STORE_FILE);
+    if store.exists() {
+        return Err(format!(
+            "{} exists: restore into a new data directory (--data-dir), then move it in place",
+            store.display()
+        ));
+    }
+    c.store.cache_mib = c.store.import_cache_mib;
+    let dir = open_offline(&c)?;
+    let opts = ccdir::tools::import::ImportOptions {
+        continue_on_error: false,
+        allow_url: false,
+        quiet: true,
+    };
+    let s = ccdir::tools::import::import_files(&dir, std::slice::from_ref(&a.file), &opts)?;
+    if s.rolled_back || !s.rejected.is_empty() {
+        return Err(format!(
+            "{} entries refused: nothing restored",
+            s.rejected.len()
+        ));
+    }
+    eprintln!("restored {} entries into {}", s.added, c.data_dir.display());
+    Ok(())
+}
+
+/// Run a reading tool on the data directory, or, when the server holds it (or --url,
+/// --bind-dn or --password-file say so), in the running server.
+fn run_tool(
+    c: &Config,
+    live: &LiveArgs,
+    req: &ToolRequest,
+    as_dn: Option<&str>,
+) -> Result<ccdir::tools::run::ToolOutput, String> {
+    let remote = live.remote();
+    if !remote.given() {
+        match open_offline(c) {
+            Ok(dir) => return ccdir::tools::run::run(&dir, req, as_dn),
+            Err(e) if e.contains("in use by another ccdir process") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if as_dn.is_some() {
+        return Err(
+            "--as reads a stopped data directory; from the running server, bind as that \
+             identity instead (--bind-dn and --password-file)"
+                .into(),
+        );
+    }
+    let r = ccdir::app::live::Remote::new(c, &remote)?;
+    eprintln!("asking the running server at {} as {}", r.url, r.bind_dn);
+    r.run(req)
+}
 fn parse_time(t: Option<&str>) -> Result<time::OffsetDateTime, String> {
     match t {
         None => Ok(time::OffsetDateTime::now_utc()),
@@ -537,20 +678,14 @@ fn verify(a: VerifyArgs) -> Result<(), String> {
 
 fn report_overdue(a: OverdueArgs) -> Result<(), String> {
     let c = a.config.load()?;
-    let at = parse_time(a.at.as_deref())?;
-    let dir = open_offline(&c)?;
-    let entries = ccdir::tools::offline::entries(&dir, None, a.as_dn.as_deref())?;
-    let within = a.within.unwrap_or(c.freshness.warn_days);
-    let r = ccdir::tools::report::build(&entries, at, within);
-    let text = match a.format.as_str() {
-        "text" => ccdir::tools::report::text(&r),
-        "json" => ccdir::tools::report::json(&r)?,
-        "csv" => ccdir::tools::report::csv(&r),
-        f => return Err(format!("--format {f}: expected text, json or csv")),
+    let req = ToolRequest::ReportOverdue {
+        at: a.at.clone(),
+        within: a.within,
+        format: a.format.clone(),
     };
-    write_out(a.output.as_ref(), &text)
+    let out = run_tool(&c, &a.live, &req, a.as_dn.as_deref())?;
+    write_out(a.output.as_ref(), &out.text)
 }
-
 fn reminders(a: RemindersArgs) -> Result<(), String> {
     let c = a.config.load()?;
     if a.send && !c.reminders.enabled {
@@ -631,53 +766,40 @@ fn list_keys(a: ListKeysArgs) -> Result<(), String> {
 
 fn check(a: CheckArgs) -> Result<(), String> {
     let c = a.config.load()?;
-    let dir = open_offline(&c)?;
-    let entries = ccdir::tools::offline::entries(&dir, None, None)?;
-    let problems = ccdir::tools::check::check(&dir, &entries)?;
-    let text = match a.format.as_str() {
-        "text" => ccdir::tools::check::text(&problems),
-        "json" => ccdir::tools::check::json(&problems)?,
-        f => return Err(format!("--format {f}: expected text or json")),
+    let req = ToolRequest::Check {
+        format: a.format.clone(),
     };
-    write_out(a.output.as_ref(), &text)?;
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("{} problems to fix (see above)", problems.len()))
+    let out = run_tool(&c, &a.live, &req, None)?;
+    write_out(a.output.as_ref(), &out.text)?;
+    match out.problems {
+        Some(n) if n > 0 => Err(format!("{n} problems to fix (see above)")),
+        _ => Ok(()),
     }
 }
-
 fn roster(a: RosterArgs) -> Result<(), String> {
     let c = a.config.load()?;
-    let at = parse_time(a.at.as_deref())?;
-    let dir = open_offline(&c)?;
-    let entries = ccdir::tools::offline::entries(&dir, None, a.as_dn.as_deref())?;
-    let roster = ccdir::tools::roster::Roster::build(&entries, a.region.as_deref());
-    match a.format.as_str() {
-        "vcard" => write_out(
-            a.output.as_ref(),
-            &ccdir::tools::roster::vcard::all(&roster, at),
-        ),
-        "csv" => write_out(
-            a.output.as_ref(),
-            &ccdir::tools::roster::csv::all(&roster, at),
-        ),
-        "html" => {
-            let out = a.output.clone().unwrap_or_else(|| PathBuf::from("roster"));
-            std::fs::create_dir_all(&out)
-                .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-            for (file, page) in ccdir::tools::roster::html::pages(&roster, at) {
-                let p = out.join(&file);
-                std::fs::write(&p, page)
-                    .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
-                eprintln!("wrote {}", p.display());
-            }
-            Ok(())
-        }
-        f => Err(format!("--format {f}: expected vcard, csv or html")),
+    let req = ToolRequest::Roster {
+        format: a.format.clone(),
+        region: a.region.clone(),
+        at: a.at.clone(),
+    };
+    let out = run_tool(&c, &a.live, &req, a.as_dn.as_deref())?;
+    if out.files.is_empty() {
+        return write_out(a.output.as_ref(), &out.text);
     }
+    let dir = a.output.clone().unwrap_or_else(|| PathBuf::from("roster"));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    for (file, page) in &out.files {
+        // Names come from the server: a plain file name only.
+        if file.is_empty() || file.contains(['/', '\\']) || file.starts_with('.') {
+            return Err(format!("unexpected file name from the server: {file}"));
+        }
+        let p = dir.join(file);
+        std::fs::write(&p, page).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+        eprintln!("wrote {}", p.display());
+    }
+    Ok(())
 }
-
 fn gen_sample(a: GenSampleArgs) -> Result<(), String> {
     let cfg = Config::default();
     let hasher = ccdir::service::password::Hasher::new(&cfg.password)?;

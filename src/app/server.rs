@@ -24,7 +24,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub(crate) const STORE_FILE: &str = "ccdir.redb";
+pub const STORE_FILE: &str = "ccdir.redb";
 
 /// A running server.
 pub struct Server {

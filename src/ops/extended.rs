@@ -16,7 +16,59 @@ use ldap3_proto::proto::{
 
 pub(crate) const OID_STARTTLS: &str = "1.3.6.1.4.1.1466.20037";
 
-pub(crate) const SUPPORTED: &[&str] = &[OID_STARTTLS, OID_WHOAMI, OID_PASSWORD_MODIFY];
+/// ccdir's live tools (reports, roster, export, check, backup from the running server): the
+/// request value is a JSON [`crate::tools::run::ToolRequest`], the response value the JSON
+/// [`crate::tools::run::ToolOutput`].
+pub const OID_LIVE_TOOL: &str = "2.25.58891398913136867481710290032079796433.3.1";
+
+pub(crate) const SUPPORTED: &[&str] =
+    &[OID_STARTTLS, OID_WHOAMI, OID_PASSWORD_MODIFY, OID_LIVE_TOOL];
+
+/// Run a reading tool in the server, on one snapshot, as the bound identity sees the directory;
+/// the tools that read everything (export, check, backup) only for the directory's
+/// administrators (the admin DN, or manage access to the naming context).
+pub(crate) fn live_tool(
+    dir: &Directory,
+    s: &Session,
+    req: &LdapExtendedRequest,
+) -> Result<LdapExtendedResponse, LdapError> {
+    use crate::tools::run::{run, ToolRequest};
+    let Some(dn) = s.identity.dn() else {
+        return Err(LdapError::insufficient_access(
+            "the live tools need a bound identity",
+        ));
+    };
+    let value = req
+        .value
+        .as_deref()
+        .ok_or_else(|| LdapError::protocol("live tool: no request value"))?;
+    let tool: ToolRequest = serde_json::from_slice(value)
+        .map_err(|e| LdapError::protocol(format!("live tool request: {e}")))?;
+    let root = dir.policy.is_admin(&s.identity);
+    if tool.needs_admin() && !root {
+        let snap = dir.store.read()?;
+        let acl = dir.policy.checker(&s.identity, &snap, &dir.schema);
+        let suffix = snap.lookup(&dir.suffix)?.map(|x| x.1);
+        if !acl.allows(
+            &dir.suffix.store_key(),
+            suffix.as_ref(),
+            None,
+            Level::Manage,
+        ) {
+            return Err(LdapError::insufficient_access(
+                "export, check and backup read every entry: only the directory's administrators \
+                 may run them",
+            ));
+        }
+    }
+    let as_dn = if root { None } else { Some(dn.display()) };
+    let out = run(dir, &tool, as_dn).map_err(LdapError::unwilling)?;
+    let json = serde_json::to_string(&out).map_err(|e| LdapError::other(e.to_string()))?;
+    Ok(LdapExtendedResponse::new_success(
+        Some(OID_LIVE_TOOL),
+        Some(&json),
+    ))
+}
 
 /// Who am I? (RFC 4532): the bound DN as an authzId, empty when anonymous.
 pub(crate) fn who_am_i(s: &Session) -> LdapExtendedResponse {

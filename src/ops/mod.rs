@@ -134,6 +134,9 @@ pub(crate) fn dispatch(dir: &Directory, s: &Session, req: Request) -> LdapMsg {
                 .and(pm)
                 .and_then(|pm| extended::password_modify(dir, s, &pm)),
         ),
+        Op::Extended(r) if r.name == extended::OID_LIVE_TOOL => {
+            Outcome::extended(controls.and_then(|_| extended::live_tool(dir, s, &r)))
+        }
         Op::Extended(r) => Outcome::extended(controls.and_then(|_| Err(extended::unsupported(&r)))),
         Op::Bind(_) | Op::Search(_) | Op::Unbind | Op::Abandon(_) | Op::StartTls => {
             Outcome::extended(Err(LdapError::protocol(format!(

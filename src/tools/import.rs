@@ -352,7 +352,35 @@ pub fn export(
         None => dir.suffix.clone(),
     };
     let snap = dir.store.read().map_err(|e| e.to_string())?;
-    if snap.id_of(&base).map_err(|e| e.to_string())?.is_none() {
+    export_from(&snap, out, &base, operational)
+}
+
+/// A backup: every entry with its operational attributes, from one snapshot, after a comment
+/// that says when and at which changelog position it was taken (`ccdir restore` reads it back
+/// with `ccdir import`, which skips comments).
+pub fn backup(dir: &Directory) -> Result<(Vec<u8>, u64), String> {
+    let snap = dir.store.read().map_err(|e| e.to_string())?;
+    let last = snap
+        .change_bounds()
+        .map_err(|e| e.to_string())?
+        .map_or(0, |(_, l)| l);
+    let now = crate::core::clock::generalized_time(dir.clock.now());
+    let mut out = format!(
+        "# ccdir backup of {} taken {now}, lastChangeNumber {last}\n",
+        dir.suffix.display()
+    )
+    .into_bytes();
+    let n = export_from(&snap, &mut out, &dir.suffix, true)?;
+    Ok((out, n))
+}
+
+fn export_from(
+    snap: &crate::store::ReadSnap,
+    out: &mut dyn Write,
+    base: &crate::core::dn::Dn,
+    operational: bool,
+) -> Result<u64, String> {
+    if snap.id_of(base).map_err(|e| e.to_string())?.is_none() {
         return Err(format!("no such entry: {}", base.display()));
     }
     let mut n = 0u64;

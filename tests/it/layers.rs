@@ -15,7 +15,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("write", &["core", "store", "acl", "freshness", "service"]),
     (
         "ops",
-        &["core", "store", "acl", "freshness", "service", "write"],
+        &[
+            "core",
+            "store",
+            "acl",
+            "freshness",
+            "service",
+            "write",
+            "tools",
+        ],
     ),
     ("proto", &["core", "acl", "service", "ops"]),
     (

@@ -17,6 +17,7 @@ mod history;
 mod interop;
 mod ldif_io;
 mod list_keys;
+mod live_tools;
 mod mail_clients;
 mod mailing_list;
 mod metrics;
