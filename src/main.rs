@@ -442,31 +442,53 @@ fn serve(c: Config) -> Result<(), String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     rt.block_on(async move {
         let server = Server::start(c).await?;
-        wait_for_signal().await;
+        // systemd (Type=notify): ready once listening; watchdog pings while the runtime runs.
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+        if let Some(every) = sd_notify::watchdog_enabled() {
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every / 2);
+                loop {
+                    tick.tick().await;
+                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                }
+            });
+        }
+        wait_for_signal(&server).await;
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         tracing::info!("shutting down: no new connections, finishing in-flight operations");
         server.shutdown().await;
         Ok(())
     })
 }
 
-async fn wait_for_signal() {
+/// Until SIGTERM or Ctrl-C; SIGHUP reloads the TLS certificate.
+async fn wait_for_signal(server: &Server) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
+            (Ok(mut term), Ok(mut hup)) => loop {
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => return,
+                    _ = term.recv() => return,
+                    _ = hup.recv() => {
+                        let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
+                        let _ = server.reload_tls();
+                        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+                    }
                 }
-            }
-            Err(_) => {
+            },
+            _ => {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
     }
     #[cfg(not(unix))]
     {
+        let _ = server;
         let _ = tokio::signal::ctrl_c().await;
     }
 }
@@ -530,7 +552,7 @@ fn export(a: ExportArgs) -> Result<(), String> {
 
 fn backup(a: BackupArgs) -> Result<(), String> {
     let c = a.config.load()?;
-    let out = run_tool(&c, &a.live, &ToolRequest::Backup, None)?;
+    let out = run_tool(&c, &a.live, &ToolRequest::Backup {}, None)?;
     std::fs::create_dir_all(&a.dir)
         .map_err(|e| format!("cannot create {}: {e}", a.dir.display()))?;
     let stamp = time::OffsetDateTime::now_utc()

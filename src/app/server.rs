@@ -33,6 +33,8 @@ pub struct Server {
     /// The metrics listener's address, when `[listen] metrics` is set.
     pub metrics_addr: Option<SocketAddr>,
     pub tls_files: TlsFiles,
+    /// The certificate served, reloaded from `tls_files` by [`Server::reload_tls`].
+    certs: Arc<tls::Certificates>,
     /// The file holding the generated admin password (written on first start).
     pub admin_password_file: PathBuf,
     dir: Arc<Directory>,
@@ -188,11 +190,11 @@ impl Server {
 
     pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Server, String> {
         let cfg = config.clone();
-        let (dir, tls_files, admin_password_file) = tokio::task::spawn_blocking(move || {
+        let (dir, certs, admin_password_file) = tokio::task::spawn_blocking(move || {
             let dir = open_directory(&cfg, clock)?;
             let pwfile = bootstrap::ensure_base(&dir)?;
-            let (tls_cfg, files) = tls::server_config(&cfg)?;
-            Ok::<_, String>(((dir, tls_cfg), files, pwfile))
+            let (tls_cfg, certs) = tls::server_config(&cfg)?;
+            Ok::<_, String>(((dir, tls_cfg), certs, pwfile))
         })
         .await
         .map_err(|e| format!("start-up task failed: {e}"))??;
@@ -261,12 +263,27 @@ impl Server {
             ldap_addrs,
             ldaps_addrs,
             metrics_addr,
-            tls_files,
+            tls_files: certs.files.clone(),
+            certs,
             admin_password_file,
             dir,
             shutdown,
             tracker,
         })
+    }
+
+    /// Read the certificate and key files again (SIGHUP): new TLS handshakes get the new
+    /// certificate, open connections keep theirs; on an error the old one stays in use.
+    pub fn reload_tls(&self) -> Result<(), String> {
+        let r = self.certs.reload();
+        match &r {
+            Ok(()) => tracing::info!(
+                cert = %self.tls_files.cert.display(),
+                "TLS certificate reloaded"
+            ),
+            Err(e) => tracing::warn!(error = %e, "TLS certificate not reloaded; the old one stays"),
+        }
+        r
     }
 
     pub fn directory(&self) -> &Arc<Directory> {

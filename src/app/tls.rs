@@ -15,6 +15,7 @@ pub(crate) const CERT_FILE: &str = "server.pem";
 pub(crate) const KEY_FILE: &str = "server.key";
 
 /// Paths of the certificate and key in use, and of the CA clients should trust (if generated).
+#[derive(Debug, Clone)]
 pub struct TlsFiles {
     pub cert: PathBuf,
     pub key: PathBuf,
@@ -22,7 +23,9 @@ pub struct TlsFiles {
 }
 
 /// Build the rustls configuration; generate the certificate first if none is configured or kept.
-pub(crate) fn server_config(cfg: &Config) -> Result<(Arc<ServerConfig>, TlsFiles), String> {
+pub(crate) fn server_config(
+    cfg: &Config,
+) -> Result<(Arc<ServerConfig>, Arc<Certificates>), String> {
     let files = match (&cfg.tls.cert, &cfg.tls.key) {
         (Some(c), Some(k)) => TlsFiles {
             cert: c.clone(),
@@ -31,15 +34,6 @@ pub(crate) fn server_config(cfg: &Config) -> Result<(Arc<ServerConfig>, TlsFiles
         },
         _ => ensure_generated(&cfg.data_dir, &cfg.tls.generated_names)?,
     };
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert)
-        .map_err(|e| format!("cannot read certificate {}: {e}", files.cert.display()))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("invalid certificate PEM {}: {e}", files.cert.display()))?;
-    if certs.is_empty() {
-        return Err(format!("no certificate in {}", files.cert.display()));
-    }
-    let key = PrivateKeyDer::from_pem_file(&files.key)
-        .map_err(|e| format!("cannot read private key {}: {e}", files.key.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -67,10 +61,66 @@ pub(crate) fn server_config(cfg: &Config) -> Result<(Arc<ServerConfig>, TlsFiles
             builder.with_client_cert_verifier(verifier)
         }
     };
-    let config = builder
-        .with_single_cert(certs, key)
+    let certs = Arc::new(Certificates::load(files.clone())?);
+    let config = builder.with_cert_resolver(certs.clone());
+    Ok((Arc::new(config), certs))
+}
+
+/// The server's certificate and key, read from their files at start and again on reload
+/// (SIGHUP): new handshakes get the new certificate, open connections keep theirs.
+#[derive(Debug)]
+pub struct Certificates {
+    pub files: TlsFiles,
+    current: std::sync::RwLock<Arc<rustls::sign::CertifiedKey>>,
+}
+
+impl Certificates {
+    fn load(files: TlsFiles) -> Result<Certificates, String> {
+        let key = read_key(&files)?;
+        Ok(Certificates {
+            files,
+            current: std::sync::RwLock::new(key),
+        })
+    }
+
+    /// Read the files again; on any error the certificate in use stays.
+    pub fn reload(&self) -> Result<(), String> {
+        let key = read_key(&self.files)?;
+        match self.current.write() {
+            Ok(mut g) => *g = key,
+            Err(p) => *p.into_inner() = key,
+        }
+        Ok(())
+    }
+}
+
+impl rustls::server::ResolvesServerCert for Certificates {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(match self.current.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        })
+    }
+}
+
+/// The certificate chain and private key of `files`, checked to fit together.
+fn read_key(files: &TlsFiles) -> Result<Arc<rustls::sign::CertifiedKey>, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert)
+        .map_err(|e| format!("cannot read certificate {}: {e}", files.cert.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("invalid certificate PEM {}: {e}", files.cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!("no certificate in {}", files.cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .map_err(|e| format!("cannot read private key {}: {e}", files.key.display()))?;
+    let provider = rustls::crypto::ring::default_provider();
+    let ck = rustls::sign::CertifiedKey::from_der(certs, key, &provider)
         .map_err(|e| format!("certificate and key do not fit together: {e}"))?;
-    Ok((Arc::new(config), files))
+    Ok(Arc::new(ck))
 }
 
 /// Keep (or create) `ca.pem` + `server.pem`/`server.key` in the data dir.

@@ -30,7 +30,7 @@ pub enum ToolRequest {
     },
     /// A consistent copy of everything, operational attributes included, read from one
     /// snapshot, with the changelog position it was taken at.
-    Backup,
+    Backup {},
 }
 
 impl ToolRequest {
@@ -39,7 +39,7 @@ impl ToolRequest {
     pub fn needs_admin(&self) -> bool {
         matches!(
             self,
-            ToolRequest::Export { .. } | ToolRequest::Check { .. } | ToolRequest::Backup
+            ToolRequest::Export { .. } | ToolRequest::Check { .. } | ToolRequest::Backup {}
         )
     }
 }
@@ -109,7 +109,7 @@ pub fn run(dir: &Directory, req: &ToolRequest, as_dn: Option<&str>) -> Result<To
             };
             out.problems = Some(problems.len());
         }
-        ToolRequest::Backup => {
+        ToolRequest::Backup {} => {
             let (mut buf, n) = super::import::backup(dir)?;
             out.text = String::from_utf8(std::mem::take(&mut buf))
                 .map_err(|_| "backup is not UTF-8".to_string())?;
@@ -135,7 +135,7 @@ mod tests {
         assert_eq!(serde_json::from_str::<ToolRequest>(&j).unwrap(), r);
         assert!(serde_json::from_str::<ToolRequest>(r#"{"tool":"rm-rf"}"#).is_err());
         assert!(serde_json::from_str::<ToolRequest>(r#"{"tool":"backup","x":1}"#).is_err());
-        assert!(ToolRequest::Backup.needs_admin());
+        assert!(ToolRequest::Backup {}.needs_admin());
         assert!(!r.needs_admin());
     }
 }

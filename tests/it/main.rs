@@ -30,4 +30,5 @@ mod reminders;
 mod roster;
 mod schema_clients;
 mod scripts;
+mod service;
 mod smime;
