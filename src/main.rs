@@ -649,9 +649,11 @@ fn write_out(path: Option<&PathBuf>, text: &str) -> Result<(), String> {
         }
         None => {
             let mut o = std::io::stdout().lock();
-            o.write_all(text.as_bytes())
-                .and_then(|_| o.flush())
-                .map_err(|e| format!("write failed: {e}"))
+            match o.write_all(text.as_bytes()).and_then(|_| o.flush()) {
+                // The reader left (`ccdir report overdue | head`): nothing more to say.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.map_err(|e| format!("write failed: {e}")),
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::harness::*;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Command;
 
 const PARSE: &str = r#"
@@ -138,4 +139,35 @@ fn metrics_are_prometheus_text_and_count_what_the_test_did() {
     assert!(v(&after, "ccdir_registries{}") > 300.0);
     assert!(v(&after, "ccdir_contacts{}") > 300.0);
     assert!(v(&after, "ccdir_oldest_verification_age_seconds{}") > 0.0);
+
+    // The shipped alert rules and dashboard name only metrics the server exports.
+    for file in [
+        "contrib/prometheus/ccdir-alerts.yml",
+        "contrib/grafana/ccdir-dashboard.json",
+    ] {
+        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file))
+            .expect("contrib file");
+        if file.ends_with(".json") {
+            serde_json::from_str::<serde_json::Value>(&text).expect("dashboard JSON");
+        }
+        let mut names: Vec<&str> = text
+            .match_indices("ccdir_")
+            .map(|(i, _)| {
+                let rest = &text[i..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len());
+                &rest[..end]
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        assert!(names.len() >= 5, "{file}: {names:?}");
+        for n in names {
+            assert!(
+                after.keys().any(|k| k.starts_with(&format!("{n}{{"))),
+                "{file} names {n}, which /metrics does not have"
+            );
+        }
+    }
 }
