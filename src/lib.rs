@@ -2,7 +2,7 @@
 //!
 //! Layers, from the bottom (docs/ARCHITECTURE.md): `core` (types), `store` (redb), `acl` and
 //! `freshness` (rules), `service` (the service bag), `write` (the write pipeline), `ops` (LDAP
-//! operations), `proto` (framing, connections), `app` (server start) and `tools` (offline).
+//! operations), `repl` (RFC 4533 replication), `proto` (framing, connections), `app` (server start) and `tools` (offline).
 
 #![forbid(unsafe_code)]
 // No unwrap, expect or panic outside tests: errors are returned (tests may unwrap).
@@ -17,6 +17,7 @@ pub mod core;
 pub mod freshness;
 pub mod ops;
 pub mod proto;
+pub mod repl;
 pub mod service;
 pub mod store;
 pub mod tools;

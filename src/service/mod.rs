@@ -9,7 +9,8 @@ pub(crate) mod read_log;
 pub(crate) mod throttle;
 
 use crate::acl::{Identity, Policy};
-use crate::core::clock::{Clock, CsnGenerator};
+use crate::core::clock::Clock;
+use crate::core::csn::CsnGenerator;
 use crate::core::dn::Dn;
 use crate::core::filter::FilterLimits;
 use crate::core::schema::Schema;
@@ -30,6 +31,8 @@ pub struct Directory {
     pub(crate) csn: CsnGenerator,
     pub(crate) audit: crate::service::audit::Audit,
     pub(crate) throttle: throttle::Throttle,
+    /// Persistent sync searches running (repl/provider.rs, `replication.max_consumers`).
+    pub(crate) persist_searches: std::sync::atomic::AtomicUsize,
 }
 
 impl Directory {

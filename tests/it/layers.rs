@@ -17,7 +17,19 @@ const LAYERS: &[(&str, &[&str])] = &[
         "ops",
         &["core", "store", "acl", "freshness", "service", "write"],
     ),
-    ("proto", &["core", "acl", "service", "ops"]),
+    (
+        "repl",
+        &[
+            "core",
+            "store",
+            "acl",
+            "freshness",
+            "service",
+            "write",
+            "ops",
+        ],
+    ),
+    ("proto", &["core", "acl", "service", "ops", "repl"]),
     (
         "tools",
         &["core", "store", "acl", "freshness", "service", "write"],
@@ -32,6 +44,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "service",
             "write",
             "ops",
+            "repl",
             "proto",
             "tools",
         ],
