@@ -185,12 +185,7 @@ impl Scope<'_> {
     }
 
     /// Visit (id, key) of every entry in scope, in DN key order (parents first).
-    fn walk(
-        &self,
-        acl: &Checker<'_>,
-        snap: &ReadSnap,
-        f: &mut Visit<'_>,
-    ) -> Result<(), LdapError> {
+    fn walk(&self, acl: &Checker<'_>, snap: &ReadSnap, f: &mut Visit<'_>) -> Result<(), LdapError> {
         let base_id = match snap.lookup(&self.base)? {
             Some((id, e)) if acl.allows(&self.base_key, Some(&e), None, Level::Search) => id,
             _ => return Err(acl.no_such_object(&self.base)),

@@ -36,6 +36,12 @@ pub struct Directory {
 }
 
 impl Directory {
+    /// Persistent sync searches (refreshAndPersist consumers) running now.
+    pub fn persist_searches(&self) -> usize {
+        self.persist_searches
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     pub fn filter_limits(&self) -> FilterLimits {
         FilterLimits {
             max_depth: self.config.limits.max_filter_depth,
