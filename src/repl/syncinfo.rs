@@ -6,7 +6,8 @@
 //! OCTET STRING (`a0 len 04 len cookie`); RFC 4533's module uses implicit tags, so it is the
 //! primitive `[0]` (`80 len cookie`), which is what slapd's syncprov sends (`ber_printf "tO"`)
 //! and its consumer reads. The other choices it encodes as RFC 4533 says, but its decoder takes
-//! the last element of a refreshDelete as the cookie; the encodings here follow syncprov's
+//! a refreshPresent's and a syncIdSet's elements from the end and so loses their cookie when
+//! the BOOLEAN after it is left at its default. The encodings here follow syncprov's
 //! `syncprov_sendinfo` byte for byte (booleans as DER, 0xFF) and the tests hold them.
 //!
 //! ```text
@@ -440,6 +441,41 @@ mod tests {
         assert_eq!(
             SyncInfo::decode(&value).unwrap(),
             SyncInfo::NewCookie(b"rid=001".to_vec())
+        );
+    }
+
+    #[test]
+    fn ldap3_proto_loses_a_refresh_present_cookie() {
+        let value = SyncInfo::RefreshPresent {
+            cookie: Some(b"rid=001".to_vec()),
+            done: true,
+        }
+        .encode();
+        let tags = vec![
+            StructureTag {
+                class: TagClass::Context,
+                id: 0,
+                payload: PL::P(OID_SYNC_INFO.as_bytes().to_vec()),
+            },
+            StructureTag {
+                class: TagClass::Context,
+                id: 1,
+                payload: PL::P(value.clone()),
+            },
+        ];
+        assert_eq!(
+            LdapIntermediateResponse::try_from(tags).unwrap(),
+            LdapIntermediateResponse::SyncInfoRefreshPresent {
+                cookie: None,
+                done: true
+            }
+        );
+        assert_eq!(
+            SyncInfo::decode(&value).unwrap(),
+            SyncInfo::RefreshPresent {
+                cookie: Some(b"rid=001".to_vec()),
+                done: true
+            }
         );
     }
 
