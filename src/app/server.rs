@@ -115,6 +115,7 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
         clock,
         csn,
         persist_searches: std::sync::atomic::AtomicUsize::new(0),
+        stopping: std::sync::atomic::AtomicBool::new(false),
         config: config.clone(),
     })
 }
@@ -273,6 +274,10 @@ impl Server {
 
     /// Stop accepting, let in-flight operations finish (within the grace period), close the store.
     pub async fn shutdown(self) {
+        // Persistent sync searches never finish on their own: they end now.
+        self.dir
+            .stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         self.shutdown.cancel();
         self.tracker.close();
         let grace = Duration::from_secs(self.dir.config.limits.shutdown_grace_secs + 5);

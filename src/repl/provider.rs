@@ -28,8 +28,8 @@
 //! message of the change's CSN (a write may log several records under one CSN, and slapd's
 //! consumer drops an entry whose cookie CSN is not newer than its own). A consumer that does
 //! not read is bounded by the connection's outbox (high-water mark, then the write timeout
-//! closes the connection); abandon, unbind and a closed connection end the loop within
-//! [`POLL`].
+//! closes the connection); abandon, unbind, a closed connection and the server's shutdown end
+//! the loop within [`POLL`].
 
 use super::cookie::Cookie;
 use super::syncinfo::{done_control, state_control, State, SyncInfo, Uuid};
@@ -587,8 +587,9 @@ fn persist(
     let dir = sc.dir;
     let sid = dir.csn.sid();
     let mut seen = dir.store.generation();
+    let stop = || cancel.load(Ordering::Relaxed) || dir.stopping.load(Ordering::Relaxed);
     loop {
-        if cancel.load(Ordering::Relaxed) {
+        if stop() {
             return Ok(SyncEnd::Abandoned);
         }
         let generation = dir.store.generation();
@@ -630,7 +631,7 @@ fn persist(
             if !send_change(sc, &acl, &snap, rec, cookie.as_deref(), out)? {
                 return Ok(SyncEnd::Abandoned);
             }
-            if cancel.load(Ordering::Relaxed) {
+            if stop() {
                 return Ok(SyncEnd::Abandoned);
             }
         }

@@ -33,6 +33,8 @@ pub struct Directory {
     pub(crate) throttle: throttle::Throttle,
     /// Persistent sync searches running (repl/provider.rs, `replication.max_consumers`).
     pub(crate) persist_searches: std::sync::atomic::AtomicUsize,
+    /// The server is stopping: persistent sync searches end (they would hold up the drain).
+    pub(crate) stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Directory {

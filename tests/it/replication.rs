@@ -406,6 +406,16 @@ fn slapd_consumes_ccdir_in_refresh_and_persist_mode() {
     changes(&mut a, "b");
     let c = Consumer::start(&s.ldap_url(), "refreshAndPersist");
     c.converge(&mut a, Duration::from_secs(90), "a new consumer");
+    // The server stops at once: the persistent search does not hold up the drain.
+    drop(a);
+    let t = Instant::now();
+    drop(s.stop());
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?} with a persistent search",
+        t.elapsed()
+    );
+    drop(c);
 }
 
 /// ldapsearch's sync mode (`-E sync=ro/<cookie>`) against ccdir: the present phase for a
