@@ -2,7 +2,8 @@
 //!
 //! Layers, from the bottom (docs/ARCHITECTURE.md): `core` (types), `store` (redb), `acl` and
 //! `freshness` (rules), `service` (the service bag), `write` (the write pipeline), `ops` (LDAP
-//! operations), `repl` (RFC 4533 replication), `proto` (framing, connections), `app` (server start) and `tools` (offline).
+//! operations), `repl` (RFC 4533 replication), `proto` (framing, connections), `tools`
+//! (offline), `web` (HTTP: metrics, later the portal) and `app` (server start).
 
 #![forbid(unsafe_code)]
 // No unwrap, expect or panic outside tests: errors are returned (tests may unwrap).
@@ -21,6 +22,7 @@ pub mod repl;
 pub mod service;
 pub mod store;
 pub mod tools;
+pub mod web;
 pub mod write;
 
 pub use app::server::Server;

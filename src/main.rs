@@ -61,6 +61,27 @@ enum Command {
     /// (--dry-run), or send them and record them as the server does (--send)
     /// (docs/operations/freshness.md, "Reminders").
     Reminders(RemindersArgs),
+    /// The OpenPGP keys and S/MIME certificates of every current recipient of a secure list
+    /// (server stopped, or a copy of its data dir), and who has none
+    /// (docs/operations/mailing-list.md, "Encrypting to the list").
+    ListKeys(ListKeysArgs),
+}
+
+#[derive(Args)]
+struct ListKeysArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Only what this identity may read (a DN; "" for anonymous). Default: everything.
+    #[arg(long = "as")]
+    as_dn: Option<String>,
+    /// The OpenPGP keys, ASCII-armoured (default: <list>-openpgp.asc).
+    #[arg(long)]
+    openpgp: Option<PathBuf>,
+    /// The S/MIME certificates, PEM (default: <list>-smime.pem).
+    #[arg(long)]
+    smime: Option<PathBuf>,
+    /// The list: members, region-centr, ... or its address (members@lists.cctld-ir.example).
+    list: String,
 }
 
 #[derive(Args)]
@@ -93,9 +114,17 @@ struct VerifyArgs {
     /// How the contact was verified: voice, email, fax, chat or letter.
     #[arg(long)]
     method: String,
-    /// Outcome: verified, pending or failed.
+    /// Outcome: verified or failed.
     #[arg(long, default_value = "verified")]
     status: String,
+    /// The check failed (same as --status failed): the contact is due again at once and reads
+    /// overdue, e.g. when its address bounced (docs/operations/mailing-list.md, "Bounces").
+    #[arg(long, conflicts_with = "status")]
+    failed: bool,
+    /// The contacts whose `mail` is this address (repeatable), instead of or besides DNs: the
+    /// address from a bounce report.
+    #[arg(long = "mail", value_name = "ADDRESS")]
+    mail: Vec<String>,
     /// When the check was made (Generalized Time, e.g. 20261123141500Z; default now).
     #[arg(long)]
     at: Option<String>,
@@ -106,7 +135,7 @@ struct VerifyArgs {
     #[arg(long)]
     note: Option<String>,
     /// The contact entries (DNs).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "mail")]
     dns: Vec<String>,
 }
 
@@ -318,6 +347,7 @@ fn main() -> ExitCode {
         Command::Roster(a) => roster(a),
         Command::Check(a) => check(a),
         Command::Reminders(a) => reminders(a),
+        Command::ListKeys(a) => list_keys(a),
         Command::CheckConfig(a) => a.load().map(|c| {
             println!(
                 "configuration OK (data dir {}, suffix {})",
@@ -473,9 +503,14 @@ fn verify(a: VerifyArgs) -> Result<(), String> {
     }
     let dir = open_offline(&c)?;
     let by = a.by.clone().unwrap_or_else(|| c.admin_dn());
+    let status = if a.failed {
+        "failed".to_string()
+    } else {
+        a.status.clone()
+    };
     let mut changes = vec![
         ("cctldVerificationMethod", a.method.clone()),
-        ("cctldVerificationStatus", a.status.clone()),
+        ("cctldVerificationStatus", status),
     ];
     if let Some(t) = &a.at {
         parse_time(Some(t))?;
@@ -484,7 +519,15 @@ fn verify(a: VerifyArgs) -> Result<(), String> {
     if let Some(n) = &a.note {
         changes.push(("cctldVerificationNote", n.clone()));
     }
-    for dn in &a.dns {
+    let mut dns = a.dns.clone();
+    for m in &a.mail {
+        let found = ccdir::tools::verify::contacts_with_mail(&dir, m)?;
+        if found.is_empty() {
+            return Err(format!("--mail {m}: no contact entry has this address"));
+        }
+        dns.extend(found);
+    }
+    for dn in &dns {
         ccdir::tools::verify::record(&dir, &by, dn, &changes).map_err(|e| format!("{dn}: {e}"))?;
         let e = ccdir::tools::verify::show(&dir, dn)?;
         println!("{e}");
@@ -553,6 +596,37 @@ fn reminders(a: RemindersArgs) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+fn list_keys(a: ListKeysArgs) -> Result<(), String> {
+    use ccdir::tools::listkeys;
+    let list = listkeys::list_name(&a.list)?;
+    let c = a.config.load()?;
+    let dir = open_offline(&c)?;
+    let entries = ccdir::tools::offline::entries(&dir, None, a.as_dn.as_deref())?;
+    let rs = listkeys::recipients(&dir, &entries, &list)?;
+    let pgp: String = rs.iter().flat_map(|r| r.openpgp_armored.clone()).collect();
+    let certs: String = rs
+        .iter()
+        .flat_map(|r| r.smime.iter().map(|d| listkeys::pem(d)))
+        .collect();
+    let pgp_file = a
+        .openpgp
+        .unwrap_or_else(|| PathBuf::from(format!("{list}-openpgp.asc")));
+    let smime_file = a
+        .smime
+        .unwrap_or_else(|| PathBuf::from(format!("{list}-smime.pem")));
+    write_out(Some(&pgp_file), &pgp)?;
+    write_out(Some(&smime_file), &certs)?;
+    write_out(None, &listkeys::report(&list, &rs))?;
+    eprintln!(
+        "wrote {} OpenPGP key(s) to {} and {} S/MIME certificate(s) to {}",
+        rs.iter().map(|r| r.openpgp.len()).sum::<usize>(),
+        pgp_file.display(),
+        rs.iter().map(|r| r.smime.len()).sum::<usize>(),
+        smime_file.display()
+    );
+    Ok(())
 }
 
 fn check(a: CheckArgs) -> Result<(), String> {

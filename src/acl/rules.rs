@@ -368,6 +368,17 @@ pub(crate) fn default_rules(suffix: &str) -> Vec<RuleConfig> {
             ],
             ..Default::default()
         },
+        // The monitor (cn=Monitor): the directory admins and a monitoring group.
+        RuleConfig {
+            dn: Some("cn=Monitor".into()),
+            scope: Some("subtree".into()),
+            by: vec![
+                format!("{admins} read"),
+                format!("group:cn=monitoring,ou=groups,{suffix} read"),
+                "* none".into(),
+            ],
+            ..Default::default()
+        },
         // The changelog (cn=changelog, outside the naming context): who may read it at all;
         // each change is shown only to those who may see its entry, and only the values they
         // may read of it (ops/search/changelog.rs).

@@ -31,6 +31,8 @@ pub(crate) const STORE_FILE: &str = "ccdir.redb";
 pub struct Server {
     pub ldap_addrs: Vec<SocketAddr>,
     pub ldaps_addrs: Vec<SocketAddr>,
+    /// The metrics listener's address, when `[listen] metrics` is set.
+    pub metrics_addr: Option<SocketAddr>,
     pub tls_files: TlsFiles,
     /// The file holding the generated admin password (written on first start).
     pub admin_password_file: PathBuf,
@@ -117,6 +119,7 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
         persist_searches: std::sync::atomic::AtomicUsize::new(0),
         stopping: std::sync::atomic::AtomicBool::new(false),
         config: config.clone(),
+        stats: Default::default(),
     })
 }
 
@@ -251,10 +254,28 @@ impl Server {
                 ));
             }
         }
+        let mut metrics_addr = None;
+        if let Some(a) = &config.listen.metrics {
+            let l = TcpListener::bind(a)
+                .await
+                .map_err(|e| format!("cannot listen on {a} (metrics): {e}"))?;
+            let addr = l.local_addr().map_err(|e| e.to_string())?;
+            tracing::info!("metrics on http://{addr}/metrics");
+            metrics_addr = Some(addr);
+            tracker.spawn(crate::web::serve_metrics(l, dir.clone(), shutdown.clone()));
+        }
+        dir.stats.set_listeners(
+            ldap_addrs
+                .iter()
+                .map(|a| format!("ldap://{a}"))
+                .chain(ldaps_addrs.iter().map(|a| format!("ldaps://{a}")))
+                .collect(),
+        );
         crate::app::reminders::spawn(&dir, &shutdown, &tracker);
         Ok(Server {
             ldap_addrs,
             ldaps_addrs,
+            metrics_addr,
             tls_files,
             admin_password_file,
             dir,

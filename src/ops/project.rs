@@ -77,11 +77,14 @@ impl Selection {
 
     /// Does the client want this (computed, operational) type?
     pub(crate) fn wants_name(&self, name: &str) -> bool {
-        self.all_operational
-            || self
-                .named
-                .iter()
-                .any(|(names, _)| names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+        self.all_operational || self.names(name)
+    }
+
+    /// Did the client name this type (not only `+`)?
+    pub(crate) fn names(&self, name: &str) -> bool {
+        self.named
+            .iter()
+            .any(|(names, _)| names.iter().any(|n| n.eq_ignore_ascii_case(name)))
     }
 }
 
@@ -135,7 +138,9 @@ impl Computed {
             entry_dn: need("entryDN"),
             subschema: need("subschemaSubentry"),
             subordinates: need("hasSubordinates"),
-            problems: need(PROBLEM),
+            // Costly (content checks, a registry's subtree): only when named, not for `+`
+            // (which replication consumers and exports ask for on every entry).
+            problems: filter.names_attribute(PROBLEM) || sel.names(PROBLEM),
             context_csn: need("contextCSN"),
         }
     }

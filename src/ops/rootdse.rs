@@ -38,6 +38,10 @@ pub(crate) fn root_dse(dir: &Directory) -> Entry {
     e.set("subschemaSubentry", vals(&[SUBSCHEMA_DN]));
     // Where the changelog is and which change numbers it holds (as 389-DS says it).
     e.set("changelog", vals(&[super::search::changelog::CHANGELOG_DN]));
+    e.set(
+        "monitorContext",
+        vals(&[super::search::monitor::MONITOR_DN]),
+    );
     if let Ok(Some((first, last))) = dir.store.read().and_then(|s| {
         use crate::store::View;
         s.change_bounds()

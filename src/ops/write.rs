@@ -95,7 +95,11 @@ pub(crate) fn delete(
     run(dir, s, Change::Delete { dn }, rc)
 }
 
-use super::search::changelog::read_only;
+/// The changelog and the monitor are the server's: no client writes them.
+fn read_only(dn: &crate::core::dn::Dn) -> Result<(), LdapError> {
+    super::search::changelog::read_only(dn)?;
+    super::search::monitor::read_only(dn)
+}
 
 fn run(
     dir: &Directory,

@@ -43,6 +43,26 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
+/// The kind cn=Monitor counts a request as (StartTLS, Who am I? and Password Modify are
+/// extended operations).
+fn counted(k: OpKind) -> crate::service::stats::Counted {
+    use crate::service::stats::Counted;
+    match k {
+        OpKind::Bind => Counted::Bind,
+        OpKind::Unbind => Counted::Unbind,
+        OpKind::Search => Counted::Search,
+        OpKind::Compare => Counted::Compare,
+        OpKind::Modify => Counted::Modify,
+        OpKind::ModDn => Counted::Modrdn,
+        OpKind::Add => Counted::Add,
+        OpKind::Delete => Counted::Delete,
+        OpKind::Abandon => Counted::Abandon,
+        OpKind::StartTls | OpKind::WhoAmI | OpKind::PasswordModify | OpKind::Extended => {
+            Counted::Extended
+        }
+    }
+}
+
 /// Notice of Disconnection (RFC 4511 4.4.1).
 const OID_NOTICE_OF_DISCONNECTION: &str = "1.3.6.1.4.1.1466.20036";
 
@@ -170,6 +190,8 @@ pub(crate) async fn serve(
     shutdown: CancellationToken,
 ) {
     let _ = tcp.set_nodelay(true);
+    let stats = shared.dir.stats.clone();
+    let _open = stats.connection();
     let limits = shared.dir.config.limits.clone();
     let marks = Marks::new(Duration::from_secs(limits.write_timeout_secs.max(1)));
     let mut client_cert = None;
@@ -186,9 +208,14 @@ pub(crate) async fn serve(
             Ok(Ok(s)) => {
                 client_cert = peer_cert(&s);
                 let (r, w) = tokio::io::split(s);
-                (Reader::Tls(r), Sink::stream(w), Outbox::new(None, marks))
+                (
+                    Reader::Tls(r),
+                    Sink::stream(w),
+                    Outbox::new(None, marks).count_into(&shared.dir.stats),
+                )
             }
             Ok(Err(e)) => {
+                stats.tls_failures.inc();
                 log_tls_failure(
                     conn_id,
                     peer,
@@ -199,6 +226,7 @@ pub(crate) async fn serve(
                 return;
             }
             Err(_) => {
+                stats.tls_failures.inc();
                 log_tls_failure(
                     conn_id,
                     peer,
@@ -214,7 +242,7 @@ pub(crate) async fn serve(
         (
             Reader::Plain(tcp.clone()),
             Sink::Plain,
-            Outbox::new(Some(tcp), marks),
+            Outbox::new(Some(tcp), marks).count_into(&shared.dir.stats),
         )
     };
     let mut session = Session::new(conn_id, peer, ldaps);
@@ -395,13 +423,21 @@ impl Conn {
     }
 
     /// Run an operation on the blocking pool; it pushes its own responses.
-    fn spawn(&self, op: impl FnOnce(&Outbox) + Send + 'static) {
+    fn spawn(
+        &self,
+        kind: crate::service::stats::Counted,
+        op: impl FnOnce(&Outbox) + Send + 'static,
+    ) {
         let running = Running::start(&self.ops);
         let outbox = self.outbox.clone();
+        let stats = self.shared.dir.stats.clone();
         tokio::task::spawn_blocking(move || {
             // Dropped when the operation returns or panics (spawn_blocking catches the panic).
             let _running = running;
+            let _executing = stats.executing();
+            let started = std::time::Instant::now();
             op(&outbox);
+            stats.took(kind, started.elapsed().as_secs_f64());
         });
     }
 
@@ -431,6 +467,12 @@ impl Conn {
             op,
             controls,
         } = req;
+        let counted = counted(op.kind());
+        dir.stats.initiated(counted);
+        if matches!(op, Op::Unbind | Op::Abandon(_)) {
+            // No response: complete when read.
+            dir.stats.completed(counted);
+        }
         match op {
             Op::Unbind => {
                 for flag in self.abandon.values() {
@@ -454,8 +496,12 @@ impl Conn {
                 .await?;
                 let bind_dn = req.dn.clone();
                 let session = self.session.clone();
+                let stats = dir.stats.clone();
                 let res = tokio::task::spawn_blocking(move || {
-                    controls.and_then(|_| ops::bind::bind(&dir, &session, &req))
+                    let started = std::time::Instant::now();
+                    let r = controls.and_then(|_| ops::bind::bind(&dir, &session, &req));
+                    stats.took(counted, started.elapsed().as_secs_f64());
+                    r
                 })
                 .await
                 .unwrap_or_else(|_| Err(LdapError::other("bind failed")));
@@ -492,7 +538,7 @@ impl Conn {
                     return Ok(input);
                 };
                 let session = self.session.clone();
-                self.spawn(move |out| {
+                self.spawn(counted, move |out| {
                     let mut batch: Vec<LdapMsg> = Vec::new();
                     let mut bytes = 0;
                     let done = match controls {
@@ -566,7 +612,7 @@ impl Conn {
                     controls,
                 };
                 let session = self.session.clone();
-                self.spawn(move |out| {
+                self.spawn(counted, move |out| {
                     let resp = ops::dispatch(&dir, &session, req);
                     drop(slot);
                     if !flag.load(Ordering::Relaxed) {
@@ -671,10 +717,12 @@ impl Conn {
         {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
+                self.shared.dir.stats.tls_failures.inc();
                 log_tls_failure(conn, peer, "StartTLS", Some(&e), secs);
                 return Err("StartTLS handshake failed");
             }
             Err(_) => {
+                self.shared.dir.stats.tls_failures.inc();
                 log_tls_failure(conn, peer, "StartTLS", None, secs);
                 return Err("StartTLS handshake timed out");
             }
@@ -682,7 +730,7 @@ impl Conn {
         self.session.tls = true;
         self.session.client_cert = peer_cert(&tls);
         let (r, w) = tokio::io::split(tls);
-        self.outbox = Outbox::new(None, self.marks);
+        self.outbox = Outbox::new(None, self.marks).count_into(&self.shared.dir.stats);
         self.sink = Sink::stream(w);
         Ok(FramedRead::new(Reader::Tls(r), codec(&self.shared.dir)))
     }

@@ -326,6 +326,8 @@ pub struct Listen {
     pub ldap: Vec<String>,
     /// LDAPS listeners (TLS from the first byte).
     pub ldaps: Vec<String>,
+    /// The HTTP listener for /metrics, /healthz and /readyz (None: off).
+    pub metrics: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
@@ -465,6 +467,7 @@ impl Default for Listen {
         Listen {
             ldap: vec!["127.0.0.1:3389".into()],
             ldaps: vec!["127.0.0.1:6636".into()],
+            metrics: None,
         }
     }
 }

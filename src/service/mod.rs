@@ -6,6 +6,7 @@ pub(crate) mod audit;
 pub mod config;
 pub mod password;
 pub(crate) mod read_log;
+pub(crate) mod stats;
 pub(crate) mod throttle;
 
 use crate::acl::{Identity, Policy};
@@ -35,6 +36,8 @@ pub struct Directory {
     pub(crate) persist_searches: std::sync::atomic::AtomicUsize,
     /// The server is stopping: persistent sync searches end (they would hold up the drain).
     pub(crate) stopping: std::sync::atomic::AtomicBool,
+    /// What the server has done since it started (cn=Monitor).
+    pub(crate) stats: Arc<stats::Stats>,
 }
 
 impl Directory {

@@ -70,6 +70,8 @@ pub struct Store {
     commit_waiters: AtomicUsize,
     commit_lock: Mutex<()>,
     committed: Condvar,
+    /// The database file.
+    path: std::path::PathBuf,
 }
 
 #[derive(Default)]
@@ -91,6 +93,11 @@ impl Drop for Writer<'_> {
 }
 
 impl Store {
+    /// The size of the database file in bytes (0 when it cannot be read).
+    pub(crate) fn file_size(&self) -> u64 {
+        std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
+    }
+
     /// Open (or create) the database file, create missing tables, check the format and rebuild the
     /// indexes when the configured index set changed.
     pub(crate) fn open(
@@ -122,6 +129,7 @@ impl Store {
             commit_waiters: AtomicUsize::new(0),
             commit_lock: Mutex::new(()),
             committed: Condvar::new(),
+            path: path.to_path_buf(),
         };
         store.init().map_err(|e| StoreError::Init {
             path: path.to_path_buf(),
@@ -535,6 +543,8 @@ pub trait View {
     fn context_csn(&self) -> Result<CsnSet, StoreError>;
     /// The sequence number of the last change record with this CSN.
     fn seq_of_csn(&self, csn: &Csn) -> Result<Option<u64>, StoreError>;
+    /// How many entries the store holds.
+    fn entry_count(&self) -> Result<u64, StoreError>;
 
     /// The write generation of a read snapshot (None inside a write transaction).
     fn generation(&self) -> Option<u64> {
@@ -661,6 +671,10 @@ macro_rules! impl_view {
                     .get(csn.as_str())
                     .map_err(db("reading the CSN table"))?;
                 Ok(v.map(|g| g.value()))
+            }
+            fn entry_count(&self) -> Result<u64, StoreError> {
+                use redb::ReadableTableMetadata;
+                self.entries.len().map_err(db("counting entries"))
             }
         }
 

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod generate;
 pub mod import;
+pub mod listkeys;
 pub mod offline;
 pub mod reminders;
 pub mod report;

@@ -40,6 +40,26 @@ pub fn record(
     crate::write::apply(dir, w, &mut Plain).map_err(|e| e.message)
 }
 
+/// The DNs of the contact entries (cctldContact) whose `mail` is `address` (compared as the
+/// schema compares mail: case-insensitive), in DN order.
+pub fn contacts_with_mail(dir: &Directory, address: &str) -> Result<Vec<String>, String> {
+    let want = address.trim();
+    if want.is_empty() || !want.contains('@') {
+        return Err(format!("--mail {address}: not a mail address"));
+    }
+    let entries = crate::tools::offline::entries(dir, None, None)?;
+    Ok(entries
+        .iter()
+        .filter(|e| crate::freshness::is_contact(e))
+        .filter(|e| {
+            crate::tools::offline::all(e, "mail")
+                .iter()
+                .any(|m| m.trim().eq_ignore_ascii_case(want))
+        })
+        .map(|e| e.dn.clone())
+        .collect())
+}
+
 /// The verification attributes of an entry, one `name: value` per line.
 pub fn show(dir: &Directory, dn: &str) -> Result<String, String> {
     let d = dir.parse_dn(dn).map_err(|e| e.message)?;

@@ -110,7 +110,8 @@ fn problems(
             })
         })
     };
-    let registry = registry_of(dir, dn);
+    // Only contact points and substitutes need it: found once, when first asked for.
+    let mut registry: Option<Option<Dn>> = None;
     let mut bad: Vec<String> = Vec::new();
     for a in &e.attrs {
         if !is_reference(&a.name) || !wrote(&a.name) {
@@ -134,7 +135,7 @@ fn problems(
                 continue;
             }
             if within_registry(&a.name) {
-                match &registry {
+                match registry.get_or_insert_with(|| registry_of(dir, dn)) {
                     Some(r) if target.is_descendant_or_self(r) => {}
                     Some(r) => bad.push(format!(
                         "{}: {} is not inside the registry {}",

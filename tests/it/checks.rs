@@ -372,6 +372,28 @@ cctldEmergencyTelephoneNumber: +55 11 5555 0199
         None,
     );
     assert!(!stdout(&o).contains("cctldProblem"), "{}", stdout(&o));
+    // Nor with `+`: only by name.
+    let o = s.tool(
+        "ldapsearch",
+        &[
+            "-x",
+            "-LLL",
+            "-H",
+            &url,
+            "-D",
+            ADMIN,
+            "-w",
+            pw,
+            "-b",
+            "associatedDomain=xa,ou=registries,dc=cctld-ir,dc=example",
+            "-s",
+            "base",
+            "+",
+        ],
+        None,
+    );
+    assert!(stdout(&o).contains("entryUUID"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("cctldProblem"), "{}", stdout(&o));
     let o = s.tool(
         "ldapsearch",
         &[

@@ -181,7 +181,7 @@ impl Gnupg {
         Self::with_conf(s, &format!("keyserver {keyserver}\nldaptimeout 20\n"))
     }
 
-    fn home(&self) -> &Path {
+    pub fn home(&self) -> &Path {
         self.home.path()
     }
 
@@ -202,7 +202,7 @@ impl Gnupg {
     }
 
     /// Run gpg in batch mode; panics with its output unless it succeeds.
-    fn ok(&self, args: &[&str]) -> String {
+    pub fn ok(&self, args: &[&str]) -> String {
         let mut all = vec!["--batch", "--no-tty"];
         all.extend_from_slice(args);
         let o = self.run("gpg", &all);
@@ -218,7 +218,7 @@ impl Gnupg {
 
     /// A new key without passphrase (ed25519 primary, cv25519 subkey); returns the
     /// fingerprints of the primary key and of the subkey.
-    fn gen_key(&self, uid: &str) -> (String, String) {
+    pub fn gen_key(&self, uid: &str) -> (String, String) {
         self.ok(&[
             "--passphrase",
             "",

@@ -35,6 +35,18 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["core", "store", "acl", "freshness", "service", "write"],
     ),
     (
+        "web",
+        &[
+            "core",
+            "store",
+            "acl",
+            "freshness",
+            "service",
+            "write",
+            "tools",
+        ],
+    ),
+    (
         "app",
         &[
             "core",
@@ -47,6 +59,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "repl",
             "proto",
             "tools",
+            "web",
         ],
     ),
 ];

@@ -17,13 +17,36 @@ const LISTS: &str = "lists.cctld-ir.example";
 const MAIL_SERVER: &str = "cn=mail-server,dc=cctld-ir,dc=example";
 const MAIL_SERVER_PW: &str = "mail server secret 7";
 
-/// The shipped map with the deployment's values filled in.
-fn map_file(s: &TestServer, dir: &Path, for_postfix: bool) -> std::path::PathBuf {
-    let shipped = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/contrib/postfix/ccdir-lists.cf"
-    );
-    let text = std::fs::read_to_string(shipped).expect("shipped map");
+/// The shipped LDAP maps: the list expansion and the three maps of the members-only check.
+const MAPS: [&str; 4] = [
+    "ccdir-lists.cf",
+    "ccdir-senders.cf",
+    "ccdir-sender-entries.cf",
+    "ccdir-sender-registries.cf",
+];
+
+/// Install the shipped maps (and the regexp table) in `dir` with the deployment's values filled
+/// in; returns the list map's path.
+fn map_files(s: &TestServer, dir: &Path, for_postfix: bool) -> std::path::PathBuf {
+    for name in MAPS {
+        map_file(s, dir, name, for_postfix);
+    }
+    let regexp = dir.join("ccdir-senders.regexp");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/contrib/postfix/ccdir-senders.regexp"
+        ),
+        &regexp,
+    )
+    .expect("copy regexp table");
+    dir.join("ccdir-lists.cf")
+}
+
+/// One shipped map with the deployment's values filled in.
+fn map_file(s: &TestServer, dir: &Path, name: &str, for_postfix: bool) -> std::path::PathBuf {
+    let shipped = format!("{}/contrib/postfix/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&shipped).expect("shipped map");
     // The CA where the Postfix daemons (user postfix) can read it.
     let ca = dir.join("ccdir-ca.pem");
     std::fs::copy(s.ca_file(), &ca).expect("copy CA");
@@ -46,11 +69,14 @@ fn map_file(s: &TestServer, dir: &Path, for_postfix: bool) -> std::path::PathBuf
     }
     assert_eq!(
         replaced, 3,
-        "server_host, tls_ca_cert_file, bind_pw in the shipped map"
+        "server_host, tls_ca_cert_file, bind_pw in the shipped map {name}"
     );
-    assert!(text.contains(&format!("\nbind_dn = {MAIL_SERVER}\n")));
-    assert!(text.contains("\nstart_tls = yes\n"));
-    let p = dir.join("ccdir-lists.cf");
+    assert!(
+        text.contains(&format!("\nbind_dn = {MAIL_SERVER}\n")),
+        "{name}"
+    );
+    assert!(text.contains("\nstart_tls = yes\n"), "{name}");
+    let p = dir.join(name);
     std::fs::write(&p, out).expect("write map");
     if for_postfix {
         // As installed (docs/operations/mailing-list.md): it holds the password.
@@ -175,7 +201,7 @@ fn postfix_expands_the_list_from_the_directory() {
     .expect("main.cf.example")
     .replace("/etc/postfix", &tmp.path().display().to_string());
     postfix_conf(tmp.path(), smtpd_port, sink.port, None, &list_map);
-    let map = map_file(&s, tmp.path(), startable);
+    let map = map_files(&s, tmp.path(), startable);
     let members = format!("cn=members,ou=groups,{SUFFIX}");
     let list = format!("members@{LISTS}");
 
@@ -189,7 +215,8 @@ fn postfix_expands_the_list_from_the_directory() {
     // Postfix itself: a message to the list goes to exactly those addresses.
     let pf = startable.then(|| Postfix::start(tmp.path(), smtpd_port));
     if let Some(pf) = &pf {
-        assert_eq!(pf.expand(&sink, &list, "all-1"), want);
+        // A member posts (.de's contact point): every recipient gets it once.
+        assert_eq!(pf.expand_from(&sink, DE_TEAM, &list, "all-1"), want);
     }
 
     // A region's list.
@@ -210,7 +237,7 @@ fn postfix_expands_the_list_from_the_directory() {
     }
     if let Some(pf) = &pf {
         assert_eq!(
-            pf.expand(&sink, &format!("region-centr@{LISTS}"), "centr"),
+            pf.expand_from(&sink, FR_TEAM, &format!("region-centr@{LISTS}"), "centr"),
             want_centr
         );
         // Not a list: refused at RCPT TO (nothing is queued).
@@ -230,6 +257,9 @@ fn postfix_expands_the_list_from_the_directory() {
         );
     }
 
+    // Members-only posting (main.cf.example's class ccdir_list_senders).
+    members_only(&s, &mut admin, tmp.path(), pf.as_ref(), &sink, &list);
+
     // Unsubscribe .de: the next lookup leaves it out; subscribe it again: back.
     let de = format!("associatedDomain=de,ou=registries,{SUFFIX}");
     let rc = admin
@@ -243,9 +273,14 @@ fn postfix_expands_the_list_from_the_directory() {
     let after = postmap_q(tmp.path(), &map, &list);
     assert!(!after.contains("security@nic-de.example"));
     assert_eq!(after.len() + 1, got.len());
+    // .de may no longer post, at the next message.
+    assert!(!may_post(tmp.path(), DE_TEAM));
+    if let Some(pf) = &pf {
+        refused(pf, DE_TEAM, &list);
+    }
     // The next message goes to the others only (Postfix caches nothing).
     if let Some(pf) = &pf {
-        assert_eq!(pf.expand(&sink, &list, "all-2"), after);
+        assert_eq!(pf.expand_from(&sink, FR_TEAM, &list, "all-2"), after);
     }
     // The registry's admins change where list mail arrives: their contact point's mail.
     let team = format!("cn=incident-response,{de}");
@@ -265,11 +300,12 @@ fn postfix_expands_the_list_from_the_directory() {
         .expect("modify")
         .rc;
     assert_eq!(rc, 0);
+    assert!(may_post(tmp.path(), DE_TEAM));
     let back = postmap_q(tmp.path(), &map, &list);
     assert!(back.contains("security@nic-de.example") && back.contains("csirt@nic-de.example"));
     assert_eq!(back.len(), got.len() + 1);
     if let Some(pf) = &pf {
-        assert_eq!(pf.expand(&sink, &list, "all-3"), back);
+        assert_eq!(pf.expand_from(&sink, FR_TEAM, &list, "all-3"), back);
     }
     drop(pf);
 
@@ -287,6 +323,209 @@ fn postfix_expands_the_list_from_the_directory() {
         "{}",
         stderr(&o)
     );
+}
+
+const DE_TEAM: &str = "security@nic-de.example";
+const FR_TEAM: &str = "security@nic-fr.example";
+
+/// Whether `sender` may post, as the restriction class ccdir_list_senders decides it (its three
+/// lookups, with the maps installed in `dir`, queried with postmap).
+fn may_post(dir: &Path, sender: &str) -> bool {
+    let m = |name: &str| format!("ldap:{}", dir.join(name).display());
+    let regexp = format!("regexp:{}", dir.join("ccdir-senders.regexp").display());
+    let checks = [
+        m("ccdir-senders.cf"),
+        format!(
+            "pipemap:{{{}, {}}}",
+            m("ccdir-sender-entries.cf"),
+            m("ccdir-senders.cf")
+        ),
+        format!(
+            "pipemap:{{{}, {}, {regexp}, {}}}",
+            m("ccdir-sender-entries.cf"),
+            m("ccdir-sender-registries.cf"),
+            m("ccdir-senders.cf")
+        ),
+    ];
+    checks.iter().any(|table| {
+        let o = Command::new("/usr/sbin/postmap")
+            .arg("-c")
+            .arg(dir)
+            .arg("-q")
+            .arg(sender)
+            .arg(table)
+            .env("LDAPCONF", "/dev/null")
+            .env("LDAPRC", "/nonexistent/ldaprc")
+            .output()
+            .expect("postmap");
+        let out = stdout(&o);
+        assert!(
+            o.status.success() || (o.status.code() == Some(1) && out.is_empty()),
+            "postmap -q {sender} {table}: {:?}\n{out}\n{}",
+            o.status,
+            stderr(&o)
+        );
+        if o.status.success() {
+            assert!(
+                out.trim().split(',').all(|v| v == "permit"),
+                "{table}: {out}"
+            );
+        }
+        o.status.success()
+    })
+}
+
+/// Postfix refuses `from`'s message to `list` at RCPT TO with 5.7.1, saying the list is closed.
+fn refused(pf: &Postfix, from: &str, list: &str) {
+    let e = pf
+        .send_from(from, list, "refused")
+        .expect_err(&format!("{from} may post to {list}"));
+    assert!(
+        e.starts_with("RCPT TO:") && e.contains("-> 550 5.7.1 ") && e.contains("list is closed"),
+        "{from}: {e}"
+    );
+}
+
+/// The `mail` of an entry.
+fn mail_of(c: &mut LdapConn, dn: &str) -> Option<String> {
+    let (rs, _) = c
+        .search(dn, Scope::Base, "(objectClass=*)", vec!["mail"])
+        .ok()?
+        .success()
+        .ok()?;
+    let e = SearchEntry::construct(rs.into_iter().next()?);
+    e.attrs.get("mail")?.first().cloned()
+}
+
+/// Who may post: the member registries' contact points and admins, the allowed senders (by
+/// address or by entry), nobody else; at the next message after a change.
+fn members_only(
+    s: &TestServer,
+    admin: &mut LdapConn,
+    dir: &Path,
+    pf: Option<&Postfix>,
+    sink: &Sink,
+    list: &str,
+) {
+    let members = format!("cn=members,ou=groups,{SUFFIX}");
+    let everyone = expected(admin, &members);
+    let fr = format!("associatedDomain=fr,ou=registries,{SUFFIX}");
+    // An admin of .fr, and a person of .fr who is not.
+    let (r, _) = admin
+        .search(
+            &format!("cn=admins,{fr}"),
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["member"],
+        )
+        .expect("search")
+        .success()
+        .expect("admins of .fr");
+    let admins: Vec<String> = SearchEntry::construct(r[0].clone()).attrs["member"].clone();
+    let fr_admin = admins
+        .iter()
+        .find_map(|dn| mail_of(admin, dn))
+        .expect("an admin of .fr with mail");
+    // A person of .fr who is neither its contact point nor an admin.
+    let person_dn = format!("uid=night-shift,{fr}");
+    let person = "night-shift@nic-fr.example".to_string();
+    add(
+        admin,
+        &person_dn,
+        &[
+            ("objectClass", &["inetOrgPerson", "cctldContact"]),
+            ("uid", &["night-shift"]),
+            ("cn", &["Night Shift"]),
+            ("sn", &["Shift"]),
+            ("mail", &[&person]),
+            ("associatedDomain", &["fr"]),
+        ],
+    );
+    let partner = "cert@partner.example";
+
+    // The lookups: contact points and admins of members may post, the others not.
+    assert!(may_post(dir, DE_TEAM));
+    assert!(may_post(dir, FR_TEAM));
+    assert!(may_post(dir, &fr_admin), "{fr_admin}");
+    for a in [
+        person.as_str(),
+        partner,
+        "reporter@example.org",
+        "nic-fr.example",
+    ] {
+        assert!(!may_post(dir, a), "{a}");
+    }
+    if let Some(pf) = pf {
+        // A registry's admin posts; a non-member, another person of .fr: refused, to every
+        // list address (not only members@).
+        assert_eq!(pf.expand_from(sink, &fr_admin, list, "admin"), everyone);
+        refused(pf, "reporter@example.org", list);
+        refused(pf, &person, list);
+        refused(pf, partner, &format!("region-centr@{LISTS}"));
+        refused(pf, "", list);
+    }
+
+    // The allowed-senders group (contrib/postfix/list-senders.ldif): the partner's address as
+    // a mail value, the person as a member.
+    let ldif = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contrib/postfix/list-senders.ldif"
+    ))
+    .expect("list-senders.ldif");
+    let o = s.tool(
+        "ldapadd",
+        &[
+            "-H",
+            &format!("ldap://127.0.0.1:{}", s.ldap_addr().port()),
+            "-o",
+            &format!("TLS_CACERT={}", s.ca_file().display()),
+            "-o",
+            "TLS_REQCERT=demand",
+            "-ZZ",
+            "-x",
+            "-D",
+            ADMIN,
+            "-w",
+            &s.admin_password(),
+        ],
+        Some(&ldif),
+    );
+    assert_eq!(code(&o), 0, "ldapadd: {}", stderr(&o));
+    let senders = format!("cn=list-senders,ou=groups,{SUFFIX}");
+    let rc = admin
+        .modify(
+            &senders,
+            vec![
+                Mod::Add("mail", HashSet::from([partner])),
+                Mod::Add("member", HashSet::from([person_dn.as_str()])),
+            ],
+        )
+        .expect("modify")
+        .rc;
+    assert_eq!(rc, 0);
+    assert!(may_post(dir, partner));
+    assert!(may_post(dir, &person));
+    if let Some(pf) = pf {
+        assert_eq!(pf.expand_from(sink, partner, list, "partner"), everyone);
+        assert_eq!(pf.expand_from(sink, &person, list, "person"), everyone);
+    }
+    // Taken out again: refused at the next message.
+    let rc = admin
+        .modify(
+            &senders,
+            vec![
+                Mod::Delete("mail", HashSet::from([partner])),
+                Mod::Delete("member", HashSet::from([person_dn.as_str()])),
+            ],
+        )
+        .expect("modify")
+        .rc;
+    assert_eq!(rc, 0);
+    assert!(!may_post(dir, partner));
+    if let Some(pf) = pf {
+        refused(pf, partner, list);
+        refused(pf, &person, list);
+    }
 }
 
 /// Subscribing and unsubscribing under the default rules: a registry's admin may take the

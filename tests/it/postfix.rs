@@ -232,6 +232,12 @@ impl Postfix {
 
     /// Send a message to `to` over SMTP; Err(reply) if Postfix refuses the recipient.
     pub fn send(&self, to: &str, marker: &str) -> Result<(), String> {
+        self.send_from("reporter@example.org", to, marker)
+    }
+
+    /// Send a message from `from` (envelope and header) to `to` over SMTP; Err(reply) if
+    /// Postfix refuses the sender or recipient.
+    pub fn send_from(&self, from: &str, to: &str, marker: &str) -> Result<(), String> {
         let c = TcpStream::connect(("127.0.0.1", self.smtpd_port)).expect("connect smtpd");
         c.set_read_timeout(Some(Duration::from_secs(30))).ok();
         let mut w = c.try_clone().expect("clone");
@@ -250,12 +256,12 @@ impl Postfix {
         };
         step("", "220")?;
         step("EHLO client.test\r\n", "250")?;
-        step("MAIL FROM:<reporter@example.org>\r\n", "250")?;
+        step(&format!("MAIL FROM:<{from}>\r\n"), "250")?;
         step(&format!("RCPT TO:<{to}>\r\n"), "250")?;
         step("DATA\r\n", "354")?;
         step(
             &format!(
-                "From: reporter@example.org\r\nTo: {to}\r\nSubject: incident {marker}\r\n\
+                "From: {from}\r\nTo: {to}\r\nSubject: incident {marker}\r\n\
                  X-Ccdir-Test: {marker}\r\n\r\nA test message.\r\n.\r\n"
             ),
             "250",
@@ -267,8 +273,13 @@ impl Postfix {
     /// Send to `to`, wait until Postfix has delivered it (queue empty), and return the RCPT TO
     /// addresses the sink received for it.
     pub fn expand(&self, sink: &Sink, to: &str, marker: &str) -> BTreeSet<String> {
-        self.send(to, marker)
-            .unwrap_or_else(|e| panic!("{to}: {e}\n{}", self.maillog()));
+        self.expand_from(sink, "reporter@example.org", to, marker)
+    }
+
+    /// `expand` with the message sent from `from`.
+    pub fn expand_from(&self, sink: &Sink, from: &str, to: &str, marker: &str) -> BTreeSet<String> {
+        self.send_from(from, to, marker)
+            .unwrap_or_else(|e| panic!("{from} -> {to}: {e}\n{}", self.maillog()));
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let (n, got) = sink.recipients(marker);

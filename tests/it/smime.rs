@@ -32,7 +32,7 @@ fn team(tld: &str) -> String {
 }
 
 /// A self-signed S/MIME certificate (emailProtection, the address as rfc822Name), DER.
-fn smime_cert(cn: &str, mail: &str) -> Vec<u8> {
+pub fn smime_cert(cn: &str, mail: &str) -> Vec<u8> {
     use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair, SanType};
     let key = KeyPair::generate().expect("key");
     let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");

@@ -9,6 +9,7 @@
 //! cookies; scope.rs: the walk over the scope; ../project.rs: what the client sees of an entry.
 
 pub(crate) mod changelog;
+pub(crate) mod monitor;
 mod paging;
 mod plan;
 mod scope;
@@ -140,7 +141,7 @@ pub(crate) fn search(
             check_public_assertion(dir, &rootdse::root_dse(dir), f)?;
         }
     }
-    if changelog::is_changelog(&base) {
+    if changelog::is_changelog(&base) || monitor::is_monitor(&base) {
         let p = changelog::Params {
             sel: &sel,
             filter: &filter,
@@ -148,6 +149,9 @@ pub(crate) fn search(
             deadline,
             cancel,
         };
+        if monitor::is_monitor(&base) {
+            return monitor::search(dir, who, req, &base, ctrls, p, emit);
+        }
         return changelog::search(dir, who, req, &base, ctrls, p, emit);
     }
 

@@ -74,6 +74,8 @@ pub(crate) struct Outbox {
     room: Condvar,
     wake: Notify,
     marks: Marks,
+    /// Where what is sent is counted (cn=Monitor), once set.
+    stats: std::sync::OnceLock<Arc<crate::service::stats::Stats>>,
 }
 
 /// Where the flusher writes: the plain socket (shared with the outbox) or a stream it owns.
@@ -138,7 +140,17 @@ impl Outbox {
             room: Condvar::new(),
             wake: Notify::new(),
             marks,
+            stats: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Count every message sent from now on in `stats`.
+    pub(crate) fn count_into(
+        self: Arc<Self>,
+        stats: &Arc<crate::service::stats::Stats>,
+    ) -> Arc<Self> {
+        let _ = self.stats.set(stats.clone());
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -191,13 +203,18 @@ impl Outbox {
         if st.failed || st.closed {
             return false;
         }
+        let stats = self.stats.get();
         for msg in msgs {
             let mark = st.pending.len();
+            let what = stats.map(|_| crate::service::stats::Stats::classify(&msg));
             if let Err(e) = crate::proto::codec::encode_response(msg, &mut st.pending) {
                 st.pending.truncate(mark);
                 tracing::warn!(error = %e, "response could not be encoded");
                 self.fail_locked(st);
                 return false;
+            }
+            if let (Some(s), Some(w)) = (stats, what) {
+                s.sent(w, st.pending.len() - mark);
             }
         }
         if st.flushing || st.pending.is_empty() {
