@@ -2,8 +2,8 @@
 //!
 //! Layers, from the bottom (docs/ARCHITECTURE.md): `core` (types), `store` (redb), `acl` and
 //! `freshness` (rules), `service` (the service bag), `write` (the write pipeline), `ops` (LDAP
-//! operations), `proto` (framing, connections), `tools` (offline), `web` (HTTP: metrics, later the portal)
-//! and `app` (server start).
+//! operations), `repl` (RFC 4533 replication), `proto` (framing, connections), `tools`
+//! (offline), `web` (HTTP: metrics, later the portal) and `app` (server start).
 
 #![forbid(unsafe_code)]
 // No unwrap, expect or panic outside tests: errors are returned (tests may unwrap).
@@ -18,6 +18,7 @@ pub mod core;
 pub mod freshness;
 pub mod ops;
 pub mod proto;
+pub mod repl;
 pub mod service;
 pub mod store;
 pub mod tools;

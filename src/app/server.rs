@@ -5,7 +5,8 @@
 use crate::acl::Policy;
 use crate::app::bootstrap;
 use crate::app::tls::{self, TlsFiles};
-use crate::core::clock::{Clock, CsnGenerator, SystemClock};
+use crate::core::clock::{Clock, SystemClock};
+use crate::core::csn::CsnGenerator;
 use crate::core::schema::Schema;
 use crate::proto::connection::{self, ConnShared};
 use crate::service::config::Config;
@@ -76,6 +77,18 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
         config.store.cache_mib.saturating_mul(1024 * 1024),
     )
     .map_err(|e| e.to_string())?;
+    // CSNs continue after the newest this server id has made (also after a restart).
+    let sid = config.replication.server_id;
+    let newest = {
+        use crate::store::View;
+        store
+            .read()
+            .and_then(|r| r.context_csn())
+            .map_err(|e| e.to_string())?
+            .get(sid)
+            .cloned()
+    };
+    let csn = CsnGenerator::new(sid, newest);
     let hasher = Hasher::new(&config.password)?;
     let rules = crate::acl::rules::compile(
         &config
@@ -104,7 +117,9 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
         policy: Policy::new(admin, rules),
         hasher,
         clock,
-        csn: CsnGenerator::new(0),
+        csn,
+        persist_searches: std::sync::atomic::AtomicUsize::new(0),
+        stopping: std::sync::atomic::AtomicBool::new(false),
         config: config.clone(),
         stats: Default::default(),
     })
@@ -297,6 +312,10 @@ impl Server {
 
     /// Stop accepting, let in-flight operations finish (within the grace period), close the store.
     pub async fn shutdown(self) {
+        // Persistent sync searches never finish on their own: they end now.
+        self.dir
+            .stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         self.shutdown.cancel();
         self.tracker.close();
         let grace = Duration::from_secs(self.dir.config.limits.shutdown_grace_secs + 5);

@@ -1,6 +1,5 @@
 //! Time, injected: operations take the time from a [`Clock`] so tests control it.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use time::OffsetDateTime;
 
 pub trait Clock: Send + Sync {
@@ -53,39 +52,6 @@ pub(crate) fn generalized_time(t: OffsetDateTime) -> String {
     )
 }
 
-/// Change sequence numbers in OpenLDAP's form, `YYYYMMDDHHMMSS.uuuuuuZ#cccccc#sid#000000`,
-/// strictly increasing within this process.
-pub(crate) struct CsnGenerator {
-    counter: AtomicU32,
-    sid: u16,
-}
-
-impl CsnGenerator {
-    pub(crate) fn new(sid: u16) -> Self {
-        CsnGenerator {
-            counter: AtomicU32::new(0),
-            sid,
-        }
-    }
-
-    pub(crate) fn next(&self, t: OffsetDateTime) -> String {
-        let t = t.to_offset(time::UtcOffset::UTC);
-        let c = self.counter.fetch_add(1, Ordering::Relaxed) & 0xff_ffff;
-        format!(
-            "{:04}{:02}{:02}{:02}{:02}{:02}.{:06}Z#{:06x}#{:03x}#000000",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            t.microsecond(),
-            c,
-            self.sid
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,8 +61,5 @@ mod tests {
     fn formats() {
         let t = datetime!(2026-11-23 13:05:09.123456 UTC);
         assert_eq!(generalized_time(t), "20261123130509Z");
-        let g = CsnGenerator::new(0);
-        assert_eq!(g.next(t), "20261123130509.123456Z#000000#000#000000");
-        assert_eq!(g.next(t), "20261123130509.123456Z#000001#000#000000");
     }
 }

@@ -2,6 +2,7 @@
 //! DIT's fixed names and the LDIF format. Nothing here reads the store or speaks the protocol.
 
 pub mod clock;
+pub mod csn;
 pub(crate) mod dit;
 pub mod dn;
 pub mod entry;

@@ -30,6 +30,8 @@ pub(crate) const OID_ASSERTION: &str = "1.3.6.1.1.12";
 pub(crate) const OID_PRE_READ: &str = "1.3.6.1.1.13.1";
 pub(crate) const OID_POST_READ: &str = "1.3.6.1.1.13.2";
 pub(crate) const OID_PERMISSIVE_MODIFY: &str = "1.2.840.113556.1.4.1413";
+/// RFC 4533 content synchronization (served by repl/provider.rs).
+pub(crate) const OID_SYNC_REQUEST: &str = "1.3.6.1.4.1.4203.1.9.1.1";
 const OID_PASSWORD_POLICY: &str = "1.3.6.1.4.1.42.2.27.8.5.1";
 
 /// The controls the root DSE advertises.
@@ -42,6 +44,7 @@ pub(crate) const SUPPORTED: &[&str] = &[
     OID_PRE_READ,
     OID_POST_READ,
     OID_PERMISSIVE_MODIFY,
+    OID_SYNC_REQUEST,
 ];
 
 /// Most sort keys one request may give.
@@ -92,6 +95,17 @@ pub(crate) struct VlvRequest {
     pub(crate) critical: bool,
 }
 
+/// An RFC 4533 Sync Request: syncRequestValue ::= SEQUENCE { mode ENUMERATED {
+/// refreshOnly (1), refreshAndPersist (3) }, cookie syncCookie OPTIONAL, reloadHint BOOLEAN
+/// DEFAULT FALSE }
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SyncRequest {
+    /// refreshAndPersist (else refreshOnly).
+    pub(crate) persist: bool,
+    pub(crate) cookie: Option<Vec<u8>>,
+    pub(crate) reload_hint: bool,
+}
+
 /// What an operation needs to know of its request controls.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct RequestControls {
@@ -106,6 +120,8 @@ pub(crate) struct RequestControls {
     pub(crate) post_read: Option<Vec<String>>,
     /// Adding a present value or deleting an absent one is not an error.
     pub(crate) permissive_modify: bool,
+    /// RFC 4533 content synchronization.
+    pub(crate) sync: Option<SyncRequest>,
 }
 
 impl RequestControls {}
@@ -181,6 +197,11 @@ pub(crate) fn parse(ctrls: &[RawControl], op: OpKind) -> Result<RequestControls,
                     out.permissive_modify = true;
                 }
             }
+            OID_SYNC_REQUEST => {
+                if known(&[Search])? {
+                    out.sync = Some(sync_request(value(c)?)?);
+                }
+            }
             OID_MANAGE_DSA_IT => {
                 // Tolerated everywhere: ccdir holds no referral objects, so it changes nothing.
             }
@@ -196,6 +217,11 @@ pub(crate) fn parse(ctrls: &[RawControl], op: OpKind) -> Result<RequestControls,
                 }
             }
         }
+    }
+    if out.sync.is_some() && (out.vlv.is_some() || out.paged.is_some() || out.sort.is_some()) {
+        return Err(LdapError::unwilling(
+            "content synchronization cannot be combined with paging, sorting or a virtual list view",
+        ));
     }
     if out.vlv.is_some() && out.paged.is_some() {
         return Err(LdapError::unwilling(
@@ -377,6 +403,43 @@ fn vlv_request(tag: StructureTag) -> Result<VlvRequest, LdapError> {
         target,
         context_id,
         critical: false,
+    })
+}
+
+fn sync_request(tag: StructureTag) -> Result<SyncRequest, LdapError> {
+    const W: &str = "sync request";
+    let mut it = sequence(tag, W)?.into_iter().peekable();
+    let mode = match it.next() {
+        Some(t) if universal(&t, Types::Enumerated) => integer_value(&primitive(t, W)?, W)?,
+        _ => return Err(malformed(W)),
+    };
+    let persist = match mode {
+        1 => false,
+        3 => true,
+        _ => return Err(malformed(W)),
+    };
+    let cookie = match it.peek() {
+        Some(t) if universal(t, Types::OctetString) => match it.next() {
+            Some(t) => Some(primitive(t, W)?),
+            None => None,
+        },
+        _ => None,
+    };
+    let reload_hint = match it.next() {
+        Some(t) if universal(&t, Types::Boolean) => match primitive(t, W)?.as_slice() {
+            [v] => *v != 0,
+            _ => return Err(malformed(W)),
+        },
+        Some(_) => return Err(malformed(W)),
+        None => false,
+    };
+    if it.next().is_some() {
+        return Err(malformed(W));
+    }
+    Ok(SyncRequest {
+        persist,
+        cookie,
+        reload_hint,
     })
 }
 
@@ -691,6 +754,59 @@ mod tests {
                 let _ = parse(&[c], op);
             }
         }
+    }
+
+    #[test]
+    fn sync_request_values() {
+        // What slapd's consumer sends: refreshAndPersist, a cookie, reloadHint TRUE.
+        let mut v = vec![0x30, 15, 0x0a, 1, 3, 0x04, 7];
+        v.extend_from_slice(b"rid=001");
+        v.extend_from_slice(&[0x01, 1, 0xff]);
+        let c = parse(&[raw(OID_SYNC_REQUEST, true, Some(&v))], OpKind::Search).unwrap();
+        assert_eq!(
+            c.sync,
+            Some(SyncRequest {
+                persist: true,
+                cookie: Some(b"rid=001".to_vec()),
+                reload_hint: true
+            })
+        );
+        let c = parse(
+            &[raw(OID_SYNC_REQUEST, true, Some(&[0x30, 3, 0x0a, 1, 1]))],
+            OpKind::Search,
+        )
+        .unwrap();
+        assert_eq!(
+            c.sync,
+            Some(SyncRequest {
+                persist: false,
+                cookie: None,
+                reload_hint: false
+            })
+        );
+        for bad in [
+            &[0x30, 3, 0x0a, 1, 2][..],
+            &[0x30, 0],
+            &[0x30, 6, 0x0a, 1, 1, 0x02, 1, 0],
+            &[0x30, 8, 0x0a, 1, 1, 0x01, 1, 0, 0x01, 1, 0][..6],
+        ] {
+            assert!(parse(&[raw(OID_SYNC_REQUEST, true, Some(bad))], OpKind::Search).is_err());
+        }
+        let e = parse(
+            &[raw(OID_SYNC_REQUEST, true, Some(&[0x30, 3, 0x0a, 1, 1]))],
+            OpKind::Modify,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, LdapResultCode::UnavailableCriticalExtension);
+        // The critical ManageDsaIT control slapd's consumer sends along is accepted.
+        parse(
+            &[
+                raw(OID_SYNC_REQUEST, true, Some(&[0x30, 3, 0x0a, 1, 1])),
+                raw(OID_MANAGE_DSA_IT, true, None),
+            ],
+            OpKind::Search,
+        )
+        .unwrap();
     }
 
     #[test]

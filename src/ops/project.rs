@@ -127,6 +127,8 @@ pub(crate) struct Computed {
     pub(crate) subordinates: bool,
     /// `cctldProblem`: the rules the entry breaks (ccdir check's report, entry by entry).
     pub(crate) problems: bool,
+    /// `contextCSN` on the naming context's entry: the newest CSN of each server id.
+    pub(crate) context_csn: bool,
 }
 
 impl Computed {
@@ -139,6 +141,7 @@ impl Computed {
             // Costly (content checks, a registry's subtree): only when named, not for `+`
             // (which replication consumers and exports ask for on every entry).
             problems: filter.names_attribute(PROBLEM) || sel.names(PROBLEM),
+            context_csn: need("contextCSN"),
         }
     }
 }
@@ -171,6 +174,20 @@ pub(crate) fn add_computed(
     if which.entry_dn {
         e.attrs
             .push(Attribute::new("entryDN", vec![e.dn.clone().into_bytes()]));
+    }
+    if which.context_csn && !unreadable.iter().any(|u| u == "contextcsn") {
+        let is_suffix = dir
+            .parse_dn(&e.dn)
+            .is_ok_and(|d| d.norm() == dir.suffix.norm());
+        if is_suffix {
+            let ctx = view.context_csn()?;
+            if !ctx.is_empty() {
+                e.attrs.push(Attribute::new(
+                    "contextCSN",
+                    ctx.iter().map(|c| c.as_str().as_bytes().to_vec()).collect(),
+                ));
+            }
+        }
     }
     if which.subschema {
         e.attrs.push(Attribute::new(

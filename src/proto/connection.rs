@@ -24,6 +24,7 @@ use crate::ops::extended::OID_STARTTLS;
 use crate::ops::search::{self, SearchEnd};
 use crate::ops::{self, Op, OpKind, Refused, Request, Session};
 use crate::proto::codec::{Frame, RequestCodec, TlsOnPlainPort};
+use crate::repl::provider::{self, SyncEnd, SyncOut};
 use crate::service::Directory;
 use futures_util::StreamExt;
 use ldap3_proto::proto::{LdapExtendedResponse, LdapMsg, LdapOp, LdapResultCode};
@@ -145,6 +146,38 @@ fn codec(dir: &Directory) -> RequestCodec {
         dir.config.limits.max_pdu_bytes,
         dir.config.limits.max_ber_depth,
     )
+}
+
+/// A sync search's messages on their way to the outbox: batched during the refresh, pushed at
+/// each flush (every step of the persistent phase).
+struct SyncSink<'a> {
+    msgid: i32,
+    out: &'a Outbox,
+    flag: &'a AtomicBool,
+    batch: &'a mut Vec<LdapMsg>,
+    bytes: usize,
+}
+
+impl SyncOut for SyncSink<'_> {
+    fn send(&mut self, op: LdapOp, ctrls: Vec<ldap3_proto::control::LdapControl>) -> bool {
+        if let LdapOp::SearchResultEntry(e) = &op {
+            self.bytes += e.size();
+        }
+        self.batch
+            .push(LdapMsg::new_with_ctrls(self.msgid, op, ctrls));
+        if self.batch.len() >= ENTRY_BATCH || self.bytes >= ENTRY_BATCH_BYTES {
+            return self.flush();
+        }
+        true
+    }
+
+    fn flush(&mut self) -> bool {
+        self.bytes = 0;
+        if self.batch.is_empty() {
+            return true;
+        }
+        self.out.push(self.batch.drain(..), self.flag)
+    }
 }
 
 /// Serve one accepted TCP connection until the client leaves, errs, idles out or the server stops.
@@ -510,6 +543,27 @@ impl Conn {
                     let mut bytes = 0;
                     let done = match controls {
                         Err(e) => Some((e.into_result(), vec![])),
+                        Ok(rc) if rc.sync.is_some() => {
+                            let mut sink = SyncSink {
+                                msgid,
+                                out,
+                                flag: &flag,
+                                batch: &mut batch,
+                                bytes: 0,
+                            };
+                            let sync = rc.sync.as_ref();
+                            let r = match sync {
+                                Some(sync) => provider::sync_search(
+                                    &dir, &session, &req, sync, &flag, &mut sink,
+                                ),
+                                None => Err(LdapError::other("no sync request")),
+                            };
+                            match r {
+                                Ok(SyncEnd::Done(res, ctrls)) => Some((res, ctrls)),
+                                Ok(SyncEnd::Abandoned) => None,
+                                Err(e) => Some((e.into_result(), vec![])),
+                            }
+                        }
                         Ok(rc) => {
                             let mut emit = |entry: ldap3_proto::proto::LdapSearchResultEntry| {
                                 bytes += entry.size();

@@ -33,6 +33,28 @@ pub struct Config {
     pub freshness: Freshness,
     pub checks: Checks,
     pub reminders: Reminders,
+    pub replication: Replication,
+}
+
+/// RFC 4533 replication (docs/operations/replication.md).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Replication {
+    /// This server's id in its CSNs (0..=4095): unique among the servers that replicate each
+    /// other's data.
+    pub server_id: u16,
+    /// Persistent sync searches (refreshAndPersist consumers) served at once; each holds a
+    /// thread while it waits for changes.
+    pub max_consumers: usize,
+}
+
+impl Default for Replication {
+    fn default() -> Self {
+        Replication {
+            server_id: 0,
+            max_consumers: 16,
+        }
+    }
 }
 
 /// Accounts (entries with a password) that registry admins create (docs/security.md,
@@ -435,6 +457,7 @@ impl Default for Config {
             freshness: Freshness::default(),
             checks: Checks::default(),
             reminders: Reminders::default(),
+            replication: Replication::default(),
         }
     }
 }
@@ -654,6 +677,14 @@ impl Config {
             return Err("freshness.pending_days must be 0..=366".into());
         }
         self.reminders.validate()?;
+        if self.replication.server_id > crate::core::csn::MAX_SID {
+            return Err("replication.server_id must be 0..=4095".into());
+        }
+        if self.replication.max_consumers >= self.limits.operation_threads {
+            return Err(
+                "replication.max_consumers must be below limits.operation_threads (each persistent sync search holds an operation thread)".into(),
+            );
+        }
         Ok(())
     }
 

@@ -10,7 +10,8 @@ pub(crate) mod stats;
 pub(crate) mod throttle;
 
 use crate::acl::{Identity, Policy};
-use crate::core::clock::{Clock, CsnGenerator};
+use crate::core::clock::Clock;
+use crate::core::csn::CsnGenerator;
 use crate::core::dn::Dn;
 use crate::core::filter::FilterLimits;
 use crate::core::schema::Schema;
@@ -31,11 +32,21 @@ pub struct Directory {
     pub(crate) csn: CsnGenerator,
     pub(crate) audit: crate::service::audit::Audit,
     pub(crate) throttle: throttle::Throttle,
+    /// Persistent sync searches running (repl/provider.rs, `replication.max_consumers`).
+    pub(crate) persist_searches: std::sync::atomic::AtomicUsize,
+    /// The server is stopping: persistent sync searches end (they would hold up the drain).
+    pub(crate) stopping: std::sync::atomic::AtomicBool,
     /// What the server has done since it started (cn=Monitor).
     pub(crate) stats: Arc<stats::Stats>,
 }
 
 impl Directory {
+    /// Persistent sync searches (refreshAndPersist consumers) running now.
+    pub fn persist_searches(&self) -> usize {
+        self.persist_searches
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     pub fn filter_limits(&self) -> FilterLimits {
         FilterLimits {
             max_depth: self.config.limits.max_filter_depth,

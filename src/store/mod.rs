@@ -22,6 +22,7 @@ pub(crate) mod postings;
 mod reminders;
 pub(crate) mod tables;
 
+use crate::core::csn::{Csn, CsnSet};
 use crate::core::dn::Dn;
 use crate::core::entry::{CheckedEntry, Entry};
 use crate::core::schema::Schema;
@@ -64,6 +65,11 @@ pub struct Store {
     /// Group commit: the flushes started and completed.
     flush: Mutex<FlushState>,
     flushed: Condvar,
+    /// Commit notification for replication's persistent searches ([`Store::wait_commit`]):
+    /// threads waiting for a generation after the one they saw.
+    commit_waiters: AtomicUsize,
+    commit_lock: Mutex<()>,
+    committed: Condvar,
     /// The database file.
     path: std::path::PathBuf,
 }
@@ -120,6 +126,9 @@ impl Store {
             writers: AtomicUsize::new(0),
             flush: Mutex::new(FlushState::default()),
             flushed: Condvar::new(),
+            commit_waiters: AtomicUsize::new(0),
+            commit_lock: Mutex::new(()),
+            committed: Condvar::new(),
             path: path.to_path_buf(),
         };
         store.init().map_err(|e| StoreError::Init {
@@ -176,6 +185,7 @@ impl Store {
             txn.open_table(EQ_INDEX).map_err(db(WHAT))?;
             txn.open_table(SUB_INDEX).map_err(db(WHAT))?;
             txn.open_table(CHANGELOG).map_err(db(WHAT))?;
+            txn.open_table(CSN_SEQ).map_err(db(WHAT))?;
             txn.open_table(REMINDERS).map_err(db(WHAT))?;
         }
         if reindex {
@@ -226,9 +236,46 @@ impl Store {
                 eq: txn.open_table(EQ_INDEX).map_err(rerr)?,
                 sub: txn.open_table(SUB_INDEX).map_err(rerr)?,
                 changelog: txn.open_table(CHANGELOG).map_err(rerr)?,
+                csn_seq: txn.open_table(CSN_SEQ).map_err(rerr)?,
+                meta: txn.open_table(META).map_err(rerr)?,
             })
         })();
         r.map_err(db("opening a read transaction"))
+    }
+
+    /// The generation of the last committed write (bumped after every commit).
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(AtomicOrdering::SeqCst)
+    }
+
+    /// Wait until a write after generation `seen` has committed, or `timeout` has passed;
+    /// returns the generation now. Writers never wait for the waiters: a commit only wakes
+    /// them (and only when there are some).
+    pub(crate) fn wait_commit(&self, seen: u64, timeout: std::time::Duration) -> u64 {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut g = self.commit_lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.commit_waiters.fetch_add(1, AtomicOrdering::SeqCst);
+        loop {
+            let now_gen = self.generation();
+            let now = std::time::Instant::now();
+            if now_gen != seen || now >= deadline {
+                self.commit_waiters.fetch_sub(1, AtomicOrdering::SeqCst);
+                return now_gen;
+            }
+            g = match self.committed.wait_timeout(g, deadline - now) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
+        }
+    }
+
+    /// After a commit: the next generation, and wake the threads waiting for it.
+    fn committed(&self) {
+        self.generation.fetch_add(1, AtomicOrdering::SeqCst);
+        if self.commit_waiters.load(AtomicOrdering::SeqCst) > 0 {
+            let _g = self.commit_lock.lock().unwrap_or_else(|e| e.into_inner());
+            self.committed.notify_all();
+        }
     }
 
     /// Run `f` in one write transaction; commit if it returns Ok, abort otherwise. Returns once
@@ -312,6 +359,7 @@ impl Store {
                     eq: txn.open_table(EQ_INDEX).map_err(rerr)?,
                     sub: txn.open_table(SUB_INDEX).map_err(rerr)?,
                     changelog: txn.open_table(CHANGELOG).map_err(rerr)?,
+                    csn_seq: txn.open_table(CSN_SEQ).map_err(rerr)?,
                     meta: txn.open_table(META).map_err(rerr)?,
                     txn: &txn,
                     schema: &self.schema,
@@ -324,8 +372,7 @@ impl Store {
         match out {
             Ok(r) => {
                 txn.commit().map_err(db("commit"))?;
-                self.generation
-                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                self.committed();
                 Ok(r)
             }
             Err(e) => {
@@ -354,8 +401,7 @@ impl Store {
             txn.restore_savepoint(&sp).map_err(rerr)?;
             txn.delete_persistent_savepoint(id).map_err(rerr)?;
             txn.commit().map_err(rerr)?;
-            self.generation
-                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            self.committed();
             Ok(())
         })();
         r.map_err(db("restoring a savepoint"))
@@ -436,6 +482,8 @@ pub struct ReadSnap {
     eq: ReadOnlyTable<&'static [u8], &'static [u8]>,
     sub: ReadOnlyTable<&'static [u8], &'static [u8]>,
     changelog: ReadOnlyTable<u64, &'static [u8]>,
+    csn_seq: ReadOnlyTable<&'static str, u64>,
+    meta: ReadOnlyTable<&'static str, &'static [u8]>,
 }
 
 /// The tables of one write transaction, with the schema and index set that writes need.
@@ -447,6 +495,7 @@ pub(crate) struct WriteCtx<'t> {
     eq: Table<'t, &'static [u8], &'static [u8]>,
     sub: Table<'t, &'static [u8], &'static [u8]>,
     changelog: Table<'t, u64, &'static [u8]>,
+    csn_seq: Table<'t, &'static str, u64>,
     meta: Table<'t, &'static str, &'static [u8]>,
     /// For the tables few writes touch, opened when used (the reminder state).
     txn: &'t redb::WriteTransaction,
@@ -490,6 +539,10 @@ pub trait View {
     fn changes(&self, from: u64, max: usize) -> Result<Vec<(u64, ChangeRecord)>, StoreError>;
     /// The first and last changelog sequence numbers (None: no record yet).
     fn change_bounds(&self) -> Result<Option<(u64, u64)>, StoreError>;
+    /// The newest CSN of each server id (`contextCSN`).
+    fn context_csn(&self) -> Result<CsnSet, StoreError>;
+    /// The sequence number of the last change record with this CSN.
+    fn seq_of_csn(&self, csn: &Csn) -> Result<Option<u64>, StoreError>;
     /// How many entries the store holds.
     fn entry_count(&self) -> Result<u64, StoreError>;
 
@@ -601,6 +654,23 @@ macro_rules! impl_view {
                     Ok(first.zip(last))
                 })();
                 r.map_err(db("reading the changelog"))
+            }
+            fn context_csn(&self) -> Result<CsnSet, StoreError> {
+                let v = self
+                    .meta
+                    .get(META_CONTEXT_CSN)
+                    .map_err(db("reading the context CSN"))?;
+                Ok(
+                    v.and_then(|v| std::str::from_utf8(v.value()).ok().and_then(CsnSet::parse))
+                        .unwrap_or_default(),
+                )
+            }
+            fn seq_of_csn(&self, csn: &Csn) -> Result<Option<u64>, StoreError> {
+                let v = self
+                    .csn_seq
+                    .get(csn.as_str())
+                    .map_err(db("reading the CSN table"))?;
+                Ok(v.map(|g| g.value()))
             }
             fn entry_count(&self) -> Result<u64, StoreError> {
                 use redb::ReadableTableMetadata;
@@ -889,12 +959,25 @@ impl WriteCtx<'_> {
         self.update(id, old_entry, new_entry)
     }
 
-    /// Append a change record; returns its sequence number.
+    /// Append a change record; returns its sequence number. A record with a CSN also
+    /// updates the CSN table and the context CSN (the newest CSN of its server id) in the same
+    /// transaction.
     pub(crate) fn log(&mut self, rec: &ChangeRecord) -> Result<u64, StoreError> {
         let seq = self.next_seq()?;
         self.changelog
             .insert(seq, rec.encode().as_slice())
             .map_err(db("writing the changelog"))?;
+        if let Some(csn) = Csn::parse(&rec.csn) {
+            self.csn_seq
+                .insert(csn.as_str(), seq)
+                .map_err(db("writing the CSN table"))?;
+            let mut ctx = self.context_csn()?;
+            if ctx.update(&csn) {
+                self.meta
+                    .insert(META_CONTEXT_CSN, ctx.to_text().as_bytes())
+                    .map_err(db("writing the context CSN"))?;
+            }
+        }
         Ok(seq)
     }
 }

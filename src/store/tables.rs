@@ -19,6 +19,10 @@ pub(crate) const EQ_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new(
 pub(crate) const SUB_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sub_index");
 /// change sequence number -> encoded change record (store/changelog.rs).
 pub(crate) const CHANGELOG: TableDefinition<u64, &[u8]> = TableDefinition::new("changelog");
+/// CSN of a change record -> the sequence number of the last record with that CSN (one write
+/// may log several records under its CSN): where a replication consumer's cookie stands in the
+/// changelog (repl/provider.rs).
+pub(crate) const CSN_SEQ: TableDefinition<&str, u64> = TableDefinition::new("csn_seq");
 /// "kind registry-DN" (or "digest") -> when the last reminder of that kind was accepted by the
 /// relay, in Unix seconds (tools/reminders): what a restart must not send again.
 pub(crate) const REMINDERS: TableDefinition<&str, u64> = TableDefinition::new("reminders");
@@ -29,6 +33,9 @@ pub(crate) const META_FORMAT: &str = "format";
 pub(crate) const META_NEXT_ID: &str = "next_id";
 pub(crate) const META_NEXT_SEQ: &str = "next_seq";
 pub(crate) const META_INDEX_SPEC: &str = "index_spec";
+/// The newest CSN of each server id (`contextCSN`), `csn;csn;...` sorted by server id; written
+/// in the transaction of each change record.
+pub(crate) const META_CONTEXT_CSN: &str = "context_csn";
 /// 3: posting chunks hold u32 offsets from the chunk's first id (2 held u64 ids); a format 2
 /// database is upgraded by rebuilding its indexes.
 pub(crate) const FORMAT_VERSION: u64 = 3;

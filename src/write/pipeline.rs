@@ -80,16 +80,19 @@ impl Hooks for Plain {}
 /// Run a change through every stage its origin runs, in one write transaction.
 pub(crate) fn apply(dir: &Directory, w: Write<'_>, hooks: &mut dyn Hooks) -> Result<(), LdapError> {
     let stages = w.origin.stages();
-    let cx = Ctx {
+    // The time and CSN are taken inside the write transaction: writes commit one at a time,
+    // so CSNs increase in commit (changelog) order, which replication consumers rely on.
+    let actor = w.actor;
+    let cx = || Ctx {
         dir,
-        actor: w.actor,
+        actor,
         stages,
-        st: stamp(dir, w.actor),
+        st: stamp(dir, actor),
     };
     match w.change {
         Change::Add { dn, attrs } => {
             let entry = normalise_add(dir, &dn, attrs, stages)?;
-            dir.store.write(|tx| add(&cx, tx, &dn, entry, hooks))
+            dir.store.write(|tx| add(&cx(), tx, &dn, entry, hooks))
         }
         Change::Modify {
             dn,
@@ -98,7 +101,7 @@ pub(crate) fn apply(dir: &Directory, w: Write<'_>, hooks: &mut dyn Hooks) -> Res
         } => {
             let prepared = normalise_mods(dir, mods, stages)?;
             dir.store
-                .write(|tx| modify(&cx, tx, &dn, &prepared, permissive, hooks))
+                .write(|tx| modify(&cx(), tx, &dn, &prepared, permissive, hooks))
         }
         Change::Rename {
             dn,
@@ -124,9 +127,9 @@ pub(crate) fn apply(dir: &Directory, w: Write<'_>, hooks: &mut dyn Hooks) -> Res
                 delete_old: delete_old_rdn,
                 new_superior: new_superior.as_ref(),
             };
-            dir.store.write(|tx| rename(&cx, tx, &dn, &r, hooks))
+            dir.store.write(|tx| rename(&cx(), tx, &dn, &r, hooks))
         }
-        Change::Delete { dn } => dir.store.write(|tx| delete(&cx, tx, &dn, hooks)),
+        Change::Delete { dn } => dir.store.write(|tx| delete(&cx(), tx, &dn, hooks)),
     }
 }
 

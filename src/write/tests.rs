@@ -206,6 +206,35 @@ fn a_replicated_modify_keeps_the_providers_operational_attributes() {
     let e = get(&t, &dn(&t, "cn=team")).unwrap();
     assert_eq!(e.first_str("entryCSN"), Some(csn));
     assert_eq!(e.first_str("description"), Some("from the provider"));
+    // The change record carries the provider's CSN, and contextCSN keeps the newest CSN of
+    // each server id: this server's own (0) and the provider's (1).
+    let snap = t.dir.store.read().unwrap();
+    let (_, last) = snap.change_bounds().unwrap().unwrap();
+    let rec = &snap.changes(last, 1).unwrap()[0].1;
+    assert_eq!(rec.csn, csn);
+    let ctx = snap.context_csn().unwrap();
+    assert_eq!(ctx.get(1).unwrap().as_str(), csn);
+    assert!(ctx.get(0).is_some(), "{ctx:?}");
+    assert_eq!(snap.seq_of_csn(ctx.get(1).unwrap()).unwrap(), Some(last));
+    // An older CSN of that server id does not move contextCSN back.
+    drop(snap);
+    let older = "20261204110000.000000Z#000000#001#000000";
+    let w = Write {
+        change: Change::Modify {
+            dn: dn(&t, "cn=team"),
+            mods: vec![Mod {
+                op: ModOp::Replace,
+                attr: "entryCSN".into(),
+                values: vec![older.as_bytes().to_vec()],
+            }],
+            permissive: false,
+        },
+        actor: &a,
+        origin: Origin::Replication,
+    };
+    apply(&t.dir, w, &mut Plain).unwrap();
+    let ctx = t.dir.store.read().unwrap().context_csn().unwrap();
+    assert_eq!(ctx.get(1).unwrap().as_str(), csn);
 }
 
 #[test]

@@ -253,6 +253,19 @@ pub(crate) fn with_values(
     changed: Option<&[String]>,
 ) -> ChangeRecord {
     let uuid = e.first_str("entryUUID").unwrap_or_default().to_string();
+    // An add or modify records the entry's CSN: the write's own, or (replication keeps the
+    // provider's operational attributes) the provider's, so that contextCSN follows it.
+    let csn = match changed {
+        Some([]) => None,
+        _ => e
+            .first_str("entryCSN")
+            .filter(|c| crate::core::csn::Csn::parse(c).is_some())
+            .map(str::to_string),
+    };
+    let rec = match csn {
+        Some(csn) => ChangeRecord { csn, ..rec },
+        None => rec,
+    };
     let rec = match changed {
         None => rec.with_values(
             e.attrs

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "interop secret";
 
-fn slapd_available() -> bool {
+pub(crate) fn slapd_available() -> bool {
     let ok = Path::new("/usr/sbin/slapd").exists() && Path::new("/usr/sbin/slapadd").exists();
     if !ok {
         assert!(
@@ -37,7 +37,7 @@ fn ssha(pw: &str) -> String {
     )
 }
 
-struct Slapd(Child);
+pub(crate) struct Slapd(pub(crate) Child);
 
 impl Drop for Slapd {
     fn drop(&mut self) {

@@ -25,7 +25,19 @@ const LAYERS: &[(&str, &[&str])] = &[
             "tools",
         ],
     ),
-    ("proto", &["core", "acl", "service", "ops"]),
+    (
+        "repl",
+        &[
+            "core",
+            "store",
+            "acl",
+            "freshness",
+            "service",
+            "write",
+            "ops",
+        ],
+    ),
+    ("proto", &["core", "acl", "service", "ops", "repl"]),
     (
         "tools",
         &["core", "store", "acl", "freshness", "service", "write"],
@@ -52,6 +64,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "service",
             "write",
             "ops",
+            "repl",
             "proto",
             "tools",
             "web",

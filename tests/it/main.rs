@@ -27,6 +27,7 @@ mod postfix;
 mod protocol;
 mod references;
 mod reminders;
+mod replication;
 mod roster;
 mod schema_clients;
 mod scripts;
