@@ -52,6 +52,25 @@ pub enum Op {
     Extended(LdapExtendedRequest),
 }
 
+impl Op {
+    /// What the operation is about, for its log line: the target DN (a search's base), or the
+    /// extended operation's name.
+    pub(crate) fn target(&self) -> &str {
+        match self {
+            Op::Bind(r) => &r.dn,
+            Op::Search(r) => &r.base,
+            Op::Modify(r) => &r.dn,
+            Op::Add(r) => &r.dn,
+            Op::Delete(dn) => dn,
+            Op::ModifyDn(r) => &r.dn,
+            Op::Compare(r) => &r.dn,
+            Op::PasswordModify(Ok(pm)) => pm.user_identity.as_deref().unwrap_or(""),
+            Op::Extended(r) => &r.name,
+            Op::Unbind | Op::Abandon(_) | Op::StartTls | Op::WhoAmI | Op::PasswordModify(_) => "",
+        }
+    }
+}
+
 /// Which operation a request is, without its body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpKind {

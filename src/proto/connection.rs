@@ -43,6 +43,32 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
+/// One line per operation, as slapd's `stats` level gives (target `ccdir::op`, info level;
+/// `--log-level info,ccdir::op=off` silences them): connection, message ID, operation, target
+/// DN, result code (none: abandoned), entries sent by a search, duration.
+fn op_line(
+    s: &Session,
+    msgid: i32,
+    op: &str,
+    dn: &str,
+    result: Option<u32>,
+    entries: Option<u64>,
+    started: std::time::Instant,
+) {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(
+        target: "ccdir::op",
+        conn = s.id,
+        msgid,
+        op,
+        dn,
+        result,
+        entries,
+        ms = format!("{ms:.2}").as_str(),
+        "op"
+    );
+}
+
 /// The kind cn=Monitor counts a request as (StartTLS, Who am I? and Password Modify are
 /// extended operations).
 fn counted(k: OpKind) -> crate::service::stats::Counted {
@@ -539,8 +565,10 @@ impl Conn {
                 };
                 let session = self.session.clone();
                 self.spawn(counted, move |out| {
+                    let started = std::time::Instant::now();
                     let mut batch: Vec<LdapMsg> = Vec::new();
                     let mut bytes = 0;
+                    let mut sent = 0u64;
                     let done = match controls {
                         Err(e) => Some((e.into_result(), vec![])),
                         Ok(rc) if rc.sync.is_some() => {
@@ -567,6 +595,7 @@ impl Conn {
                         Ok(rc) => {
                             let mut emit = |entry: ldap3_proto::proto::LdapSearchResultEntry| {
                                 bytes += entry.size();
+                                sent += 1;
                                 batch.push(LdapMsg::new(msgid, LdapOp::SearchResultEntry(entry)));
                                 if batch.len() >= ENTRY_BATCH || bytes >= ENTRY_BATCH_BYTES {
                                     bytes = 0;
@@ -582,6 +611,18 @@ impl Conn {
                         }
                     };
                     drop(slot);
+                    let code = done
+                        .as_ref()
+                        .map(|(r, _)| crate::core::error::code_number(&r.code));
+                    op_line(
+                        &session,
+                        msgid,
+                        "search",
+                        &req.base,
+                        code,
+                        Some(sent),
+                        started,
+                    );
                     if let Some((res, ctrls)) = done {
                         if !flag.load(Ordering::Relaxed) {
                             batch.push(LdapMsg::new_with_ctrls(
@@ -613,7 +654,11 @@ impl Conn {
                 };
                 let session = self.session.clone();
                 self.spawn(counted, move |out| {
+                    let started = std::time::Instant::now();
+                    let (name, target) = (req.op.kind().name(), req.op.target().to_string());
                     let resp = ops::dispatch(&dir, &session, req);
+                    let code = crate::service::stats::result_code(&resp.op);
+                    op_line(&session, msgid, name, &target, code, None, started);
                     drop(slot);
                     if !flag.load(Ordering::Relaxed) {
                         out.push([resp], &flag);

@@ -76,7 +76,7 @@ impl Counted {
 }
 
 /// The result code of a final response.
-fn result_code(op: &ldap3_proto::proto::LdapOp) -> Option<u32> {
+pub(crate) fn result_code(op: &ldap3_proto::proto::LdapOp) -> Option<u32> {
     use ldap3_proto::proto::LdapOp as O;
     let r = match op {
         O::BindResponse(r) => &r.res,

@@ -171,3 +171,43 @@ fn cn_monitor_counts_what_the_server_did_for_admins_and_the_monitoring_group() {
     let r = c.delete(total).expect("delete");
     assert_eq!(r.rc, 53, "{}", r.text);
 }
+
+/// One log line per operation (target ccdir::op): connection, message ID, operation, DN,
+/// result, entries of a search, duration.
+#[test]
+fn every_operation_is_logged_with_its_dn_result_and_duration() {
+    let log = server_log();
+    let s = TestServer::start();
+    let mut c = s.admin();
+    add_person(&mut c, "oplog7", "Op Log");
+    let (rs, _) = c
+        .search(
+            &person_dn("oplog7"),
+            ldap3::Scope::Base,
+            "(objectClass=*)",
+            vec!["cn"],
+        )
+        .expect("search")
+        .success()
+        .expect("found");
+    assert_eq!(rs.len(), 1);
+    let r = c
+        .delete("uid=nobody-oplog7,ou=registries,dc=cctld-ir,dc=example")
+        .expect("delete");
+    assert_eq!(r.rc, 32);
+    let wait = std::time::Duration::from_secs(5);
+    let add = log.lines_with("op=\"add\" dn=\"uid=oplog7,", wait);
+    assert_eq!(add.len(), 1, "{add:?}");
+    assert!(
+        add[0].contains("result=0") && add[0].contains("ms=") && add[0].contains("conn="),
+        "{}",
+        add[0]
+    );
+    let search = log.lines_with("op=\"search\" dn=\"uid=oplog7,", wait);
+    assert!(
+        search[0].contains("result=0") && search[0].contains("entries=1"),
+        "{search:?}"
+    );
+    let del = log.lines_with("op=\"delete\" dn=\"uid=nobody-oplog7,", wait);
+    assert!(del[0].contains("result=32"), "{del:?}");
+}
