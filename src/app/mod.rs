@@ -1,7 +1,8 @@
 //! The running server: listeners and start-up, the first start's entries, TLS, the reminder
-//! check.
+//! check, the roster mail.
 
 pub mod bootstrap;
 mod reminders;
+mod rostermail;
 pub mod server;
 pub mod tls;

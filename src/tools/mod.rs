@@ -10,4 +10,5 @@ pub mod offline;
 pub mod reminders;
 pub mod report;
 pub mod roster;
+pub mod rostermail;
 pub mod verify;
