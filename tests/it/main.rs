@@ -27,6 +27,7 @@ mod protocol;
 mod references;
 mod reminders;
 mod roster;
+mod roster_mail;
 mod schema_clients;
 mod scripts;
 mod smime;

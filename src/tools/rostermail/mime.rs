@@ -52,12 +52,13 @@ pub fn mixed(text: &str, attachments: &[Attachment]) -> String {
     let b = boundary("mixed");
     let mut o = format!("Content-Type: multipart/mixed;\r\n boundary=\"{b}\"\r\n\r\n");
     o.push_str(&format!("--{b}\r\n"));
-    // 7-bit only when the text is ASCII with short lines and no trailing white space (which
-    // a mail server may strip, breaking the signature); base64 otherwise.
+    // 7-bit only when the text is ASCII with lines well within SMTP's limit, no trailing white
+    // space (which a mail server may strip, breaking the signature) and no line a mailbox
+    // would quote ("From "); base64 otherwise.
     let plain = text.is_ascii()
         && text
             .lines()
-            .all(|l| l.len() <= 76 && !l.ends_with([' ', '\t']) && !l.starts_with("From "));
+            .all(|l| l.len() <= 200 && !l.ends_with([' ', '\t']) && !l.starts_with("From "));
     if plain {
         o.push_str(
             "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n",
