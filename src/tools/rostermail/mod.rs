@@ -427,6 +427,93 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
+    const LDIF: &str = "\
+dn: associatedDomain=zz,ou=registries,dc=cctld-ir,dc=example
+objectClass: organization
+objectClass: cctldRegistry
+o: ZZ
+associatedDomain: zz
+cctldContactPoint: cn=team,associatedDomain=zz,ou=registries,dc=cctld-ir,dc=example
+
+dn: cn=team,associatedDomain=zz,ou=registries,dc=cctld-ir,dc=example
+objectClass: organizationalRole
+objectClass: cctldContact
+cn: team
+associatedDomain: zz
+mail: team@zz.example
+telephoneNumber: +49 69 1234 0100
+
+dn: associatedDomain=yy,ou=registries,dc=cctld-ir,dc=example
+objectClass: organization
+objectClass: cctldRegistry
+o: YY
+associatedDomain: yy
+
+dn: cn=members,ou=groups,dc=cctld-ir,dc=example
+objectClass: groupOfNames
+cn: members
+member: associatedDomain=zz,ou=registries,dc=cctld-ir,dc=example
+member: associatedDomain=yy,ou=registries,dc=cctld-ir,dc=example
+";
+
+    #[test]
+    fn once_per_period_and_once_per_contact_point_change() {
+        use crate::core::clock::ManualClock;
+        use crate::service::config::Config;
+        use std::sync::Arc;
+        let tmp = tempfile::tempdir().unwrap();
+        let mut c = Config {
+            data_dir: tmp.path().to_path_buf(),
+            load_sample: false,
+            openpgp_keyserver: false,
+            ..Config::default()
+        };
+        c.store.cache_mib = 8;
+        let clock = Arc::new(ManualClock::new(datetime!(2027-01-10 08:00 UTC)));
+        let dir = crate::app::server::open_directory(&c, clock.clone()).unwrap();
+        crate::app::bootstrap::ensure_base(&dir).unwrap();
+        // No members group yet: nothing.
+        assert!(plan(&dir).unwrap().is_empty());
+        crate::tools::import::import_bytes(&dir, "test", LDIF.as_bytes()).unwrap();
+        // .yy has no contact point: only .zz's.
+        let record = |p: &Planned| {
+            dir.store
+                .mark_roster_mail(&p.marks, &period(dir.clock.now(), 1))
+                .unwrap()
+        };
+        let p = plan(&dir).unwrap();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].to, ["team@zz.example"]);
+        assert_eq!(p[0].reason, Reason::Period);
+        assert_eq!(
+            p[0].attachments
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>(),
+            ["roster-none.html", "roster.vcf", "roster.csv"]
+        );
+        assert!(p[0].key.is_none());
+        record(&p[0]);
+        assert!(plan(&dir).unwrap().is_empty());
+        // The contact point recorded is not the current one (its address changed): one mail,
+        // to the current one, then none.
+        let reg = key("associatedDomain=zz,ou=registries,dc=cctld-ir,dc=example");
+        dir.store
+            .mark_roster_mail(&[(format!("{POINT}{reg}"), "stale".into())], "2027-01")
+            .unwrap();
+        let p = plan(&dir).unwrap();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].reason, Reason::Changed);
+        assert!(p[0].subject.ends_with("your contact point changed"));
+        record(&p[0]);
+        assert!(plan(&dir).unwrap().is_empty());
+        // The next month: again.
+        clock.set(datetime!(2027-02-01 00:00 UTC));
+        let p = plan(&dir).unwrap();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].reason, Reason::Period);
+    }
+
     #[test]
     fn periods_are_blocks_of_calendar_months() {
         assert_eq!(period(datetime!(2027-01-01 00:00 UTC), 1), "2027-01");
