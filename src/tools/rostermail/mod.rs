@@ -316,18 +316,31 @@ pub struct Outcome {
     pub deferred: usize,
 }
 
+/// Why a message could not be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildError {
+    /// Signing failed: it fails for every mail alike.
+    Sign(String),
+    /// Encrypting to this recipient's key failed.
+    Encrypt(String),
+}
+
 /// The message for one planned mail: signed, and encrypted when the recipient has a key.
 pub fn build(
     p: &Planned,
     from: &str,
     signer: &gpg::Gpg,
     at: OffsetDateTime,
-) -> Result<String, String> {
+) -> Result<String, BuildError> {
     let entity = mime::mixed(&p.text, &p.attachments);
-    let sig = signer.sign(entity.as_bytes())?;
+    let sig = signer.sign(entity.as_bytes()).map_err(BuildError::Sign)?;
     let signed = mime::signed(&entity, &sig);
     let top = match &p.key {
-        Some((_, block)) => mime::encrypted(&signer.encrypt(signed.as_bytes(), block)?),
+        Some((_, block)) => mime::encrypted(
+            &signer
+                .encrypt(signed.as_bytes(), block)
+                .map_err(BuildError::Encrypt)?,
+        ),
         None => signed,
     };
     Ok(mime::message(from, &p.to, &p.subject, at, &top))
@@ -360,12 +373,17 @@ pub fn run(
         }
         let msg = match build(&p, &from, signer, now) {
             Ok(m) => m,
-            Err(e) => {
+            Err(BuildError::Sign(e)) => {
                 out.failed += 1;
-                // Signing fails for every mail alike; encryption only for this recipient.
-                halt = p.key.is_none();
+                halt = true;
                 tracing::error!(%to, registry = %p.registry, error = %e,
-                    "roster mail not sent: signing or encryption failed; trying again at the next check");
+                    "roster mail not sent: signing failed; this and the rest at the next check");
+                continue;
+            }
+            Err(BuildError::Encrypt(e)) => {
+                out.failed += 1;
+                tracing::error!(%to, registry = %p.registry, error = %e,
+                    "roster mail not sent: encrypting to the recipient's key failed (never sent unencrypted); trying again at the next check");
                 continue;
             }
         };
