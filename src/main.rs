@@ -67,6 +67,10 @@ enum Command {
     /// (--dry-run), or send them and record them as the server does (--send)
     /// (docs/operations/freshness.md, "Reminders").
     Reminders(RemindersArgs),
+    /// The roster mails due now to the member registries' contact points (server stopped, or
+    /// a copy of its data dir): print them (--dry-run), or sign, encrypt, send and record them
+    /// as the server does (--send) (docs/operations/roster-mail.md).
+    RosterMail(RemindersArgs),
     /// The OpenPGP keys and S/MIME certificates of every current recipient of a secure list
     /// (server stopped, or a copy of its data dir), and who has none
     /// (docs/operations/mailing-list.md, "Encrypting to the list").
@@ -98,7 +102,8 @@ struct RemindersArgs {
     /// Print what would be sent (recipients, subject, body); send and record nothing.
     #[arg(long, group = "mode")]
     dry_run: bool,
-    /// Send the mails due now through the relay and record them (needs reminders.enabled).
+    /// Send the mails due now through the relay and record them (needs the section enabled:
+    /// reminders.enabled, roster_mail.enabled).
     #[arg(long, group = "mode")]
     send: bool,
     /// As of this time (Generalized Time, e.g. 20261123000000Z; default now).
@@ -413,6 +418,7 @@ fn main() -> ExitCode {
         Command::Roster(a) => roster(a),
         Command::Check(a) => check(a),
         Command::Reminders(a) => reminders(a),
+        Command::RosterMail(a) => roster_mail(a),
         Command::ListKeys(a) => list_keys(a),
         Command::CheckConfig(a) => a.load().map(|c| {
             println!(
@@ -750,6 +756,58 @@ fn reminders(a: RemindersArgs) -> Result<(), String> {
     if o.failed + o.deferred > 0 {
         Err(format!(
             "{} mail(s) not sent (see above)",
+            o.failed + o.deferred
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn roster_mail(a: RemindersArgs) -> Result<(), String> {
+    use ccdir::tools::rostermail;
+    let c = a.config.load()?;
+    if a.send && !c.roster_mail.enabled {
+        return Err(
+            "the roster mail is not enabled (roster_mail.enabled = true, with gpg_home, \
+             signing_key and the relay of [reminders])"
+                .into(),
+        );
+    }
+    let clock = std::sync::Arc::new(ccdir::core::clock::ManualClock::new(parse_time(
+        a.at.as_deref(),
+    )?));
+    let dir = ccdir::app::server::open_directory(&c, clock)?;
+    let from = c.roster_mail.sender(&c.reminders);
+    if a.dry_run {
+        let mails = rostermail::plan(&dir)?;
+        let from = if from.is_empty() {
+            "(no sender set)"
+        } else {
+            from
+        };
+        let mut out = String::new();
+        for m in &mails {
+            out.push_str(&rostermail::text(from, m));
+            out.push('\n');
+        }
+        write_out(None, &out)?;
+        eprintln!(
+            "{} roster mail(s) would be sent (dry run: nothing signed, sent or recorded)",
+            mails.len()
+        );
+        return Ok(());
+    }
+    init_logging(&c);
+    let signer = rostermail::gpg::Gpg::open(&c.roster_mail)?;
+    let smtp = rostermail::smtp(&c)?;
+    let o = rostermail::run(&dir, &signer, &smtp, &|| false)?;
+    eprintln!(
+        "{} roster mail(s) sent, {} failed, {} not tried (relay unavailable)",
+        o.sent, o.failed, o.deferred
+    );
+    if o.failed + o.deferred > 0 {
+        Err(format!(
+            "{} roster mail(s) not sent (see above)",
             o.failed + o.deferred
         ))
     } else {

@@ -1,8 +1,9 @@
 //! The running server: listeners and start-up, the first start's entries, TLS, the reminder
-//! check.
+//! check, the roster mail.
 
 pub mod bootstrap;
 pub mod live;
 mod reminders;
+mod rostermail;
 pub mod server;
 pub mod tls;

@@ -215,6 +215,7 @@ impl Server {
         .map_err(|e| format!("start-up task failed: {e}"))??;
         let (dir, tls_cfg) = dir;
         let dir = Arc::new(dir);
+        let signer = crate::app::rostermail::check(&dir).await?;
         let shared = Arc::new(ConnShared {
             dir: dir.clone(),
             tls: Some(TlsAcceptor::from(tls_cfg)),
@@ -274,6 +275,7 @@ impl Server {
                 .collect(),
         );
         crate::app::reminders::spawn(&dir, &shutdown, &tracker);
+        crate::app::rostermail::spawn(&dir, signer, &shutdown, &tracker);
         Ok(Server {
             ldap_addrs,
             ldaps_addrs,

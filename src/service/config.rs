@@ -34,6 +34,7 @@ pub struct Config {
     pub checks: Checks,
     pub reminders: Reminders,
     pub replication: Replication,
+    pub roster_mail: RosterMail,
 }
 
 /// RFC 4533 replication (docs/operations/replication.md).
@@ -235,6 +236,86 @@ impl Reminders {
             }
             if self.from.is_empty() {
                 return Err("reminders.enabled needs reminders.from (the sender address)".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The roster mailed to every member registry's contact point, signed and, where the directory
+/// holds the recipient's OpenPGP key, encrypted (docs/operations/roster-mail.md). Sent through
+/// the relay of `[reminders]`. Off until configured.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RosterMail {
+    /// Run the check in the server (and allow `ccdir roster-mail --send`).
+    pub enabled: bool,
+    /// One roster per registry every this many calendar months (1: every month); and one more
+    /// whenever a registry's contact point changes.
+    pub interval_months: u32,
+    /// Seconds between two checks in the server.
+    pub check_interval_secs: u64,
+    /// The sender address; default `reminders.from`.
+    pub from: Option<String>,
+    /// The GnuPG home holding the signing key (and nothing else is needed there).
+    pub gpg_home: Option<PathBuf>,
+    /// The signing key: its fingerprint (or another name gpg's --local-user takes).
+    pub signing_key: String,
+    /// File holding the signing key's passphrase (first line), if it has one; never logged.
+    pub passphrase_file: Option<PathBuf>,
+}
+
+impl Default for RosterMail {
+    fn default() -> Self {
+        RosterMail {
+            enabled: false,
+            interval_months: 1,
+            check_interval_secs: 3600,
+            from: None,
+            gpg_home: None,
+            signing_key: String::new(),
+            passphrase_file: None,
+        }
+    }
+}
+
+impl RosterMail {
+    /// The sender address as configured (or the reminders' one).
+    pub fn sender<'a>(&'a self, reminders: &'a Reminders) -> &'a str {
+        self.from.as_deref().unwrap_or(&reminders.from)
+    }
+
+    /// Check the section (what is needed to send only when enabled; gpg and the key are checked
+    /// when the server starts).
+    pub fn validate(&self, reminders: &Reminders) -> Result<(), String> {
+        if self.interval_months == 0 || self.interval_months > 12 {
+            return Err("roster_mail.interval_months must be 1..=12".into());
+        }
+        if self.check_interval_secs == 0 {
+            return Err("roster_mail.check_interval_secs must be at least 1".into());
+        }
+        if let Some(f) = &self.from {
+            if !email_address::EmailAddress::is_valid(f) || f.contains(['<', '>', ' ']) {
+                return Err(format!("roster_mail.from: \"{f}\" is not a mail address"));
+            }
+        }
+        if self.enabled {
+            if reminders.relay.trim().is_empty() {
+                return Err(
+                    "roster_mail.enabled needs reminders.relay (the SMTP relay's host name)".into(),
+                );
+            }
+            if self.sender(reminders).is_empty() {
+                return Err(
+                    "roster_mail.enabled needs roster_mail.from or reminders.from (the sender address)"
+                        .into(),
+                );
+            }
+            if self.gpg_home.is_none() || self.signing_key.trim().is_empty() {
+                return Err(
+                    "roster_mail.enabled needs roster_mail.gpg_home and roster_mail.signing_key (the roster is always signed)"
+                        .into(),
+                );
             }
         }
         Ok(())
@@ -458,6 +539,7 @@ impl Default for Config {
             checks: Checks::default(),
             reminders: Reminders::default(),
             replication: Replication::default(),
+            roster_mail: RosterMail::default(),
         }
     }
 }
@@ -685,6 +767,7 @@ impl Config {
                 "replication.max_consumers must be below limits.operation_threads (each persistent sync search holds an operation thread)".into(),
             );
         }
+        self.roster_mail.validate(&self.reminders)?;
         Ok(())
     }
 
@@ -742,6 +825,47 @@ mod tests {
             let c = Config::default().with_overrides(&[key.into()]).unwrap();
             assert_eq!(c.validate().unwrap_err(), msg);
         }
+    }
+
+    #[test]
+    fn roster_mail_is_off_by_default_and_needs_relay_sender_and_key() {
+        let c = Config::default();
+        assert!(!c.roster_mail.enabled);
+        assert_eq!(c.roster_mail.interval_months, 1);
+        let with = |v: &[&str]| {
+            let v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+            Config::default().with_overrides(&v).unwrap().validate()
+        };
+        assert_eq!(
+            with(&["roster_mail.enabled=true"]).unwrap_err(),
+            "roster_mail.enabled needs reminders.relay (the SMTP relay's host name)"
+        );
+        let relay = [
+            "roster_mail.enabled=true",
+            "reminders.relay=smtp.example.org",
+        ];
+        assert_eq!(
+            with(&relay).unwrap_err(),
+            "roster_mail.enabled needs roster_mail.from or reminders.from (the sender address)"
+        );
+        let sender = [&relay[..], &["roster_mail.from=roster@example.org"]].concat();
+        assert!(with(&sender)
+            .unwrap_err()
+            .starts_with("roster_mail.enabled needs roster_mail.gpg_home"));
+        let full = [
+            &sender[..],
+            &[
+                "roster_mail.gpg_home=/etc/ccdir/gnupg",
+                "roster_mail.signing_key=ABCD",
+            ],
+        ]
+        .concat();
+        with(&full).unwrap();
+        assert_eq!(
+            with(&["roster_mail.interval_months=0"]).unwrap_err(),
+            "roster_mail.interval_months must be 1..=12"
+        );
+        assert!(Config::from_toml("[roster_mail]\nkey = \"x\"\n").is_err());
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub(crate) mod error;
 pub mod index;
 pub(crate) mod postings;
 mod reminders;
+pub(crate) mod rostermail;
 pub(crate) mod tables;
 
 use crate::core::csn::{Csn, CsnSet};
@@ -187,6 +188,7 @@ impl Store {
             txn.open_table(CHANGELOG).map_err(db(WHAT))?;
             txn.open_table(CSN_SEQ).map_err(db(WHAT))?;
             txn.open_table(REMINDERS).map_err(db(WHAT))?;
+            txn.open_table(ROSTER_MAIL).map_err(db(WHAT))?;
         }
         if reindex {
             const REINDEX: &str = "rebuilding the indexes";

@@ -26,6 +26,10 @@ pub(crate) const CSN_SEQ: TableDefinition<&str, u64> = TableDefinition::new("csn
 /// "kind registry-DN" (or "digest") -> when the last reminder of that kind was accepted by the
 /// relay, in Unix seconds (tools/reminders): what a restart must not send again.
 pub(crate) const REMINDERS: TableDefinition<&str, u64> = TableDefinition::new("reminders");
+/// The roster mails (tools/rostermail): "sent <period> <registry key>" -> Unix seconds the relay
+/// accepted that period's roster for that registry, and "point <registry key>" -> the
+/// fingerprint of the registry's contact point it was last mailed to.
+pub(crate) const ROSTER_MAIL: TableDefinition<&str, &str> = TableDefinition::new("roster_mail");
 /// format version, id and sequence counters, configuration the data depends on.
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 

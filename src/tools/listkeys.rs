@@ -19,6 +19,8 @@ use std::collections::HashMap;
 #[derive(Debug, Default)]
 pub struct Recipient {
     pub dn: String,
+    /// The member registry whose contact point this is (None: a member entry itself).
+    pub registry: Option<String>,
     pub mail: Vec<String>,
     /// The fingerprints of the keys found (upper-case hex), in the order of the entry's values.
     pub openpgp: Vec<String>,
@@ -94,7 +96,9 @@ pub fn recipients(
             if mail.is_empty() || !seen.insert(key(&t.dn)) {
                 continue;
             }
-            out.push(recipient(t, mail, &keys));
+            let mut r = recipient(t, mail, &keys);
+            r.registry = (!points.is_empty()).then(|| e.dn.clone());
+            out.push(r);
         }
     }
     Ok(out)

@@ -10,5 +10,6 @@ pub mod offline;
 pub mod reminders;
 pub mod report;
 pub mod roster;
+pub mod rostermail;
 pub mod run;
 pub mod verify;

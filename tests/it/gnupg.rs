@@ -176,6 +176,18 @@ impl Gnupg {
         }
     }
 
+    /// A GNUPGHOME that talks to no server (signing, encrypting, decrypting only).
+    pub fn standalone() -> Gnupg {
+        let home = tempfile::Builder::new()
+            .prefix("g-")
+            .tempdir_in("/tmp")
+            .expect("GNUPGHOME");
+        Gnupg {
+            home,
+            ca: "/dev/null".into(),
+        }
+    }
+
     /// `keyserver` goes into dirmngr.conf, as a user would configure it.
     fn new(s: &TestServer, keyserver: &str) -> Gnupg {
         Self::with_conf(s, &format!("keyserver {keyserver}\nldaptimeout 20\n"))

@@ -29,6 +29,7 @@ mod references;
 mod reminders;
 mod replication;
 mod roster;
+mod roster_mail;
 mod schema_clients;
 mod scripts;
 mod service;

@@ -186,7 +186,7 @@ fn need(program: &str, what: &str) -> bool {
     ok
 }
 
-fn vobject_available() -> bool {
+pub fn vobject_available() -> bool {
     if !need("/usr/bin/python3", "python3") {
         return false;
     }

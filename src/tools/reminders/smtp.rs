@@ -78,16 +78,39 @@ pub(crate) fn message(from: &Mailbox, m: &Mail) -> Result<Message, String> {
         .map_err(|e| format!("building the message: {e}"))
 }
 
+/// A permanent answer (5xx) refuses this mail; anything else is the relay's problem.
+fn refused(e: lettre::transport::smtp::Error) -> Refused {
+    if e.is_permanent() {
+        Refused::Mail(format!("the relay refused it: {e}"))
+    } else {
+        Refused::Relay(format!("the relay did not take it: {e}"))
+    }
+}
+
 impl Mailer for Smtp {
     fn send(&self, m: &Mail) -> Result<(), Refused> {
         let msg = message(&self.from, m).map_err(Refused::Mail)?;
-        self.transport.send(&msg).map(|_| ()).map_err(|e| {
-            if e.is_permanent() {
-                Refused::Mail(format!("the relay refused it: {e}"))
-            } else {
-                Refused::Relay(format!("the relay did not take it: {e}"))
-            }
-        })
+        self.transport.send(&msg).map(|_| ()).map_err(refused)
+    }
+}
+
+impl Smtp {
+    /// Send a message written elsewhere (the roster mail, whose bytes are signed), from the
+    /// configured sender to `to`.
+    pub fn send_raw(&self, to: &[String], message: &[u8]) -> Result<(), Refused> {
+        let mut rcpt = Vec::new();
+        for t in to {
+            rcpt.push(
+                t.parse::<lettre::Address>()
+                    .map_err(|e| Refused::Mail(format!("recipient {t}: {e}")))?,
+            );
+        }
+        let env = lettre::address::Envelope::new(Some(self.from.email.clone()), rcpt)
+            .map_err(|e| Refused::Mail(format!("envelope: {e}")))?;
+        self.transport
+            .send_raw(&env, message)
+            .map(|_| ())
+            .map_err(refused)
     }
 }
 
