@@ -9,8 +9,12 @@ use redb::{ReadableDatabase, ReadableTable};
 
 /// The key prefix of "this period's roster was sent to this registry".
 pub(crate) const SENT: &str = "sent ";
-/// The key prefix of "the contact point last mailed, by fingerprint".
+/// The key prefix of "the roster last mailed to this registry, by the fingerprint of every
+/// member's contact point".
 pub(crate) const POINT: &str = "point ";
+/// "own <registry>" -> the fingerprint of that registry's own contact point when it was last
+/// mailed (to name, in the next mails, whose contact point changed).
+pub(crate) const OWN: &str = "own ";
 
 impl Store {
     /// Every recorded row: (key, value).

@@ -464,18 +464,28 @@ fn roster_mail_reaches_each_member_contact_point_once_signed_and_encrypted() {
     expect_messages(&sink, &pf, 2);
 
     // A change of .de's contact point data that is not its identity or address: nothing. Its
-    // address: one mail, to the new address only.
+    // address: every member gets the roster again (all then hold the new address), .de at the
+    // new one.
     let mut c = s.admin();
     replace(&mut c, &team("de"), "telephoneNumber", "+49 69 1234 0999");
     std::thread::sleep(Duration::from_secs(2));
     replace(&mut c, &team("de"), "mail", "csirt@nic-de.example");
-    let m = expect_messages(&sink, &pf, 3);
-    assert_eq!(m[2].0, set(&["csirt@nic-de.example"]));
+    let m = expect_messages(&sink, &pf, 4);
+    let again: BTreeSet<String> = m[2..].iter().flat_map(|(r, _)| r.clone()).collect();
     assert_eq!(
-        header(&m[2].1, "Subject"),
+        again,
+        set(&["security@nic-br.example", "csirt@nic-de.example"])
+    );
+    let to_de = for_rcpt(&m[2..], "csirt@nic-de.example");
+    assert_eq!(
+        header(to_de, "Subject"),
         "[ccdir] Incident-response roster for .de: your contact point changed"
     );
-    let (entity, sig) = signed_parts(&m[2].1);
+    assert_eq!(
+        header(for_rcpt(&m[2..], "security@nic-br.example"), "Subject"),
+        "[ccdir] Incident-response roster for .br: the contact point of .de changed"
+    );
+    let (entity, sig) = signed_parts(to_de);
     assert_eq!(verify(&checker, work.path(), &entity, &sig), fpr_dir);
     let text = check_roster(&entity, work.path());
     assert!(
@@ -485,14 +495,14 @@ fn roster_mail_reaches_each_member_contact_point_once_signed_and_encrypted() {
 
     // The next month: every member registry again.
     clock.set(datetime!(2027-02-01 08:00 UTC));
-    let m = expect_messages(&sink, &pf, 5);
-    let next: BTreeSet<String> = m[3..].iter().flat_map(|(r, _)| r.clone()).collect();
+    let m = expect_messages(&sink, &pf, 6);
+    let next: BTreeSet<String> = m[4..].iter().flat_map(|(r, _)| r.clone()).collect();
     assert_eq!(
         next,
         set(&["security@nic-br.example", "csirt@nic-de.example"])
     );
     assert_eq!(
-        header(for_rcpt(&m[3..], "csirt@nic-de.example"), "Subject"),
+        header(for_rcpt(&m[4..], "csirt@nic-de.example"), "Subject"),
         "[ccdir] Incident-response roster 2027-02 for .de"
     );
     drop(c);
@@ -531,7 +541,7 @@ fn roster_mail_reaches_each_member_contact_point_once_signed_and_encrypted() {
         assert!(out.contains("Protection: signed, not encrypted (no OpenPGP key)\n"));
     }
     std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(sink.messages().len(), 5);
+    assert_eq!(sink.messages().len(), 6);
     // --send needs the roster mail enabled.
     let o = ccdir(&["roster-mail", "--send"], data);
     assert_ne!(code(&o), 0);

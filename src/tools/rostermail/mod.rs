@@ -22,7 +22,7 @@ pub mod mime;
 
 use crate::core::entry::Entry;
 use crate::service::Directory;
-use crate::store::rostermail::{POINT, SENT};
+use crate::store::rostermail::{OWN, POINT, SENT};
 use crate::tools::listkeys;
 use crate::tools::offline::{all, first};
 use crate::tools::reminders::smtp::Smtp;
@@ -38,7 +38,8 @@ use time::OffsetDateTime;
 pub enum Reason {
     /// Not yet mailed in this period.
     Period,
-    /// Mailed in this period, but its contact point changed since.
+    /// Mailed in this period, but a member registry's contact point changed since (every
+    /// member gets the roster again, so that all hold the new contact).
     Changed,
 }
 
@@ -49,6 +50,8 @@ pub struct Planned {
     pub point: String,
     pub to: Vec<String>,
     pub reason: Reason,
+    /// For [`Reason::Changed`]: the registries whose contact point changed (".de").
+    pub changed: Vec<String>,
     pub subject: String,
     pub text: String,
     pub attachments: Vec<Attachment>,
@@ -132,34 +135,68 @@ pub fn plan(dir: &Directory) -> Result<Vec<Planned>, String> {
         .collect();
     let period = period(now, c.interval_months);
     let t = now.unix_timestamp().to_string();
+    // Every member's contact point, by fingerprint: the roster changes for everybody when one
+    // of them changes.
+    let points: Vec<(listkeys::Recipient, String, String, String)> = recipients
+        .into_iter()
+        .filter_map(|r| {
+            let reg_dn = r.registry.clone()?;
+            let reg = key(&reg_dn);
+            let fp = point_fingerprint(&r, by_key.get(&key(&r.dn)).copied());
+            let label = by_key
+                .get(&reg)
+                .map(|e| {
+                    let o = first(e, "o");
+                    let d = first(e, "associatedDomain");
+                    if o.is_empty() {
+                        format!(".{d}")
+                    } else {
+                        format!(".{d} ({o})")
+                    }
+                })
+                .unwrap_or_else(|| reg_dn.clone());
+            Some((r, reg, fp, label))
+        })
+        .collect();
+    let combined = {
+        use sha2::Digest;
+        let mut lines: Vec<String> = points
+            .iter()
+            .map(|(_, reg, fp, _)| format!("{reg} {fp}"))
+            .collect();
+        lines.sort();
+        let h = sha2::Sha256::digest(lines.join("\n").as_bytes());
+        h.iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let changed: Vec<String> = points
+        .iter()
+        .filter(|(_, reg, fp, _)| {
+            marks
+                .get(&format!("{OWN}{reg}"))
+                .is_some_and(|old| old != fp)
+        })
+        .map(|(_, _, _, label)| label.split(' ').next().unwrap_or(label).to_string())
+        .collect();
     let mut out = Vec::new();
-    for r in recipients {
-        let Some(reg_dn) = r.registry.clone() else {
-            continue;
-        };
-        let reg = key(&reg_dn);
-        let fp = point_fingerprint(&r, by_key.get(&key(&r.dn)).copied());
+    for (r, reg, fp, label) in points {
+        let reg_dn = r.registry.clone().unwrap_or_default();
         let sent = format!("{SENT}{period} {reg}");
         let point = format!("{POINT}{reg}");
         let reason = if !marks.contains_key(&sent) {
             Reason::Period
-        } else if marks.get(&point) != Some(&fp) {
+        } else if marks.get(&point) != Some(&combined) {
             Reason::Changed
         } else {
             continue;
         };
-        let label = by_key
-            .get(&reg)
-            .map(|e| {
-                let o = first(e, "o");
-                let d = first(e, "associatedDomain");
-                if o.is_empty() {
-                    format!(".{d}")
-                } else {
-                    format!(".{d} ({o})")
-                }
-            })
-            .unwrap_or_else(|| reg_dn.clone());
+        let changed = if reason == Reason::Changed {
+            changed.clone()
+        } else {
+            Vec::new()
+        };
         // The roster as the contact point itself may read the directory.
         let view = crate::tools::offline::entries(dir, None, Some(&r.dn))?;
         let roster = Roster::build(&view, None);
@@ -173,6 +210,7 @@ pub fn plan(dir: &Directory) -> Result<Vec<Planned>, String> {
             &label,
             &r.dn,
             reason,
+            &changed,
             &period,
             c.interval_months,
             roster.registries.len(),
@@ -185,12 +223,17 @@ pub fn plan(dir: &Directory) -> Result<Vec<Planned>, String> {
             point: r.dn.clone(),
             to: r.mail.clone(),
             reason,
+            changed,
             subject,
             text,
             attachments,
             key: key_found,
             key_problems: r.problems.clone(),
-            marks: vec![(sent, t.clone()), (point, fp)],
+            marks: vec![
+                (sent, t.clone()),
+                (point, combined.clone()),
+                (format!("{OWN}{reg}"), fp),
+            ],
         });
     }
     Ok(out)
@@ -225,12 +268,24 @@ fn grouped(fpr: &str) -> String {
     roster::fingerprint_text(fpr)
 }
 
+/// Whose contact point changed, as the recipient `tld` reads it.
+fn what_changed(tld: &str, changed: &[String]) -> String {
+    if changed.iter().any(|c| c == tld) {
+        "your contact point changed".to_string()
+    } else if changed.is_empty() {
+        "a member registry's contact point changed".to_string()
+    } else {
+        format!("the contact point of {} changed", changed.join(", "))
+    }
+}
+
 /// Subject and text of one roster mail.
 #[allow(clippy::too_many_arguments)]
 fn compose(
     label: &str,
     point: &str,
     reason: Reason,
+    changed: &[String],
     period: &str,
     interval_months: u32,
     cctlds: usize,
@@ -249,9 +304,10 @@ fn compose(
     let tld = label.split(' ').next().unwrap_or(label);
     let subject = match reason {
         Reason::Period => format!("[ccdir] Incident-response roster {period} for {tld}"),
-        Reason::Changed => {
-            format!("[ccdir] Incident-response roster for {tld}: your contact point changed")
-        }
+        Reason::Changed => format!(
+            "[ccdir] Incident-response roster for {tld}: {}",
+            what_changed(tld, changed)
+        ),
     };
     let pages: Vec<&str> = attachments
         .iter()
@@ -279,9 +335,12 @@ fn compose(
         pages.join(", ")
     );
     if reason == Reason::Changed {
-        t.push_str(&format!(
-            "This copy is sent because {tld}'s contact point changed.\n"
-        ));
+        let why = if changed.iter().any(|c| c == tld) {
+            format!("{tld}'s contact point changed")
+        } else {
+            what_changed(tld, changed)
+        };
+        t.push_str(&format!("This copy is sent because {why}.\n"));
     }
     t.push_str(
         "\nThis message is signed with the directory's OpenPGP key (your mail\n\
@@ -418,7 +477,7 @@ pub fn run(
 pub fn text(from: &str, p: &Planned) -> String {
     let why = match p.reason {
         Reason::Period => "the roster of this period",
-        Reason::Changed => "the contact point changed",
+        Reason::Changed => "a member registry's contact point changed",
     };
     let enc = match &p.key {
         Some((f, _)) => format!("signed, encrypted to {f}"),
@@ -517,7 +576,13 @@ member: associatedDomain=yy,ou=registries,dc=cctld-ir,dc=example
         // to the current one, then none.
         let reg = key("associatedDomain=zz,ou=registries,dc=cctld-ir,dc=example");
         dir.store
-            .mark_roster_mail(&[(format!("{POINT}{reg}"), "stale".into())], "2027-01")
+            .mark_roster_mail(
+                &[
+                    (format!("{POINT}{reg}"), "stale".into()),
+                    (format!("{OWN}{reg}"), "stale".into()),
+                ],
+                "2027-01",
+            )
             .unwrap();
         let p = plan(&dir).unwrap();
         assert_eq!(p.len(), 1);
@@ -556,6 +621,7 @@ member: associatedDomain=yy,ou=registries,dc=cctld-ir,dc=example
             ".zz (Registry of .zz)",
             "cn=team,associatedDomain=zz,ou=registries,dc=x",
             Reason::Period,
+            &[],
             "2027-01",
             1,
             3,
@@ -574,6 +640,7 @@ member: associatedDomain=yy,ou=registries,dc=cctld-ir,dc=example
             ".zz",
             "cn=team,dc=x",
             Reason::Changed,
+            &[".zz".to_string()],
             "2027-01",
             3,
             3,
@@ -588,5 +655,26 @@ member: associatedDomain=yy,ou=registries,dc=cctld-ir,dc=example
         assert!(t.contains("every 3 months"));
         assert!(t.contains("because .zz's contact point changed"));
         assert!(t.contains("encrypted to your contact point's OpenPGP key\n  0123 4567 89AB"));
+        // Another registry's change: named.
+        let (s, t) = compose(
+            ".zz",
+            "cn=team,dc=x",
+            Reason::Changed,
+            &[".de".to_string()],
+            "2027-01",
+            1,
+            3,
+            &att,
+            at,
+            None,
+        );
+        assert_eq!(
+            s,
+            "[ccdir] Incident-response roster for .zz: the contact point of .de changed"
+        );
+        assert!(
+            t.contains("because the contact point of .de changed"),
+            "{t}"
+        );
     }
 }
