@@ -241,7 +241,7 @@ pub(crate) async fn serve(
                 )
             }
             Ok(Err(e)) => {
-                stats.tls_failures.inc();
+                stats.tls_failed();
                 log_tls_failure(
                     conn_id,
                     peer,
@@ -252,7 +252,7 @@ pub(crate) async fn serve(
                 return;
             }
             Err(_) => {
-                stats.tls_failures.inc();
+                stats.tls_failed();
                 log_tls_failure(
                     conn_id,
                     peer,
@@ -762,12 +762,12 @@ impl Conn {
         {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
-                self.shared.dir.stats.tls_failures.inc();
+                self.shared.dir.stats.tls_failed();
                 log_tls_failure(conn, peer, "StartTLS", Some(&e), secs);
                 return Err("StartTLS handshake failed");
             }
             Err(_) => {
-                self.shared.dir.stats.tls_failures.inc();
+                self.shared.dir.stats.tls_failed();
                 log_tls_failure(conn, peer, "StartTLS", None, secs);
                 return Err("StartTLS handshake timed out");
             }

@@ -3,9 +3,6 @@
 //! request path (proto/connection.rs) and read by `cn=Monitor` (ops/search/monitor.rs) and,
 //! later, the metrics listener.
 
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -106,20 +103,24 @@ pub(crate) struct Stats {
     /// Operations running on the blocking pool now.
     executing: AtomicU64,
     listeners: Mutex<Vec<String>>,
-    /// Final responses by operation and result code (`/metrics`).
-    pub(crate) results: Family<Labels, Counter>,
-    /// How long operations take, from their start on the blocking pool to their return.
-    pub(crate) latency: Family<Labels, Histogram, fn() -> Histogram>,
-    pub(crate) tls_failures: Counter,
+    /// Final responses by operation and result code below 128 (`/metrics`); plain atomics, so
+    /// counting costs one increment on the request path.
+    results: [[AtomicU64; 128]; 10],
+    /// Result codes from 128 on (e-syncRefreshRequired and the like): rare.
+    rare_results: Mutex<Vec<(Counted, u32, u64)>>,
+    /// How long operations take, from their start on the blocking pool to their return: per
+    /// kind, the count in each bucket of [`LATENCY_BOUNDS`] (the last: above them), the sum in
+    /// nanoseconds.
+    latency: [[AtomicU64; LATENCY_BUCKETS]; 10],
+    latency_ns: [AtomicU64; 10],
+    tls_failures: AtomicU64,
 }
 
-/// Metric labels: (name, value) pairs.
-pub(crate) type Labels = Vec<(&'static str, String)>;
-
-fn latency_histogram() -> Histogram {
-    // 50 µs to about 6.5 s.
-    Histogram::new(exponential_buckets(0.00005, 4.0, 9))
-}
+/// Upper bounds of the latency buckets in seconds: 50 µs to about 3.3 s, times 4.
+pub(crate) const LATENCY_BOUNDS: [f64; 9] = [
+    0.00005, 0.0002, 0.0008, 0.0032, 0.0128, 0.0512, 0.2048, 0.8192, 3.2768,
+];
+const LATENCY_BUCKETS: usize = LATENCY_BOUNDS.len() + 1;
 
 impl Default for Stats {
     fn default() -> Self {
@@ -135,9 +136,11 @@ impl Default for Stats {
             referrals: AtomicU64::new(0),
             executing: AtomicU64::new(0),
             listeners: Mutex::new(Vec::new()),
-            results: Family::default(),
-            latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
-            tls_failures: Counter::default(),
+            results: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
+            rare_results: Mutex::new(Vec::new()),
+            latency: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
+            latency_ns: Default::default(),
+            tls_failures: AtomicU64::new(0),
         }
     }
 }
@@ -230,35 +233,79 @@ impl Stats {
         }
     }
 
-    /// One message sent: `bytes` long.
-    pub(crate) fn sent(&self, what: Sent, bytes: usize) {
-        self.pdus.fetch_add(1, Ordering::Relaxed);
-        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-        match what {
-            Sent::Entry => {
-                self.entries.fetch_add(1, Ordering::Relaxed);
+    /// Messages sent in one batch: how many, their bytes, and how many were search entries and
+    /// references (one increment each, whatever the batch's size).
+    pub(crate) fn sent(&self, pdus: u64, bytes: u64, entries: u64, referrals: u64) {
+        self.pdus.fetch_add(pdus, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if entries > 0 {
+            self.entries.fetch_add(entries, Ordering::Relaxed);
+        }
+        if referrals > 0 {
+            self.referrals.fetch_add(referrals, Ordering::Relaxed);
+        }
+    }
+
+    /// An operation's final response went out with this result code.
+    pub(crate) fn finished(&self, k: Counted, code: u32) {
+        self.completed(k);
+        match self.results[k.index()].get(code as usize) {
+            Some(c) => {
+                c.fetch_add(1, Ordering::Relaxed);
             }
-            Sent::Referral => {
-                self.referrals.fetch_add(1, Ordering::Relaxed);
+            None => {
+                if let Ok(mut rare) = self.rare_results.lock() {
+                    match rare.iter_mut().find(|r| r.0 == k && r.1 == code) {
+                        Some(r) => r.2 += 1,
+                        None => rare.push((k, code, 1)),
+                    }
+                }
             }
-            Sent::Final(k, code) => {
-                self.completed(k);
-                self.results
-                    .get_or_create(&vec![
-                        ("op", k.name().to_string()),
-                        ("result", code.to_string()),
-                    ])
-                    .inc();
-            }
-            Sent::Other => {}
         }
     }
 
     /// An operation of kind `k` took `secs`.
     pub(crate) fn took(&self, k: Counted, secs: f64) {
-        self.latency
-            .get_or_create(&vec![("op", k.name().to_string())])
-            .observe(secs);
+        let b = LATENCY_BOUNDS
+            .iter()
+            .position(|&ub| secs <= ub)
+            .unwrap_or(LATENCY_BOUNDS.len());
+        self.latency[k.index()][b].fetch_add(1, Ordering::Relaxed);
+        self.latency_ns[k.index()].fetch_add((secs * 1e9) as u64, Ordering::Relaxed);
+    }
+
+    /// A TLS handshake failed.
+    pub(crate) fn tls_failed(&self) {
+        self.tls_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// (kind, result code, count) of every final response counted so far.
+    pub(crate) fn results(&self) -> Vec<(Counted, u32, u64)> {
+        let mut out = Vec::new();
+        for k in Counted::ALL {
+            for (code, c) in self.results[k.index()].iter().enumerate() {
+                let n = c.load(Ordering::Relaxed);
+                if n > 0 {
+                    out.push((k, code as u32, n));
+                }
+            }
+        }
+        if let Ok(rare) = self.rare_results.lock() {
+            out.extend(rare.iter().copied());
+        }
+        out
+    }
+
+    /// Per kind: the count in each latency bucket (not cumulative; the last is above the
+    /// bounds) and the sum in seconds.
+    pub(crate) fn latency(&self, k: Counted) -> ([u64; LATENCY_BUCKETS], f64) {
+        let counts = std::array::from_fn(|b| self.latency[k.index()][b].load(Ordering::Relaxed));
+        let sum = self.latency_ns[k.index()].load(Ordering::Relaxed) as f64 / 1e9;
+        (counts, sum)
+    }
+
+    pub(crate) fn tls_failures(&self) -> u64 {
+        self.tls_failures.load(Ordering::Relaxed)
     }
 
     pub(crate) fn set_listeners(&self, urls: Vec<String>) {
@@ -310,8 +357,12 @@ mod tests {
             assert_eq!(s.snapshot().connections_current, 2);
         }
         s.initiated(Counted::Search);
-        s.sent(Stats::classify(&done(1)), 14);
-        s.sent(Stats::classify(&done(0)), 20);
+        for (m, b) in [(done(1), 14), (done(0), 20)] {
+            if let Sent::Final(k, code) = Stats::classify(&m) {
+                s.finished(k, code);
+            }
+            s.sent(1, b, 0, 0);
+        }
         let snap = s.snapshot();
         assert_eq!((snap.connections_total, snap.connections_current), (2, 0));
         assert_eq!(snap.initiated(Counted::Search), 1);

@@ -5,7 +5,6 @@
 //! a minute and kept.
 
 use crate::service::stats::Counted;
-use crate::service::stats::Labels;
 use crate::service::Directory;
 use crate::store::View;
 use prometheus_client::encoding::text::encode;
@@ -93,6 +92,74 @@ fn gauge(r: &mut Registry, name: &str, help: &str, v: i64) {
     r.register(name, help, ConstGauge::new(v));
 }
 
+/// The latency histograms, one per operation kind, read from the counters at the scrape.
+#[derive(Debug)]
+struct OpLatency(Vec<Latency>);
+
+#[derive(Debug)]
+struct Latency {
+    op: &'static str,
+    sum: f64,
+    count: u64,
+    /// (upper bound, count in that bucket).
+    buckets: Vec<(f64, u64)>,
+}
+
+impl OpLatency {
+    fn of(dir: &Directory) -> OpLatency {
+        let mut v = Vec::new();
+        for k in Counted::ALL {
+            let (counts, sum) = dir.stats.latency(k);
+            let count: u64 = counts.iter().sum();
+            // Per bucket, not cumulative: the encoder adds them up (as for its own histograms).
+            let buckets: Vec<(f64, u64)> = counts
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let ub = crate::service::stats::LATENCY_BOUNDS
+                        .get(i)
+                        .copied()
+                        .unwrap_or(f64::MAX);
+                    (ub, *n)
+                })
+                .collect();
+            v.push(Latency {
+                op: k.name(),
+                sum,
+                count,
+                buckets,
+            });
+        }
+        OpLatency(v)
+    }
+}
+
+impl prometheus_client::encoding::EncodeMetric for OpLatency {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::MetricEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        type Ex = std::collections::HashMap<
+            usize,
+            prometheus_client::metrics::exemplar::Exemplar<Vec<(String, String)>, f64>,
+        >;
+        for l in &self.0 {
+            let labels = vec![("op".to_string(), l.op.to_string())];
+            encoder.encode_family(&labels)?.encode_histogram(
+                l.sum,
+                l.count,
+                &l.buckets,
+                None::<&Ex>,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> prometheus_client::metrics::MetricType {
+        prometheus_client::metrics::MetricType::Histogram
+    }
+}
+
 /// The page.
 pub(crate) fn render(dir: &Directory) -> Result<String, String> {
     let s = dir.stats.snapshot();
@@ -109,6 +176,7 @@ pub(crate) fn render(dir: &Directory) -> Result<String, String> {
         "Connections open now",
         s.connections_current as i64,
     );
+    type Labels = Vec<(&'static str, String)>;
     // Per-operation counts: fresh families filled with the snapshot's values.
     let initiated = Family::<Labels, Counter>::default();
     let completed = Family::<Labels, Counter>::default();
@@ -119,15 +187,24 @@ pub(crate) fn render(dir: &Directory) -> Result<String, String> {
     }
     r.register("operations_initiated", "Operations received", initiated);
     r.register("operations_completed", "Operations answered", completed);
+    let results = Family::<Labels, Counter>::default();
+    for (k, code, n) in dir.stats.results() {
+        results
+            .get_or_create(&vec![
+                ("op", k.name().to_string()),
+                ("result", code.to_string()),
+            ])
+            .inc_by(n);
+    }
     r.register(
         "operation_results",
         "Final responses by operation and LDAP result code",
-        dir.stats.results.clone(),
+        results,
     );
     r.register(
         "operation_duration_seconds",
         "Time from an operation's start to its last response",
-        dir.stats.latency.clone(),
+        OpLatency::of(dir),
     );
     gauge(
         &mut r,
@@ -152,7 +229,7 @@ pub(crate) fn render(dir: &Directory) -> Result<String, String> {
         &mut r,
         "tls_handshake_failures",
         "TLS handshakes that failed (LDAPS and StartTLS)",
-        dir.stats.tls_failures.get(),
+        dir.stats.tls_failures(),
     );
     let started = time::OffsetDateTime::from(dir.stats.started).unix_timestamp();
     gauge(

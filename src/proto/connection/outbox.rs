@@ -203,19 +203,30 @@ impl Outbox {
         if st.failed || st.closed {
             return false;
         }
+        use crate::service::stats::{Sent, Stats};
         let stats = self.stats.get();
+        let start = st.pending.len();
+        let (mut pdus, mut entries, mut referrals) = (0u64, 0u64, 0u64);
         for msg in msgs {
             let mark = st.pending.len();
-            let what = stats.map(|_| crate::service::stats::Stats::classify(&msg));
+            if let Some(s) = stats {
+                pdus += 1;
+                match Stats::classify(&msg) {
+                    Sent::Entry => entries += 1,
+                    Sent::Referral => referrals += 1,
+                    Sent::Final(k, code) => s.finished(k, code),
+                    Sent::Other => {}
+                }
+            }
             if let Err(e) = crate::proto::codec::encode_response(msg, &mut st.pending) {
                 st.pending.truncate(mark);
                 tracing::warn!(error = %e, "response could not be encoded");
                 self.fail_locked(st);
                 return false;
             }
-            if let (Some(s), Some(w)) = (stats, what) {
-                s.sent(w, st.pending.len() - mark);
-            }
+        }
+        if let Some(s) = stats {
+            s.sent(pdus, (st.pending.len() - start) as u64, entries, referrals);
         }
         if st.flushing || st.pending.is_empty() {
             return true;
