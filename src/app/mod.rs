@@ -2,6 +2,7 @@
 //! check.
 
 pub mod bootstrap;
+pub mod consumer;
 pub mod live;
 mod reminders;
 pub mod server;
