@@ -75,6 +75,13 @@ enum Command {
     /// (server stopped, or a copy of its data dir), and who has none
     /// (docs/operations/mailing-list.md, "Encrypting to the list").
     ListKeys(ListKeysArgs),
+    /// Replication (docs/operations/replication.md).
+    #[command(subcommand)]
+    Replication(ReplicationCommand),
+    /// Make a consumer the writer (server stopped): it stops following its provider and
+    /// accepts client writes, with its own server id (docs/operations/replication.md,
+    /// "Promoting a consumer").
+    Promote(ConfigArgs),
 }
 
 #[derive(Args)]
@@ -109,6 +116,13 @@ struct RemindersArgs {
     /// As of this time (Generalized Time, e.g. 20261123000000Z; default now).
     #[arg(long)]
     at: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ReplicationCommand {
+    /// The consumer's state from the data directory (server stopped, or a copy of its data
+    /// dir): provider, role, sync cookie, contextCSN.
+    Status(ConfigArgs),
 }
 
 #[derive(Subcommand)]
@@ -420,6 +434,16 @@ fn main() -> ExitCode {
         Command::Reminders(a) => reminders(a),
         Command::RosterMail(a) => roster_mail(a),
         Command::ListKeys(a) => list_keys(a),
+        Command::Replication(ReplicationCommand::Status(a)) => a.load().and_then(|c| {
+            let dir = open_offline(&c)?;
+            print!("{}", ccdir::app::consumer::status_text(&dir)?);
+            Ok(())
+        }),
+        Command::Promote(a) => a.load().and_then(|c| {
+            let dir = open_offline(&c)?;
+            println!("{}", ccdir::app::consumer::promote(&dir)?);
+            Ok(())
+        }),
         Command::CheckConfig(a) => a.load().map(|c| {
             println!(
                 "configuration OK (data dir {}, suffix {})",

@@ -2,6 +2,7 @@
 //! check, the roster mail.
 
 pub mod bootstrap;
+pub mod consumer;
 pub mod live;
 mod reminders;
 mod rostermail;

@@ -89,6 +89,7 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
             .cloned()
     };
     let csn = CsnGenerator::new(sid, newest);
+    let promoted = crate::repl::consumer::is_promoted(&store).map_err(|e| e.to_string())?;
     let hasher = Hasher::new(&config.password)?;
     let rules = crate::acl::rules::compile(
         &config
@@ -122,6 +123,8 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
         stopping: std::sync::atomic::AtomicBool::new(false),
         config: config.clone(),
         stats: Default::default(),
+        consumer: Default::default(),
+        promoted: std::sync::atomic::AtomicBool::new(promoted),
     })
 }
 
@@ -276,6 +279,7 @@ impl Server {
         );
         crate::app::reminders::spawn(&dir, &shutdown, &tracker);
         crate::app::rostermail::spawn(&dir, signer, &shutdown, &tracker);
+        crate::app::consumer::spawn(&dir, &shutdown, &tracker);
         Ok(Server {
             ldap_addrs,
             ldaps_addrs,

@@ -100,6 +100,34 @@ impl Outcome {
     }
 }
 
+/// A client write on a replication consumer: a referral to the provider (RFC 4511 4.1.10), or
+/// unwillingToPerform naming it when `replication.consumer.referrals` is off.
+fn replica_refusal(replica: Option<(&str, bool)>, kind: &OpKind) -> Outcome {
+    let (url, referrals) = replica.unwrap_or_default();
+    let res = if referrals {
+        LdapResult {
+            code: ldap3_proto::proto::LdapResultCode::Referral,
+            matcheddn: String::new(),
+            message: format!("this server is a replica; write to the provider {url}"),
+            referral: vec![url.to_string()],
+        }
+    } else {
+        LdapError::unwilling(format!(
+            "this server is a read-only replica; write to the provider {url}"
+        ))
+        .into_result()
+    };
+    if matches!(kind, OpKind::PasswordModify) {
+        Outcome::Extended(LdapExtendedResponse {
+            res,
+            name: None,
+            value: None,
+        })
+    } else {
+        Outcome::Result(res, Vec::new())
+    }
+}
+
 /// Run a request the connection does not handle itself (all but bind, search, abandon, unbind
 /// and StartTLS) and return its response; writes and password changes are recorded in the audit
 /// log. Blocking: call off the async runtime.
@@ -111,7 +139,14 @@ pub(crate) fn dispatch(dir: &Directory, s: &Session, req: Request) -> LdapMsg {
     } else {
         None
     };
+    let replica = match &op {
+        Op::Add(_) | Op::Delete(_) | Op::Modify(_) | Op::ModifyDn(_) | Op::PasswordModify(_) => {
+            dir.write_referral()
+        }
+        _ => None,
+    };
     let out = match op {
+        _ if replica.is_some() => replica_refusal(replica, &kind),
         Op::Add(r) => Outcome::written(controls.and_then(|c| write::add(dir, s, r, &c))),
         Op::Delete(dn) => Outcome::written(controls.and_then(|c| write::delete(dir, s, &dn, &c))),
         Op::Modify(r) => Outcome::written(controls.and_then(|c| write::modify(dir, s, r, &c))),

@@ -10,6 +10,7 @@
 //! transaction. The consumer (applying a provider's changes through the write pipeline as the
 //! replication origin) is to come and will reuse `cookie`, `syncinfo` and `core::csn`.
 
+pub(crate) mod consumer;
 pub mod cookie;
 pub(crate) mod provider;
 pub mod syncinfo;

@@ -47,6 +47,9 @@ pub struct Replication {
     /// Persistent sync searches (refreshAndPersist consumers) served at once; each holds a
     /// thread while it waits for changes.
     pub max_consumers: usize,
+    /// Follow a provider (docs/operations/replication.md, "ccdir as a consumer"): absent, this
+    /// server is the writer.
+    pub consumer: Option<Consumer>,
 }
 
 impl Default for Replication {
@@ -54,7 +57,122 @@ impl Default for Replication {
         Replication {
             server_id: 0,
             max_consumers: 16,
+            consumer: None,
         }
+    }
+}
+
+/// The sync search mode of a consumer.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Poll every `interval_secs`.
+    #[serde(rename = "refreshOnly")]
+    RefreshOnly,
+    /// Stay connected; the provider sends each change as it commits.
+    #[serde(rename = "refreshAndPersist")]
+    RefreshAndPersist,
+}
+
+/// ccdir as a consumer of an RFC 4533 provider (ccdir or OpenLDAP's slapd).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Consumer {
+    /// `ldaps://host:port` or `ldap://host:port` (StartTLS unless `starttls = false`).
+    pub provider: String,
+    /// The CA certificate file (PEM) the provider's certificate is checked against; absent:
+    /// the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// StartTLS on an `ldap://` provider. Off only for a provider on loopback (tests): the
+    /// password would cross the network in clear.
+    pub starttls: bool,
+    /// The identity the consumer binds as (it must read every entry and attribute).
+    pub bind_dn: String,
+    /// A file holding the bind password (first line).
+    pub password_file: PathBuf,
+    /// The base of the sync search; default: the suffix.
+    pub search_base: Option<String>,
+    /// The filter of the sync search.
+    pub filter: String,
+    /// `refreshAndPersist` (default) or `refreshOnly`.
+    #[serde(rename = "type")]
+    pub mode: SyncMode,
+    /// refreshOnly: seconds between polls.
+    pub interval_secs: u64,
+    /// Seconds to wait before each reconnection after a failure, in order; the last repeats.
+    pub retry_secs: Vec<u64>,
+    /// The replica id in the cookie (0..=999), as slapd's `rid`.
+    pub rid: u16,
+    /// Seconds to wait for the provider to connect, bind and answer the search's first
+    /// message.
+    pub timeout_secs: u64,
+    /// Client writes get a referral to the provider (true) or unwillingToPerform with the
+    /// provider's URL in the message (false).
+    pub referrals: bool,
+}
+
+impl Default for Consumer {
+    fn default() -> Self {
+        Consumer {
+            provider: String::new(),
+            ca_file: None,
+            starttls: true,
+            bind_dn: String::new(),
+            password_file: PathBuf::new(),
+            search_base: None,
+            filter: "(objectClass=*)".into(),
+            mode: SyncMode::RefreshAndPersist,
+            interval_secs: 300,
+            retry_secs: vec![1, 5, 30, 60],
+            rid: 1,
+            timeout_secs: 30,
+            referrals: true,
+        }
+    }
+}
+
+impl Consumer {
+    pub fn validate(&self) -> Result<(), String> {
+        let p = &self.provider;
+        if p.is_empty() {
+            return Err("replication.consumer.provider: the provider's URL is required (ldaps://host:port or ldap://host:port)".into());
+        }
+        let rest = p
+            .strip_prefix("ldaps://")
+            .or_else(|| p.strip_prefix("ldap://"))
+            .ok_or_else(|| format!("replication.consumer.provider = {p:?}: expected ldaps://host:port or ldap://host:port"))?;
+        if rest.trim_end_matches('/').is_empty() || rest.trim_end_matches('/').contains('/') {
+            return Err(format!(
+                "replication.consumer.provider = {p:?}: expected ldaps://host:port or ldap://host:port, without a DN"
+            ));
+        }
+        if self.bind_dn.is_empty() {
+            return Err(
+                "replication.consumer.bind_dn is required (the identity that reads the provider)"
+                    .into(),
+            );
+        }
+        if self.password_file.as_os_str().is_empty() {
+            return Err(
+                "replication.consumer.password_file is required (a file holding the bind password)"
+                    .into(),
+            );
+        }
+        if self.rid > 999 {
+            return Err("replication.consumer.rid must be 0..=999".into());
+        }
+        if self.retry_secs.is_empty() || self.retry_secs.contains(&0) {
+            return Err("replication.consumer.retry_secs must list at least one wait, each of 1 second or more".into());
+        }
+        if self.mode == SyncMode::RefreshOnly && self.interval_secs == 0 {
+            return Err("replication.consumer.interval_secs must be 1 or more".into());
+        }
+        if self.timeout_secs == 0 {
+            return Err("replication.consumer.timeout_secs must be 1 or more".into());
+        }
+        if self.filter.trim().is_empty() {
+            return Err("replication.consumer.filter must not be empty".into());
+        }
+        Ok(())
     }
 }
 
@@ -768,6 +886,9 @@ impl Config {
             );
         }
         self.roster_mail.validate(&self.reminders)?;
+        if let Some(c) = &self.replication.consumer {
+            c.validate()?;
+        }
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 
 pub(crate) mod audit;
 pub mod config;
+pub mod consumer;
 pub mod password;
 pub(crate) mod read_log;
 pub(crate) mod stats;
@@ -38,6 +39,10 @@ pub struct Directory {
     pub(crate) stopping: std::sync::atomic::AtomicBool,
     /// What the server has done since it started (cn=Monitor).
     pub(crate) stats: Arc<stats::Stats>,
+    /// The replication consumer's state, when this server follows a provider.
+    pub(crate) consumer: consumer::ConsumerState,
+    /// `ccdir promote` marked this data directory as the writer.
+    pub(crate) promoted: std::sync::atomic::AtomicBool,
 }
 
 impl Directory {
@@ -45,6 +50,21 @@ impl Directory {
     pub fn persist_searches(&self) -> usize {
         self.persist_searches
             .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The replication consumer's state (empty when this server follows no provider).
+    pub fn consumer_status(&self) -> consumer::ConsumerStatus {
+        self.consumer.get()
+    }
+
+    /// The provider client writes are sent to: Some while this server follows a provider
+    /// (`[replication.consumer]`) and has not been promoted (`ccdir promote`).
+    pub(crate) fn write_referral(&self) -> Option<(&str, bool)> {
+        let c = self.config.replication.consumer.as_ref()?;
+        if self.promoted.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
+        Some((c.provider.as_str(), c.referrals))
     }
 
     pub fn filter_limits(&self) -> FilterLimits {

@@ -706,11 +706,33 @@ impl ReadSnap {
     fn snapshot_generation(&self) -> Option<u64> {
         Some(self.generation)
     }
+
+    /// A value of the meta table (replication state).
+    pub(crate) fn meta_value(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .meta
+            .get(key)
+            .map_err(db("reading the meta table"))?
+            .map(|v| v.value().to_vec()))
+    }
 }
 
 impl WriteCtx<'_> {
     fn snapshot_generation(&self) -> Option<u64> {
         None
+    }
+
+    /// Set (Some) or remove (None) a value of the meta table, in this transaction.
+    pub(crate) fn set_meta_value(
+        &mut self,
+        key: &str,
+        value: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
+        match value {
+            Some(v) => self.meta.insert(key, v).map(|_| ()),
+            None => self.meta.remove(key).map(|_| ()),
+        }
+        .map_err(db("writing the meta table"))
     }
 }
 impl_view!(WriteCtx<'_>);

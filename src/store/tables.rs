@@ -40,6 +40,12 @@ pub(crate) const META_INDEX_SPEC: &str = "index_spec";
 /// The newest CSN of each server id (`contextCSN`), `csn;csn;...` sorted by server id; written
 /// in the transaction of each change record.
 pub(crate) const META_CONTEXT_CSN: &str = "context_csn";
+/// A replication consumer's sync cookie (repl/consumer.rs), as text: written in the transaction
+/// of the changes it covers.
+pub(crate) const META_SYNC_COOKIE: &str = "sync_cookie";
+/// Set by `ccdir promote`: this data directory is the writer, whatever its configuration
+/// says about a provider.
+pub(crate) const META_PROMOTED: &str = "promoted";
 /// 3: posting chunks hold u32 offsets from the chunk's first id (2 held u64 ids); a format 2
 /// database is upgraded by rebuilding its indexes.
 pub(crate) const FORMAT_VERSION: u64 = 3;

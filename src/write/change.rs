@@ -69,9 +69,8 @@ pub(crate) enum Origin {
     /// The entries the first start creates (naming context, administrator, containers).
     Bootstrap,
     /// A change received from a replication provider: it keeps the provider's operational
-    /// attributes (entryUUID, entryCSN, timestamps, creator and modifier). Declared now so
-    /// the pipeline states what replication skips; the consumer (issue 16) will make these.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// attributes (entryUUID, entryCSN, timestamps, creator and modifier); made by the
+    /// consumer (repl/consumer.rs) through `pipeline::apply_replicated`.
     Replication,
 }
 

@@ -133,6 +133,60 @@ pub(crate) fn apply(dir: &Directory, w: Write<'_>, hooks: &mut dyn Hooks) -> Res
     }
 }
 
+/// A change received from a replication provider, inside the caller's write transaction (which
+/// also stores the consumer's sync cookie, repl/consumer.rs): the stages of
+/// [`Origin::Replication`], the provider's operational attributes kept, and the change records
+/// carry the provider's CSN (`csn`, the entry's entryCSN), so that this server's changelog and
+/// contextCSN follow the provider's and a consumer of this one (a chain) sees the same CSNs.
+pub(crate) fn apply_replicated(
+    dir: &Directory,
+    tx: &mut WriteCtx<'_>,
+    actor: &Identity,
+    change: Change,
+    csn: &str,
+) -> Result<(), LdapError> {
+    let stages = Origin::Replication.stages();
+    let cx = Ctx {
+        dir,
+        actor,
+        stages,
+        st: Stamp {
+            time: crate::core::clock::generalized_time(dir.clock.now()),
+            csn: csn.to_string(),
+            who: actor.dn_str().to_string(),
+        },
+    };
+    let hooks = &mut Plain;
+    match change {
+        Change::Add { dn, attrs } => {
+            let entry = normalise_add(dir, &dn, attrs, stages)?;
+            add(&cx, tx, &dn, entry, hooks)
+        }
+        Change::Modify {
+            dn,
+            mods,
+            permissive,
+        } => {
+            let prepared = normalise_mods(dir, mods, stages)?;
+            modify(&cx, tx, &dn, &prepared, permissive, hooks)
+        }
+        Change::Rename {
+            dn,
+            new_rdn,
+            delete_old_rdn,
+            new_superior,
+        } => {
+            let r = Rename {
+                new_rdn: &new_rdn,
+                delete_old: delete_old_rdn,
+                new_superior: new_superior.as_ref(),
+            };
+            rename(&cx, tx, &dn, &r, hooks)
+        }
+        Change::Delete { dn } => delete(&cx, tx, &dn, hooks),
+    }
+}
+
 /// What every stage of one change shares: the directory, who makes the change, what its
 /// origin runs, and its time and CSN.
 struct Ctx<'a> {

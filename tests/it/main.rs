@@ -10,6 +10,7 @@ mod bounces;
 mod checks;
 mod cli_tools;
 mod command;
+mod consumer;
 mod controls;
 mod freshness;
 mod gnupg;

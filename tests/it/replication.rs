@@ -14,11 +14,11 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const REPLICATOR: &str = "cn=replicator,dc=cctld-ir,dc=example";
-const REPLICATOR_PW: &str = "replication secret";
+pub(crate) const REPLICATOR: &str = "cn=replicator,dc=cctld-ir,dc=example";
+pub(crate) const REPLICATOR_PW: &str = "replication secret";
 
 /// The access rules of the test: the replication identity reads everything; binds work.
-const RULES: &str = r#"
+pub(crate) const RULES: &str = r#"
 [[access.rules]]
 attrs = ["userPassword"]
 by = ["dn:cn=replicator,dc=cctld-ir,dc=example read", "anonymous auth", "* none"]
@@ -39,9 +39,9 @@ const ATTRS: &[&str] = &[
     "modifyTimestamp",
 ];
 
-type View = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+pub(crate) type View = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
-fn view(c: &mut LdapConn) -> View {
+pub(crate) fn view(c: &mut LdapConn) -> View {
     let r = c
         .search(SUFFIX, Scope::Subtree, "(objectClass=*)", ATTRS.to_vec())
         .expect("search");
@@ -75,7 +75,7 @@ fn view(c: &mut LdapConn) -> View {
 }
 
 /// Why two views differ, briefly.
-fn difference(a: &View, b: &View) -> String {
+pub(crate) fn difference(a: &View, b: &View) -> String {
     let only_a: Vec<&String> = a.keys().filter(|k| !b.contains_key(*k)).take(3).collect();
     let only_b: Vec<&String> = b.keys().filter(|k| !a.contains_key(*k)).take(3).collect();
     let differ = a
@@ -200,7 +200,7 @@ impl Consumer {
     }
 }
 
-fn provider() -> TestServer {
+pub(crate) fn provider() -> TestServer {
     let rules = ccdir::Config::from_toml(RULES).expect("rules").access;
     let s = TestServer::start_with(|c| {
         c.load_sample = true;
@@ -225,7 +225,7 @@ fn provider() -> TestServer {
 }
 
 /// Adds, modifies, renames (in place and to another parent) and deletes on ccdir.
-fn changes(a: &mut LdapConn, round: &str) {
+pub(crate) fn changes(a: &mut LdapConn, round: &str) {
     let ou = format!("ou=repl-{round},{SUFFIX}");
     a.add(
         &ou,
@@ -297,7 +297,7 @@ fn changes(a: &mut LdapConn, round: &str) {
 
 /// Renames of entries the consumer holds: one moved back below its old parent under a new
 /// name, then that parent (with its children) renamed.
-fn renames(a: &mut LdapConn, round: &str) {
+pub(crate) fn renames(a: &mut LdapConn, round: &str) {
     a.modifydn(
         &format!("cn=three {round},ou=groups,{SUFFIX}"),
         &format!("cn=trois {round}"),

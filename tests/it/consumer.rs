@@ -1,0 +1,137 @@
+//! ccdir as a replication consumer (docs/operations/replication.md, "ccdir as a consumer"): an
+//! in-process ccdir follows another in-process ccdir (StartTLS with the provider's CA) in
+//! refreshOnly and refreshAndPersist mode, and a chain A -> B -> C; after the first refresh and
+//! after adds, modifies, renames (also of a parent with its children, and to another parent)
+//! and deletes on the provider, both return the same entries with the same entryUUID,
+//! entryCSN and timestamps. Client writes on a consumer get a referral to the provider.
+
+use crate::harness::*;
+use crate::replication::{
+    changes, difference, provider, renames, view, View, REPLICATOR, REPLICATOR_PW, RULES,
+};
+use ccdir::service::config::{Consumer, SyncMode};
+use ldap3::{LdapConn, Mod};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// A consumer of `p` (its plain LDAP listener with StartTLS and its CA).
+fn consumer_of(p: &TestServer, mode: SyncMode, sid: u16) -> TestServer {
+    let rules = ccdir::Config::from_toml(RULES).expect("rules").access;
+    let pw = p.data.join(format!("replicator-password-{sid}"));
+    std::fs::write(&pw, format!("{REPLICATOR_PW}\n")).expect("password file");
+    let url = p.ldap_url();
+    let ca = p.ca_file();
+    TestServer::start_with(move |c| {
+        c.access = rules;
+        c.replication.server_id = sid;
+        c.replication.consumer = Some(Consumer {
+            provider: url,
+            ca_file: Some(ca),
+            bind_dn: REPLICATOR.into(),
+            password_file: pw,
+            mode,
+            interval_secs: 1,
+            retry_secs: vec![1],
+            ..Default::default()
+        });
+    })
+}
+
+/// The entries as the provider's administrator reads them (a consumer holds the provider's
+/// administrator entry with its password once the first refresh is in).
+fn view_of(s: &TestServer, admin_pw: &str) -> Option<View> {
+    let mut c = LdapConn::new(&s.ldap_url()).ok()?;
+    let b = c
+        .simple_bind(&format!("cn=admin,{SUFFIX}"), admin_pw)
+        .ok()?;
+    if b.rc != 0 {
+        return None;
+    }
+    Some(view(&mut c))
+}
+
+/// Wait until `consumer` returns what `provider` returns; the time it took.
+fn converge(provider: &TestServer, consumer: &TestServer, bound: Duration, what: &str) -> Duration {
+    let pw = provider.admin_password();
+    let want = view_of(provider, &pw).expect("provider view");
+    let t = Instant::now();
+    loop {
+        let got = view_of(consumer, &pw);
+        if got.as_ref() == Some(&want) {
+            return t.elapsed();
+        }
+        if t.elapsed() > bound {
+            let detail = match &got {
+                Some(got) => difference(&want, got),
+                None => "no view (the provider's admin cannot bind yet)".into(),
+            };
+            panic!(
+                "{what}: the consumer did not converge within {bound:?}: {detail}\nstatus: {:?}",
+                consumer.server().directory().consumer_status()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn follows(mode: SyncMode) {
+    let p = provider();
+    let mut a = p.admin();
+    let c = consumer_of(&p, mode, 2);
+    let took = converge(&p, &c, Duration::from_secs(60), "first refresh");
+    eprintln!("{mode:?}: first refresh of the sample directory took {took:?}");
+    changes(&mut a, "a");
+    converge(&p, &c, Duration::from_secs(20), "after the first changes");
+    changes(&mut a, "b");
+    a.delete(&format!("cn=deux a,ou=repl-a,{SUFFIX}"))
+        .expect("delete")
+        .success()
+        .expect("delete");
+    renames(&mut a, "a");
+    converge(&p, &c, Duration::from_secs(20), "after renames and deletes");
+    let st = c.server().directory().consumer_status();
+    assert!(st.cookie.contains("csn="), "{st:?}");
+    assert!(st.last_contact.is_some(), "{st:?}");
+    // Client writes on the consumer: a referral to the provider.
+    let mut w = LdapConn::new(&c.ldap_url()).expect("connect");
+    w.simple_bind(REPLICATOR, REPLICATOR_PW)
+        .expect("bind")
+        .success()
+        .expect("bind");
+    let r = w
+        .modify(
+            &format!("ou=groups,{SUFFIX}"),
+            vec![Mod::Replace(
+                "description",
+                HashSet::from(["on the consumer"]),
+            )],
+        )
+        .expect("modify");
+    assert_eq!(r.rc, 10, "referral: {r:?}");
+    assert_eq!(r.refs, vec![p.ldap_url()], "{r:?}");
+}
+
+#[test]
+fn ccdir_consumes_ccdir_in_refresh_only_mode() {
+    follows(SyncMode::RefreshOnly);
+}
+
+#[test]
+fn ccdir_consumes_ccdir_in_refresh_and_persist_mode() {
+    follows(SyncMode::RefreshAndPersist);
+}
+
+/// A -> B -> C: B is a consumer of A and the provider of C; C holds A's entries and CSNs.
+#[test]
+fn a_chain_of_three_converges() {
+    let a = provider();
+    let mut w = a.admin();
+    let b = consumer_of(&a, SyncMode::RefreshAndPersist, 2);
+    converge(&a, &b, Duration::from_secs(60), "B's first refresh");
+    let c = consumer_of(&b, SyncMode::RefreshAndPersist, 3);
+    converge(&a, &c, Duration::from_secs(60), "C's first refresh");
+    changes(&mut w, "a");
+    renames(&mut w, "a");
+    converge(&a, &b, Duration::from_secs(20), "B after the changes");
+    converge(&a, &c, Duration::from_secs(20), "C after the changes");
+}
