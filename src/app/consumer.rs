@@ -228,6 +228,7 @@ async fn session(dir: &Arc<Directory>, c: &Consumer) -> Result<Next, String> {
     }
     let stored = applier::stored_cookie(&dir.store).map_err(|e| e.to_string())?;
     let cookie = stored.unwrap_or_else(|| format!("rid={:03}", c.rid).into_bytes());
+    let full = !String::from_utf8_lossy(&cookie).contains("csn=");
     let mode = match c.mode {
         SyncMode::RefreshOnly => RefreshMode::RefreshOnly,
         SyncMode::RefreshAndPersist => RefreshMode::RefreshAndPersist,
@@ -270,7 +271,7 @@ async fn session(dir: &Arc<Directory>, c: &Consumer) -> Result<Next, String> {
             Err(e) => format!("the applier failed: {e}"),
         }
     };
-    if tx.send(Msg::Begin).await.is_err() {
+    if tx.send(Msg::Begin { full }).await.is_err() {
         return Err(stopped(worker.await));
     }
     let mut refreshing = true;

@@ -34,4 +34,5 @@ mod roster_mail;
 mod schema_clients;
 mod scripts;
 mod service;
+mod slapd_provider;
 mod smime;
