@@ -250,6 +250,7 @@ async fn session(dir: &Arc<Directory>, c: &Consumer) -> Result<Next, String> {
     let bind_dn = dir
         .parse_dn(&c.bind_dn)
         .map_err(|e| format!("replication.consumer.bind_dn: {}", e.message))?;
+    let mut probe = ldap.clone();
     let mut stream = ldap
         .with_controls(vec![ctrl])
         .streaming_search(&base, Scope::Subtree, &c.filter, vec!["*", "+"])
@@ -290,7 +291,30 @@ async fn session(dir: &Arc<Directory>, c: &Consumer) -> Result<Next, String> {
                 }
             }
         } else {
-            stream.next().await
+            // The persistent phase may be silent for long; after `timeout_secs` of silence a
+            // keep-alive search (the root DSE, on the same connection) must be answered within
+            // `timeout_secs`, or the provider is taken for gone (a stopped process, a dropped
+            // route: TCP alone would not notice for a long time).
+            match tokio::time::timeout(timeout, stream.next()).await {
+                Ok(r) => r,
+                Err(_) => {
+                    let alive = tokio::time::timeout(
+                        timeout,
+                        probe.search("", Scope::Base, "(objectClass=*)", vec!["1.1"]),
+                    )
+                    .await;
+                    if let Ok(Ok(_)) = alive {
+                        contact(dir);
+                        continue;
+                    }
+                    drop(tx);
+                    let _ = worker.await;
+                    return Err(format!(
+                        "the provider did not answer a keep-alive search within {}s in the persistent phase",
+                        c.timeout_secs
+                    ));
+                }
+            }
         };
         let item = match item {
             Ok(Some(re)) => re,

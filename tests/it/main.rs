@@ -12,6 +12,7 @@ mod cli_tools;
 mod command;
 mod consumer;
 mod controls;
+mod faults;
 mod freshness;
 mod gnupg;
 mod history;
