@@ -276,12 +276,26 @@ fn a_session_log_shorter_than_the_missed_changes() {
             .expect("delete")
             .success()
             .expect("delete");
+        let log = std::fs::read_to_string(&p.log).unwrap_or_default();
+        assert!(
+            log.contains("syncprov_add_slog: expiring"),
+            "the session log did not overflow"
+        );
         let c = TestServer::start_config(config);
         converge(
             &p,
             &c,
             Duration::from_secs(30),
             &format!("{mode:?}: after a restart beyond the session log"),
+        );
+        let after = std::fs::read_to_string(&p.log).unwrap_or_default();
+        // slapd could not replay its session log: the present phase (syncIdSet of the
+        // present entries), or a full reload (e-syncRefreshRequired).
+        let replay = &after[log.len()..];
+        assert!(
+            replay.contains("mode=FIND_PRESENT")
+                || c.server().directory().consumer_status().reloads > 0,
+            "{mode:?}: neither the present phase nor a reload:\n{replay}"
         );
         drop(c);
         drop(tmp);
