@@ -7,7 +7,7 @@
 //! more changes than the log holds were made, converges when it starts again.
 
 use crate::harness::*;
-use crate::interop::{slapd_available, Slapd};
+use crate::interop::{slapd_available, ssha, Slapd};
 use crate::replication::{changes, difference, renames, view, View, REPLICATOR, REPLICATOR_PW};
 use ccdir::service::config::{Consumer, SyncMode};
 use ldap3::{LdapConn, Mod};
@@ -121,7 +121,9 @@ impl SlapdProvider {
                     &["organizationalRole", "simpleSecurityObject"],
                 ),
                 ("cn", &["replicator"]),
-                ("userPassword", &[REPLICATOR_PW]),
+                // Hashed, as a production slapd holds it: ccdir never accepts a cleartext
+                // userPassword at bind.
+                ("userPassword", &[ssha(REPLICATOR_PW).as_str()]),
             ],
         );
         p
@@ -224,6 +226,17 @@ fn follows_slapd(mode: SyncMode) {
     eprintln!("{mode:?}: one modify on slapd visible on ccdir after {took:?}");
     let st = c.server().directory().consumer_status();
     assert!(st.cookie.contains("csn="), "{st:?}");
+    // The replicated {SSHA} password works on ccdir, and the bind does not re-hash it there
+    // (the entry is the provider's: a local change would make the replica differ).
+    let mut b = LdapConn::new(&c.ldap_url()).expect("connect");
+    let r = b.simple_bind(REPLICATOR, REPLICATOR_PW).expect("bind");
+    assert_eq!(r.rc, 0, "bind with the replicated password: {r:?}");
+    converge(
+        &p,
+        &c,
+        Duration::from_secs(5),
+        "after a bind on the consumer",
+    );
 }
 
 #[test]
