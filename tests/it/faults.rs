@@ -451,7 +451,22 @@ fn a_killed_provider_restarted_and_a_stopped_provider_resumed() {
     // SIGSTOP for three times timeout_secs: the consumer's keep-alive notices, it retries
     // until the provider answers again (SIGCONT), and the changes made before the stop and
     // after the resume arrive.
+    // Idle for longer than timeout_secs: the keep-alive searches are answered, the
+    // persistent search goes on (no reconnection).
+    let quiet = std::fs::read_to_string(&c.log).unwrap_or_default().len();
+    std::thread::sleep(Duration::from_secs(3 * TIMEOUT_SECS + 1));
+    let log = std::fs::read_to_string(&c.log).unwrap_or_default();
+    assert!(
+        !log[quiet..].contains("no connection to the provider"),
+        "the consumer reconnected while the provider was idle:\n{}",
+        &log[quiet..]
+    );
     renames(&mut a, "a");
+    pair.converge(
+        &c,
+        Duration::from_secs(10),
+        "after an idle persistent phase",
+    );
     drop(a);
     signal(pair.provider.pid(), "-STOP");
     let t = Instant::now();
@@ -462,7 +477,7 @@ fn a_killed_provider_restarted_and_a_stopped_provider_resumed() {
     signal(pair.provider.pid(), "-CONT");
     let noticed = std::fs::read_to_string(&c.log).unwrap_or_default();
     assert!(
-        noticed.contains("keep-alive"),
+        noticed[quiet..].contains("keep-alive"),
         "the consumer did not notice the stopped provider:\n{}",
         c.log_tail()
     );

@@ -167,6 +167,7 @@ fn consumer_config(c: &mut ccdir::Config, provider: &str, mode: SyncMode) {
         mode,
         interval_secs: 1,
         retry_secs: vec![1],
+        timeout_secs: 2,
         ..Default::default()
     });
 }
@@ -226,6 +227,13 @@ fn follows_slapd(mode: SyncMode) {
     eprintln!("{mode:?}: one modify on slapd visible on ccdir after {took:?}");
     let st = c.server().directory().consumer_status();
     assert!(st.cookie.contains("csn="), "{st:?}");
+    if mode == SyncMode::RefreshAndPersist {
+        // Idle for longer than timeout_secs: slapd answers the keep-alive searches, the
+        // persistent search goes on without an error.
+        std::thread::sleep(Duration::from_secs(5));
+        let st = c.server().directory().consumer_status();
+        assert!(st.phase == "persist" && st.last_error.is_none(), "{st:?}");
+    }
     // The replicated {SSHA} password works on ccdir, and the bind does not re-hash it there
     // (the entry is the provider's: a local change would make the replica differ).
     let mut b = LdapConn::new(&c.ldap_url()).expect("connect");
