@@ -10,7 +10,6 @@ use crate::harness::*;
 use crate::replication::{changes, renames, REPLICATOR, REPLICATOR_PW, RULES};
 use ldap3::{LdapConn, Mod};
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -158,7 +157,8 @@ impl Drop for Proc {
 /// A provider (the sample directory, the replication identity) and its consumer's
 /// configuration, in one temporary directory.
 struct Pair {
-    tmp: tempfile::TempDir,
+    /// Holds both data directories and the configuration files (removed when dropped).
+    _tmp: tempfile::TempDir,
     provider: Proc,
     consumer_data: PathBuf,
     consumer_config: PathBuf,
@@ -215,7 +215,7 @@ impl Pair {
             consumer_data: tmp.path().join("consumer"),
             consumer_config: cconf,
             consumer_port: free_port(),
-            tmp,
+            _tmp: tmp,
             provider,
         }
     }
@@ -484,7 +484,6 @@ fn a_killed_provider_restarted_and_a_stopped_provider_resumed() {
     let mut a = pair.admin();
     changes(&mut a, "c");
     pair.converge(&c, Duration::from_secs(20), "after SIGSTOP and SIGCONT");
-    let _ = writeln!(std::io::stderr(), "{}", pair.tmp.path().display());
 }
 
 /// `ccdir replication status` and `ccdir promote` on a consumer's stopped data directory, and
