@@ -228,6 +228,7 @@ async fn session(dir: &Arc<Directory>, c: &Consumer) -> Result<Next, String> {
     }
     let stored = applier::stored_cookie(&dir.store).map_err(|e| e.to_string())?;
     let cookie = stored.unwrap_or_else(|| format!("rid={:03}", c.rid).into_bytes());
+    let full = !String::from_utf8_lossy(&cookie).contains("csn=");
     let mode = match c.mode {
         SyncMode::RefreshOnly => RefreshMode::RefreshOnly,
         SyncMode::RefreshAndPersist => RefreshMode::RefreshAndPersist,
@@ -249,6 +250,7 @@ async fn session(dir: &Arc<Directory>, c: &Consumer) -> Result<Next, String> {
     let bind_dn = dir
         .parse_dn(&c.bind_dn)
         .map_err(|e| format!("replication.consumer.bind_dn: {}", e.message))?;
+    let mut probe = ldap.clone();
     let mut stream = ldap
         .with_controls(vec![ctrl])
         .streaming_search(&base, Scope::Subtree, &c.filter, vec!["*", "+"])
@@ -270,7 +272,7 @@ async fn session(dir: &Arc<Directory>, c: &Consumer) -> Result<Next, String> {
             Err(e) => format!("the applier failed: {e}"),
         }
     };
-    if tx.send(Msg::Begin).await.is_err() {
+    if tx.send(Msg::Begin { full }).await.is_err() {
         return Err(stopped(worker.await));
     }
     let mut refreshing = true;
@@ -289,7 +291,30 @@ async fn session(dir: &Arc<Directory>, c: &Consumer) -> Result<Next, String> {
                 }
             }
         } else {
-            stream.next().await
+            // The persistent phase may be silent for long; after `timeout_secs` of silence a
+            // keep-alive search (the root DSE, on the same connection) must be answered within
+            // `timeout_secs`, or the provider is taken for gone (a stopped process, a dropped
+            // route: TCP alone would not notice for a long time).
+            match tokio::time::timeout(timeout, stream.next()).await {
+                Ok(r) => r,
+                Err(_) => {
+                    let alive = tokio::time::timeout(
+                        timeout,
+                        probe.search("", Scope::Base, "(objectClass=*)", vec!["1.1"]),
+                    )
+                    .await;
+                    if let Ok(Ok(_)) = alive {
+                        contact(dir);
+                        continue;
+                    }
+                    drop(tx);
+                    let _ = worker.await;
+                    return Err(format!(
+                        "the provider did not answer a keep-alive search within {}s in the persistent phase",
+                        c.timeout_secs
+                    ));
+                }
+            }
         };
         let item = match item {
             Ok(Some(re)) => re,

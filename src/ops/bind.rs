@@ -113,7 +113,9 @@ fn simple(dir: &Directory, s: &Session, name: &str, pw: &[u8]) -> Result<Identit
             tracing::info!(dn = %dn, peer = %s.peer, "bind refused: {why}");
             return Err(LdapError::new(LdapResultCode::InvalidCredentials, why));
         }
-        if check == Check::Upgrade {
+        // Not on a replication consumer: the entry is the provider's (a local change would
+        // make the replica differ from it), and the provider re-hashes at its own binds.
+        if check == Check::Upgrade && dir.write_referral().is_none() {
             upgrade(dir, &dn, h, pw);
         }
         return Ok(Identity::User(dn));

@@ -20,6 +20,7 @@
 //!   after a present phase (refreshDeletes FALSE) every entry in the search's base that was
 //!   not reported is deleted, deepest first.
 
+use super::cookie::Cookie;
 use super::syncinfo::{State, Uuid};
 use crate::acl::Identity;
 use crate::core::dn::Dn;
@@ -27,7 +28,7 @@ use crate::core::entry::Entry;
 use crate::core::error::LdapError;
 use crate::core::filter::Filter;
 use crate::service::Directory;
-use crate::store::tables::{META_PROMOTED, META_SYNC_COOKIE};
+use crate::store::tables::{META_CONTEXT_CSN, META_PROMOTED, META_SYNC_COOKIE};
 use crate::store::{Store, StoreError, View, WriteCtx};
 use crate::write::change::{Attrs, Change, Mod, ModOp};
 use crate::write::pipeline::apply_replicated;
@@ -38,8 +39,10 @@ use tokio::sync::mpsc::Receiver;
 /// One message of a sync search, decoded.
 #[derive(Debug, Clone)]
 pub(crate) enum Msg {
-    /// A new sync search begins (its refresh phase).
-    Begin,
+    /// A new sync search begins (its refresh phase); `full`: without a CSN in its cookie, so
+    /// the provider sends every entry and whatever it does not send is gone, however it ends
+    /// the refresh (slapd ends a refreshOnly refresh without cookie with refreshDeletes TRUE).
+    Begin { full: bool },
     /// An entry with its Sync State (present, add, modify; delete carries no attributes).
     Entry {
         dn: String,
@@ -54,8 +57,8 @@ pub(crate) enum Msg {
         deletes: bool,
         cookie: Option<Vec<u8>>,
     },
-    /// refreshDelete / refreshPresent: the phase that follows (`present`), and whether the
-    /// refresh is done.
+    /// refreshDelete / refreshPresent: the phase that ended (`present`: a present phase, whose
+    /// unreported entries are gone), and whether the refresh is done.
     Phase {
         present: bool,
         done: bool,
@@ -100,6 +103,8 @@ pub(crate) struct Applier<'a> {
     refreshing: bool,
     /// In a present phase: the UUIDs reported so far.
     present: Option<HashSet<Uuid>>,
+    /// A full refresh (no CSN in the cookie), until its first phase ends.
+    full: bool,
     /// The cookie to store with the current transaction.
     cookie: Option<Vec<u8>>,
     /// Changes applied in the current transaction.
@@ -140,6 +145,7 @@ impl<'a> Applier<'a> {
             base,
             refreshing: false,
             present: None,
+            full: false,
             cookie: None,
             applied: 0,
             last_csn: None,
@@ -178,6 +184,19 @@ impl<'a> Applier<'a> {
                 }
                 if let Some(c) = &self.cookie {
                     tx.set_meta_value(META_SYNC_COOKIE, Some(c))?;
+                    // The cookie states what the provider's data covers: the context CSN
+                    // follows it also for CSNs no change here carried (a refresh does not send
+                    // deleted entries, so the newest change may never arrive as such).
+                    if let Ok(k) = Cookie::parse(c) {
+                        let mut ctx = tx.context_csn()?;
+                        let mut raised = false;
+                        for csn in k.csns.iter() {
+                            raised |= ctx.update(csn);
+                        }
+                        if raised {
+                            tx.set_meta_value(META_CONTEXT_CSN, Some(ctx.to_text().as_bytes()))?;
+                        }
+                    }
                 }
                 Ok(())
             });
@@ -219,9 +238,10 @@ impl<'a> Applier<'a> {
 
     fn apply(&mut self, tx: &mut WriteCtx<'_>, m: Msg) -> Result<(), Stop> {
         match m {
-            Msg::Begin => {
+            Msg::Begin { full } => {
                 self.refreshing = true;
                 self.present = None;
+                self.full = full;
             }
             Msg::Entry {
                 dn,
@@ -259,24 +279,27 @@ impl<'a> Applier<'a> {
                 done,
                 cookie,
             } => {
-                // The end of a present phase: what was not reported is gone.
+                // The end of a present phase (or of a full refresh's first phase): what was not
+                // reported is gone. The end of a delete phase (refreshDelete after a replay from
+                // the cookie) deletes nothing more: the unchanged entries were not sent.
                 if let Some(seen) = self.present.take() {
-                    self.delete_unseen(tx, &seen)?;
+                    if present || self.full {
+                        self.delete_unseen(tx, &seen)?;
+                    }
                 }
-                if present && !done {
-                    self.present = Some(HashSet::new());
-                }
+                self.full = false;
                 if done {
                     self.refreshing = false;
                 }
                 self.set_cookie(cookie);
             }
             Msg::Done { deletes, cookie } => {
-                if !deletes {
+                if !deletes || self.full {
                     let seen = self.present.take().unwrap_or_default();
                     self.delete_unseen(tx, &seen)?;
                 }
                 self.present = None;
+                self.full = false;
                 self.refreshing = false;
                 self.set_cookie(cookie);
             }

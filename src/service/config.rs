@@ -102,8 +102,9 @@ pub struct Consumer {
     pub retry_secs: Vec<u64>,
     /// The replica id in the cookie (0..=999), as slapd's `rid`.
     pub rid: u16,
-    /// Seconds to wait for the provider to connect, bind and answer the search's first
-    /// message.
+    /// Seconds to wait for the provider to connect, bind and send each message of a refresh;
+    /// in the persistent phase, after this long without a message, a keep-alive search must be
+    /// answered within it.
     pub timeout_secs: u64,
     /// Client writes get a referral to the provider (true) or unwillingToPerform with the
     /// provider's URL in the message (false).

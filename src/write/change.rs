@@ -104,6 +104,9 @@ pub(crate) struct Stages {
     /// Operational attributes in the input that are neither kept nor refused are dropped
     /// silently (an import without `keep_operational` reads slapcat output).
     pub(crate) drop_operational: bool,
+    /// Cleartext userPassword values are hashed. Off for replication: the provider's values are
+    /// stored as they are (a slapd provider may hold cleartext or its own hash schemes).
+    pub(crate) hash_passwords: bool,
 }
 
 impl Origin {
@@ -119,6 +122,7 @@ impl Origin {
                 history: true,
                 keep_operational: false,
                 drop_operational: false,
+                hash_passwords: true,
             },
             Origin::Server => Stages {
                 access: false,
@@ -130,6 +134,7 @@ impl Origin {
                 history: true,
                 keep_operational: false,
                 drop_operational: false,
+                hash_passwords: true,
             },
             // Imported data carries its verification attributes as the operator exported
             // them: the freshness rules are not applied to it.
@@ -143,6 +148,7 @@ impl Origin {
                 history: false,
                 keep_operational,
                 drop_operational: !keep_operational,
+                hash_passwords: true,
             },
             Origin::Bootstrap => Stages {
                 access: false,
@@ -154,6 +160,7 @@ impl Origin {
                 history: false,
                 keep_operational: false,
                 drop_operational: false,
+                hash_passwords: true,
             },
             // A replicated change was checked by its provider (whose rules may differ).
             Origin::Replication => Stages {
@@ -166,6 +173,7 @@ impl Origin {
                 history: false,
                 keep_operational: true,
                 drop_operational: false,
+                hash_passwords: false,
             },
         }
     }

@@ -290,7 +290,7 @@ pub(crate) fn normalise_add(
                 all.append(&mut vals);
                 vals = all;
             }
-            prepare_values(dir, &desc, vals)?
+            prepare_values(dir, &desc, vals, stages.hash_passwords)?
         };
         entry.set(&canonical, vals);
     }
@@ -312,7 +312,7 @@ fn add_rdn_values(dir: &Directory, dn: &Dn, entry: &mut Entry) -> Result<(), Lda
         let ty = &desc.ty;
         let name = ty.name().to_string();
         if !holds(dir, entry, ty, &ava.norm_value) {
-            let value = prepare_values(dir, &desc, vec![ava.value.clone()])?;
+            let value = prepare_values(dir, &desc, vec![ava.value.clone()], true)?;
             let mut vals = entry
                 .get(&name)
                 .map(|a| a.values.clone())
@@ -352,7 +352,9 @@ fn normalise_mods(
         };
         let values = match op {
             ModOp::Delete | ModOp::Increment => values,
-            ModOp::Add | ModOp::Replace => prepare_values(dir, &desc, values)?,
+            ModOp::Add | ModOp::Replace => {
+                prepare_values(dir, &desc, values, stages.hash_passwords)?
+            }
         };
         out.push(Prepared {
             op,

@@ -44,11 +44,12 @@ pub(crate) fn norm_value(dir: &Directory, ty: &AttributeType, v: &[u8]) -> Optio
 }
 
 /// Check and prepare the values a client supplies for one attribute: each must be valid for the
-/// type, none may repeat, and cleartext passwords are hashed.
+/// type, none may repeat, and cleartext passwords are hashed (with `hash_passwords`).
 pub(crate) fn prepare_values(
     dir: &Directory,
     desc: &AttrDesc,
     values: Vec<Vec<u8>>,
+    hash_passwords: bool,
 ) -> Result<Vec<Vec<u8>>, LdapError> {
     let ty = &desc.ty;
     let mut seen: Vec<Vec<u8>> = Vec::with_capacity(values.len());
@@ -74,7 +75,10 @@ pub(crate) fn prepare_values(
             }
             seen.push(n);
         }
-        if ty.name().eq_ignore_ascii_case("userPassword") && !password::is_hashed(&v) {
+        if hash_passwords
+            && ty.name().eq_ignore_ascii_case("userPassword")
+            && !password::is_hashed(&v)
+        {
             if v.is_empty() {
                 return Err(LdapError::syntax("userPassword: empty password"));
             }

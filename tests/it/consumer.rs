@@ -65,9 +65,18 @@ fn converge(provider: &TestServer, consumer: &TestServer, bound: Duration, what:
                 Some(got) => difference(&want, got),
                 None => "no view (the provider's admin cannot bind yet)".into(),
             };
+            let status = consumer.server().directory().consumer_status();
+            // Late or never: a slow delivery, or a change that is lost until the next one.
+            let late = (0..100)
+                .find(|_| {
+                    std::thread::sleep(Duration::from_millis(100));
+                    view_of(consumer, &pw).as_ref() == Some(&want)
+                })
+                .map_or("not within 10s more either".to_string(), |n| {
+                    format!("but {}ms after the bound", (n + 1) * 100)
+                });
             panic!(
-                "{what}: the consumer did not converge within {bound:?}: {detail}\nstatus: {:?}",
-                consumer.server().directory().consumer_status()
+                "{what}: the consumer did not converge within {bound:?} ({late}): {detail}\nstatus: {status:?}"
             );
         }
         std::thread::sleep(Duration::from_millis(100));

@@ -23,7 +23,7 @@ pub(crate) fn slapd_available() -> bool {
     ok
 }
 
-fn ssha(pw: &str) -> String {
+pub(crate) fn ssha(pw: &str) -> String {
     let salt = b"0penLDAP";
     let mut raw = sha1::Sha1::new()
         .chain_update(pw.as_bytes())
