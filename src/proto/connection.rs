@@ -655,10 +655,14 @@ impl Conn {
                 let session = self.session.clone();
                 self.spawn(counted, move |out| {
                     let started = std::time::Instant::now();
-                    let (name, target) = (req.op.kind().name(), req.op.target().to_string());
+                    // The target is copied for the log line only when that line is on.
+                    let logged = tracing::enabled!(target: "ccdir::op", tracing::Level::INFO)
+                        .then(|| (req.op.kind().name(), req.op.target().to_string()));
                     let resp = ops::dispatch(&dir, &session, req);
-                    let code = crate::service::stats::result_code(&resp.op);
-                    op_line(&session, msgid, name, &target, code, None, started);
+                    if let Some((name, target)) = logged {
+                        let code = crate::service::stats::result_code(&resp.op);
+                        op_line(&session, msgid, name, &target, code, None, started);
+                    }
                     drop(slot);
                     if !flag.load(Ordering::Relaxed) {
                         out.push([resp], &flag);

@@ -274,7 +274,8 @@ fn number_range(f: &Filter) -> (u64, u64) {
     }
 }
 
-fn text(s: &str) -> Vec<Vec<u8>> {
+/// One text value (shared with monitor.rs).
+pub(super) fn text(s: &str) -> Vec<Vec<u8>> {
     vec![s.as_bytes().to_vec()]
 }
 

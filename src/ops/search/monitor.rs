@@ -8,6 +8,7 @@
 
 use super::super::controls::{paged_response, RequestControls};
 use super::super::project::project;
+use super::changelog::text;
 use super::SearchEnd;
 use crate::acl::rules::Level;
 use crate::core::dn::Dn;
@@ -105,10 +106,6 @@ pub(super) fn search(
         Vec::new()
     };
     Ok(SearchEnd::Done(success(), done))
-}
-
-fn text(s: &str) -> Vec<Vec<u8>> {
-    vec![s.as_bytes().to_vec()]
 }
 
 fn num(n: u64) -> Vec<Vec<u8>> {
