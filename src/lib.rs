@@ -17,6 +17,7 @@ pub mod app;
 pub mod core;
 pub mod freshness;
 pub mod ops;
+pub mod portal;
 pub mod proto;
 pub mod repl;
 pub mod service;

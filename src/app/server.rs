@@ -33,6 +33,8 @@ pub struct Server {
     pub ldaps_addrs: Vec<SocketAddr>,
     /// The metrics listener's address, when `[listen] metrics` is set.
     pub metrics_addr: Option<SocketAddr>,
+    /// The portal's HTTPS address, when `[listen] portal` is set.
+    pub portal_addr: Option<SocketAddr>,
     pub tls_files: TlsFiles,
     /// The certificate served, reloaded from `tls_files` by [`Server::reload_tls`].
     certs: Arc<tls::Certificates>,
@@ -270,6 +272,30 @@ impl Server {
             metrics_addr = Some(addr);
             tracker.spawn(crate::web::serve_metrics(l, dir.clone(), shutdown.clone()));
         }
+        let mut portal_addr = None;
+        if let Some(a) = &config.listen.portal {
+            let tls = tls::portal_config(&config, &certs)?;
+            let l = TcpListener::bind(a)
+                .await
+                .map_err(|e| format!("cannot listen on {a} (portal): {e}"))?;
+            let addr = l.local_addr().map_err(|e| e.to_string())?;
+            tracing::info!("portal on https://{addr}/");
+            portal_addr = Some(addr);
+            let settings = crate::portal::listener::Settings {
+                tls,
+                max_connections: config.limits.max_connections,
+                handshake_timeout: Duration::from_secs(config.limits.tls_handshake_timeout_secs),
+                grace: Duration::from_secs(config.limits.shutdown_grace_secs),
+                ids: ids.clone(),
+            };
+            tracker.spawn(crate::portal::listener::serve(
+                l,
+                crate::portal::router(dir.clone()),
+                settings,
+                shutdown.clone(),
+                tracker.clone(),
+            ));
+        }
         dir.stats.set_listeners(
             ldap_addrs
                 .iter()
@@ -284,6 +310,7 @@ impl Server {
             ldap_addrs,
             ldaps_addrs,
             metrics_addr,
+            portal_addr,
             tls_files: certs.files.clone(),
             certs,
             admin_password_file,

@@ -34,11 +34,31 @@ pub(crate) fn server_config(
         },
         _ => ensure_generated(&cfg.data_dir, &cfg.tls.generated_names)?,
     };
+    let certs = Arc::new(Certificates::load(files.clone())?);
+    let config = builder(cfg)?.with_cert_resolver(certs.clone());
+    Ok((Arc::new(config), certs))
+}
+
+/// The portal's rustls configuration (docs/portal.md): the same certificate as LDAPS (so a
+/// reload serves both), the same optional client certificates, and ALPN `http/1.1`.
+pub(crate) fn portal_config(
+    cfg: &Config,
+    certs: &Arc<Certificates>,
+) -> Result<Arc<ServerConfig>, String> {
+    let mut config = builder(cfg)?.with_cert_resolver(certs.clone());
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// The protocol versions and the client certificate verifier, before the certificate.
+fn builder(
+    cfg: &Config,
+) -> Result<rustls::ConfigBuilder<ServerConfig, rustls::server::WantsServerCert>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS configuration: {e}"))?;
-    let builder = match &cfg.tls.client_ca {
+    Ok(match &cfg.tls.client_ca {
         None => builder.with_no_client_auth(),
         Some(ca) => {
             // Client certificates are optional: they only matter for SASL EXTERNAL.
@@ -60,10 +80,7 @@ pub(crate) fn server_config(
             .map_err(|e| format!("client CA {}: {e}", ca.display()))?;
             builder.with_client_cert_verifier(verifier)
         }
-    };
-    let certs = Arc::new(Certificates::load(files.clone())?);
-    let config = builder.with_cert_resolver(certs.clone());
-    Ok((Arc::new(config), certs))
+    })
 }
 
 /// The server's certificate and key, read from their files at start and again on reload

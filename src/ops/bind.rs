@@ -12,6 +12,7 @@ use crate::service::Directory;
 use crate::store::View;
 use crate::write::{accounts, Change, Hooks, Mod, ModOp, Origin, Write};
 use ldap3_proto::proto::{LdapBindCred, LdapBindRequest, LdapResultCode};
+use std::net::SocketAddr;
 
 /// Authenticate; on success returns the new identity. The caller resets the session to anonymous
 /// whatever the outcome before applying it.
@@ -27,19 +28,14 @@ pub(crate) fn bind(
         )));
     }
     match &req.cred {
-        LdapBindCred::Simple(pw) => {
-            if !pw.is_empty() && !s.tls && dir.config.password.require_tls {
-                return Err(confidentiality_required());
-            }
-            if !dir.throttle.source_allowed(s.peer.ip()) {
-                return Err(LdapError::unwilling(
-                    "too many failed binds from this address; try again later",
-                ));
-            }
-            simple(dir, s, &req.dn, pw.as_bytes())
-        }
+        LdapBindCred::Simple(pw) => password_bind(dir, s.peer, s.tls, &req.dn, pw.as_bytes()),
         LdapBindCred::SASL(sasl) if sasl.mechanism.eq_ignore_ascii_case("EXTERNAL") => {
-            external(dir, s, &sasl.credentials)
+            certificate_bind(
+                dir,
+                s.peer,
+                s.client_cert.as_deref().map(|c| c.as_slice()),
+                &sasl.credentials,
+            )
         }
         LdapBindCred::SASL(sasl) => Err(LdapError::new(
             LdapResultCode::AuthMethodNotSupported,
@@ -52,7 +48,37 @@ pub(crate) fn bind(
     }
 }
 
-fn simple(dir: &Directory, s: &Session, name: &str, pw: &[u8]) -> Result<Identity, LdapError> {
+/// A simple bind's check of a name and password, the one the LDAP simple bind and the portal's
+/// login (portal/auth.rs) share: the TLS requirement, the per-address limit on failed binds, the
+/// account lockout, the account status and the legacy-hash upgrade. An empty name with an empty
+/// password is the anonymous identity (the portal refuses that before it asks).
+pub(crate) fn password_bind(
+    dir: &Directory,
+    peer: SocketAddr,
+    tls: bool,
+    name: &str,
+    pw: &[u8],
+) -> Result<Identity, LdapError> {
+    if !pw.is_empty() && !tls && dir.config.password.require_tls {
+        return Err(confidentiality_required());
+    }
+    if !dir.throttle.source_allowed(peer.ip()) {
+        return Err(LdapError::unwilling(
+            "too many failed binds from this address; try again later",
+        ));
+    }
+    simple(dir, peer, name, pw)
+}
+
+/// A name that names no account (the portal's login by a mail address that matches none): the
+/// same work and the same answer as a wrong password, and the failure counts against the address.
+pub(crate) fn unknown_account(dir: &Directory, peer: SocketAddr, pw: &[u8]) -> LdapError {
+    dir.hasher.verify_dummy(pw);
+    dir.throttle.failed(None, peer.ip());
+    LdapError::invalid_credentials()
+}
+
+fn simple(dir: &Directory, peer: SocketAddr, name: &str, pw: &[u8]) -> Result<Identity, LdapError> {
     if name.is_empty() {
         if pw.is_empty() {
             return Ok(Identity::Anonymous);
@@ -85,11 +111,9 @@ fn simple(dir: &Directory, s: &Session, name: &str, pw: &[u8]) -> Result<Identit
         .and_then(|(_, e)| accounts::bind_refusal(e));
     drop(acl);
     drop(snap);
-    let ip = s.peer.ip();
+    let ip = peer.ip();
     if stored.is_empty() {
-        dir.hasher.verify_dummy(pw);
-        dir.throttle.failed(None, ip);
-        return Err(LdapError::invalid_credentials());
+        return Err(unknown_account(dir, peer, pw));
     }
     // The admin_dn is never locked out (an attacker could otherwise lock the operators out);
     // the per-address limit still applies to it.
@@ -110,7 +134,7 @@ fn simple(dir: &Directory, s: &Session, name: &str, pw: &[u8]) -> Result<Identit
         dir.throttle.succeeded(&key);
         // Only who knows the password learns that the account is not (yet) approved.
         if let Some(why) = refusal {
-            tracing::info!(dn = %dn, peer = %s.peer, "bind refused: {why}");
+            tracing::info!(dn = %dn, peer = %peer, "bind refused: {why}");
             return Err(LdapError::new(LdapResultCode::InvalidCredentials, why));
         }
         // Not on a replication consumer: the entry is the provider's (a local change would
@@ -121,7 +145,7 @@ fn simple(dir: &Directory, s: &Session, name: &str, pw: &[u8]) -> Result<Identit
         return Ok(Identity::User(dn));
     }
     if dir.throttle.failed(lockable.then_some(key.as_slice()), ip) {
-        tracing::warn!(dn = %dn, peer = %s.peer, "account locked after repeated failed binds");
+        tracing::warn!(dn = %dn, peer = %peer, "account locked after repeated failed binds");
     }
     Err(LdapError::invalid_credentials())
 }
@@ -205,11 +229,17 @@ pub(crate) fn confidentiality_required() -> LdapError {
 }
 
 /// SASL EXTERNAL (RFC 4422 appendix A): the identity is the entry whose `userCertificate` holds
-/// the TLS client certificate (verified against `tls.client_ca` in the handshake).
-fn external(dir: &Directory, s: &Session, authzid: &[u8]) -> Result<Identity, LdapError> {
+/// the TLS client certificate (verified against `tls.client_ca` in the handshake). Shared with
+/// the portal's login by client certificate.
+pub(crate) fn certificate_bind(
+    dir: &Directory,
+    peer: SocketAddr,
+    cert: Option<&[u8]>,
+    authzid: &[u8],
+) -> Result<Identity, LdapError> {
     use crate::store::index::{attr_prefix, IndexReader};
     use crate::store::StoreError;
-    let Some(cert) = &s.client_cert else {
+    let Some(cert) = cert else {
         return Err(LdapError::new(
             LdapResultCode::InappropriateAuthentication,
             "SASL EXTERNAL needs a TLS client certificate",
@@ -225,7 +255,7 @@ fn external(dir: &Directory, s: &Session, authzid: &[u8]) -> Result<Identity, Ld
         snap.scan_prefix::<StoreError>(&dir.suffix.store_key(), None, &mut |_, id| {
             if let Some(e) = snap.entry(id)? {
                 if e.attrs_of_type("userCertificate")
-                    .any(|a| a.values.iter().any(|v| v.as_slice() == cert.as_slice()))
+                    .any(|a| a.values.iter().any(|v| v.as_slice() == cert))
                 {
                     ids.push(id);
                 }
@@ -234,7 +264,7 @@ fn external(dir: &Directory, s: &Session, authzid: &[u8]) -> Result<Identity, Ld
         })?;
     }
     let [id] = ids.as_slice() else {
-        tracing::info!(peer = %s.peer, matches = ids.len(), "SASL EXTERNAL: certificate maps to no single entry");
+        tracing::info!(peer = %peer, matches = ids.len(), "SASL EXTERNAL: certificate maps to no single entry");
         return Err(LdapError::invalid_credentials());
     };
     let entry = snap
@@ -242,7 +272,7 @@ fn external(dir: &Directory, s: &Session, authzid: &[u8]) -> Result<Identity, Ld
         .ok_or_else(LdapError::invalid_credentials)?;
     let dn = dir.parse_dn(&entry.dn)?;
     if let Some(why) = accounts::bind_refusal(&entry) {
-        tracing::info!(dn = %dn, peer = %s.peer, "SASL EXTERNAL bind refused: {why}");
+        tracing::info!(dn = %dn, peer = %peer, "SASL EXTERNAL bind refused: {why}");
         return Err(LdapError::new(LdapResultCode::InvalidCredentials, why));
     }
     // An authorization identity, if given, must be the mapped one (no proxy authorization).

@@ -35,6 +35,30 @@ pub struct Config {
     pub reminders: Reminders,
     pub replication: Replication,
     pub roster_mail: RosterMail,
+    pub portal: Portal,
+}
+
+/// The registry portal (docs/portal.md): its listener is `listen.portal`; these are its sessions.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Portal {
+    /// A session ends after this many seconds without a request.
+    pub session_idle_secs: u64,
+    /// A session ends this many seconds after the login, however active.
+    pub session_max_secs: u64,
+    /// Most sessions held at once (each a few hundred bytes); a login beyond that ends the
+    /// session idle the longest.
+    pub max_sessions: usize,
+}
+
+impl Default for Portal {
+    fn default() -> Self {
+        Portal {
+            session_idle_secs: 30 * 60,
+            session_max_secs: 12 * 3600,
+            max_sessions: 10_000,
+        }
+    }
 }
 
 /// RFC 4533 replication (docs/operations/replication.md).
@@ -528,6 +552,9 @@ pub struct Listen {
     pub ldaps: Vec<String>,
     /// The HTTP listener for /metrics, /healthz and /readyz (None: off).
     pub metrics: Option<String>,
+    /// The registry portal's HTTPS listener (None: off; docs/portal.md). It serves the
+    /// certificate LDAPS serves.
+    pub portal: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
@@ -659,6 +686,7 @@ impl Default for Config {
             reminders: Reminders::default(),
             replication: Replication::default(),
             roster_mail: RosterMail::default(),
+            portal: Portal::default(),
         }
     }
 }
@@ -669,6 +697,7 @@ impl Default for Listen {
             ldap: vec!["127.0.0.1:3389".into()],
             ldaps: vec!["127.0.0.1:6636".into()],
             metrics: None,
+            portal: None,
         }
     }
 }
@@ -822,6 +851,21 @@ impl Config {
         }
         if self.listen.ldap.is_empty() && self.listen.ldaps.is_empty() {
             return Err("no listen address configured".into());
+        }
+        if let Some(a) = &self.listen.portal {
+            a.parse::<SocketAddr>().map_err(|_| {
+                format!("listen.portal \"{a}\" is not host:port (e.g. 0.0.0.0:8443)")
+            })?;
+        }
+        let p = &self.portal;
+        if p.session_idle_secs == 0 || p.session_max_secs == 0 || p.max_sessions == 0 {
+            return Err(
+                "portal.session_idle_secs, portal.session_max_secs and portal.max_sessions must be positive"
+                    .into(),
+            );
+        }
+        if p.session_idle_secs > p.session_max_secs {
+            return Err("portal.session_idle_secs must not exceed portal.session_max_secs".into());
         }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err("tls.cert and tls.key must be given together".into());

@@ -55,6 +55,19 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "portal",
+        &[
+            "core",
+            "store",
+            "acl",
+            "freshness",
+            "service",
+            "write",
+            "ops",
+            "tools",
+        ],
+    ),
+    (
         "app",
         &[
             "core",
@@ -68,6 +81,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "proto",
             "tools",
             "web",
+            "portal",
         ],
     ),
 ];

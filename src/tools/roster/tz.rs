@@ -78,6 +78,63 @@ pub(crate) fn hours_in_utc(hours: &str, offset_secs: i32) -> Option<String> {
     Some(format!("{days_utc} {}-{end_txt} UTC", hhmm(start_m)))
 }
 
+/// The local time in `zone` at `t`: (weekday 0 = Monday, minutes since local midnight, text
+/// such as `Tue 2026-07-14 14:05 CEST`). None for a zone the database does not have.
+pub(crate) fn local_time(zone: &str, t: OffsetDateTime) -> Option<(usize, u32, String)> {
+    let tz: TimeZone = jiff::tz::db().get(zone).ok()?;
+    if tz.is_unknown() {
+        return None;
+    }
+    let z = jiff::Timestamp::from_second(t.unix_timestamp())
+        .ok()?
+        .to_zoned(tz);
+    let day = z.weekday().to_monday_zero_offset() as usize;
+    let minutes = z.hour() as u32 * 60 + z.minute() as u32;
+    Some((day, minutes, z.strftime("%a %Y-%m-%d %H:%M %Z").to_string()))
+}
+
+/// The day numbers (0 = Monday) a days part such as `Mo-Fr` or `Mo-Th,Sa` names; a range may
+/// wrap (`Fr-Mo`).
+fn day_set(days: &str) -> Option<[bool; 7]> {
+    let mut set = [false; 7];
+    for part in days.split(',') {
+        let mut ends = part.trim().split('-');
+        let first = ends.next()?;
+        let last = ends.next().unwrap_or(first);
+        if ends.next().is_some() {
+            return None;
+        }
+        let a = DAYS.iter().position(|d| d.eq_ignore_ascii_case(first))?;
+        let b = DAYS.iter().position(|d| d.eq_ignore_ascii_case(last))?;
+        let mut i = a;
+        loop {
+            set[i] = true;
+            if i == b {
+                break;
+            }
+            i = (i + 1) % 7;
+        }
+    }
+    Some(set)
+}
+
+/// Is a local time (weekday 0 = Monday, minutes since midnight) within business hours such as
+/// `Mo-Fr 08:00-17:00`? A span that ends before it starts runs past midnight into the next day
+/// (`Su 22:00-06:00` is Sunday 22:00 to Monday 06:00). None when the text is not of that form.
+pub(crate) fn within_hours(hours: &str, day: usize, minute: u32) -> Option<bool> {
+    let (days, span) = hours.trim().split_once(' ')?;
+    let (from, to) = span.trim().split_once('-')?;
+    let set = day_set(days)?;
+    let (from, to) = (minutes(from)?, minutes(to)?);
+    let m = minute as i32;
+    let on = |d: usize| set.get(d % 7).copied().unwrap_or(false);
+    Some(if from < to {
+        on(day) && m >= from && m < to
+    } else {
+        (on(day) && m >= from) || (on((day + 6) % 7) && m < to)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +258,49 @@ mod tests {
             offset_at(y, datetime!(2040-03-31 16:00 UTC)).map(|x| x.0),
             Some(10 * 3600)
         );
+    }
+
+    #[test]
+    fn business_hours_now() {
+        let h = "Mo-Fr 08:00-17:00";
+        assert_eq!(within_hours(h, 0, 8 * 60), Some(true));
+        assert_eq!(within_hours(h, 4, 17 * 60 - 1), Some(true));
+        assert_eq!(within_hours(h, 4, 17 * 60), Some(false));
+        assert_eq!(within_hours(h, 5, 12 * 60), Some(false), "Saturday");
+        assert_eq!(within_hours(h, 2, 7 * 60 + 59), Some(false));
+        // Across midnight: Sunday 22:00 to Monday 06:00.
+        let n = "Su 22:00-06:00";
+        assert_eq!(within_hours(n, 6, 23 * 60), Some(true));
+        assert_eq!(within_hours(n, 0, 5 * 60), Some(true));
+        assert_eq!(within_hours(n, 0, 6 * 60), Some(false));
+        assert_eq!(within_hours(n, 0, 23 * 60), Some(false));
+        // Lists and wrapping ranges.
+        assert_eq!(within_hours("Mo-Th,Sa 09:30-24:00", 5, 23 * 60), Some(true));
+        assert_eq!(
+            within_hours("Mo-Th,Sa 09:30-24:00", 4, 12 * 60),
+            Some(false)
+        );
+        assert_eq!(within_hours("Fr-Mo 10:00-12:00", 6, 11 * 60), Some(true));
+        assert_eq!(within_hours("Fr-Mo 10:00-12:00", 2, 11 * 60), Some(false));
+        assert_eq!(within_hours("by arrangement", 0, 0), None);
+        assert_eq!(within_hours("Xx 10:00-12:00", 0, 0), None);
+    }
+
+    #[test]
+    fn local_time_in_a_zone() {
+        if !have_tzdata() {
+            return;
+        }
+        // 2026-07-15 (a Wednesday) 12:00 UTC is 14:00 CEST in Berlin, 21:00 in Tokyo.
+        let t = datetime!(2026-07-15 12:00 UTC);
+        let (d, m, text) = local_time("Europe/Berlin", t).unwrap();
+        assert_eq!((d, m), (2, 14 * 60));
+        assert_eq!(text, "Wed 2026-07-15 14:00 CEST");
+        assert_eq!(
+            local_time("Asia/Tokyo", t).map(|x| (x.0, x.1)),
+            Some((2, 21 * 60))
+        );
+        assert_eq!(local_time("No/Such_Zone", t), None);
     }
 
     #[test]

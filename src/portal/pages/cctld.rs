@@ -1,0 +1,45 @@
+//! GET /cctld/{tld}: a registry, its 24/7 contact point first, then its people in escalation
+//! order, each with its channels, its local time now and whether that is within its business
+//! hours, and how fresh its data is.
+
+use super::super::auth::User;
+use super::super::contact;
+use super::super::error::PortalError;
+use super::super::view::{html, CctldPage};
+use super::super::Portal;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+pub(crate) async fn page(
+    State(p): State<Portal>,
+    user: User,
+    Path(tld): Path<String>,
+) -> Result<Response, PortalError> {
+    let dir = p.dir.clone();
+    let u = user.clone();
+    let view = tokio::task::spawn_blocking(move || {
+        let reader = u.reader(&dir);
+        let at = dir.clock.now();
+        let roster = super::registry(&reader, &tld)?.ok_or(PortalError::NotFound)?;
+        let g = roster.registries.first().ok_or(PortalError::NotFound)?;
+        Ok::<_, PortalError>((contact::registry(&roster, g, at), at))
+    })
+    .await??;
+    let (reg, at) = view;
+    Ok(html(
+        StatusCode::OK,
+        &CctldPage {
+            layout: user.layout(),
+            reg,
+            now_utc: format!(
+                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                at.year(),
+                u8::from(at.month()),
+                at.day(),
+                at.hour(),
+                at.minute()
+            ),
+        },
+    ))
+}

@@ -1,0 +1,116 @@
+//! The pages' data for the askama templates in templates/portal/ (HTML: every value is
+//! escaped when rendered), and rendering them.
+
+use super::assets;
+use super::contact::RegistryView;
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// What the layout (templates/portal/base.html) needs.
+pub(crate) struct Layout {
+    pub(crate) css: String,
+    pub(crate) htmx: String,
+    pub(crate) user: Option<UserNav>,
+}
+
+/// The logged-in person in the page header, and the token of its logout form.
+pub(crate) struct UserNav {
+    pub(crate) name: String,
+    pub(crate) csrf: String,
+}
+
+impl Layout {
+    pub(crate) fn anonymous() -> Layout {
+        Layout {
+            css: assets::css(),
+            htmx: assets::htmx(),
+            user: None,
+        }
+    }
+
+    pub(crate) fn user(name: &str, csrf: &str) -> Layout {
+        Layout {
+            user: Some(UserNav {
+                name: name.to_string(),
+                csrf: csrf.to_string(),
+            }),
+            ..Layout::anonymous()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal/login.html")]
+pub(crate) struct LoginPage {
+    pub(crate) layout: Layout,
+    pub(crate) csrf: String,
+    pub(crate) next: String,
+    pub(crate) name: String,
+    pub(crate) error: String,
+    /// The connection presented a client certificate: offer the login with it.
+    pub(crate) cert: bool,
+}
+
+/// A registry found by a search.
+pub(crate) struct RegistryHit {
+    pub(crate) tld: String,
+    pub(crate) label: String,
+    pub(crate) name: String,
+    pub(crate) country: String,
+}
+
+/// A contact found by a search.
+pub(crate) struct ContactHit {
+    pub(crate) tld: String,
+    pub(crate) name: String,
+    pub(crate) title: String,
+    pub(crate) matched: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/search.html")]
+pub(crate) struct SearchPage {
+    pub(crate) layout: Layout,
+    pub(crate) q: String,
+    pub(crate) searched: bool,
+    pub(crate) registries: Vec<RegistryHit>,
+    pub(crate) contacts: Vec<ContactHit>,
+    pub(crate) more: bool,
+    pub(crate) message: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/cctld.html")]
+pub(crate) struct CctldPage {
+    pub(crate) layout: Layout,
+    pub(crate) reg: RegistryView,
+    pub(crate) now_utc: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/error.html")]
+pub(crate) struct ErrorPage {
+    pub(crate) layout: Layout,
+    pub(crate) status: u16,
+    pub(crate) heading: String,
+    pub(crate) message: String,
+}
+
+/// A rendered page with its status.
+pub(crate) fn html(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(body) => {
+            let mut r = (status, body).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            r
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "portal page could not be rendered");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
+        }
+    }
+}
