@@ -327,7 +327,9 @@ fn check(p: &Portal, peer: &Peer, how: How<'_>) -> Result<Outcome, PortalError> 
                     StatusCode::TOO_MANY_REQUESTS,
                     format!("Refused: {}.", e.message),
                 ),
-                LdapResultCode::InvalidCredentials if !e.message.is_empty() => {
+                LdapResultCode::InvalidCredentials
+                    if e.message != LdapError::invalid_credentials().message =>
+                {
                     // The right password of an account pending approval or suspended.
                     Outcome::Refused(StatusCode::FORBIDDEN, format!("Refused: {}.", e.message))
                 }

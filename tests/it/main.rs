@@ -25,6 +25,7 @@ mod mailing_list;
 mod metrics;
 mod monitor;
 mod operations;
+mod portal;
 mod postfix;
 mod protocol;
 mod references;

@@ -1,7 +1,7 @@
 //! `ccdir serve` as systemd runs it (contrib/systemd/ccdir.service, Type=notify): READY=1 on
 //! the notification socket once it listens, RELOADING=1/READY=1 around a SIGHUP, which makes new
 //! TLS handshakes serve the certificate now in the files (a renewal), and STOPPING=1 on SIGTERM.
-//! The served certificate is read by Python's ssl module.
+//! The served certificate (LDAPS and the portal's HTTPS) is read by Python's ssl module.
 
 use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
@@ -58,7 +58,7 @@ fn systemd_notify_and_certificate_reload_on_sighup() {
     let sock = UnixDatagram::bind(&notify).expect("notify socket");
     sock.set_read_timeout(Some(Duration::from_secs(60)))
         .expect("timeout");
-    let (ldap, ldaps) = (free_port(), free_port());
+    let (ldap, ldaps, portal) = (free_port(), free_port(), free_port());
     let child = Command::new(env!("CARGO_BIN_EXE_ccdir"))
         .args(["serve", "--data-dir"])
         .arg(tmp.path().join("data"))
@@ -73,6 +73,8 @@ fn systemd_notify_and_certificate_reload_on_sighup() {
             "load_sample=false",
             "--set",
             "password.argon2_memory_kib=256",
+            "--set",
+            &format!("listen.portal=\"127.0.0.1:{portal}\""),
         ])
         .env("NOTIFY_SOCKET", &notify)
         .stdout(Stdio::null())
@@ -81,6 +83,8 @@ fn systemd_notify_and_certificate_reload_on_sighup() {
         .expect("start ccdir serve");
     assert!(next(&sock).contains("READY=1"));
     assert_eq!(served(ldaps), body(&cert_a));
+    // The portal serves the same certificate (docs/portal.md).
+    assert_eq!(served(portal), body(&cert_a));
 
     // A renewal: new files, SIGHUP.
     std::fs::write(&cert, &cert_b).expect("write");
@@ -96,6 +100,11 @@ fn systemd_notify_and_certificate_reload_on_sighup() {
     assert!(next(&sock).contains("RELOADING=1"));
     assert!(next(&sock).contains("READY=1"));
     assert_eq!(served(ldaps), body(&cert_b));
+    assert_eq!(
+        served(portal),
+        body(&cert_b),
+        "the portal's certificate is reloaded too"
+    );
 
     // A broken renewal leaves the certificate in use.
     std::fs::write(&key, "not a key").expect("write");
