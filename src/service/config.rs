@@ -1100,6 +1100,23 @@ mod tests {
     }
 
     #[test]
+    fn portal_settings_are_checked() {
+        let mut c = Config::default();
+        c.listen.portal = Some("0.0.0.0:8443".into());
+        c.validate().unwrap();
+        c.listen.portal = Some("portal".into());
+        assert!(c.validate().unwrap_err().contains("listen.portal"));
+        let mut c = Config::default();
+        c.portal.session_idle_secs = c.portal.session_max_secs + 1;
+        assert!(c.validate().is_err());
+        c.portal.session_idle_secs = 0;
+        assert!(c.validate().is_err());
+        let c = Config::from_toml("[portal]\nmax_sessions = 5\n").unwrap();
+        assert_eq!(c.portal.max_sessions, 5);
+        assert!(Config::from_toml("[portal]\nsessions = 5\n").is_err());
+    }
+
+    #[test]
     fn example_config_parses() {
         let text = include_str!("../../ccdir.example.toml");
         let c = Config::from_toml(text).unwrap();

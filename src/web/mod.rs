@@ -1,6 +1,6 @@
 //! HTTP beside LDAP: the metrics listener (`[listen] metrics`, off by default) with
 //! `/metrics` (Prometheus text), `/healthz` (the process answers) and `/readyz` (the store
-//! answers a read). The portal (issue 18) will join it here.
+//! answers a read). The registry portal is src/portal/ (HTTPS, its own listener).
 
 pub(crate) mod metrics;
 
