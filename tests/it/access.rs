@@ -560,7 +560,7 @@ fn membership_changes_take_effect_at_once() {
 }
 
 /// A client CA and a client certificate it signed: (CA PEM, certificate DER, key DER).
-fn client_pki() -> (String, Vec<u8>, Vec<u8>) {
+pub(crate) fn client_pki() -> (String, Vec<u8>, Vec<u8>) {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
     let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
     ca.distinguished_name

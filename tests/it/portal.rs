@@ -489,6 +489,18 @@ fn portal_cctld_page_search_and_vcards() {
     // The ccTLD in other forms, and a missing one.
     assert_eq!(b.get("/cctld/.BR").status, StatusCode::OK);
     assert_eq!(b.get("/cctld/zz").status, StatusCode::NOT_FOUND);
+    // An IDN ccTLD by its Unicode form, in the page, the search and the URL.
+    let mut c = s.admin();
+    let u: HashSet<&str> = ["бр"].into_iter().collect();
+    c.modify(&reg("pt"), vec![Mod::Replace("cctldULabel", u)])
+        .expect("modify")
+        .success()
+        .expect("U-label");
+    let r = b.get("/cctld/%D0%B1%D1%80");
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("<h1>.pt (.бр)"), "{}", r.body);
+    let r = b.get("/?q=.%D0%B1%D1%80");
+    assert!(r.body.contains("href=\"/cctld/pt\""), "{}", r.body);
 
     // Search by ccTLD, by name, by number.
     let r = b.get("/?q=br");
@@ -772,4 +784,118 @@ fn portal_https_listener() {
     let mut buf = Vec::new();
     let _ = plain.read_to_end(&mut buf);
     assert!(!String::from_utf8_lossy(&buf).contains("HTTP/1.1 200"));
+}
+
+/// A rustls client trusting the server's CA, with a client certificate.
+fn client_with_cert(s: &TestServer, cert: Vec<u8>, key: Vec<u8>) -> Arc<rustls::ClientConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(s.ca_file()).expect("ca") {
+        roots.add(c.expect("ca cert")).expect("add");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_client_auth_cert(
+                vec![CertificateDer::from(cert)],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
+            )
+            .expect("client auth"),
+    )
+}
+
+#[test]
+fn portal_client_certificate_login() {
+    let (ca_pem, cert, key) = crate::access::client_pki();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ca_file = tmp.path().join("client-ca.pem");
+    std::fs::write(&ca_file, ca_pem).expect("write");
+    let s = portal_directory(move |c| {
+        c.tls.client_ca = Some(ca_file);
+        c.listen.portal = Some("127.0.0.1:0".into());
+    });
+    let bob = person("bob", "br");
+    let mut admin = s.admin();
+    let certs: HashSet<&[u8]> = [cert.as_slice()].into_iter().collect();
+    admin
+        .modify(
+            &bob,
+            vec![Mod::Add("userCertificate;binary".as_bytes(), certs)],
+        )
+        .expect("modify")
+        .success()
+        .expect("certificate");
+    let addr = s.server().portal_addr.expect("portal");
+    let host = format!("localhost:{}", addr.port());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let empty = || http_body_util::Full::new(axum::body::Bytes::new());
+    let login = |tls: Arc<rustls::ClientConfig>| {
+        let (page, _) = rt.block_on(https(
+            addr,
+            tls.clone(),
+            Request::get("/login")
+                .header(header::HOST, &host)
+                .body(empty())
+                .expect("req"),
+        ));
+        let cookie = page
+            .set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with("__Host-ccdir-login="))
+            .expect("login cookie");
+        let cookie = cookie.split(';').next().expect("pair").to_string();
+        let offered = page.body.contains("action=\"/login/certificate\"");
+        let form = serde_urlencoded::to_string([("csrf", csrf_of(&page.body))]).expect("form");
+        let (r, _) = rt.block_on(https(
+            addr,
+            tls,
+            Request::post("/login/certificate")
+                .header(header::HOST, &host)
+                .header(header::ORIGIN, format!("https://{host}"))
+                .header(header::COOKIE, &cookie)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(http_body_util::Full::new(form.into()))
+                .expect("req"),
+        ));
+        (offered, r)
+    };
+    // With the certificate: offered, and logged in as the entry that holds it.
+    let (offered, r) = login(client_with_cert(&s, cert, key));
+    assert!(offered, "the login page offers the certificate");
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let session = r
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("__Host-ccdir="))
+        .expect("session cookie");
+    let session = session.split(';').next().expect("pair").to_string();
+    let (home, _) = rt.block_on(https(
+        addr,
+        s.tls_config(),
+        Request::get("/")
+            .header(header::HOST, &host)
+            .header(header::COOKIE, &session)
+            .body(empty())
+            .expect("req"),
+    ));
+    assert!(
+        home.body.contains("Logged in as <strong>bob</strong>"),
+        "{}",
+        home.body
+    );
+    // Without one: not offered, and refused.
+    let (offered, r) = login(s.tls_config());
+    assert!(!offered);
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(!r
+        .set_cookies()
+        .iter()
+        .any(|c| c.starts_with("__Host-ccdir=")));
 }

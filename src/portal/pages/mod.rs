@@ -22,6 +22,16 @@ pub(crate) fn tld_of(text: &str) -> Option<String> {
     (!t.is_empty() && t.len() <= 253 && !t.contains(['/', '\\'])).then_some(t)
 }
 
+/// The filter item for a ccTLD: an ASCII one is the A-label (`associatedDomain`, indexed), any
+/// other the Unicode form (`cctldULabel`). One item, so an index narrows the search.
+pub(crate) fn by_tld(tld: &str) -> LdapFilter {
+    if tld.is_ascii() {
+        eq("associatedDomain", tld)
+    } else {
+        eq("cctldULabel", tld)
+    }
+}
+
 /// One registry, by its ccTLD (A-label or Unicode form), with the contacts below it, as the
 /// person may read them; None when there is none the person may see (absent and unreadable
 /// alike).
@@ -32,24 +42,12 @@ pub(crate) fn registry(reader: &Reader<'_>, tld: &str) -> Result<Option<Roster>,
     let Some(base) = reader.dir().registries() else {
         return Ok(None);
     };
-    let filter = LdapFilter::And(vec![
-        eq("objectClass", "cctldRegistry"),
-        LdapFilter::Or(vec![eq("associatedDomain", &tld), eq("cctldULabel", &tld)]),
-    ]);
-    let found = match reader.search(base.display(), LdapSearchScope::OneLevel, filter, &["*"], 2) {
+    let filter = LdapFilter::And(vec![eq("objectClass", "cctldRegistry"), by_tld(&tld)]);
+    let found = match reader.search(base.display(), LdapSearchScope::OneLevel, filter, &["*"], 1) {
         Ok(f) => f,
         Err(e) => return none_if_not_found(e),
     };
-    // Two registries for one string (an A-label and another's U-label): the A-label wins.
-    let reg = found
-        .entries
-        .iter()
-        .find(|e| {
-            e.first_str("associatedDomain")
-                .is_some_and(|d| d.eq_ignore_ascii_case(&tld))
-        })
-        .or(found.entries.first());
-    let Some(reg) = reg.cloned() else {
+    let Some(reg) = found.entries.into_iter().next() else {
         return Ok(None);
     };
     let contacts = match reader.search(

@@ -73,8 +73,7 @@ fn run(reader: &Reader<'_>, q: &str) -> Result<Hits, PortalError> {
     } else {
         let mut any = vec![contains("o", q)];
         if let Some(tld) = super::tld_of(q) {
-            any.push(eq("associatedDomain", &tld));
-            any.push(eq("cctldULabel", &tld));
+            any.push(super::by_tld(&tld));
         }
         let found = search(LdapFilter::And(vec![
             eq("objectClass", "cctldRegistry"),
