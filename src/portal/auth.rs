@@ -75,11 +75,22 @@ fn to_login(parts: &Parts) -> Response {
         .map(|p| p.as_str())
         .unwrap_or("/");
     let next = local_path(here);
-    if next == "/" {
-        return Redirect::to("/login").into_response();
+    let to = if next == "/" {
+        "/login".to_string()
+    } else {
+        let q = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+        format!("/login?{q}")
+    };
+    // htmx would follow a redirect and put the login page into a part of the page: it is told
+    // to load the login page instead.
+    if parts.headers.contains_key("hx-request") {
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        if let Ok(v) = HeaderValue::from_str(&to) {
+            r.headers_mut().insert("hx-redirect", v);
+        }
+        return r;
     }
-    let q = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
-    Redirect::to(&format!("/login?{q}")).into_response()
+    Redirect::to(&to).into_response()
 }
 
 impl FromRequestParts<Portal> for User {
@@ -484,4 +495,26 @@ pub(crate) async fn logout(
         r.headers_mut().append(header::SET_COOKIE, c);
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn a_login_goes_back_only_to_this_portal() {
+        assert_eq!(local_path("/cctld/br"), "/cctld/br");
+        assert_eq!(local_path("/?q=br"), "/?q=br");
+        for bad in [
+            "",
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "/a\nb",
+        ] {
+            assert_eq!(local_path(bad), "/", "{bad:?}");
+        }
+        assert_eq!(local_path(&format!("/{}", "a".repeat(600))), "/");
+    }
 }

@@ -228,13 +228,29 @@ fn assert_security_headers(h: &HeaderMap) {
 
 #[test]
 fn portal_login_sessions_and_logout() {
-    let s = portal_directory(|_| {});
+    let audit = tempfile::tempdir().expect("tmp");
+    let audit_file = audit.path().join("audit.log");
+    let f = audit_file.clone();
+    let s = portal_directory(move |c| c.audit.output = f.display().to_string());
     let mut b = Browser::new(&s);
     // Not logged in: every page leads to the login page, which comes back.
     let r = b.get("/cctld/br");
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.location(), "/login?next=%2Fcctld%2Fbr");
     assert_security_headers(&r.headers);
+    // htmx is told to load the login page rather than put it into the page.
+    let r = b.send(
+        Request::get("/?q=br")
+            .header(header::HOST, HOST)
+            .header("hx-request", "true")
+            .body(Body::empty())
+            .expect("request"),
+    );
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        r.headers.get("hx-redirect").expect("hx-redirect"),
+        "/login?next=%2F%3Fq%3Dbr"
+    );
     let r = b.get("/login");
     assert_eq!(r.status, StatusCode::OK);
     assert_security_headers(&r.headers);
@@ -270,6 +286,32 @@ fn portal_login_sessions_and_logout() {
     }
     assert!(!set.contains("Domain"), "{set}");
     let first = b.cookie("__Host-ccdir").expect("session").clone();
+    // The audit log has both attempts as binds, with the browser's address.
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&audit_file)
+        .expect("audit log")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .filter(|v: &serde_json::Value| v["op"] == "bind" && v["peer"] == "127.0.0.1:40000")
+        .collect();
+    let results: Vec<(String, i64)> = lines
+        .iter()
+        .map(|v| {
+            (
+                v["target"].as_str().unwrap_or("").to_string(),
+                v["result"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        vec![
+            (bob.clone(), 49),
+            (person("nobody", "br"), 49),
+            (bob.clone(), 0)
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(lines[2]["bound"], bob.as_str());
     assert_ne!(first, planted);
     assert_eq!(first.len(), 43, "256 bits in base64url");
     assert!(
@@ -771,6 +813,18 @@ fn portal_https_listener() {
     ));
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("Incident response .br"));
+    // A keep-alive connection left open does not hold up the shutdown: an idle connection
+    // closes at once.
+    let idle = rt.block_on(async {
+        let mut cfg = (*tls).clone();
+        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
+        tokio_rustls::TlsConnector::from(Arc::new(cfg))
+            .connect(name, tcp)
+            .await
+            .expect("TLS handshake")
+    });
     // Plain HTTP on the portal's port gets no page.
     let plain = std::net::TcpStream::connect(addr).expect("connect");
     use std::io::{Read, Write};
@@ -784,6 +838,18 @@ fn portal_https_listener() {
     let mut buf = Vec::new();
     let _ = plain.read_to_end(&mut buf);
     assert!(!String::from_utf8_lossy(&buf).contains("HTTP/1.1 200"));
+    let started = std::time::Instant::now();
+    drop(s.stop());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "listener closed"
+    );
+    drop(idle);
 }
 
 /// A rustls client trusting the server's CA, with a client certificate.
