@@ -321,7 +321,8 @@ fn portal_login_sessions_and_logout() {
     let home = b.get("/");
     assert_eq!(home.status, StatusCode::OK);
     assert!(
-        home.body.contains("Logged in as <strong>bob</strong>"),
+        home.body
+            .contains("Logged in as <strong><bdi>bob</bdi></strong>"),
         "{}",
         home.body
     );
@@ -515,7 +516,7 @@ fn portal_cctld_page_search_and_vcards() {
     // The 24/7 contact point first, then the people.
     let point = body.find("24/7 contact point").expect("point");
     let team_at = body.find("Incident response .br").expect("team");
-    let ana = body.find(">ana</h2>").expect("ana");
+    let ana = body.find("<bdi>ana</bdi></h2>").expect("ana");
     assert!(point < team_at && team_at < ana, "{body}");
     assert!(body.contains("href=\"tel:+55-11-2345-6729\""), "{body}");
     assert!(body.contains("href=\"mailto:csirt@nic-br.example\""));
@@ -540,7 +541,7 @@ fn portal_cctld_page_search_and_vcards() {
         .expect("U-label");
     let r = b.get("/cctld/%D0%B1%D1%80");
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert!(r.body.contains("<h1>.pt (.бр)"), "{}", r.body);
+    assert!(r.body.contains("<h1><bdi>.pt (.бр)</bdi>"), "{}", r.body);
     let r = b.get("/?q=.%D0%B1%D1%80");
     assert!(r.body.contains("href=\"/cctld/pt\""), "{}", r.body);
 
@@ -662,6 +663,11 @@ fn portal_shows_hostile_values_escaped() {
     );
     assert!(body.contains("&#34;&#39;&#62;&#60;img src=x onerror=alert(1)&#62;"));
     assert!(body.contains(rtl), "RTL marks kept as text");
+    // ... and isolated, so they cannot turn the text around them.
+    assert!(
+        body.contains("<bdi>&#60;script&#62;alert(1)&#60;/script&#62;</bdi></h2>"),
+        "{body}"
+    );
     assert!(body.contains(&"L".repeat(4000)), "long value shown whole");
     assert!(body.contains("javascript:alert(1) click me") || body.contains("click me"));
     // In the search page's own echo of the query too.
@@ -952,7 +958,8 @@ fn portal_client_certificate_login() {
             .expect("req"),
     ));
     assert!(
-        home.body.contains("Logged in as <strong>bob</strong>"),
+        home.body
+            .contains("Logged in as <strong><bdi>bob</bdi></strong>"),
         "{}",
         home.body
     );
