@@ -348,7 +348,14 @@ fn check(p: &Portal, peer: &Peer, how: How<'_>) -> Result<Outcome, PortalError> 
                     StatusCode::FORBIDDEN,
                     "Your certificate names no account of the directory.".into(),
                 ),
-                _ => Outcome::Refused(StatusCode::OK, "Wrong name or password.".into()),
+                LdapResultCode::InvalidCredentials
+                | LdapResultCode::InvalidDNSyntax
+                | LdapResultCode::NoSuchObject
+                | LdapResultCode::NamingViolation => {
+                    Outcome::Refused(StatusCode::OK, "Wrong name or password.".into())
+                }
+                // The store failed (internal error), or the like: not the person's mistake.
+                _ => return Err(PortalError::Internal(e.message)),
             })
         }
     }

@@ -269,6 +269,15 @@ fn portal_login_sessions_and_logout() {
     // An unknown name: the same answer.
     let r = b.login(&person("nobody", "br"), PW);
     assert!(r.body.contains("Wrong name or password"), "{}", r.body);
+    for name in ["not a DN", "nobody@nowhere.example", "x=y,,"] {
+        let r = b.login(name, PW);
+        assert_eq!(r.status, StatusCode::OK, "{name}");
+        assert!(
+            r.body.contains("Wrong name or password"),
+            "{name}: {}",
+            r.body
+        );
+    }
 
     // A cookie planted before the login (session fixation) is not taken over.
     let planted = "A".repeat(43);
@@ -307,11 +316,14 @@ fn portal_login_sessions_and_logout() {
         vec![
             (bob.clone(), 49),
             (person("nobody", "br"), 49),
+            ("not a DN".to_string(), 34),
+            ("nobody@nowhere.example".to_string(), 49),
+            ("x=y,,".to_string(), 34),
             (bob.clone(), 0)
         ],
         "{lines:?}"
     );
-    assert_eq!(lines[2]["bound"], bob.as_str());
+    assert_eq!(lines[5]["bound"], bob.as_str());
     assert_ne!(first, planted);
     assert_eq!(first.len(), 43, "256 bits in base64url");
     assert!(
