@@ -158,7 +158,12 @@ fn serve_creates_the_directory_and_stops_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "exit status {status:?}");
-    let rest: Vec<String> = rx.try_iter().collect();
+    // The reader thread may not have passed on the last lines yet: take lines until it ends
+    // (the pipe closed with the process), not only those already sent.
+    let mut rest: Vec<String> = Vec::new();
+    while let Ok(l) = rx.recv_timeout(Duration::from_secs(10)) {
+        rest.push(l);
+    }
     assert!(
         rest.iter().any(|l| l.contains("server stopped")),
         "{}",
