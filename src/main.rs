@@ -570,6 +570,44 @@ fn import(a: ImportArgs) -> Result<(), String> {
 
 fn export(a: ExportArgs) -> Result<(), String> {
     let c = a.config.load()?;
+    // From the data directory, streamed to the file: at millions of entries the LDIF is
+    // never held in memory whole.
+    if let Some(dir) = offline_dir(&c, &a.live)? {
+        let n = match a.output.as_ref() {
+            Some(p) => {
+                let f = std::fs::File::create(p)
+                    .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+                let mut w = std::io::BufWriter::new(f);
+                let n = ccdir::tools::import::export(
+                    &dir,
+                    &mut w,
+                    a.base.as_deref(),
+                    !a.no_operational,
+                )?;
+                w.flush()
+                    .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+                n
+            }
+            None => {
+                let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+                let r = ccdir::tools::import::export(
+                    &dir,
+                    &mut w,
+                    a.base.as_deref(),
+                    !a.no_operational,
+                )
+                .and_then(|n| w.flush().map(|_| n).map_err(|e| e.to_string()));
+                match r {
+                    Ok(n) => n,
+                    // The reader left (`ccdir export | head`): nothing more to say.
+                    Err(e) if e.contains("Broken pipe") => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        eprintln!("exported {n} entries");
+        return Ok(());
+    }
     let req = ToolRequest::Export {
         base: a.base.clone(),
         operational: !a.no_operational,
@@ -644,13 +682,8 @@ fn run_tool(
     req: &ToolRequest,
     as_dn: Option<&str>,
 ) -> Result<ccdir::tools::run::ToolOutput, String> {
-    let remote = live.remote();
-    if !remote.given() {
-        match open_offline(c) {
-            Ok(dir) => return ccdir::tools::run::run(&dir, req, as_dn),
-            Err(e) if e.contains("in use by another ccdir process") => {}
-            Err(e) => return Err(e),
-        }
+    if let Some(dir) = offline_dir(c, live)? {
+        return ccdir::tools::run::run(&dir, req, as_dn);
     }
     if as_dn.is_some() {
         return Err(
@@ -659,9 +692,22 @@ fn run_tool(
                 .into(),
         );
     }
-    let r = ccdir::app::live::Remote::new(c, &remote)?;
+    let r = ccdir::app::live::Remote::new(c, &live.remote())?;
     eprintln!("asking the running server at {} as {}", r.url, r.bind_dn);
     r.run(req)
+}
+
+/// The data directory, when a tool is to read it itself: no --url, --bind-dn or
+/// --password-file, and no server holding it (None: ask the running server).
+fn offline_dir(c: &Config, live: &LiveArgs) -> Result<Option<ccdir::service::Directory>, String> {
+    if live.remote().given() {
+        return Ok(None);
+    }
+    match open_offline(c) {
+        Ok(dir) => Ok(Some(dir)),
+        Err(e) if e.contains("in use by another ccdir process") => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 fn parse_time(t: Option<&str>) -> Result<time::OffsetDateTime, String> {
     match t {
