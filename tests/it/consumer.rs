@@ -150,3 +150,49 @@ fn a_chain_of_three_converges() {
     converge(&a, &b, Duration::from_secs(20), "B after the changes");
     converge(&a, &c, Duration::from_secs(20), "C after the changes");
 }
+
+/// Every site may run the same configuration: a consumer with reminders enabled leaves the
+/// mailing to its provider (one reminder per contact, not one per site), and says so in its
+/// log, naming the provider.
+#[test]
+fn a_consumer_sends_no_reminders() {
+    let log = server_log();
+    let p = provider();
+    let relay_port = crate::postfix::free_port();
+    let rules = ccdir::Config::from_toml(RULES).expect("rules").access;
+    let pw = p.data.join("replicator-password-reminders");
+    std::fs::write(&pw, format!("{REPLICATOR_PW}\n")).expect("password file");
+    let (url, ca) = (p.ldap_url(), p.ca_file());
+    let c = TestServer::start_with(move |c| {
+        c.access = rules;
+        c.replication.server_id = 7;
+        c.replication.consumer = Some(Consumer {
+            provider: url.clone(),
+            ca_file: Some(ca),
+            bind_dn: REPLICATOR.into(),
+            password_file: pw,
+            mode: SyncMode::RefreshAndPersist,
+            retry_secs: vec![1],
+            ..Default::default()
+        });
+        c.reminders.enabled = true;
+        c.reminders.relay = "127.0.0.1".into();
+        c.reminders.port = relay_port;
+        c.reminders.check_interval_secs = 1;
+        c.reminders.from = "ccdir@cctld-ir.example".into();
+    });
+    converge(
+        &p,
+        &c,
+        Duration::from_secs(60),
+        "the consumer's first refresh",
+    );
+    let lines = log.lines_with(
+        "reminders enabled but not sent here: this server follows a provider",
+        Duration::from_secs(10),
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(&p.ldap_url())),
+        "{lines:#?}"
+    );
+}
