@@ -413,6 +413,16 @@ fn plan(cookie: &Cookie, ctx: &CsnSet, snap: &ReadSnap) -> Result<Plan, LdapErro
     if known.is_empty() {
         return Ok(Plan::Present);
     }
+    // The consumer holds changes of a server id that this provider has not got: it followed a
+    // provider that was further along (a failover to a consumer that lagged). Its entries'
+    // CSNs then say nothing about whether they equal ours, so the present phase would leave
+    // its newer versions in place: every entry goes in full, and it drops the rest.
+    if known
+        .iter()
+        .any(|c| ctx.get(c.sid()).is_some_and(|ours| *c > ours))
+    {
+        return Ok(Plan::Full);
+    }
     if ctx.iter().all(|c| cookie.csn(c.sid()) == Some(c)) {
         return Ok(Plan::Unchanged);
     }
