@@ -37,3 +37,4 @@ mod scripts;
 mod service;
 mod slapd_provider;
 mod smime;
+mod spf_dkim;
