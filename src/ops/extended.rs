@@ -32,7 +32,7 @@ pub(crate) fn live_tool(
     s: &Session,
     req: &LdapExtendedRequest,
 ) -> Result<LdapExtendedResponse, LdapError> {
-    use crate::tools::run::{run, ToolRequest};
+    use crate::tools::run::{run_live, ToolRequest};
     let Some(dn) = s.identity.dn() else {
         return Err(LdapError::insufficient_access(
             "the live tools need a bound identity",
@@ -61,8 +61,14 @@ pub(crate) fn live_tool(
             ));
         }
     }
+    if tool.needs_monitor() && !root && !crate::ops::search::monitor::readable(dir, &s.identity)? {
+        return Err(LdapError::insufficient_access(
+            "replication status: only those who may read cn=Monitor (the directory's \
+             administrators, the monitoring group) may ask for it",
+        ));
+    }
     let as_dn = if root { None } else { Some(dn.display()) };
-    let out = run(dir, &tool, as_dn).map_err(LdapError::unwilling)?;
+    let out = run_live(dir, &tool, as_dn).map_err(LdapError::unwilling)?;
     let json = serde_json::to_string(&out).map_err(|e| LdapError::other(e.to_string()))?;
     Ok(LdapExtendedResponse::new_success(
         Some(OID_LIVE_TOOL),
