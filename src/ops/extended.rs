@@ -16,9 +16,9 @@ use ldap3_proto::proto::{
 
 pub(crate) const OID_STARTTLS: &str = "1.3.6.1.4.1.1466.20037";
 
-/// ccdir's live tools (reports, roster, export, check, backup from the running server): the
-/// request value is a JSON [`crate::tools::run::ToolRequest`], the response value the JSON
-/// [`crate::tools::run::ToolOutput`].
+/// ccdir's live tools (reports, roster, export, check, backup, replication status from the
+/// running server): the request value is a JSON [`crate::tools::run::ToolRequest`], the
+/// response value the JSON [`crate::tools::run::ToolOutput`].
 pub const OID_LIVE_TOOL: &str = "2.25.58891398913136867481710290032079796433.3.1";
 
 pub(crate) const SUPPORTED: &[&str] =
@@ -26,7 +26,8 @@ pub(crate) const SUPPORTED: &[&str] =
 
 /// Run a reading tool in the server, on one snapshot, as the bound identity sees the directory;
 /// the tools that read everything (export, check, backup) only for the directory's
-/// administrators (the admin DN, or manage access to the naming context).
+/// administrators (the admin DN, or manage access to the naming context); replication status
+/// only for those who may read cn=Monitor.
 pub(crate) fn live_tool(
     dir: &Directory,
     s: &Session,
