@@ -520,7 +520,7 @@ fn readyz_waits_for_the_first_refresh_and_a_lag_within_the_bound() {
     let relay = Relay::start(p.ldap_addr(), 64 * 1024);
     let c = consumer_with(&p, relay.url(), |c, k| {
         c.listen.metrics = Some("127.0.0.1:0".into());
-        k.timeout_secs = 3;
+        k.timeout_secs = 4;
         k.ready_max_lag_secs = Some(2);
     });
     let base = format!(
@@ -528,16 +528,27 @@ fn readyz_waits_for_the_first_refresh_and_a_lag_within_the_bound() {
         c.server().metrics_addr.expect("metrics listener")
     );
     let status = || c.server().directory().consumer_status();
-    // During the first refresh, held half-way: not ready.
+    // During the first refresh, held half-way: not ready, and /readyz says so (the answer
+    // names the phase it was given in).
     wait_for(
         Duration::from_secs(30),
         "the first refresh under way",
-        || status().phase == "refresh" && status().applied == 0,
+        || status().phase == "refresh",
     );
-    let (code, body) = crate::metrics::get(&base, "/readyz");
-    assert_eq!(code, 503, "{body}");
-    assert!(body.contains("first refresh"), "{body}");
-    assert_eq!(status().phase, "refresh", "held in the refresh throughout");
+    let mut seen = Vec::new();
+    wait_for(
+        Duration::from_secs(30),
+        "/readyz 503 during the refresh",
+        || {
+            let (code, body) = crate::metrics::get(&base, "/readyz");
+            seen.push((code, body.trim().to_string()));
+            code == 503 && body.contains("first refresh") && body.contains("(phase refresh)")
+        },
+    );
+    assert!(
+        seen.iter().all(|(code, _)| *code == 503),
+        "never ready before the first refresh: {seen:?}"
+    );
     assert!(!status().refreshed);
     // The held refresh times out; the next connection passes: ready.
     wait_for(
@@ -547,7 +558,7 @@ fn readyz_waits_for_the_first_refresh_and_a_lag_within_the_bound() {
     );
     let s = status();
     assert!(s.refreshed && s.phase == "persist", "{s:?}");
-    assert_eq!(s.reconnects, 1, "{s:?}");
+    assert!(s.reconnects >= 1, "the held connection failed: {s:?}");
     assert!(s.last_error.is_none(), "cleared by the new search: {s:?}");
 
     // The provider falls silent: the keep-alive goes unanswered, the consumer retries, the
@@ -572,4 +583,5 @@ fn readyz_waits_for_the_first_refresh_and_a_lag_within_the_bound() {
     });
     let s = status();
     assert!(s.phase == "persist" && s.reconnects >= 2, "{s:?}");
+    drop(relay);
 }
