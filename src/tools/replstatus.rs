@@ -9,7 +9,6 @@
 //! One `key: value` per line, so scripts can pick a line; the live lines follow the stored ones.
 
 use crate::core::clock::generalized_time;
-use crate::repl::consumer::stored_cookie;
 use crate::service::consumer::unix_secs;
 use crate::service::Directory;
 use crate::store::View;
@@ -17,14 +16,12 @@ use crate::store::View;
 /// Role, server id, provider, the stored cookie and contextCSN.
 pub fn stored(dir: &Directory) -> Result<String, String> {
     let promoted = dir.promoted.load(std::sync::atomic::Ordering::Acquire);
-    let cookie = stored_cookie(&dir.store)
+    let snap = dir.store.read().map_err(|e| e.to_string())?;
+    let cookie = snap
+        .meta_value(crate::store::tables::META_SYNC_COOKIE)
         .map_err(|e| e.to_string())?
         .map(|c| String::from_utf8_lossy(&c).into_owned());
-    let context = dir
-        .store
-        .read()
-        .and_then(|r| r.context_csn())
-        .map_err(|e| e.to_string())?;
+    let context = snap.context_csn().map_err(|e| e.to_string())?;
     let role = match (&dir.config.replication.consumer, promoted) {
         (Some(_), false) => "consumer",
         (Some(_), true) => "provider (promoted; [replication.consumer] is ignored)",
