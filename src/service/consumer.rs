@@ -54,7 +54,7 @@ pub struct ConsumerStatus {
     pub last_csn: Option<String>,
     /// Seconds from the provider's CSN time of the last change to its commit here.
     pub delay_secs: Option<f64>,
-    /// The last error (connection, bind, search, apply), cleared by a successful refresh.
+    /// The last error (connection, bind, search, apply), cleared when a sync search starts.
     pub last_error: Option<String>,
     /// Changes applied since the server started (entries added, changed, renamed, deleted).
     pub applied: u64,
