@@ -120,9 +120,18 @@ struct RemindersArgs {
 
 #[derive(Subcommand)]
 enum ReplicationCommand {
-    /// The consumer's state from the data directory (server stopped, or a copy of its data
-    /// dir): provider, role, sync cookie, contextCSN.
-    Status(ConfigArgs),
+    /// Role, provider, sync cookie and contextCSN from the data directory (server stopped);
+    /// from the running server also its phase, lag, last contact, counters and the consumers
+    /// it serves (as the administrator, or an identity that may read cn=Monitor).
+    Status(StatusArgs),
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    live: LiveArgs,
 }
 
 #[derive(Subcommand)]
@@ -434,10 +443,9 @@ fn main() -> ExitCode {
         Command::Reminders(a) => reminders(a),
         Command::RosterMail(a) => roster_mail(a),
         Command::ListKeys(a) => list_keys(a),
-        Command::Replication(ReplicationCommand::Status(a)) => a.load().and_then(|c| {
-            let dir = open_offline(&c)?;
-            print!("{}", ccdir::app::consumer::status_text(&dir)?);
-            Ok(())
+        Command::Replication(ReplicationCommand::Status(a)) => a.config.load().and_then(|c| {
+            let out = run_tool(&c, &a.live, &ToolRequest::ReplicationStatus {}, None)?;
+            write_out(None, &out.text)
         }),
         Command::Promote(a) => a.load().and_then(|c| {
             let dir = open_offline(&c)?;

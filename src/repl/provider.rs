@@ -69,6 +69,8 @@ pub(crate) trait SyncOut {
     fn send(&mut self, op: LdapOp, ctrls: Vec<LdapControl>) -> bool;
     /// Write out what is queued (each persist step ends with it); false when the client is gone.
     fn flush(&mut self) -> bool;
+    /// The refresh is sent: the persistent phase begins (for cn=Monitor).
+    fn persisting(&mut self) {}
 }
 
 /// How a sync search ended.
@@ -396,6 +398,7 @@ pub(crate) fn sync_search(
     }
     drop(acl);
     drop(snap);
+    out.persisting();
     persist(&sc, cookie.rid, last_seq + 1, cancel, out)
 }
 

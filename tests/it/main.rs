@@ -29,6 +29,7 @@ mod postfix;
 mod protocol;
 mod references;
 mod reminders;
+mod repl_monitor;
 mod replication;
 mod roster;
 mod roster_mail;
