@@ -15,6 +15,7 @@ mod controls;
 mod faults;
 mod freshness;
 mod gnupg;
+mod help;
 mod history;
 mod interop;
 mod ldif_io;
