@@ -33,11 +33,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (defaults: ldap://127.0.0.1:3389 with StartTLS, ldaps://127.0.0.1:6636, data in ./ccdir-data).
-    Serve(ConfigArgs),
+    Serve(ServeArgs),
     /// Print an argon2id hash ({ARGON2}...) of a password read from standard input, for configs and LDIF.
     HashPassword(ConfigArgs),
     /// Validate the configuration without starting.
-    CheckConfig(ConfigArgs),
+    CheckConfig(ServeArgs),
     /// Load LDIF files into the data directory (server stopped). All or nothing unless --continue.
     Import(ImportArgs),
     /// Write the directory (or a subtree) as LDIF from one consistent snapshot (from the data
@@ -81,13 +81,13 @@ enum Command {
     /// Make a consumer the writer (server stopped): it stops following its provider and
     /// accepts client writes, with its own server id (docs/operations/replication.md,
     /// "Promoting a consumer").
-    Promote(ConfigArgs),
+    Promote(DataArgs),
 }
 
 #[derive(Args)]
 struct ListKeysArgs {
     #[command(flatten)]
-    config: ConfigArgs,
+    config: DataArgs,
     /// Only what this identity may read (a DN; "" for anonymous). Default: everything.
     #[arg(long = "as")]
     as_dn: Option<String>,
@@ -105,7 +105,9 @@ struct ListKeysArgs {
 #[group(id = "mode", required = true, multiple = false)]
 struct RemindersArgs {
     #[command(flatten)]
-    config: ConfigArgs,
+    config: DataArgs,
+    #[command(flatten)]
+    log: LogArgs,
     /// Print what would be sent (recipients, subject, body); send and record nothing.
     #[arg(long, group = "mode")]
     dry_run: bool,
@@ -120,9 +122,18 @@ struct RemindersArgs {
 
 #[derive(Subcommand)]
 enum ReplicationCommand {
-    /// The consumer's state from the data directory (server stopped, or a copy of its data
-    /// dir): provider, role, sync cookie, contextCSN.
-    Status(ConfigArgs),
+    /// Role, provider, sync cookie and contextCSN from the data directory (server stopped);
+    /// from the running server also its phase, lag, last contact, counters and the consumers
+    /// it serves (as the administrator, or an identity that may read cn=Monitor).
+    Status(StatusArgs),
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    config: DataArgs,
+    #[command(flatten)]
+    live: LiveArgs,
 }
 
 #[derive(Subcommand)]
@@ -135,7 +146,7 @@ enum ReportCommand {
 #[derive(Args)]
 struct VerifyArgs {
     #[command(flatten)]
-    config: ConfigArgs,
+    config: DataArgs,
     /// How the contact was verified: voice, email, fax, chat or letter.
     #[arg(long)]
     method: String,
@@ -199,7 +210,7 @@ impl LiveArgs {
 #[derive(Args)]
 struct BackupArgs {
     #[command(flatten)]
-    config: ConfigArgs,
+    config: DataArgs,
     #[command(flatten)]
     live: LiveArgs,
     /// Directory for the backup file (ccdir-backup-<time>.ldif).
@@ -209,7 +220,7 @@ struct BackupArgs {
 #[derive(Args)]
 struct RestoreArgs {
     #[command(flatten)]
-    config: ConfigArgs,
+    config: DataArgs,
     /// The backup file (from ccdir backup).
     file: PathBuf,
 }
@@ -217,7 +228,7 @@ struct RestoreArgs {
 #[derive(Args)]
 struct OverdueArgs {
     #[command(flatten)]
-    config: ConfigArgs,
+    config: DataArgs,
     #[command(flatten)]
     live: LiveArgs,
     /// The report as of this time (Generalized Time, e.g. 20261123000000Z; default now).
@@ -240,7 +251,7 @@ struct OverdueArgs {
 #[derive(Args)]
 struct CheckArgs {
     #[command(flatten)]
-    config: ConfigArgs,
+    config: DataArgs,
     #[command(flatten)]
     live: LiveArgs,
     /// text or json.
@@ -254,7 +265,7 @@ struct CheckArgs {
 #[derive(Args)]
 struct RosterArgs {
     #[command(flatten)]
-    config: ConfigArgs,
+    config: DataArgs,
     #[command(flatten)]
     live: LiveArgs,
     /// vcard, csv or html.
@@ -278,7 +289,7 @@ struct RosterArgs {
 #[derive(Args)]
 struct ImportArgs {
     #[command(flatten)]
-    config: ConfigArgs,
+    config: DataArgs,
     /// Keep going past bad records and list them (default: import nothing if any record is bad).
     #[arg(long = "continue")]
     continue_on_error: bool,
@@ -296,7 +307,7 @@ struct ImportArgs {
 #[derive(Args)]
 struct ExportArgs {
     #[command(flatten)]
-    config: ConfigArgs,
+    config: DataArgs,
     #[command(flatten)]
     live: LiveArgs,
     /// Export only this subtree.
@@ -330,17 +341,108 @@ struct GenSampleArgs {
     output: Option<PathBuf>,
 }
 
+/// The configuration file and `--set`: every command that reads the configuration.
 #[derive(Args, Clone)]
 struct ConfigArgs {
     /// TOML configuration file (see ccdir.example.toml).
     #[arg(long, short = 'c')]
     config: Option<PathBuf>,
+    /// Set any configuration key, e.g. --set limits.size_limit=1000 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+impl ConfigArgs {
+    /// The file (or the defaults), then the command's own flags, then `--set`; validated.
+    fn load_with(
+        &self,
+        flags: impl FnOnce(&mut Config) -> Result<(), String>,
+    ) -> Result<Config, String> {
+        let mut c = match &self.config {
+            Some(p) => Config::from_file(p)?,
+            None => Config::default(),
+        };
+        flags(&mut c)?;
+        let c = c.with_overrides(&self.set)?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn load(&self) -> Result<Config, String> {
+        self.load_with(|_| Ok(()))
+    }
+}
+
+/// The configuration and the directory it names: the commands that open the data directory.
+#[derive(Args, Clone)]
+struct DataArgs {
+    #[command(flatten)]
+    file: ConfigArgs,
     /// Data directory.
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Naming context, e.g. dc=cctld-ir,dc=example.
     #[arg(long)]
     suffix: Option<String>,
+}
+
+impl DataArgs {
+    fn apply(&self, c: &mut Config) {
+        if let Some(d) = &self.data_dir {
+            c.data_dir = d.clone();
+        }
+        if let Some(s) = &self.suffix {
+            c.suffix = s.clone();
+        }
+    }
+
+    fn load_with(
+        &self,
+        flags: impl FnOnce(&mut Config) -> Result<(), String>,
+    ) -> Result<Config, String> {
+        self.file.load_with(|c| {
+            self.apply(c);
+            flags(c)
+        })
+    }
+
+    fn load(&self) -> Result<Config, String> {
+        self.load_with(|_| Ok(()))
+    }
+}
+
+/// The log line format and filter: the commands that log (the server, and the mail senders).
+#[derive(Args, Clone)]
+struct LogArgs {
+    /// Log format: human or json.
+    #[arg(long)]
+    log_format: Option<String>,
+    /// Log level filter, e.g. info or ccdir=debug.
+    #[arg(long)]
+    log_level: Option<String>,
+}
+
+impl LogArgs {
+    fn apply(&self, c: &mut Config) -> Result<(), String> {
+        if let Some(f) = &self.log_format {
+            c.log.format = match f.as_str() {
+                "human" => LogFormat::Human,
+                "json" => LogFormat::Json,
+                other => return Err(format!("--log-format {other}: expected human or json")),
+            };
+        }
+        if let Some(l) = &self.log_level {
+            c.log.level = l.clone();
+        }
+        Ok(())
+    }
+}
+
+/// What only the server uses: its listeners, its certificate, its log.
+#[derive(Args, Clone)]
+struct ServeArgs {
+    #[command(flatten)]
+    data: DataArgs,
     /// Plain LDAP listen address (repeatable), e.g. 127.0.0.1:3389.
     #[arg(long = "ldap-listen")]
     ldap_listen: Vec<String>,
@@ -353,54 +455,27 @@ struct ConfigArgs {
     /// PEM private key (with --tls-cert).
     #[arg(long)]
     tls_key: Option<PathBuf>,
-    /// Log format: human or json.
-    #[arg(long)]
-    log_format: Option<String>,
-    /// Log level filter, e.g. info or ccdir=debug.
-    #[arg(long)]
-    log_level: Option<String>,
-    /// Set any configuration key, e.g. --set limits.size_limit=1000 (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    log: LogArgs,
 }
 
-impl ConfigArgs {
+impl ServeArgs {
     fn load(&self) -> Result<Config, String> {
-        let mut c = match &self.config {
-            Some(p) => Config::from_file(p)?,
-            None => Config::default(),
-        };
-        if let Some(d) = &self.data_dir {
-            c.data_dir = d.clone();
-        }
-        if let Some(s) = &self.suffix {
-            c.suffix = s.clone();
-        }
-        if !self.ldap_listen.is_empty() {
-            c.listen.ldap = self.ldap_listen.clone();
-        }
-        if !self.ldaps_listen.is_empty() {
-            c.listen.ldaps = self.ldaps_listen.clone();
-        }
-        if let Some(p) = &self.tls_cert {
-            c.tls.cert = Some(p.clone());
-        }
-        if let Some(p) = &self.tls_key {
-            c.tls.key = Some(p.clone());
-        }
-        if let Some(f) = &self.log_format {
-            c.log.format = match f.as_str() {
-                "human" => LogFormat::Human,
-                "json" => LogFormat::Json,
-                other => return Err(format!("--log-format {other}: expected human or json")),
-            };
-        }
-        if let Some(l) = &self.log_level {
-            c.log.level = l.clone();
-        }
-        let c = c.with_overrides(&self.set)?;
-        c.validate()?;
-        Ok(c)
+        self.data.load_with(|c| {
+            if !self.ldap_listen.is_empty() {
+                c.listen.ldap = self.ldap_listen.clone();
+            }
+            if !self.ldaps_listen.is_empty() {
+                c.listen.ldaps = self.ldaps_listen.clone();
+            }
+            if let Some(p) = &self.tls_cert {
+                c.tls.cert = Some(p.clone());
+            }
+            if let Some(p) = &self.tls_key {
+                c.tls.key = Some(p.clone());
+            }
+            self.log.apply(c)
+        })
     }
 }
 
@@ -434,10 +509,9 @@ fn main() -> ExitCode {
         Command::Reminders(a) => reminders(a),
         Command::RosterMail(a) => roster_mail(a),
         Command::ListKeys(a) => list_keys(a),
-        Command::Replication(ReplicationCommand::Status(a)) => a.load().and_then(|c| {
-            let dir = open_offline(&c)?;
-            print!("{}", ccdir::app::consumer::status_text(&dir)?);
-            Ok(())
+        Command::Replication(ReplicationCommand::Status(a)) => a.config.load().and_then(|c| {
+            let out = run_tool(&c, &a.live, &ToolRequest::ReplicationStatus {}, None)?;
+            write_out(None, &out.text)
         }),
         Command::Promote(a) => a.load().and_then(|c| {
             let dir = open_offline(&c)?;
@@ -570,6 +644,44 @@ fn import(a: ImportArgs) -> Result<(), String> {
 
 fn export(a: ExportArgs) -> Result<(), String> {
     let c = a.config.load()?;
+    // From the data directory, streamed to the file: at millions of entries the LDIF is
+    // never held in memory whole.
+    if let Some(dir) = offline_dir(&c, &a.live)? {
+        let n = match a.output.as_ref() {
+            Some(p) => {
+                let f = std::fs::File::create(p)
+                    .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+                let mut w = std::io::BufWriter::new(f);
+                let n = ccdir::tools::import::export(
+                    &dir,
+                    &mut w,
+                    a.base.as_deref(),
+                    !a.no_operational,
+                )?;
+                w.flush()
+                    .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+                n
+            }
+            None => {
+                let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+                let r = ccdir::tools::import::export(
+                    &dir,
+                    &mut w,
+                    a.base.as_deref(),
+                    !a.no_operational,
+                )
+                .and_then(|n| w.flush().map(|_| n).map_err(|e| e.to_string()));
+                match r {
+                    Ok(n) => n,
+                    // The reader left (`ccdir export | head`): nothing more to say.
+                    Err(e) if e.contains("Broken pipe") => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        eprintln!("exported {n} entries");
+        return Ok(());
+    }
     let req = ToolRequest::Export {
         base: a.base.clone(),
         operational: !a.no_operational,
@@ -644,13 +756,8 @@ fn run_tool(
     req: &ToolRequest,
     as_dn: Option<&str>,
 ) -> Result<ccdir::tools::run::ToolOutput, String> {
-    let remote = live.remote();
-    if !remote.given() {
-        match open_offline(c) {
-            Ok(dir) => return ccdir::tools::run::run(&dir, req, as_dn),
-            Err(e) if e.contains("in use by another ccdir process") => {}
-            Err(e) => return Err(e),
-        }
+    if let Some(dir) = offline_dir(c, live)? {
+        return ccdir::tools::run::run(&dir, req, as_dn);
     }
     if as_dn.is_some() {
         return Err(
@@ -659,9 +766,22 @@ fn run_tool(
                 .into(),
         );
     }
-    let r = ccdir::app::live::Remote::new(c, &remote)?;
+    let r = ccdir::app::live::Remote::new(c, &live.remote())?;
     eprintln!("asking the running server at {} as {}", r.url, r.bind_dn);
     r.run(req)
+}
+
+/// The data directory, when a tool is to read it itself: no --url, --bind-dn or
+/// --password-file, and no server holding it (None: ask the running server).
+fn offline_dir(c: &Config, live: &LiveArgs) -> Result<Option<ccdir::service::Directory>, String> {
+    if live.remote().given() {
+        return Ok(None);
+    }
+    match open_offline(c) {
+        Ok(dir) => Ok(Some(dir)),
+        Err(e) if e.contains("in use by another ccdir process") => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 fn parse_time(t: Option<&str>) -> Result<time::OffsetDateTime, String> {
     match t {
@@ -741,7 +861,7 @@ fn report_overdue(a: OverdueArgs) -> Result<(), String> {
     write_out(a.output.as_ref(), &out.text)
 }
 fn reminders(a: RemindersArgs) -> Result<(), String> {
-    let c = a.config.load()?;
+    let c = a.config.load_with(|c| a.log.apply(c))?;
     if a.send && !c.reminders.enabled {
         return Err(
             "reminders are not enabled (reminders.enabled = true, with relay and from)".into(),
@@ -789,7 +909,7 @@ fn reminders(a: RemindersArgs) -> Result<(), String> {
 
 fn roster_mail(a: RemindersArgs) -> Result<(), String> {
     use ccdir::tools::rostermail;
-    let c = a.config.load()?;
+    let c = a.config.load_with(|c| a.log.apply(c))?;
     if a.send && !c.roster_mail.enabled {
         return Err(
             "the roster mail is not enabled (roster_mail.enabled = true, with gpg_home, \

@@ -13,6 +13,7 @@
 use crate::repl::consumer::{self as applier, Applier, Msg, Stop};
 use crate::repl::syncinfo::{self, SyncInfo};
 use crate::service::config::{Consumer, SyncMode};
+use crate::service::consumer as status;
 use crate::service::Directory;
 use ldap3::asn1::{StructureTag, TagClass, PL};
 use ldap3::controls::{MakeCritical, RawControl, RefreshMode, SyncRequest};
@@ -42,46 +43,30 @@ pub(crate) fn spawn(dir: &Arc<Directory>, shutdown: &CancellationToken, tracker:
         .unwrap_or_default();
     dir.consumer.update(|s| {
         s.provider = c.provider.clone();
-        s.phase = "connecting".into();
+        s.mode = mode_name(c.mode).into();
+        s.search_base = c
+            .search_base
+            .clone()
+            .unwrap_or_else(|| dir.config.suffix.clone());
+        s.rid = c.rid;
+        s.phase = status::CONNECTING.into();
         s.cookie = cookie;
     });
     tracing::info!(provider = %c.provider, mode = ?c.mode, "replication consumer started");
     tracker.spawn(task(dir.clone(), c, shutdown.clone()));
 }
 
-/// `ccdir replication status` from the data directory: role, provider, cookie, contextCSN.
-pub fn status_text(dir: &Directory) -> Result<String, String> {
-    use crate::store::View;
-    let promoted = dir.promoted.load(std::sync::atomic::Ordering::Acquire);
-    let cookie = applier::stored_cookie(&dir.store)
-        .map_err(|e| e.to_string())?
-        .map(|c| String::from_utf8_lossy(&c).into_owned());
-    let context = dir
-        .store
-        .read()
-        .and_then(|r| r.context_csn())
-        .map_err(|e| e.to_string())?;
-    let role = match (&dir.config.replication.consumer, promoted) {
-        (Some(_), false) => "consumer",
-        (Some(_), true) => "provider (promoted; [replication.consumer] is ignored)",
-        (None, true) => "provider (promoted)",
-        (None, false) => "provider",
-    };
-    let mut out = format!(
-        "role: {role}\nserver_id: {:03x}\n",
-        dir.config.replication.server_id
-    );
-    if let Some(c) = &dir.config.replication.consumer {
-        out.push_str(&format!("provider: {}\nmode: {:?}\n", c.provider, c.mode));
+/// The mode as RFC 4533 and slapd's `type=` name it.
+pub(crate) fn mode_name(m: SyncMode) -> &'static str {
+    match m {
+        SyncMode::RefreshOnly => "refreshOnly",
+        SyncMode::RefreshAndPersist => "refreshAndPersist",
     }
-    out.push_str(&format!(
-        "cookie: {}\ncontextCSN: {}\n",
-        cookie
-            .as_deref()
-            .unwrap_or("(none: the next refresh is a full one)"),
-        context.to_text()
-    ));
-    Ok(out)
+}
+
+/// Unix seconds now, by the directory's clock.
+fn now(dir: &Directory) -> f64 {
+    status::unix_secs(dir.clock.now())
 }
 
 /// `ccdir promote`: mark the data directory as the writer.
@@ -118,7 +103,8 @@ async fn task(dir: Arc<Directory>, c: Consumer, shutdown: CancellationToken) {
         let wait = match r {
             Ok(Next::Poll) => {
                 failures = 0;
-                dir.consumer.update(|s| s.phase = "idle".into());
+                let next = now(&dir) as u64 + c.interval_secs;
+                dir.consumer.update(|s| s.polled(next));
                 Duration::from_secs(c.interval_secs)
             }
             Ok(Next::Reload) => {
@@ -139,10 +125,8 @@ async fn task(dir: Arc<Directory>, c: Consumer, shutdown: CancellationToken) {
                 failures += 1;
                 tracing::warn!(provider = %c.provider, error = %e, retry_in_secs = wait,
                     "replication: no connection to the provider");
-                dir.consumer.update(|s| {
-                    s.phase = "retry".into();
-                    s.last_error = Some(e);
-                });
+                let next = now(&dir) as u64 + wait;
+                dir.consumer.update(|s| s.failed(e, next));
                 Duration::from_secs(wait)
             }
         };
@@ -151,7 +135,11 @@ async fn task(dir: Arc<Directory>, c: Consumer, shutdown: CancellationToken) {
             _ = tokio::time::sleep(wait) => {}
         }
     }
-    dir.consumer.update(|s| s.phase = "stopped".into());
+    dir.consumer.update(|s| {
+        s.phase = status::STOPPED.into();
+        s.caught_up = false;
+        s.next_connect = None;
+    });
 }
 
 fn tls(c: &Consumer) -> Result<Arc<rustls::ClientConfig>, String> {
@@ -186,8 +174,8 @@ fn tls(c: &Consumer) -> Result<Arc<rustls::ClientConfig>, String> {
 }
 
 fn contact(dir: &Directory) {
-    let now = dir.clock.now().unix_timestamp().max(0) as u64;
-    dir.consumer.update(|s| s.last_contact = Some(now));
+    let now = now(dir);
+    dir.consumer.update(|s| s.contact(now));
 }
 
 /// One connection: bind, one sync search, its messages applied. Ok when a refreshOnly search
@@ -210,7 +198,7 @@ async fn session(dir: &Arc<Directory>, c: &Consumer) -> Result<Next, String> {
         .set_config(tls(c)?)
         .set_starttls(plain && c.starttls)
         .set_conn_timeout(timeout);
-    dir.consumer.update(|s| s.phase = "connecting".into());
+    dir.consumer.update(|s| s.phase = status::CONNECTING.into());
     let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &c.provider)
         .await
         .map_err(|e| format!("cannot reach {}: {e}", c.provider))?;
@@ -228,7 +216,8 @@ async fn session(dir: &Arc<Directory>, c: &Consumer) -> Result<Next, String> {
     }
     let stored = applier::stored_cookie(&dir.store).map_err(|e| e.to_string())?;
     let cookie = stored.unwrap_or_else(|| format!("rid={:03}", c.rid).into_bytes());
-    let full = !String::from_utf8_lossy(&cookie).contains("csn=");
+    let cookie_text = String::from_utf8_lossy(&cookie).into_owned();
+    let full = !cookie_text.contains("csn=");
     let mode = match c.mode {
         SyncMode::RefreshOnly => RefreshMode::RefreshOnly,
         SyncMode::RefreshAndPersist => RefreshMode::RefreshAndPersist,
@@ -251,16 +240,14 @@ async fn session(dir: &Arc<Directory>, c: &Consumer) -> Result<Next, String> {
         .parse_dn(&c.bind_dn)
         .map_err(|e| format!("replication.consumer.bind_dn: {}", e.message))?;
     let mut probe = ldap.clone();
+    let sent = now(dir);
     let mut stream = ldap
         .with_controls(vec![ctrl])
         .streaming_search(&base, Scope::Subtree, &c.filter, vec!["*", "+"])
         .await
         .map_err(|e| format!("sync search: {e}"))?;
+    dir.consumer.update(|s| s.search_sent(sent, cookie_text));
     contact(dir);
-    dir.consumer.update(|s| {
-        s.phase = "refresh".into();
-        s.last_error = None;
-    });
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(1024);
     let d = dir.clone();
     let worker =

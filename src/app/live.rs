@@ -1,5 +1,5 @@
-//! The client side of the live tools: `ccdir report overdue`, `roster`, `export`, `check` and
-//! `backup` against a running server, over LDAPS (or LDAP with StartTLS, never in clear) as a
+//! The client side of the live tools: `ccdir report overdue`, `roster`, `export`, `check`,
+//! `backup` and `replication status` against a running server, over LDAPS (or LDAP with StartTLS, never in clear) as a
 //! bound identity, through the live-tool extended operation (ops/extended.rs). The server runs
 //! the same code as the offline command, on one snapshot, as that identity sees the directory.
 //!

@@ -16,6 +16,13 @@ pub(crate) fn spawn(dir: &Arc<Directory>, shutdown: &CancellationToken, tracker:
     if !c.enabled {
         return;
     }
+    // Every site may carry the same configuration: only the writer mails, or each contact
+    // would get one reminder per site.
+    if let Some((provider, _)) = dir.write_referral() {
+        tracing::info!(%provider,
+            "reminders enabled but not sent here: this server follows a provider, which sends them");
+        return;
+    }
     if c.starttls == StartTls::None {
         tracing::warn!(relay = %c.relay, port = c.port,
             "reminders.starttls = none: reminders cross the network unencrypted");

@@ -36,6 +36,12 @@ pub(crate) fn spawn(
     let Some(signer) = signer else {
         return;
     };
+    // As reminders: only the writer mails the roster.
+    if let Some((provider, _)) = dir.write_referral() {
+        tracing::info!(%provider,
+            "roster mail enabled but not sent here: this server follows a provider, which sends it");
+        return;
+    }
     let c = &dir.config.roster_mail;
     if dir.config.reminders.starttls == StartTls::None {
         tracing::warn!(relay = %dir.config.reminders.relay,

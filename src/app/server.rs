@@ -126,6 +126,7 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
         config: config.clone(),
         stats: Default::default(),
         consumer: Default::default(),
+        provider: Default::default(),
         promoted: std::sync::atomic::AtomicBool::new(promoted),
     })
 }

@@ -16,9 +16,9 @@ use ldap3_proto::proto::{
 
 pub(crate) const OID_STARTTLS: &str = "1.3.6.1.4.1.1466.20037";
 
-/// ccdir's live tools (reports, roster, export, check, backup from the running server): the
-/// request value is a JSON [`crate::tools::run::ToolRequest`], the response value the JSON
-/// [`crate::tools::run::ToolOutput`].
+/// ccdir's live tools (reports, roster, export, check, backup, replication status from the
+/// running server): the request value is a JSON [`crate::tools::run::ToolRequest`], the
+/// response value the JSON [`crate::tools::run::ToolOutput`].
 pub const OID_LIVE_TOOL: &str = "2.25.58891398913136867481710290032079796433.3.1";
 
 pub(crate) const SUPPORTED: &[&str] =
@@ -26,13 +26,14 @@ pub(crate) const SUPPORTED: &[&str] =
 
 /// Run a reading tool in the server, on one snapshot, as the bound identity sees the directory;
 /// the tools that read everything (export, check, backup) only for the directory's
-/// administrators (the admin DN, or manage access to the naming context).
+/// administrators (the admin DN, or manage access to the naming context); replication status
+/// only for those who may read cn=Monitor.
 pub(crate) fn live_tool(
     dir: &Directory,
     s: &Session,
     req: &LdapExtendedRequest,
 ) -> Result<LdapExtendedResponse, LdapError> {
-    use crate::tools::run::{run, ToolRequest};
+    use crate::tools::run::{run_live, ToolRequest};
     let Some(dn) = s.identity.dn() else {
         return Err(LdapError::insufficient_access(
             "the live tools need a bound identity",
@@ -61,8 +62,14 @@ pub(crate) fn live_tool(
             ));
         }
     }
+    if tool.needs_monitor() && !root && !crate::ops::search::monitor::readable(dir, &s.identity)? {
+        return Err(LdapError::insufficient_access(
+            "replication status: only those who may read cn=Monitor (the directory's \
+             administrators, the monitoring group) may ask for it",
+        ));
+    }
     let as_dn = if root { None } else { Some(dn.display()) };
-    let out = run(dir, &tool, as_dn).map_err(LdapError::unwilling)?;
+    let out = run_live(dir, &tool, as_dn).map_err(LdapError::unwilling)?;
     let json = serde_json::to_string(&out).map_err(|e| LdapError::other(e.to_string()))?;
     Ok(LdapExtendedResponse::new_success(
         Some(OID_LIVE_TOOL),

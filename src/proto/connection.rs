@@ -182,10 +182,62 @@ struct SyncSink<'a> {
     flag: &'a AtomicBool,
     batch: &'a mut Vec<LdapMsg>,
     bytes: usize,
+    /// What cn=Monitor shows of this sync search.
+    serving: &'a crate::service::provider::Serving<'a>,
+}
+
+impl SyncSink<'_> {
+    /// Count what a message carries to the consumer, and keep its cookie.
+    fn note(&self, op: &LdapOp, ctrls: &[ldap3_proto::control::LdapControl]) {
+        use crate::repl::syncinfo::{self, SyncInfo};
+        use ldap3_proto::control::LdapControl;
+        use ldap3_proto::proto::LdapIntermediateResponse;
+        match op {
+            LdapOp::SearchResultEntry(_) => {
+                self.serving.sent(1);
+                for c in ctrls {
+                    if let LdapControl::Unknown {
+                        oid,
+                        value: Some(v),
+                        ..
+                    } = c
+                    {
+                        if oid == syncinfo::OID_SYNC_STATE {
+                            if let Ok((_, _, Some(cookie))) = syncinfo::decode_state(v) {
+                                self.serving.cookie(&cookie);
+                            }
+                        }
+                    }
+                }
+            }
+            LdapOp::IntermediateResponse(LdapIntermediateResponse::Raw {
+                value: Some(v), ..
+            }) => match SyncInfo::decode(v) {
+                Ok(SyncInfo::IdSet { uuids, cookie, .. }) => {
+                    self.serving.sent(uuids.len() as u64);
+                    if let Some(c) = cookie {
+                        self.serving.cookie(&c);
+                    }
+                }
+                Ok(SyncInfo::NewCookie(c)) => self.serving.cookie(&c),
+                Ok(
+                    SyncInfo::RefreshDelete {
+                        cookie: Some(c), ..
+                    }
+                    | SyncInfo::RefreshPresent {
+                        cookie: Some(c), ..
+                    },
+                ) => self.serving.cookie(&c),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
 }
 
 impl SyncOut for SyncSink<'_> {
     fn send(&mut self, op: LdapOp, ctrls: Vec<ldap3_proto::control::LdapControl>) -> bool {
+        self.note(&op, &ctrls);
         if let LdapOp::SearchResultEntry(e) = &op {
             self.bytes += e.size();
         }
@@ -204,6 +256,36 @@ impl SyncOut for SyncSink<'_> {
         }
         self.out.push(self.batch.drain(..), self.flag)
     }
+
+    fn persisting(&mut self) {
+        self.serving.persisting();
+    }
+}
+
+/// The record cn=Monitor shows of a sync search while it runs.
+fn serve_sync<'a>(
+    dir: &'a Directory,
+    session: &Session,
+    msgid: i32,
+    req: &ldap3_proto::proto::LdapSearchRequest,
+    rc: &crate::ops::controls::RequestControls,
+    outbox: Option<Arc<Outbox>>,
+) -> crate::service::provider::Serving<'a> {
+    let sync = rc.sync.as_ref();
+    dir.provider.start(crate::service::provider::Start {
+        conn: session.id,
+        msgid,
+        peer: session.peer.to_string(),
+        bound: session.identity.dn_str().to_string(),
+        persist: sync.is_some_and(|s| s.persist),
+        base: req.base.clone(),
+        started: dir.clock.now().unix_timestamp().max(0) as u64,
+        start_cookie: sync
+            .and_then(|s| s.cookie.as_deref())
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .unwrap_or_default(),
+        queued: Box::new(move || outbox.as_ref().map_or(0, |o| o.queued_bytes())),
+    })
 }
 
 /// Serve one accepted TCP connection until the client leaves, errs, idles out or the server stops.
@@ -564,6 +646,9 @@ impl Conn {
                     return Ok(input);
                 };
                 let session = self.session.clone();
+                // A sync search's record shows what waits in the outbox (cn=Monitor).
+                let outbox =
+                    matches!(&controls, Ok(rc) if rc.sync.is_some()).then(|| self.outbox.clone());
                 self.spawn(counted, move |out| {
                     let started = std::time::Instant::now();
                     let mut batch: Vec<LdapMsg> = Vec::new();
@@ -572,12 +657,14 @@ impl Conn {
                     let done = match controls {
                         Err(e) => Some((e.into_result(), vec![])),
                         Ok(rc) if rc.sync.is_some() => {
+                            let serving = serve_sync(&dir, &session, msgid, &req, &rc, outbox);
                             let mut sink = SyncSink {
                                 msgid,
                                 out,
                                 flag: &flag,
                                 batch: &mut batch,
                                 bytes: 0,
+                                serving: &serving,
                             };
                             let sync = rc.sync.as_ref();
                             let r = match sync {

@@ -27,6 +27,7 @@ use crate::core::dn::Dn;
 use crate::core::entry::Entry;
 use crate::core::error::LdapError;
 use crate::core::filter::Filter;
+use crate::service::consumer::unix_secs;
 use crate::service::Directory;
 use crate::store::tables::{META_CONTEXT_CSN, META_PROMOTED, META_SYNC_COOKIE};
 use crate::store::{Store, StoreError, View, WriteCtx};
@@ -206,27 +207,16 @@ impl<'a> Applier<'a> {
                 return e;
             }
             let (applied, csn) = (self.applied, self.last_csn.take());
-            let now = self.dir.clock.now();
+            let now = unix_secs(self.dir.clock.now());
             let cookie = self
                 .cookie
                 .as_ref()
                 .map(|c| String::from_utf8_lossy(c).into_owned());
-            self.dir.consumer.update(|s| {
-                s.applied += applied;
-                if let Some(c) = cookie {
-                    s.cookie = c;
-                }
-                if let Some(csn) = csn {
-                    if let Some(t) = csn_time(&csn) {
-                        let lag = (now - t).as_seconds_f64();
-                        s.lag_secs = Some(lag.max(0.0));
-                    }
-                    s.last_csn = Some(csn);
-                }
-                if !self.refreshing && s.phase == "refresh" {
-                    s.phase = "persist".into();
-                }
-            });
+            let at = csn.as_deref().and_then(csn_time).map(unix_secs);
+            let (refreshing, idle) = (self.refreshing, rx.is_empty());
+            self.dir
+                .consumer
+                .update(|s| s.committed(now, applied, cookie, csn, at, refreshing, idle));
         }
     }
 

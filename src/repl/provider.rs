@@ -69,6 +69,8 @@ pub(crate) trait SyncOut {
     fn send(&mut self, op: LdapOp, ctrls: Vec<LdapControl>) -> bool;
     /// Write out what is queued (each persist step ends with it); false when the client is gone.
     fn flush(&mut self) -> bool;
+    /// The refresh is sent: the persistent phase begins (for cn=Monitor).
+    fn persisting(&mut self) {}
 }
 
 /// How a sync search ended.
@@ -396,6 +398,7 @@ pub(crate) fn sync_search(
     }
     drop(acl);
     drop(snap);
+    out.persisting();
     persist(&sc, cookie.rid, last_seq + 1, cancel, out)
 }
 
@@ -412,6 +415,16 @@ fn plan(cookie: &Cookie, ctx: &CsnSet, snap: &ReadSnap) -> Result<Plan, LdapErro
         .collect();
     if known.is_empty() {
         return Ok(Plan::Present);
+    }
+    // The consumer holds changes of a server id that this provider has not got: it followed a
+    // provider that was further along (a failover to a consumer that lagged). Its entries'
+    // CSNs then say nothing about whether they equal ours, so the present phase would leave
+    // its newer versions in place: every entry goes in full, and it drops the rest.
+    if known
+        .iter()
+        .any(|c| ctx.get(c.sid()).is_some_and(|ours| *c > ours))
+    {
+        return Ok(Plan::Full);
     }
     if ctx.iter().all(|c| cookie.csn(c.sid()) == Some(c)) {
         return Ok(Plan::Unchanged);

@@ -133,6 +133,9 @@ pub struct Consumer {
     /// Client writes get a referral to the provider (true) or unwillingToPerform with the
     /// provider's URL in the message (false).
     pub referrals: bool,
+    /// `/readyz` answers 503 while the replication lag is above this many seconds (none: only
+    /// until the first refresh is in).
+    pub ready_max_lag_secs: Option<u64>,
 }
 
 impl Default for Consumer {
@@ -151,6 +154,7 @@ impl Default for Consumer {
             rid: 1,
             timeout_secs: 30,
             referrals: true,
+            ready_max_lag_secs: None,
         }
     }
 }
@@ -196,6 +200,20 @@ impl Consumer {
         }
         if self.filter.trim().is_empty() {
             return Err("replication.consumer.filter must not be empty".into());
+        }
+        match self.ready_max_lag_secs {
+            Some(0) => {
+                return Err("replication.consumer.ready_max_lag_secs must be 1 or more".into())
+            }
+            // Between two polls the lag grows to the interval: the server would not be ready
+            // for part of every interval.
+            Some(n) if self.mode == SyncMode::RefreshOnly && n <= self.interval_secs => {
+                return Err(format!(
+                    "replication.consumer.ready_max_lag_secs = {n} must be above interval_secs = {} in refreshOnly mode (the lag grows to the interval between polls)",
+                    self.interval_secs
+                ));
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -1114,6 +1132,30 @@ mod tests {
         let c = Config::from_toml("[portal]\nmax_sessions = 5\n").unwrap();
         assert_eq!(c.portal.max_sessions, 5);
         assert!(Config::from_toml("[portal]\nsessions = 5\n").is_err());
+    }
+
+    #[test]
+    fn ready_max_lag_secs_is_above_the_poll_interval() {
+        let base = "[replication.consumer]\nprovider = \"ldaps://a:636\"\nbind_dn = \"cn=r\"\npassword_file = \"/p\"\n";
+        let c = Config::from_toml(&format!("{base}ready_max_lag_secs = 60\n")).unwrap();
+        assert_eq!(
+            c.replication.consumer.as_ref().unwrap().ready_max_lag_secs,
+            Some(60)
+        );
+        c.validate().unwrap();
+        let c = Config::from_toml(&format!("{base}ready_max_lag_secs = 0\n")).unwrap();
+        assert!(c.validate().is_err());
+        let c = Config::from_toml(&format!(
+            "{base}type = \"refreshOnly\"\ninterval_secs = 300\nready_max_lag_secs = 300\n"
+        ))
+        .unwrap();
+        let e = c.validate().unwrap_err();
+        assert!(e.contains("interval_secs"), "{e}");
+        let c = Config::from_toml(&format!(
+            "{base}type = \"refreshOnly\"\ninterval_secs = 300\nready_max_lag_secs = 400\n"
+        ))
+        .unwrap();
+        c.validate().unwrap();
     }
 
     #[test]

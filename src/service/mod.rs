@@ -6,6 +6,7 @@ pub(crate) mod audit;
 pub mod config;
 pub mod consumer;
 pub mod password;
+pub mod provider;
 pub(crate) mod read_log;
 pub(crate) mod stats;
 pub(crate) mod throttle;
@@ -41,6 +42,8 @@ pub struct Directory {
     pub(crate) stats: Arc<stats::Stats>,
     /// The replication consumer's state, when this server follows a provider.
     pub(crate) consumer: consumer::ConsumerState,
+    /// The sync searches served to consumers.
+    pub(crate) provider: provider::ProviderState,
     /// `ccdir promote` marked this data directory as the writer.
     pub(crate) promoted: std::sync::atomic::AtomicBool,
 }
@@ -55,6 +58,22 @@ impl Directory {
     /// The replication consumer's state (empty when this server follows no provider).
     pub fn consumer_status(&self) -> consumer::ConsumerStatus {
         self.consumer.get()
+    }
+
+    /// Is the replication consumer ready to serve (`/readyz`)? Always, when this server
+    /// follows no provider; else once a refresh is in and while the lag is within
+    /// `replication.consumer.ready_max_lag_secs`. Err: why not.
+    pub fn consumer_readiness(&self) -> Result<(), String> {
+        let Some(c) = &self.config.replication.consumer else {
+            return Ok(());
+        };
+        let s = self.consumer.get();
+        if s.provider.is_empty() {
+            // Promoted: not following anyone.
+            return Ok(());
+        }
+        let now = consumer::unix_secs(self.clock.now());
+        s.readiness(now, c.ready_max_lag_secs)
     }
 
     /// The provider client writes are sent to: Some while this server follows a provider

@@ -37,7 +37,7 @@ use redb::{
 };
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use tables::*;
 
 fn rerr<E: Into<redb::Error>>(e: E) -> redb::Error {
@@ -231,15 +231,16 @@ impl Store {
             let txn = self.db.begin_read().map_err(rerr)?;
             Ok(ReadSnap {
                 generation,
-                entries: txn.open_table(ENTRIES).map_err(rerr)?,
-                dn2id: txn.open_table(DN2ID).map_err(rerr)?,
-                id2dn: txn.open_table(ID2DN).map_err(rerr)?,
-                children: txn.open_multimap_table(CHILDREN).map_err(rerr)?,
-                eq: txn.open_table(EQ_INDEX).map_err(rerr)?,
-                sub: txn.open_table(SUB_INDEX).map_err(rerr)?,
-                changelog: txn.open_table(CHANGELOG).map_err(rerr)?,
-                csn_seq: txn.open_table(CSN_SEQ).map_err(rerr)?,
-                meta: txn.open_table(META).map_err(rerr)?,
+                txn,
+                entries: OnceLock::new(),
+                dn2id: OnceLock::new(),
+                id2dn: OnceLock::new(),
+                children: OnceLock::new(),
+                eq: OnceLock::new(),
+                sub: OnceLock::new(),
+                changelog: OnceLock::new(),
+                csn_seq: OnceLock::new(),
+                meta: OnceLock::new(),
             })
         })();
         r.map_err(db("opening a read transaction"))
@@ -423,7 +424,7 @@ impl Store {
     /// True when the store holds no entry.
     pub(crate) fn is_empty(&self) -> Result<bool, StoreError> {
         let r = self.read()?;
-        r.entries.is_empty().map_err(db("reading entries"))
+        r.t_entries()?.is_empty().map_err(db("reading entries"))
     }
 }
 
@@ -477,15 +478,30 @@ fn changed_types(old: &Entry, new: &Entry) -> (Entry, Entry) {
 /// A read-only snapshot of all tables.
 pub struct ReadSnap {
     generation: u64,
-    entries: ReadOnlyTable<u64, &'static [u8]>,
-    dn2id: ReadOnlyTable<&'static [u8], u64>,
-    id2dn: ReadOnlyTable<u64, &'static [u8]>,
-    children: ReadOnlyMultimapTable<u64, u64>,
-    eq: ReadOnlyTable<&'static [u8], &'static [u8]>,
-    sub: ReadOnlyTable<&'static [u8], &'static [u8]>,
-    changelog: ReadOnlyTable<u64, &'static [u8]>,
-    csn_seq: ReadOnlyTable<&'static str, u64>,
-    meta: ReadOnlyTable<&'static str, &'static [u8]>,
+    txn: redb::ReadTransaction,
+    // Opened on first use: opening a table looks it up in redb's table tree (about 2,000
+    // instructions each), and an equality search needs four of these nine.
+    entries: OnceLock<ReadOnlyTable<u64, &'static [u8]>>,
+    dn2id: OnceLock<ReadOnlyTable<&'static [u8], u64>>,
+    id2dn: OnceLock<ReadOnlyTable<u64, &'static [u8]>>,
+    children: OnceLock<ReadOnlyMultimapTable<u64, u64>>,
+    eq: OnceLock<ReadOnlyTable<&'static [u8], &'static [u8]>>,
+    sub: OnceLock<ReadOnlyTable<&'static [u8], &'static [u8]>>,
+    changelog: OnceLock<ReadOnlyTable<u64, &'static [u8]>>,
+    csn_seq: OnceLock<ReadOnlyTable<&'static str, u64>>,
+    meta: OnceLock<ReadOnlyTable<&'static str, &'static [u8]>>,
+}
+
+/// The table in `cell`, opened by `open` the first time.
+fn opened<T>(
+    cell: &OnceLock<T>,
+    open: impl FnOnce() -> Result<T, redb::TableError>,
+) -> Result<&T, StoreError> {
+    if let Some(t) = cell.get() {
+        return Ok(t);
+    }
+    let t = open().map_err(db("opening a table of a read transaction"))?;
+    Ok(cell.get_or_init(|| t))
 }
 
 /// The tables of one write transaction, with the schema and index set that writes need.
@@ -569,7 +585,7 @@ macro_rules! impl_view {
                 self.snapshot_generation()
             }
             fn entry(&self, id: u64) -> Result<Option<Entry>, StoreError> {
-                let v = self.entries.get(id).map_err(db("reading an entry"))?;
+                let v = self.t_entries()?.get(id).map_err(db("reading an entry"))?;
                 match v {
                     None => Ok(None),
                     Some(b) => decode_entry(id, b.value()).map(Some),
@@ -579,17 +595,24 @@ macro_rules! impl_view {
                 self.id_of_key(&dn.store_key())
             }
             fn id_of_key(&self, key: &[u8]) -> Result<Option<u64>, StoreError> {
-                let v = self.dn2id.get(key).map_err(db("reading the DN table"))?;
+                let v = self
+                    .t_dn2id()?
+                    .get(key)
+                    .map_err(db("reading the DN table"))?;
                 Ok(v.map(|g| g.value()))
             }
             fn dn_key(&self, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
-                let v = self.id2dn.get(id).map_err(db("reading the DN table"))?;
+                let v = self
+                    .t_id2dn()?
+                    .get(id)
+                    .map_err(db("reading the DN table"))?;
                 Ok(v.map(|g| g.value().to_vec()))
             }
             fn child_ids(&self, id: u64) -> Result<Vec<u64>, StoreError> {
+                let children = self.t_children()?;
                 let r = (|| -> Result<Vec<u64>, redb::Error> {
                     let mut out = Vec::new();
-                    for v in self.children.get(id)? {
+                    for v in children.get(id)? {
                         out.push(v?.value());
                     }
                     Ok(out)
@@ -597,9 +620,9 @@ macro_rules! impl_view {
                 r.map_err(db("reading children"))
             }
             fn has_children(&self, id: u64) -> Result<bool, StoreError> {
-                let r = (|| -> Result<bool, redb::Error> {
-                    Ok(self.children.get(id)?.next().is_some())
-                })();
+                let children = self.t_children()?;
+                let r =
+                    (|| -> Result<bool, redb::Error> { Ok(children.get(id)?.next().is_some()) })();
                 r.map_err(db("reading children"))
             }
             fn scan_prefix<E: From<StoreError>>(
@@ -610,7 +633,7 @@ macro_rules! impl_view {
             ) -> Result<(), E> {
                 let start: &[u8] = after.unwrap_or(prefix);
                 let range = self
-                    .dn2id
+                    .t_dn2id()?
                     .range::<&[u8]>(start..)
                     .map_err(db("scanning the DN table"))?;
                 for row in range {
@@ -635,7 +658,7 @@ macro_rules! impl_view {
             ) -> Result<Vec<(u64, ChangeRecord)>, StoreError> {
                 let mut out = Vec::new();
                 let range = self
-                    .changelog
+                    .t_changelog()?
                     .range(from..)
                     .map_err(db("reading the changelog"))?;
                 for row in range.take(max) {
@@ -650,16 +673,17 @@ macro_rules! impl_view {
                 Ok(out)
             }
             fn change_bounds(&self) -> Result<Option<(u64, u64)>, StoreError> {
+                let changelog = self.t_changelog()?;
                 let r = (|| -> Result<Option<(u64, u64)>, redb::StorageError> {
-                    let first = self.changelog.first()?.map(|(k, _)| k.value());
-                    let last = self.changelog.last()?.map(|(k, _)| k.value());
+                    let first = changelog.first()?.map(|(k, _)| k.value());
+                    let last = changelog.last()?.map(|(k, _)| k.value());
                     Ok(first.zip(last))
                 })();
                 r.map_err(db("reading the changelog"))
             }
             fn context_csn(&self) -> Result<CsnSet, StoreError> {
                 let v = self
-                    .meta
+                    .t_meta()?
                     .get(META_CONTEXT_CSN)
                     .map_err(db("reading the context CSN"))?;
                 Ok(
@@ -669,20 +693,20 @@ macro_rules! impl_view {
             }
             fn seq_of_csn(&self, csn: &Csn) -> Result<Option<u64>, StoreError> {
                 let v = self
-                    .csn_seq
+                    .t_csn_seq()?
                     .get(csn.as_str())
                     .map_err(db("reading the CSN table"))?;
                 Ok(v.map(|g| g.value()))
             }
             fn entry_count(&self) -> Result<u64, StoreError> {
                 use redb::ReadableTableMetadata;
-                self.entries.len().map_err(db("counting entries"))
+                self.t_entries()?.len().map_err(db("counting entries"))
             }
         }
 
         impl IndexReader for $t {
             fn eq_ids(&self, key: &[u8]) -> Result<Vec<u64>, StoreError> {
-                postings::read(&self.eq, key).map_err(db("reading indexes"))
+                postings::read(self.t_eq()?, key).map_err(db("reading indexes"))
             }
             fn eq_range_ids(
                 &self,
@@ -690,11 +714,11 @@ macro_rules! impl_view {
                 from: &[u8],
                 to: Option<&[u8]>,
             ) -> Result<Vec<u64>, StoreError> {
-                postings::read_range(&self.eq, prefix, from, to, index::MAX_RANGE_IDS)
+                postings::read_range(self.t_eq()?, prefix, from, to, index::MAX_RANGE_IDS)
                     .map_err(db("reading indexes"))
             }
             fn sub_ids(&self, key: &[u8]) -> Result<Vec<u64>, StoreError> {
-                postings::read(&self.sub, key).map_err(db("reading indexes"))
+                postings::read(self.t_sub()?, key).map_err(db("reading indexes"))
             }
         }
     };
@@ -707,19 +731,75 @@ impl ReadSnap {
         Some(self.generation)
     }
 
+    fn t_entries(&self) -> Result<&ReadOnlyTable<u64, &'static [u8]>, StoreError> {
+        opened(&self.entries, || self.txn.open_table(ENTRIES))
+    }
+    fn t_dn2id(&self) -> Result<&ReadOnlyTable<&'static [u8], u64>, StoreError> {
+        opened(&self.dn2id, || self.txn.open_table(DN2ID))
+    }
+    fn t_id2dn(&self) -> Result<&ReadOnlyTable<u64, &'static [u8]>, StoreError> {
+        opened(&self.id2dn, || self.txn.open_table(ID2DN))
+    }
+    fn t_children(&self) -> Result<&ReadOnlyMultimapTable<u64, u64>, StoreError> {
+        opened(&self.children, || self.txn.open_multimap_table(CHILDREN))
+    }
+    fn t_eq(&self) -> Result<&ReadOnlyTable<&'static [u8], &'static [u8]>, StoreError> {
+        opened(&self.eq, || self.txn.open_table(EQ_INDEX))
+    }
+    fn t_sub(&self) -> Result<&ReadOnlyTable<&'static [u8], &'static [u8]>, StoreError> {
+        opened(&self.sub, || self.txn.open_table(SUB_INDEX))
+    }
+    fn t_changelog(&self) -> Result<&ReadOnlyTable<u64, &'static [u8]>, StoreError> {
+        opened(&self.changelog, || self.txn.open_table(CHANGELOG))
+    }
+    fn t_csn_seq(&self) -> Result<&ReadOnlyTable<&'static str, u64>, StoreError> {
+        opened(&self.csn_seq, || self.txn.open_table(CSN_SEQ))
+    }
+    fn t_meta(&self) -> Result<&ReadOnlyTable<&'static str, &'static [u8]>, StoreError> {
+        opened(&self.meta, || self.txn.open_table(META))
+    }
+
     /// A value of the meta table (replication state).
     pub(crate) fn meta_value(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
-            .meta
+            .t_meta()?
             .get(key)
             .map_err(db("reading the meta table"))?
             .map(|v| v.value().to_vec()))
     }
 }
 
-impl WriteCtx<'_> {
+impl<'t> WriteCtx<'t> {
     fn snapshot_generation(&self) -> Option<u64> {
         None
+    }
+
+    fn t_entries(&self) -> Result<&Table<'t, u64, &'static [u8]>, StoreError> {
+        Ok(&self.entries)
+    }
+    fn t_dn2id(&self) -> Result<&Table<'t, &'static [u8], u64>, StoreError> {
+        Ok(&self.dn2id)
+    }
+    fn t_id2dn(&self) -> Result<&Table<'t, u64, &'static [u8]>, StoreError> {
+        Ok(&self.id2dn)
+    }
+    fn t_children(&self) -> Result<&MultimapTable<'t, u64, u64>, StoreError> {
+        Ok(&self.children)
+    }
+    fn t_eq(&self) -> Result<&Table<'t, &'static [u8], &'static [u8]>, StoreError> {
+        Ok(&self.eq)
+    }
+    fn t_sub(&self) -> Result<&Table<'t, &'static [u8], &'static [u8]>, StoreError> {
+        Ok(&self.sub)
+    }
+    fn t_changelog(&self) -> Result<&Table<'t, u64, &'static [u8]>, StoreError> {
+        Ok(&self.changelog)
+    }
+    fn t_csn_seq(&self) -> Result<&Table<'t, &'static str, u64>, StoreError> {
+        Ok(&self.csn_seq)
+    }
+    fn t_meta(&self) -> Result<&Table<'t, &'static str, &'static [u8]>, StoreError> {
+        Ok(&self.meta)
     }
 
     /// Set (Some) or remove (None) a value of the meta table, in this transaction.

@@ -8,6 +8,7 @@ pub mod import;
 pub mod listkeys;
 pub mod offline;
 pub mod reminders;
+pub mod replstatus;
 pub mod report;
 pub mod roster;
 pub mod rostermail;

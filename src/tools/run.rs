@@ -1,5 +1,5 @@
 //! The reading tools as one request — `ccdir report overdue`, `roster`, `export`, `check`,
-//! `backup` — run against a [`Directory`]: by the command on a stopped data directory, or by
+//! `backup`, `replication status` — run against a [`Directory`]: by the command on a stopped data directory, or by
 //! the running server for a bound client (the live-tool extended operation, ops/extended.rs),
 //! so that the same code gives the same output either way and access control decides what a
 //! person gets (docs/operations.md, "Reports and backups from the running server").
@@ -31,6 +31,9 @@ pub enum ToolRequest {
     /// A consistent copy of everything, operational attributes included, read from one
     /// snapshot, with the changelog position it was taken at.
     Backup {},
+    /// `ccdir replication status`: the stored state, and from the running server what it is
+    /// doing (tools/replstatus.rs).
+    ReplicationStatus {},
 }
 
 impl ToolRequest {
@@ -41,6 +44,12 @@ impl ToolRequest {
             self,
             ToolRequest::Export { .. } | ToolRequest::Check { .. } | ToolRequest::Backup {}
         )
+    }
+
+    /// Tools that show what cn=Monitor shows: for those who may read cn=Monitor when run for
+    /// a client.
+    pub fn needs_monitor(&self) -> bool {
+        matches!(self, ToolRequest::ReplicationStatus {})
     }
 }
 
@@ -115,8 +124,25 @@ pub fn run(dir: &Directory, req: &ToolRequest, as_dn: Option<&str>) -> Result<To
                 .map_err(|_| "backup is not UTF-8".to_string())?;
             out.entries = Some(n);
         }
+        ToolRequest::ReplicationStatus {} => out.text = super::replstatus::stored(dir)?,
     }
     Ok(out)
+}
+
+/// Run `req` in the running server: as [`run`], except that `replication status` adds what
+/// the server is doing to what the data directory holds.
+pub fn run_live(
+    dir: &Directory,
+    req: &ToolRequest,
+    as_dn: Option<&str>,
+) -> Result<ToolOutput, String> {
+    match req {
+        ToolRequest::ReplicationStatus {} => Ok(ToolOutput {
+            text: super::replstatus::live(dir)?,
+            ..ToolOutput::default()
+        }),
+        _ => run(dir, req, as_dn),
+    }
 }
 
 #[cfg(test)]

@@ -304,6 +304,8 @@ pub(crate) fn render(dir: &Directory) -> Result<String, String> {
         d.oldest_verification,
     );
 
+    super::repl_metrics::register(&mut r, dir);
+
     let mut out = String::new();
     encode(&mut out, &r).map_err(|e| e.to_string())?;
     Ok(out)

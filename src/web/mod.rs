@@ -1,8 +1,10 @@
 //! HTTP beside LDAP: the metrics listener (`[listen] metrics`, off by default) with
 //! `/metrics` (Prometheus text), `/healthz` (the process answers) and `/readyz` (the store
-//! answers a read). The registry portal is src/portal/ (HTTPS, its own listener).
+//! answers a read; on a replication consumer, also: refreshed, and not lagging too far). The
+//! registry portal is src/portal/ (HTTPS, its own listener).
 
 pub(crate) mod metrics;
+mod repl_metrics;
 
 use crate::service::Directory;
 use axum::extract::State;
@@ -52,14 +54,19 @@ async fn metrics_page(State(dir): State<Arc<Directory>>) -> Response {
     }
 }
 
-/// Ready when the store answers a read.
+/// Ready when the store answers a read and, on a consumer, its first refresh is in and its
+/// lag within `replication.consumer.ready_max_lag_secs`.
 async fn ready(State(dir): State<Arc<Directory>>) -> Response {
-    let ok = tokio::task::spawn_blocking(move || dir.store.read().is_ok())
-        .await
-        .unwrap_or(false);
-    if ok {
-        (StatusCode::OK, "ready\n").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "store not readable\n").into_response()
+    let r = tokio::task::spawn_blocking(move || {
+        if dir.store.read().is_err() {
+            return Err("store not readable".to_string());
+        }
+        dir.consumer_readiness()
+    })
+    .await
+    .unwrap_or_else(|_| Err("readiness check failed".into()));
+    match r {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")).into_response(),
     }
 }

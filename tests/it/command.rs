@@ -396,3 +396,60 @@ fn acknowledged_writes_survive_sigkill() {
         assert!(found.contains(&dn.to_lowercase()), "{dn} lost");
     }
 }
+
+/// `ccdir export | head` and `ccdir report ... | head`: the reader leaves early; the command
+/// ends with status 0 and says nothing about a broken pipe. The offline export streams (it
+/// is still writing when the reader leaves: more than a pipe buffer of LDIF).
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    use std::io::Read;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ldif = tmp.path().join("people.ldif");
+    let base = tmp.path().join("base.ldif");
+    std::fs::write(
+        &base,
+        "dn: dc=cctld-ir,dc=example\nobjectClass: top\nobjectClass: dcObject\n\
+         objectClass: organization\ndc: cctld-ir\no: test\n",
+    )
+    .expect("write");
+    let st = ccdir()
+        .args(["gen-sample", "--count", "3000", "-o"])
+        .arg(&ldif)
+        .status()
+        .expect("gen-sample");
+    assert!(st.success());
+    let data = tmp.path().join("data");
+    let out = ccdir()
+        .args(["import", "-q", "--data-dir"])
+        .arg(&data)
+        .arg(&base)
+        .arg(&ldif)
+        .output()
+        .expect("import");
+    assert!(out.status.success(), "{out:?}");
+    for args in [
+        vec!["export"],
+        vec!["report", "overdue"],
+        vec!["roster", "--format", "csv"],
+    ] {
+        let mut child = ccdir()
+            .args(&args)
+            .arg("--data-dir")
+            .arg(&data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut stdout = child.stdout.take().expect("stdout");
+        let mut first = [0u8; 16];
+        stdout.read_exact(&mut first).ok();
+        drop(stdout);
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
+        assert!(
+            !err.to_lowercase().contains("broken pipe") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -150,3 +150,138 @@ fn a_chain_of_three_converges() {
     converge(&a, &b, Duration::from_secs(20), "B after the changes");
     converge(&a, &c, Duration::from_secs(20), "C after the changes");
 }
+
+/// Every site may run the same configuration: a consumer with reminders enabled leaves the
+/// mailing to its provider (one reminder per contact, not one per site), and says so in its
+/// log, naming the provider.
+#[test]
+fn a_consumer_sends_no_reminders() {
+    let log = server_log();
+    let p = provider();
+    let relay_port = crate::postfix::free_port();
+    let rules = ccdir::Config::from_toml(RULES).expect("rules").access;
+    let pw = p.data.join("replicator-password-reminders");
+    std::fs::write(&pw, format!("{REPLICATOR_PW}\n")).expect("password file");
+    let (url, ca) = (p.ldap_url(), p.ca_file());
+    let c = TestServer::start_with(move |c| {
+        c.access = rules;
+        c.replication.server_id = 7;
+        c.replication.consumer = Some(Consumer {
+            provider: url.clone(),
+            ca_file: Some(ca),
+            bind_dn: REPLICATOR.into(),
+            password_file: pw,
+            mode: SyncMode::RefreshAndPersist,
+            retry_secs: vec![1],
+            ..Default::default()
+        });
+        c.reminders.enabled = true;
+        c.reminders.relay = "127.0.0.1".into();
+        c.reminders.port = relay_port;
+        c.reminders.check_interval_secs = 1;
+        c.reminders.from = "ccdir@cctld-ir.example".into();
+    });
+    converge(
+        &p,
+        &c,
+        Duration::from_secs(60),
+        "the consumer's first refresh",
+    );
+    let lines = log.lines_with(
+        "reminders enabled but not sent here: this server follows a provider",
+        Duration::from_secs(10),
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(&p.ldap_url())),
+        "{lines:#?}"
+    );
+}
+
+/// The promote runbook of docs/operations/three-sites.md: A writes, B and C follow it. B's link
+/// goes down and A takes changes only C receives; then A is lost. B is promoted and C is
+/// re-pointed at B: C comes to B's state (the changes only C had are gone, as B never had
+/// them: C's cookie is newer than B's state for A's server id, so B sends every entry in full
+/// and C drops the rest; with the present phase C kept its newer versions), and B's writes,
+/// with B's own server id, reach C.
+#[test]
+fn three_sites_survive_losing_the_writer() {
+    let a = provider();
+    let pw = a.admin_password();
+    let mut w = a.admin();
+    let b = consumer_of(&a, SyncMode::RefreshAndPersist, 2);
+    let c = consumer_of(&a, SyncMode::RefreshAndPersist, 3);
+    converge(&a, &b, Duration::from_secs(60), "B's first refresh");
+    converge(&a, &c, Duration::from_secs(60), "C's first refresh");
+    changes(&mut w, "a");
+    converge(&a, &b, Duration::from_secs(20), "B after the changes");
+    converge(&a, &c, Duration::from_secs(20), "C after the changes");
+
+    // B's site goes dark; A goes on, and only C gets it; then A is lost.
+    let b_config = b.config.clone();
+    let _b_tmp = b.stop();
+    changes(&mut w, "conly");
+    converge(&a, &c, Duration::from_secs(20), "C alone");
+    drop(w);
+    let _a_tmp = a.stop(); // keeps the replicator's password files
+
+    // B is promoted and starts as the writer.
+    let o = ccdir(&["promote"], &b_config.data_dir);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut bc = b_config;
+    bc.replication.consumer = None;
+    let b = TestServer::start_config(bc);
+    // C is re-pointed at B.
+    let mut cc = c.config.clone();
+    let _c_tmp = c.stop();
+    let consumer = cc.replication.consumer.as_mut().expect("consumer section");
+    consumer.provider = b.ldap_url();
+    consumer.ca_file = Some(b.ca_file());
+    let c = TestServer::start_config(cc);
+
+    let same = |what: &str| {
+        let want = view_of(&b, &pw).expect("B's view");
+        let t = Instant::now();
+        loop {
+            let got = view_of(&c, &pw);
+            if got.as_ref() == Some(&want) {
+                return want;
+            }
+            if t.elapsed() > Duration::from_secs(30) {
+                let detail = got.map_or("no view".into(), |g| difference(&want, &g));
+                panic!(
+                    "{what}: C did not reach B's state within 30s: {detail}\nstatus: {:?}",
+                    c.server().directory().consumer_status()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let v = same("C re-pointed at the promoted B");
+    assert!(
+        !format!("{v:?}").contains("ou=repl-conly"),
+        "the changes only C had are gone"
+    );
+    let mut w = LdapConn::new(&b.ldap_url()).expect("connect");
+    w.simple_bind(&format!("cn=admin,{SUFFIX}"), &pw)
+        .expect("bind")
+        .success()
+        .expect("A's admin on the promoted B");
+    changes(&mut w, "b");
+    let v = same("C after B's writes");
+    assert!(
+        format!("{v:?}").contains("ou=repl-b"),
+        "B's writes reached C"
+    );
+    let (r, _) = w
+        .search(
+            &format!("ou=repl-b,{SUFFIX}"),
+            ldap3::Scope::Base,
+            "(objectClass=*)",
+            vec!["entryCSN"],
+        )
+        .expect("search")
+        .success()
+        .expect("entry");
+    let csn = ldap3::SearchEntry::construct(r[0].clone()).attrs["entryCSN"][0].clone();
+    assert!(csn.ends_with("#002#000000"), "B's own server id: {csn}");
+}

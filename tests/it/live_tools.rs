@@ -58,10 +58,9 @@ fn commands_ask_the_running_server_as_the_admin_or_as_a_bound_identity() {
 
     // Without options: the data directory is in use, so the command asks the server at its
     // configured listener, as the administrator (the generated password file, the generated CA).
-    let o = run(
-        &data,
-        &["roster", "--format", "csv", "--ldaps-listen", &ldaps],
-    );
+    // (The configuration names the listener; here --set stands for the config file.)
+    let listen = format!("listen.ldaps=[\"{ldaps}\"]");
+    let o = run(&data, &["roster", "--format", "csv", "--set", &listen]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("asking the running server"),

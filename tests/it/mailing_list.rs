@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 use std::process::Command;
 
-const LISTS: &str = "lists.cctld-ir.example";
+pub const LISTS: &str = "lists.cctld-ir.example";
 const MAIL_SERVER: &str = "cn=mail-server,dc=cctld-ir,dc=example";
 const MAIL_SERVER_PW: &str = "mail server secret 7";
 
@@ -27,7 +27,7 @@ const MAPS: [&str; 4] = [
 
 /// Install the shipped maps (and the regexp table) in `dir` with the deployment's values filled
 /// in; returns the list map's path.
-fn map_files(s: &TestServer, dir: &Path, for_postfix: bool) -> std::path::PathBuf {
+pub fn map_files(s: &TestServer, dir: &Path, for_postfix: bool) -> std::path::PathBuf {
     for name in MAPS {
         map_file(s, dir, name, for_postfix);
     }
@@ -85,6 +85,44 @@ fn map_file(s: &TestServer, dir: &Path, name: &str, for_postfix: bool) -> std::p
     p
 }
 
+/// The service account the mail server binds as, and its group, as
+/// contrib/postfix/mail-server.ldif has them (added with ldapadd, over StartTLS); returns the
+/// admin's connection.
+pub fn add_mail_server(s: &TestServer) -> LdapConn {
+    let mut admin = s.conn_starttls();
+    admin
+        .simple_bind(ADMIN, &s.admin_password())
+        .expect("bind")
+        .success()
+        .expect("admin bind");
+    let ldif = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contrib/postfix/mail-server.ldif"
+    ))
+    .expect("mail-server.ldif")
+    .replace("CHANGE-ME-AT-ONCE", MAIL_SERVER_PW);
+    let o = s.tool(
+        "ldapadd",
+        &[
+            "-H",
+            &format!("ldap://127.0.0.1:{}", s.ldap_addr().port()),
+            "-o",
+            &format!("TLS_CACERT={}", s.ca_file().display()),
+            "-o",
+            "TLS_REQCERT=demand",
+            "-ZZ",
+            "-x",
+            "-D",
+            ADMIN,
+            "-w",
+            &s.admin_password(),
+        ],
+        Some(&ldif),
+    );
+    assert_eq!(code(&o), 0, "ldapadd: {}", stderr(&o));
+    admin
+}
+
 fn postmap_q(dir: &Path, map: &Path, address: &str) -> BTreeSet<String> {
     let o = Command::new("/usr/sbin/postmap")
         .arg("-c")
@@ -113,7 +151,7 @@ fn postmap_q(dir: &Path, map: &Path, address: &str) -> BTreeSet<String> {
 
 /// What the list should expand to: for each member of the group, the mail of the registry's
 /// contact point (or of the member itself).
-fn expected(c: &mut LdapConn, group: &str) -> BTreeSet<String> {
+pub fn expected(c: &mut LdapConn, group: &str) -> BTreeSet<String> {
     let get = |c: &mut LdapConn, dn: &str, attrs: Vec<&str>| -> Option<SearchEntry> {
         let (rs, _) = c
             .search(dn, Scope::Base, "(objectClass=*)", attrs)
@@ -152,38 +190,7 @@ fn postfix_expands_the_list_from_the_directory() {
         c.load_sample = true;
         c.password.require_tls = true;
     });
-    // The service account and its group, as contrib/postfix/mail-server.ldif has them.
-    let mut admin = s.conn_starttls();
-    admin
-        .simple_bind(ADMIN, &s.admin_password())
-        .expect("bind")
-        .success()
-        .expect("admin bind");
-    let ldif = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/contrib/postfix/mail-server.ldif"
-    ))
-    .expect("mail-server.ldif")
-    .replace("CHANGE-ME-AT-ONCE", MAIL_SERVER_PW);
-    let o = s.tool(
-        "ldapadd",
-        &[
-            "-H",
-            &format!("ldap://127.0.0.1:{}", s.ldap_addr().port()),
-            "-o",
-            &format!("TLS_CACERT={}", s.ca_file().display()),
-            "-o",
-            "TLS_REQCERT=demand",
-            "-ZZ",
-            "-x",
-            "-D",
-            ADMIN,
-            "-w",
-            &s.admin_password(),
-        ],
-        Some(&ldif),
-    );
-    assert_eq!(code(&o), 0, "ldapadd: {}", stderr(&o));
+    let mut admin = add_mail_server(&s);
 
     // The instance's configuration directory (also its queue, data and log), traversable by
     // the postfix user.
@@ -325,8 +332,8 @@ fn postfix_expands_the_list_from_the_directory() {
     );
 }
 
-const DE_TEAM: &str = "security@nic-de.example";
-const FR_TEAM: &str = "security@nic-fr.example";
+pub const DE_TEAM: &str = "security@nic-de.example";
+pub const FR_TEAM: &str = "security@nic-fr.example";
 
 /// Whether `sender` may post, as the restriction class ccdir_list_senders decides it (its three
 /// lookups, with the maps installed in `dir`, queried with postmap).

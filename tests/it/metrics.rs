@@ -1,6 +1,7 @@
 //! The metrics listener: /metrics fetched and parsed by the Prometheus project's own Python
 //! client (python3-prometheus-client, its OpenMetrics parser), the figures cross-checked against
-//! operations the test made and against the directory; /healthz and /readyz.
+//! operations the test made and against the directory; /healthz and /readyz; the replication
+//! figures of a consumer and of its provider (repl_monitor.rs has /readyz of a consumer).
 
 use crate::harness::*;
 use std::collections::BTreeMap;
@@ -23,7 +24,7 @@ for fam in text_string_to_metric_families(text):
 "#;
 
 /// Every sample of /metrics, as `name{labels}` -> value, through the real parser.
-fn scrape(base: &str) -> BTreeMap<String, f64> {
+pub(crate) fn scrape(base: &str) -> BTreeMap<String, f64> {
     let o = Command::new("/usr/bin/python3")
         .args(["-c", PARSE, &format!("{base}/metrics")])
         .output()
@@ -42,10 +43,10 @@ fn scrape(base: &str) -> BTreeMap<String, f64> {
         .collect()
 }
 
-fn get(base: &str, path: &str) -> (u16, String) {
+pub(crate) fn get(base: &str, path: &str) -> (u16, String) {
     let script = "import sys, urllib.request, urllib.error\n\
         try:\n    r = urllib.request.urlopen(sys.argv[1]); print(r.status); print(r.read().decode())\n\
-        except urllib.error.HTTPError as e:\n    print(e.code)";
+        except urllib.error.HTTPError as e:\n    print(e.code); print(e.read().decode())";
     let o = Command::new("/usr/bin/python3")
         .args(["-c", script, &format!("{base}{path}")])
         .output()
@@ -55,7 +56,7 @@ fn get(base: &str, path: &str) -> (u16, String) {
     (code.trim().parse().unwrap_or(0), body.to_string())
 }
 
-fn v(m: &BTreeMap<String, f64>, key: &str) -> f64 {
+pub(crate) fn v(m: &BTreeMap<String, f64>, key: &str) -> f64 {
     *m.get(key).unwrap_or_else(|| {
         panic!(
             "{key} missing; have: {:?}",
@@ -139,8 +140,11 @@ fn metrics_are_prometheus_text_and_count_what_the_test_did() {
     assert!(v(&after, "ccdir_registries{}") > 300.0);
     assert!(v(&after, "ccdir_contacts{}") > 300.0);
     assert!(v(&after, "ccdir_oldest_verification_age_seconds{}") > 0.0);
+}
 
-    // The shipped alert rules and dashboard name only metrics the server exports.
+/// The shipped alert rules and dashboard name only metrics the servers export (one scrape of
+/// a provider and one of its consumer: the replication figures are a consumer's).
+fn contrib_names_exported(scrapes: &[&BTreeMap<String, f64>]) {
     for file in [
         "contrib/prometheus/ccdir-alerts.yml",
         "contrib/grafana/ccdir-dashboard.json",
@@ -165,9 +169,105 @@ fn metrics_are_prometheus_text_and_count_what_the_test_did() {
         assert!(names.len() >= 5, "{file}: {names:?}");
         for n in names {
             assert!(
-                after.keys().any(|k| k.starts_with(&format!("{n}{{"))),
+                scrapes
+                    .iter()
+                    .any(|m| m.keys().any(|k| k.starts_with(&format!("{n}{{")))),
                 "{file} names {n}, which /metrics does not have"
             );
         }
     }
+}
+
+#[test]
+fn metrics_of_a_consumer_and_of_its_provider() {
+    use crate::repl_monitor::{consumer_with, provider_with, wait_for};
+    use std::time::Duration;
+    let p = provider_with(|c| c.listen.metrics = Some("127.0.0.1:0".into()));
+    let c = consumer_with(&p, p.ldap_url(), |c, _| {
+        c.listen.metrics = Some("127.0.0.1:0".into())
+    });
+    let base = |s: &TestServer| format!("http://{}", s.server().metrics_addr.expect("metrics"));
+    let (pb, cb) = (base(&p), base(&c));
+    wait_for(Duration::from_secs(90), "the first refresh", || {
+        let s = c.server().directory().consumer_status();
+        s.refreshed && s.phase == "persist"
+    });
+    let (pm, cm) = (scrape(&pb), scrape(&cb));
+
+    // The consumer's link.
+    assert_eq!(v(&cm, r#"ccdir_replication_phase{phase="persist"}"#), 1.0);
+    for phase in ["connecting", "refresh", "idle", "retrying", "stopped"] {
+        assert_eq!(
+            v(
+                &cm,
+                &format!(r#"ccdir_replication_phase{{phase="{phase}"}}"#)
+            ),
+            0.0
+        );
+    }
+    assert_eq!(
+        v(
+            &cm,
+            &format!(
+                r#"ccdir_replication_provider_info{{mode="refreshAndPersist",provider="{}",search_base="{SUFFIX}"}}"#,
+                p.ldap_url()
+            )
+        ),
+        1.0
+    );
+    assert_eq!(v(&cm, "ccdir_replication_refresh_done{}"), 1.0);
+    assert_eq!(v(&cm, "ccdir_replication_lag_seconds{}"), 0.0);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as f64;
+    let contact = v(&cm, "ccdir_replication_last_contact_timestamp_seconds{}");
+    assert!((now - contact).abs() < 120.0, "{contact} vs {now}");
+    let applied = v(&cm, "ccdir_replication_changes_applied_total{}");
+    assert!(applied > 100.0, "the sample directory: {applied}");
+    assert_eq!(v(&cm, "ccdir_replication_reconnects_total{}"), 0.0);
+    assert_eq!(v(&cm, "ccdir_replication_reloads_total{}"), 0.0);
+    assert_eq!(
+        v(&cm, r#"ccdir_replication_consumers{phase="persist"}"#),
+        0.0
+    );
+    let (code, body) = get(&cb, "/readyz");
+    assert_eq!((code, body.trim()), (200, "ready"));
+
+    // The provider: one consumer in its persistent phase, what it was sent; no link of its own.
+    assert_eq!(
+        v(&pm, r#"ccdir_replication_consumers{phase="persist"}"#),
+        1.0
+    );
+    assert_eq!(
+        v(&pm, r#"ccdir_replication_consumers{phase="refresh"}"#),
+        0.0
+    );
+    let sent = v(&pm, "ccdir_replication_changes_sent_total{}");
+    assert!(sent >= applied, "sent {sent}, applied {applied}");
+    assert!(!pm.keys().any(|k| k.starts_with("ccdir_replication_phase")));
+
+    // Changes on the provider: both counters move.
+    let mut a = p.admin();
+    crate::replication::changes(&mut a, "metrics");
+    let (r, _) = a
+        .search(
+            SUFFIX,
+            ldap3::Scope::Base,
+            "(objectClass=*)",
+            vec!["contextCSN"],
+        )
+        .expect("search")
+        .success()
+        .expect("suffix");
+    let csn = ldap3::SearchEntry::construct(r[0].clone()).attrs["contextCSN"][0].clone();
+    wait_for(Duration::from_secs(20), "the changes applied", || {
+        c.server()
+            .directory()
+            .consumer_status()
+            .cookie
+            .contains(&csn)
+    });
+    let (pm2, cm2) = (scrape(&pb), scrape(&cb));
+    assert!(v(&cm2, "ccdir_replication_changes_applied_total{}") >= applied + 5.0);
+    assert!(v(&pm2, "ccdir_replication_changes_sent_total{}") >= sent + 5.0);
+
+    contrib_names_exported(&[&pm2, &cm2]);
 }

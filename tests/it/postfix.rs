@@ -144,9 +144,18 @@ pub struct Postfix {
 impl Postfix {
     /// Create the queue and data directories, start master and wait for smtpd's greeting.
     pub fn start(dir: &Path, smtpd_port: u16) -> Postfix {
+        Postfix::start_with_resolver(dir, smtpd_port, None)
+    }
+
+    /// `start`, with `resolv_conf` (when given) as the instance's /etc/resolv.conf: master runs
+    /// in a private mount namespace (`unshare --mount`) where that file is bind-mounted over
+    /// /etc/resolv.conf, so the instance's daemons and the commands they spawn (the SPF policy
+    /// service) ask the test's DNS server; the system's file is not touched.
+    pub fn start_with_resolver(dir: &Path, smtpd_port: u16, resolv_conf: Option<&Path>) -> Postfix {
         use std::os::unix::process::CommandExt;
         let q = dir.join("queue");
-        std::fs::create_dir(&q).expect("queue dir");
+        // It may exist already (a milter socket directory inside the chroot).
+        std::fs::create_dir_all(&q).expect("queue dir");
         set_owner_mode(&q, Some("root"), Some("root"), 0o755);
         for sub in [
             "active", "bounce", "corrupt", "defer", "deferred", "flush", "hold", "incoming",
@@ -167,7 +176,20 @@ impl Postfix {
         );
         std::fs::create_dir(dir.join("data")).expect("data dir");
         set_owner_mode(&dir.join("data"), Some("postfix"), None, 0o700);
-        let master = Command::new(MASTER)
+        let mut cmd = match resolv_conf {
+            None => Command::new(MASTER),
+            Some(conf) => {
+                // unshare and sh exec, so the child's pid is master's.
+                let mut c = Command::new("unshare");
+                c.args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+                    .arg("mount --bind \"$1\" /etc/resolv.conf && shift && exec \"$@\"")
+                    .arg("sh")
+                    .arg(conf)
+                    .arg(MASTER);
+                c
+            }
+        };
+        let master = cmd
             .arg("-c")
             .arg(dir)
             .arg("-d")
@@ -238,7 +260,32 @@ impl Postfix {
     /// Send a message from `from` (envelope and header) to `to` over SMTP; Err(reply) if
     /// Postfix refuses the sender or recipient.
     pub fn send_from(&self, from: &str, to: &str, marker: &str) -> Result<(), String> {
-        let c = TcpStream::connect(("127.0.0.1", self.smtpd_port)).expect("connect smtpd");
+        let message = format!(
+            "From: {from}\r\nTo: {to}\r\nSubject: incident {marker}\r\n\
+             X-Ccdir-Test: {marker}\r\n\r\nA test message.\r\n"
+        );
+        self.send_message(
+            std::net::Ipv4Addr::LOCALHOST,
+            "client.test",
+            from,
+            to,
+            &message,
+        )
+    }
+
+    /// One SMTP transaction from the local address `src` (any address in 127.0.0.0/8: the
+    /// client the server sees), greeting with `helo`: envelope `from` and `to`, and `message`
+    /// (CRLF lines) as the data. Err(the command and the reply) where Postfix refuses, at
+    /// any step (`message not accepted: ...` after the data).
+    pub fn send_message(
+        &self,
+        src: std::net::Ipv4Addr,
+        helo: &str,
+        from: &str,
+        to: &str,
+        message: &str,
+    ) -> Result<(), String> {
+        let c = connect_from(src, self.smtpd_port);
         c.set_read_timeout(Some(Duration::from_secs(30))).ok();
         let mut w = c.try_clone().expect("clone");
         let mut r = BufReader::new(c);
@@ -255,18 +302,30 @@ impl Postfix {
             }
         };
         step("", "220")?;
-        step("EHLO client.test\r\n", "250")?;
+        step(&format!("EHLO {helo}\r\n"), "250")?;
         step(&format!("MAIL FROM:<{from}>\r\n"), "250")?;
         step(&format!("RCPT TO:<{to}>\r\n"), "250")?;
         step("DATA\r\n", "354")?;
-        step(
-            &format!(
-                "From: {from}\r\nTo: {to}\r\nSubject: incident {marker}\r\n\
-                 X-Ccdir-Test: {marker}\r\n\r\nA test message.\r\n.\r\n"
-            ),
-            "250",
-        )
-        .map_err(|e| format!("message not accepted: {e}"))?;
+        // Transparency (RFC 5321 4.5.2): a leading dot is doubled.
+        let mut data: String = message
+            .split_inclusive("\r\n")
+            .map(|l| {
+                if l.starts_with('.') {
+                    format!(".{l}")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        if !data.ends_with("\r\n") {
+            data.push_str("\r\n");
+        }
+        data.push_str(".\r\n");
+        step(&data, "250").map_err(|e| {
+            // Only the reply: the data itself is long.
+            let reply = e.rsplit("-> ").next().unwrap_or(&e).to_string();
+            format!("message not accepted: -> {reply}")
+        })?;
         step("QUIT\r\n", "221")
     }
 
@@ -433,6 +492,17 @@ impl Sink {
         }
         (mine.len(), all)
     }
+}
+
+/// A TCP connection to 127.0.0.1:`port` from the local address `src`.
+pub fn connect_from(src: std::net::Ipv4Addr, port: u16) -> TcpStream {
+    use socket2::{Domain, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    s.bind(&std::net::SocketAddr::from((src, 0)).into())
+        .unwrap_or_else(|e| panic!("bind {src}: {e}"));
+    s.connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())
+        .expect("connect smtpd");
+    s.into()
 }
 
 /// A free port on 127.0.0.1 (for smtpd in master.cf).

@@ -10,6 +10,7 @@
 
 pub(crate) mod changelog;
 pub(crate) mod monitor;
+mod monitor_repl;
 mod paging;
 mod plan;
 mod scope;

@@ -1,7 +1,8 @@
 //! `cn=Monitor`: what the server is doing, as LDAP entries with OpenLDAP back-monitor's names
 //! (so tools that read slapd's monitor read ccdir's): connections, operations initiated and
 //! completed per kind, bytes, PDUs, entries and referrals sent, operations executing, start
-//! time and uptime, listeners, and the database (entries, file size, changelog numbers).
+//! time and uptime, listeners, the database (entries, file size, changelog numbers), and
+//! replication (monitor_repl.rs).
 //! Built from the counters (service/stats.rs) at each search; read-only. Who reads it is an
 //! access rule on `cn=Monitor` (by default the directory admins and `cn=monitoring,ou=groups`).
 //! As on slapd, the figures are operational attributes: ask for `+` or name them.
@@ -9,6 +10,7 @@
 use super::super::controls::{paged_response, RequestControls};
 use super::super::project::project;
 use super::changelog::text;
+use super::monitor_repl;
 use super::SearchEnd;
 use crate::acl::rules::Level;
 use crate::core::dn::Dn;
@@ -40,6 +42,16 @@ pub(crate) fn read_only(dn: &Dn) -> Result<(), LdapError> {
         )));
     }
     Ok(())
+}
+
+/// May `who` read cn=Monitor (the access rules on its root entry)?
+pub(crate) fn readable(dir: &Directory, who: &crate::acl::Identity) -> Result<bool, LdapError> {
+    let schema = &*dir.schema;
+    let snap = dir.store.read()?;
+    let acl = dir.policy.checker(who, &snap, schema);
+    let root = entry(MONITOR_DN, "monitorServer", "Monitor");
+    let dn = Dn::parse(MONITOR_DN, schema)?;
+    Ok(acl.allows(&dn.store_key(), Some(&root), None, Level::Read))
 }
 
 /// Serve a search whose base is `cn=Monitor` or one of its entries.
@@ -237,7 +249,12 @@ fn entries(dir: &Directory, view: &dyn View) -> Result<Vec<Entry>, LdapError> {
     d.set("monitoredInfo", text("redb"));
     d.set("namingContexts", text(dir.suffix.display()));
     d.set("readOnly", text("FALSE"));
-    d.set("monitorIsShadow", text("FALSE"));
+    // A consumer's database is a shadow, as slapd says of a syncrepl consumer's.
+    let shadow = dir.write_referral().is_some();
+    d.set(
+        "monitorIsShadow",
+        text(if shadow { "TRUE" } else { "FALSE" }),
+    );
     out.push(d);
     out.push(counter(
         &format!("cn=Entries,{db}"),
@@ -258,5 +275,11 @@ fn entries(dir: &Directory, view: &dyn View) -> Result<Vec<Entry>, LdapError> {
     cl.set("firstChangeNumber", num(first));
     cl.set("lastChangeNumber", num(last));
     out.push(cl);
+
+    // Replication: the consumer's link (below the database, as slapd), the sync searches served.
+    let link = monitor_repl::consumer_entry(dir, &db);
+    let link_dn = link.as_ref().map(|e| e.dn.clone());
+    out.extend(link);
+    out.extend(monitor_repl::replication_entries(dir, link_dn.as_deref()));
     Ok(out)
 }

@@ -153,6 +153,11 @@ impl Outbox {
         self
     }
 
+    /// Bytes waiting for the socket (cn=Monitor, for a sync search's consumer).
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.lock().queued()
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
