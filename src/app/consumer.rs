@@ -380,28 +380,7 @@ fn decode(tag: &StructureTag, re: &ResultEntry) -> Result<Option<Msg>, String> {
         }
         let info = SyncInfo::decode(value.unwrap_or_default())
             .map_err(|e| format!("Sync Info: {}", e.0))?;
-        return Ok(Some(match info {
-            SyncInfo::NewCookie(c) => Msg::NewCookie(c),
-            SyncInfo::RefreshDelete { cookie, done } => Msg::Phase {
-                present: false,
-                done,
-                cookie,
-            },
-            SyncInfo::RefreshPresent { cookie, done } => Msg::Phase {
-                present: true,
-                done,
-                cookie,
-            },
-            SyncInfo::IdSet {
-                cookie,
-                refresh_deletes,
-                uuids,
-            } => Msg::IdSet {
-                uuids,
-                deletes: refresh_deletes,
-                cookie,
-            },
-        }));
+        return Ok(Some(Msg::from_info(info)));
     }
     // SearchResultEntry: objectName, attributes.
     let PL::C(items) = &tag.payload else {

@@ -21,7 +21,7 @@
 //!   not reported is deleted, deepest first.
 
 use super::cookie::Cookie;
-use super::syncinfo::{State, Uuid};
+use super::syncinfo::{State, SyncInfo, Uuid};
 use crate::acl::Identity;
 use crate::core::dn::Dn;
 use crate::core::entry::Entry;
@@ -72,6 +72,34 @@ pub(crate) enum Msg {
     },
     /// A newcookie Sync Info.
     NewCookie(Vec<u8>),
+}
+
+impl Msg {
+    /// A Sync Info message as the applier takes it.
+    pub(crate) fn from_info(info: SyncInfo) -> Msg {
+        match info {
+            SyncInfo::NewCookie(c) => Msg::NewCookie(c),
+            SyncInfo::RefreshDelete { cookie, done } => Msg::Phase {
+                present: false,
+                done,
+                cookie,
+            },
+            SyncInfo::RefreshPresent { cookie, done } => Msg::Phase {
+                present: true,
+                done,
+                cookie,
+            },
+            SyncInfo::IdSet {
+                cookie,
+                refresh_deletes,
+                uuids,
+            } => Msg::IdSet {
+                uuids,
+                deletes: refresh_deletes,
+                cookie,
+            },
+        }
+    }
 }
 
 /// Is this data directory promoted (`ccdir promote`)?
