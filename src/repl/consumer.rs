@@ -23,6 +23,7 @@
 use super::cookie::Cookie;
 use super::syncinfo::{State, SyncInfo, Uuid};
 use crate::acl::Identity;
+use crate::core::csn::CsnSet;
 use crate::core::dn::Dn;
 use crate::core::entry::Entry;
 use crate::core::error::LdapError;
@@ -136,6 +137,9 @@ pub(crate) struct Applier<'a> {
     full: bool,
     /// The cookie to store with the current transaction.
     cookie: Option<Vec<u8>>,
+    /// The newest CSN of each server id the stored cookie and the cookies received since hold
+    /// (see [`Applier::merged`]).
+    csns: CsnSet,
     /// Changes applied in the current transaction.
     applied: u64,
     /// The newest CSN applied in the current transaction.
@@ -168,7 +172,14 @@ const PERSIST_BATCH: u64 = 256;
 
 impl<'a> Applier<'a> {
     pub(crate) fn new(dir: &'a Directory, base: Dn, bind_dn: Dn) -> Self {
+        let csns = stored_cookie(&dir.store)
+            .ok()
+            .flatten()
+            .and_then(|c| Cookie::parse(&c).ok())
+            .map(|c| c.csns)
+            .unwrap_or_default();
         Applier {
+            csns,
             dir,
             actor: Identity::User(bind_dn),
             base,
@@ -250,8 +261,25 @@ impl<'a> Applier<'a> {
 
     fn set_cookie(&mut self, c: Option<Vec<u8>>) {
         if let Some(c) = c {
-            self.cookie = Some(c);
+            self.cookie = Some(self.merged(c));
         }
+    }
+
+    /// The cookie to store for one received: its CSNs merged into those held, newest per server
+    /// id, as slapd's consumer keeps them. A provider's persistent phase sends only the CSN of
+    /// each change (ccdir and syncprov both), so a cookie stored as received would lose the
+    /// other server ids' CSNs (in a chain A -> B -> C, B's own first-start CSN), and the next
+    /// session's refresh would be a present phase instead of a replay from the changelog. A
+    /// cookie not in OpenLDAP's form is stored as received.
+    fn merged(&mut self, c: Vec<u8>) -> Vec<u8> {
+        let Ok(mut k) = Cookie::parse(&c) else {
+            return c;
+        };
+        for csn in k.csns.iter() {
+            self.csns.update(csn);
+        }
+        k.csns = self.csns.clone();
+        k.to_string().into_bytes()
     }
 
     fn apply(&mut self, tx: &mut WriteCtx<'_>, m: Msg) -> Result<(), Stop> {
@@ -260,6 +288,10 @@ impl<'a> Applier<'a> {
                 self.refreshing = true;
                 self.present = None;
                 self.full = full;
+                if full {
+                    // A reload: the refresh's cookie says what the provider's data covers.
+                    self.csns = CsnSet::new();
+                }
             }
             Msg::Entry {
                 dn,
@@ -321,7 +353,7 @@ impl<'a> Applier<'a> {
                 self.refreshing = false;
                 self.set_cookie(cookie);
             }
-            Msg::NewCookie(c) => self.cookie = Some(c),
+            Msg::NewCookie(c) => self.set_cookie(Some(c)),
         }
         Ok(())
     }

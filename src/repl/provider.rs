@@ -7,7 +7,8 @@
 //! - a cookie equal to the context CSN: nothing (refreshDeletes TRUE, no cookie), as slapd's
 //!   syncprov;
 //! - a cookie whose CSNs the changelog holds (the CSN table maps a CSN to its record): the
-//!   changelog after it is replayed — every entry changed since, as it is now (`add`), parents
+//!   changelog after the oldest of them (leaving out server ids whose CSN is our newest) is
+//!   replayed — every entry changed since, as it is now (`add`), parents
 //!   before children, and the entries deleted since (or no longer matching) as one syncIdSet
 //!   with refreshDeletes TRUE;
 //! - otherwise (a CSN the changelog does not hold, a record without entryUUID, a rename across
@@ -438,6 +439,11 @@ fn plan(cookie: &Cookie, ctx: &CsnSet, snap: &ReadSnap) -> Result<Plan, LdapErro
     }
     let mut from = u64::MAX;
     for c in known {
+        if ctx.get(c.sid()) == Some(c) {
+            // The consumer has every change of this server id: the replay need not start at
+            // it (in a chain, the consumer's own first-start CSN would replay everything).
+            continue;
+        }
         match snap.seq_of_csn(c)? {
             Some(seq) => from = from.min(seq + 1),
             None => return Ok(Plan::Present),

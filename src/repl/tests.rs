@@ -5,7 +5,7 @@
 
 use super::consumer::{Applier, Msg, Stop};
 use super::provider::{sync_search, SyncEnd, SyncOut};
-use super::syncinfo::{self, SyncInfo};
+use super::syncinfo::{self, State, SyncInfo};
 use crate::acl::Identity;
 use crate::core::clock::ManualClock;
 use crate::core::dn::Dn;
@@ -208,7 +208,8 @@ fn decode(op: &LdapOp, ctrls: &[LdapControl]) -> Msg {
 /// Run a refreshAndPersist sync search without cookie of the subtree at `base` on `p`; once
 /// its refresh is out, run
 /// `meanwhile` (the changes its persistent phase then finds committed together), and stop the
-/// search once it has sent a cookie with `p`'s context CSN. The messages, in order.
+/// search once it has sent a cookie with the CSN of `p`'s last change record. The messages,
+/// in order.
 fn persist_across(p: &Side, base: &Dn, meanwhile: impl FnOnce()) -> Vec<Msg> {
     let msgs = Mutex::new(Vec::new());
     let cancel = AtomicBool::new(false);
@@ -252,8 +253,11 @@ fn persist_across(p: &Side, base: &Dn, meanwhile: impl FnOnce()) -> Vec<Msg> {
         }
         meanwhile();
         open.send(()).unwrap();
-        let ctx = p.dir.store.read().unwrap().context_csn().unwrap();
-        let want = format!("csn={}", ctx.to_text());
+        // The CSN of the last change record: its message carries it in the cookie.
+        let snap = p.dir.store.read().unwrap();
+        let (_, last) = snap.change_bounds().unwrap().unwrap();
+        let want = format!("csn={}", snap.changes(last, 1).unwrap()[0].1.csn);
+        drop(snap);
         let sent_last = || {
             msgs.lock().unwrap().iter().any(|(_, ctrls)| {
                 ctrls.iter().any(|c| match c {
@@ -280,6 +284,83 @@ fn persist_across(p: &Side, base: &Dn, meanwhile: impl FnOnce()) -> Vec<Msg> {
     let mut out = vec![Msg::Begin { full: true }];
     out.extend(msgs.iter().map(|(op, c)| decode(op, c)));
     out
+}
+
+/// A refreshOnly sync search of the subtree at `base` on `p` with `cookie`: the messages as
+/// the consumer gets them (Begin first, Done last).
+fn refresh_only(p: &Side, base: &Dn, cookie: Option<Vec<u8>>) -> Vec<Msg> {
+    let msgs = Mutex::new(Vec::new());
+    let mut session = Session::new(1, "127.0.0.1:389".parse().unwrap(), false);
+    session.identity = admin(p);
+    let req = LdapSearchRequest {
+        base: base.display().to_string(),
+        scope: LdapSearchScope::Subtree,
+        aliases: LdapDerefAliases::Never,
+        sizelimit: 0,
+        timelimit: 0,
+        typesonly: false,
+        filter: LdapFilter::Present("objectClass".into()),
+        attrs: vec!["*".into(), "+".into()],
+    };
+    let full = !cookie
+        .as_deref()
+        .is_some_and(|c| String::from_utf8_lossy(c).contains("csn="));
+    let sync = SyncRequest {
+        persist: false,
+        cookie,
+        reload_hint: false,
+    };
+    let mut out = Capture {
+        msgs: &msgs,
+        gate: None,
+    };
+    let end = sync_search(
+        &p.dir,
+        &session,
+        &req,
+        &sync,
+        &AtomicBool::new(false),
+        &mut out,
+    );
+    let Ok(SyncEnd::Done(res, ctrls)) = end else {
+        panic!("refreshOnly search: {:?}", end.err());
+    };
+    assert_eq!(res.code, ldap3_proto::proto::LdapResultCode::Success);
+    let done = ctrls
+        .iter()
+        .find_map(|c| match c {
+            LdapControl::Unknown { oid, value, .. } if oid == syncinfo::OID_SYNC_DONE => {
+                value.clone()
+            }
+            _ => None,
+        })
+        .expect("Sync Done control");
+    let (cookie, deletes) = syncinfo::decode_done(&done).unwrap();
+    let mut all = vec![Msg::Begin { full }];
+    all.extend(
+        msgs.into_inner()
+            .unwrap()
+            .iter()
+            .map(|(op, c)| decode(op, c)),
+    );
+    all.push(Msg::Done { deletes, cookie });
+    all
+}
+
+/// The entries among `msgs` (DN, state).
+fn entries(msgs: &[Msg]) -> Vec<(String, State)> {
+    msgs.iter()
+        .filter_map(|m| match m {
+            Msg::Entry { dn, state, .. } => Some((dn.clone(), *state)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn stored_cookie(s: &Side) -> Vec<u8> {
+    super::consumer::stored_cookie(&s.dir.store)
+        .unwrap()
+        .expect("a stored cookie")
 }
 
 /// Apply `msgs` on `c` as its consumer of the subtree at `base` does.
@@ -369,4 +450,57 @@ fn an_entry_moved_into_scope_below_a_parent_renamed_later_reaches_the_consumer()
         got.keys().collect::<Vec<_>>()
     );
     assert_eq!(want, got);
+}
+
+/// A -> B -> C, the cookies: C's cookie keeps B's own server id's CSN (from B's first start)
+/// next to A's, though B's persistent phase sends only the CSN of each change; so C's next
+/// session with nothing new is told so (no entry sent), and one after one more change on A
+/// gets that change alone (a replay from C's CSN of A), not a present phase or a replay from
+/// B's first start.
+#[test]
+fn a_consumer_of_a_consumer_comes_back_with_a_replay() {
+    let a = open(1);
+    let b = open(2);
+    let c = open(3);
+    let base = a.dir.suffix.clone();
+    add_ou(&a, "ou=one");
+    add_person(&a, "cn=p,ou=one");
+    applied(&b, base.clone(), refresh_only(&a, &base, None));
+    let ctx_b = b.dir.store.read().unwrap().context_csn().unwrap();
+    assert!(
+        ctx_b.get(1).is_some() && ctx_b.get(2).is_some(),
+        "{ctx_b:?}"
+    );
+    // C follows B; meanwhile a change on A reaches B (B's changelog: A's CSN).
+    let msgs = persist_across(&b, &base, || {
+        describe(&a, "cn=p,ou=one", "first");
+        let m = refresh_only(&a, &base, Some(stored_cookie(&b)));
+        applied(&b, base.clone(), m);
+    });
+    applied(&c, base.clone(), msgs);
+    assert_eq!(contents(&b, &base), contents(&c, &base));
+    let kept = String::from_utf8(stored_cookie(&c)).unwrap();
+    let ctx_b = b.dir.store.read().unwrap().context_csn().unwrap();
+    assert!(
+        kept.ends_with(&format!("csn={}", ctx_b.to_text())),
+        "{kept} {ctx_b:?}"
+    );
+    // Nothing new: no entry.
+    let again = refresh_only(&b, &base, Some(stored_cookie(&c)));
+    assert_eq!(entries(&again), Vec::new());
+    // One more change on A, through B: that entry alone.
+    describe(&a, "cn=p,ou=one", "second");
+    let m = refresh_only(&a, &base, Some(stored_cookie(&b)));
+    applied(&b, base.clone(), m);
+    let again = refresh_only(&b, &base, Some(stored_cookie(&c)));
+    let p = dn(&b, "cn=p,ou=one");
+    assert_eq!(
+        entries(&again)
+            .into_iter()
+            .map(|(d, st)| (b.dir.parse_dn(&d).unwrap().norm().to_string(), st))
+            .collect::<Vec<_>>(),
+        vec![(p.norm().to_string(), State::Add)]
+    );
+    applied(&c, base.clone(), again);
+    assert_eq!(contents(&b, &base), contents(&c, &base));
 }
