@@ -124,7 +124,7 @@ async fn task(dir: Arc<Directory>, c: Consumer, shutdown: CancellationToken) {
                 let wait = c.retry_secs[failures.min(c.retry_secs.len() - 1)];
                 failures += 1;
                 tracing::warn!(provider = %c.provider, error = %e, retry_in_secs = wait,
-                    "replication: no connection to the provider");
+                    "replication: the session with the provider failed; reconnecting");
                 let next = now(&dir) as u64 + wait;
                 dir.consumer.update(|s| s.failed(e, next));
                 Duration::from_secs(wait)
@@ -250,7 +250,7 @@ async fn session(dir: &Arc<Directory>, c: &Consumer) -> Result<Next, String> {
     contact(dir);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(1024);
     let d = dir.clone();
-    let worker =
+    let mut worker =
         tokio::task::spawn_blocking(move || Applier::new(&d, base_dn, bind_dn).run(&mut rx));
     let stopped = |w: Result<Stop, tokio::task::JoinError>| -> String {
         match w {
@@ -264,9 +264,15 @@ async fn session(dir: &Arc<Directory>, c: &Consumer) -> Result<Next, String> {
     }
     let mut refreshing = true;
     loop {
-        // The refresh must make progress; the persistent phase may be silent for long.
+        // The refresh must make progress; the persistent phase may be silent for long. The
+        // applier stops only when a change cannot be applied: the session ends then (the next
+        // one starts from the cookie of what was applied), also when no message follows.
         let item = if refreshing {
-            match tokio::time::timeout(timeout, stream.next()).await {
+            let next = tokio::select! {
+                r = tokio::time::timeout(timeout, stream.next()) => r,
+                w = &mut worker => return Err(stopped(w)),
+            };
+            match next {
                 Ok(r) => r,
                 Err(_) => {
                     drop(tx);
@@ -282,7 +288,11 @@ async fn session(dir: &Arc<Directory>, c: &Consumer) -> Result<Next, String> {
             // keep-alive search (the root DSE, on the same connection) must be answered within
             // `timeout_secs`, or the provider is taken for gone (a stopped process, a dropped
             // route: TCP alone would not notice for a long time).
-            match tokio::time::timeout(timeout, stream.next()).await {
+            let next = tokio::select! {
+                r = tokio::time::timeout(timeout, stream.next()) => r,
+                w = &mut worker => return Err(stopped(w)),
+            };
+            match next {
                 Ok(r) => r,
                 Err(_) => {
                     let alive = tokio::time::timeout(
@@ -380,28 +390,7 @@ fn decode(tag: &StructureTag, re: &ResultEntry) -> Result<Option<Msg>, String> {
         }
         let info = SyncInfo::decode(value.unwrap_or_default())
             .map_err(|e| format!("Sync Info: {}", e.0))?;
-        return Ok(Some(match info {
-            SyncInfo::NewCookie(c) => Msg::NewCookie(c),
-            SyncInfo::RefreshDelete { cookie, done } => Msg::Phase {
-                present: false,
-                done,
-                cookie,
-            },
-            SyncInfo::RefreshPresent { cookie, done } => Msg::Phase {
-                present: true,
-                done,
-                cookie,
-            },
-            SyncInfo::IdSet {
-                cookie,
-                refresh_deletes,
-                uuids,
-            } => Msg::IdSet {
-                uuids,
-                deletes: refresh_deletes,
-                cookie,
-            },
-        }));
+        return Ok(Some(Msg::from_info(info)));
     }
     // SearchResultEntry: objectName, attributes.
     let PL::C(items) = &tag.payload else {

@@ -21,8 +21,9 @@
 //!   not reported is deleted, deepest first.
 
 use super::cookie::Cookie;
-use super::syncinfo::{State, Uuid};
+use super::syncinfo::{State, SyncInfo, Uuid};
 use crate::acl::Identity;
+use crate::core::csn::CsnSet;
 use crate::core::dn::Dn;
 use crate::core::entry::Entry;
 use crate::core::error::LdapError;
@@ -74,6 +75,34 @@ pub(crate) enum Msg {
     NewCookie(Vec<u8>),
 }
 
+impl Msg {
+    /// A Sync Info message as the applier takes it.
+    pub(crate) fn from_info(info: SyncInfo) -> Msg {
+        match info {
+            SyncInfo::NewCookie(c) => Msg::NewCookie(c),
+            SyncInfo::RefreshDelete { cookie, done } => Msg::Phase {
+                present: false,
+                done,
+                cookie,
+            },
+            SyncInfo::RefreshPresent { cookie, done } => Msg::Phase {
+                present: true,
+                done,
+                cookie,
+            },
+            SyncInfo::IdSet {
+                cookie,
+                refresh_deletes,
+                uuids,
+            } => Msg::IdSet {
+                uuids,
+                deletes: refresh_deletes,
+                cookie,
+            },
+        }
+    }
+}
+
 /// Is this data directory promoted (`ccdir promote`)?
 pub(crate) fn is_promoted(store: &Store) -> Result<bool, StoreError> {
     Ok(store.read()?.meta_value(META_PROMOTED)?.is_some())
@@ -108,6 +137,9 @@ pub(crate) struct Applier<'a> {
     full: bool,
     /// The cookie to store with the current transaction.
     cookie: Option<Vec<u8>>,
+    /// The newest CSN of each server id the stored cookie and the cookies received since hold
+    /// (see [`Applier::merged`]).
+    csns: CsnSet,
     /// Changes applied in the current transaction.
     applied: u64,
     /// The newest CSN applied in the current transaction.
@@ -140,7 +172,14 @@ const PERSIST_BATCH: u64 = 256;
 
 impl<'a> Applier<'a> {
     pub(crate) fn new(dir: &'a Directory, base: Dn, bind_dn: Dn) -> Self {
+        let csns = stored_cookie(&dir.store)
+            .ok()
+            .flatten()
+            .and_then(|c| Cookie::parse(&c).ok())
+            .map(|c| c.csns)
+            .unwrap_or_default();
         Applier {
+            csns,
             dir,
             actor: Identity::User(bind_dn),
             base,
@@ -222,8 +261,25 @@ impl<'a> Applier<'a> {
 
     fn set_cookie(&mut self, c: Option<Vec<u8>>) {
         if let Some(c) = c {
-            self.cookie = Some(c);
+            self.cookie = Some(self.merged(c));
         }
+    }
+
+    /// The cookie to store for one received: its CSNs merged into those held, newest per server
+    /// id, as slapd's consumer keeps them. A provider's persistent phase sends only the CSN of
+    /// each change (ccdir and syncprov both), so a cookie stored as received would lose the
+    /// other server ids' CSNs (in a chain A -> B -> C, B's own first-start CSN), and the next
+    /// session's refresh would be a present phase instead of a replay from the changelog. A
+    /// cookie not in OpenLDAP's form is stored as received.
+    fn merged(&mut self, c: Vec<u8>) -> Vec<u8> {
+        let Ok(mut k) = Cookie::parse(&c) else {
+            return c;
+        };
+        for csn in k.csns.iter() {
+            self.csns.update(csn);
+        }
+        k.csns = self.csns.clone();
+        k.to_string().into_bytes()
     }
 
     fn apply(&mut self, tx: &mut WriteCtx<'_>, m: Msg) -> Result<(), Stop> {
@@ -232,6 +288,10 @@ impl<'a> Applier<'a> {
                 self.refreshing = true;
                 self.present = None;
                 self.full = full;
+                if full {
+                    // A reload: the refresh's cookie says what the provider's data covers.
+                    self.csns = CsnSet::new();
+                }
             }
             Msg::Entry {
                 dn,
@@ -293,7 +353,7 @@ impl<'a> Applier<'a> {
                 self.refreshing = false;
                 self.set_cookie(cookie);
             }
-            Msg::NewCookie(c) => self.cookie = Some(c),
+            Msg::NewCookie(c) => self.set_cookie(Some(c)),
         }
         Ok(())
     }

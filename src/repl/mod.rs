@@ -14,3 +14,5 @@ pub(crate) mod consumer;
 pub mod cookie;
 pub(crate) mod provider;
 pub mod syncinfo;
+#[cfg(test)]
+mod tests;

@@ -7,7 +7,8 @@
 //! - a cookie equal to the context CSN: nothing (refreshDeletes TRUE, no cookie), as slapd's
 //!   syncprov;
 //! - a cookie whose CSNs the changelog holds (the CSN table maps a CSN to its record): the
-//!   changelog after it is replayed — every entry changed since, as it is now (`add`), parents
+//!   changelog after the oldest of them (leaving out server ids whose CSN is our newest) is
+//!   replayed — every entry changed since, as it is now (`add`), parents
 //!   before children, and the entries deleted since (or no longer matching) as one syncIdSet
 //!   with refreshDeletes TRUE;
 //! - otherwise (a CSN the changelog does not hold, a record without entryUUID, a rename across
@@ -26,7 +27,10 @@
 //! wake it; they never wait for a consumer. Each change is sent as the entry now is (`add` for
 //! an add, `modify` for a modify or rename, `delete` with its UUID), with a cookie on the last
 //! message of the change's CSN (a write may log several records under one CSN, and slapd's
-//! consumer drops an entry whose cookie CSN is not newer than its own). A consumer that does
+//! consumer drops an entry whose cookie CSN is not newer than its own). An entry that a later
+//! record, already committed, has renamed (it or a parent) goes out at its DN of now after its
+//! parents within the scope, as they now are: the consumer may hold them under older DNs
+//! ([`send_ancestors`]). A consumer that does
 //! not read is bounded by the connection's outbox (high-water mark, then the write timeout
 //! closes the connection); abandon, unbind, a closed connection and the server's shutdown end
 //! the loop within [`POLL`].
@@ -435,6 +439,11 @@ fn plan(cookie: &Cookie, ctx: &CsnSet, snap: &ReadSnap) -> Result<Plan, LdapErro
     }
     let mut from = u64::MAX;
     for c in known {
+        if ctx.get(c.sid()) == Some(c) {
+            // The consumer has every change of this server id: the replay need not start at
+            // it (in a chain, the consumer's own first-start CSN would replay everything).
+            continue;
+        }
         match snap.seq_of_csn(c)? {
             Some(seq) => from = from.min(seq + 1),
             None => return Ok(Plan::Present),
@@ -709,7 +718,21 @@ fn send_change(
             }
             if !was && is {
                 // Moved into scope: it and what lies below it, parents first.
-                for (id, key, _, _) in subtree(sc, snap, new_dn)? {
+                let Some((id, key)) = sc.find(snap, &uuid, new_dn)? else {
+                    // Gone since: a later record says so.
+                    return Ok(true);
+                };
+                if !sc.contains_key(&key) {
+                    // Moved out again since: a later record says so.
+                    return Ok(true);
+                }
+                let Some(now) = snap.entry(id)?.map(|e| e.dn) else {
+                    return Ok(true);
+                };
+                if !is_at(sc, new_dn, &key) && !send_ancestors(sc, acl, snap, &now, out)? {
+                    return Ok(false);
+                }
+                for (id, key, _, _) in subtree(sc, snap, &now)? {
                     if let Some(v) = sc.visible(acl, snap, id, &key)? {
                         if !out.send(
                             LdapOp::SearchResultEntry(v.entry),
@@ -735,6 +758,17 @@ fn send_change(
         // Moved out since: a later record says so.
         return Ok(true);
     }
+    if !is_at(sc, dn, &key) {
+        // Renamed since, or below an entry renamed since (a later record, committed before
+        // this step read the changelog). The entry goes out at its DN of now, whose parents
+        // the consumer may still hold under their old DNs: they go first, as they are now.
+        let Some(now) = snap.entry(id)?.map(|e| e.dn) else {
+            return Ok(true);
+        };
+        if !send_ancestors(sc, acl, snap, &now, out)? {
+            return Ok(false);
+        }
+    }
     match sc.visible(acl, snap, id, &key)? {
         Some(v) => Ok(out.send(
             LdapOp::SearchResultEntry(v.entry),
@@ -743,6 +777,48 @@ fn send_change(
         // No longer matching (or readable): the consumer may hold it.
         None => Ok(deleted(dn, &uuid, out)),
     }
+}
+
+/// Is the entry whose DN key is `key` at `dn`?
+fn is_at(sc: &Scope<'_>, dn: &str, key: &[u8]) -> bool {
+    sc.dir.parse_dn(dn).is_ok_and(|d| d.store_key() == key)
+}
+
+/// The ancestors of `dn` within the scope as they are now, parents first, as `modify` without
+/// cookie. A consumer finds each by its entryUUID: one it holds under an older DN is renamed
+/// (with what lies below it), one it holds as it is now is left alone (same DN and entryCSN),
+/// one it lacks is added. False when the client is gone.
+fn send_ancestors(
+    sc: &Scope<'_>,
+    acl: &Checker<'_>,
+    snap: &ReadSnap,
+    dn: &str,
+    out: &mut dyn SyncOut,
+) -> Result<bool, LdapError> {
+    let Ok(d) = sc.dir.parse_dn(dn) else {
+        return Ok(true);
+    };
+    let mut chain = Vec::new();
+    let mut up = d.parent();
+    while !up.is_root() && sc.contains_key(&up.store_key()) {
+        let next = up.parent();
+        chain.push(up);
+        up = next;
+    }
+    for a in chain.iter().rev() {
+        let Some((id, _)) = snap.lookup(a)? else {
+            continue;
+        };
+        if let Some(v) = sc.visible(acl, snap, id, &a.store_key())? {
+            if !out.send(
+                LdapOp::SearchResultEntry(v.entry),
+                vec![state_control(State::Modify, &v.uuid, None)],
+            ) {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// The entries at and below `dn` now: (id, key, UUID, DN), parents first.
