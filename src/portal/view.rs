@@ -88,6 +88,28 @@ pub(crate) struct CctldPage {
     pub(crate) now_utc: String,
 }
 
+/// One field of the contact edit form.
+pub(crate) struct EditField {
+    pub(crate) attr: String,
+    pub(crate) label: String,
+    pub(crate) multi: bool,
+    pub(crate) value: String,
+    /// The server's message about this attribute, when the save was refused.
+    pub(crate) error: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/edit.html")]
+pub(crate) struct EditPage {
+    pub(crate) layout: Layout,
+    pub(crate) tld: String,
+    pub(crate) uuid: String,
+    pub(crate) name: String,
+    pub(crate) csrf: String,
+    pub(crate) fields: Vec<EditField>,
+    pub(crate) message: String,
+}
+
 #[derive(Template)]
 #[template(path = "portal/error.html")]
 pub(crate) struct ErrorPage {
