@@ -86,6 +86,9 @@ pub(crate) struct CctldPage {
     pub(crate) layout: Layout,
     pub(crate) reg: RegistryView,
     pub(crate) now_utc: String,
+    /// The uuids of the contacts the person may edit.
+    pub(crate) editable: Vec<String>,
+    pub(crate) csrf: String,
 }
 
 /// One field of the contact edit form.

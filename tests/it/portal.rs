@@ -1069,3 +1069,50 @@ fn portal_edit_contact_as_registry_admin() {
     let e = read_attrs(&s, &team(), vec!["telephoneNumber"]);
     assert_eq!(e.attrs["telephoneNumber"], vec!["+55 11 2345-0000"]);
 }
+
+#[test]
+fn portal_edit_links_and_registry_confirmation() {
+    let s = portal_directory(|_| {});
+    let mut b = Browser::new(&s);
+    assert_eq!(
+        b.login(&person("ana", "br"), PW).status,
+        StatusCode::SEE_OTHER
+    );
+    let page = b.get("/cctld/br");
+    let uuid = uuid_on(&page.body);
+    assert!(
+        page.body
+            .contains(&format!("/cctld/br/contact/{uuid}/edit\">Edit</a>")),
+        "{}",
+        page.body
+    );
+    let token = csrf_of(&page.body);
+    let r = b.post("/cctld/br/confirm", &[("csrf", &token)]);
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let e = read_attrs(
+        &s,
+        &team(),
+        vec!["cctldVerificationStatus", "modifiersName"],
+    );
+    assert_eq!(e.attrs["cctldVerificationStatus"], vec!["confirmed"]);
+    // Without the token: refused.
+    assert_eq!(
+        b.post("/cctld/br/confirm", &[]).status,
+        StatusCode::FORBIDDEN
+    );
+
+    // bob (a member, not br's admin) reads the page but gets no Edit link and no confirm form.
+    let mut m = Browser::new(&s);
+    assert_eq!(
+        m.login(&person("bob", "br"), PW).status,
+        StatusCode::SEE_OTHER
+    );
+    let page = m.get("/cctld/br");
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page.body.contains(&format!("/contact/{uuid}/edit")),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("/cctld/br/confirm"));
+}

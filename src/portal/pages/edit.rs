@@ -156,3 +156,46 @@ pub(crate) async fn save(
         }
     }
 }
+
+/// POST /cctld/{tld}/confirm: the registry confirms its data is still correct
+/// (`cctldVerificationStatus: confirmed`, docs/operations/freshness.md) on every contact the
+/// person may confirm. None: as an absent page.
+pub(crate) async fn confirm(
+    State(p): State<Portal>,
+    Path(tld): Path<String>,
+    posted: Posted<HashMap<String, String>>,
+) -> Result<Response, PortalError> {
+    let user = posted.user;
+    let t = tld.clone();
+    tokio::task::spawn_blocking(move || {
+        let reader = user.reader(&p.dir);
+        let roster = super::registry(&reader, &t)?.ok_or(PortalError::NotFound)?;
+        let g = roster.registries.first().ok_or(PortalError::NotFound)?;
+        let status = crate::freshness::STATUS;
+        let mut done = 0;
+        for e in g.contacts() {
+            if !writer::may_write(&p.dir, &user.session.dn, &e.dn, &[status]) {
+                continue;
+            }
+            let vals = vec![crate::freshness::CONFIRMED.to_string()];
+            writer::replace(
+                &p.dir,
+                &user.session.dn,
+                &user.peer,
+                &e.dn,
+                vec![(status.to_string(), vals)],
+            )?;
+            done += 1;
+        }
+        if done == 0 {
+            return Err(PortalError::NotFound);
+        }
+        Ok(())
+    })
+    .await??;
+    Ok(Redirect::to(&format!(
+        "/cctld/{}",
+        url::form_urlencoded::byte_serialize(tld.as_bytes()).collect::<String>()
+    ))
+    .into_response())
+}
