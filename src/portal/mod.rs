@@ -27,6 +27,7 @@ mod reader;
 mod router;
 mod session;
 mod view;
+mod writer;
 
 pub use router::router;
 

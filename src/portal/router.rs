@@ -25,6 +25,11 @@ pub fn router(dir: Arc<Directory>) -> Router {
             "/cctld/{tld}/contact/{uuid}/vcard",
             get(pages::vcard::contact),
         )
+        .route(
+            "/cctld/{tld}/contact/{uuid}/edit",
+            get(pages::edit::form).post(pages::edit::save),
+        )
+        .route("/cctld/{tld}/confirm", post(pages::edit::confirm))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/login/certificate", post(auth::login_certificate))
         .route("/logout", post(auth::logout))

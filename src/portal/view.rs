@@ -86,6 +86,31 @@ pub(crate) struct CctldPage {
     pub(crate) layout: Layout,
     pub(crate) reg: RegistryView,
     pub(crate) now_utc: String,
+    /// The uuids of the contacts the person may edit.
+    pub(crate) editable: Vec<String>,
+    pub(crate) csrf: String,
+}
+
+/// One field of the contact edit form.
+pub(crate) struct EditField {
+    pub(crate) attr: String,
+    pub(crate) label: String,
+    pub(crate) multi: bool,
+    pub(crate) value: String,
+    /// The server's message about this attribute, when the save was refused.
+    pub(crate) error: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/edit.html")]
+pub(crate) struct EditPage {
+    pub(crate) layout: Layout,
+    pub(crate) tld: String,
+    pub(crate) uuid: String,
+    pub(crate) name: String,
+    pub(crate) csrf: String,
+    pub(crate) fields: Vec<EditField>,
+    pub(crate) message: String,
 }
 
 #[derive(Template)]

@@ -984,3 +984,135 @@ fn portal_client_certificate_login() {
         .iter()
         .any(|c| c.starts_with("__Host-ccdir=")));
 }
+
+/// The first contact's uuid on a ccTLD page (from its vCard link).
+fn uuid_on(page: &str) -> String {
+    let at = page.find("/contact/").expect("a contact link") + "/contact/".len();
+    let rest = &page[at..];
+    rest[..rest.find('/').expect("end of uuid")].to_string()
+}
+
+fn read_attrs(s: &TestServer, dn: &str, attrs: Vec<&str>) -> ldap3::SearchEntry {
+    let mut c = s.admin();
+    let (rs, _) = c
+        .search(dn, ldap3::Scope::Base, "(objectClass=*)", attrs)
+        .expect("search")
+        .success()
+        .expect("found");
+    ldap3::SearchEntry::construct(rs.into_iter().next().expect("one entry"))
+}
+
+#[test]
+fn portal_edit_contact_as_registry_admin() {
+    let s = portal_directory(|_| {});
+    let ana = person("ana", "br");
+    let mut b = Browser::new(&s);
+    assert_eq!(b.login(&ana, PW).status, StatusCode::SEE_OTHER);
+    let uuid = uuid_on(&b.get("/cctld/br").body);
+    let path = format!("/cctld/br/contact/{uuid}/edit");
+    let form = b.get(&path);
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form
+        .body
+        .contains("<label for=\"f-telephoneNumber\">Phone</label>"));
+    assert!(form.body.contains("+55 11 2345-6743"), "{}", form.body);
+    let token = csrf_of(&form.body);
+
+    // A bad number: the checker's message next to the field, 422, nothing changed.
+    let r = b.post(
+        &path,
+        &[("csrf", &token), ("telephoneNumber", "call me maybe")],
+    );
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body
+            .contains("id=\"e-telephoneNumber\">telephoneNumber: "),
+        "{}",
+        r.body
+    );
+    let e = read_attrs(&s, &team(), vec!["telephoneNumber"]);
+    assert_eq!(e.attrs["telephoneNumber"], vec!["+55 11 2345-6743"]);
+
+    // Without the token: 403, nothing changed.
+    let r = b.post(&path, &[("telephoneNumber", "+55 11 2345-0000")]);
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // A good number: saved as ana, back to the ccTLD page.
+    let r = b.post(
+        &path,
+        &[("csrf", &token), ("telephoneNumber", "+55 11 2345-0000")],
+    );
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), "/cctld/br");
+    let e = read_attrs(&s, &team(), vec!["telephoneNumber", "modifiersName"]);
+    assert_eq!(e.attrs["telephoneNumber"], vec!["+55 11 2345-0000"]);
+    assert_eq!(
+        e.attrs["modifiersName"][0].to_ascii_lowercase(),
+        ana.to_ascii_lowercase()
+    );
+
+    // rui (another registry) gets what an absent contact gets.
+    let mut o = Browser::new(&s);
+    assert_eq!(
+        o.login(&person("rui", "pt"), PW).status,
+        StatusCode::SEE_OTHER
+    );
+    let t = o.token();
+    let hidden = o.post(&path, &[("csrf", &t), ("telephoneNumber", "+1 555 0100")]);
+    let absent = o.post(
+        "/cctld/br/contact/00000000-0000-0000-0000-000000000000/edit",
+        &[("csrf", &t), ("telephoneNumber", "+1 555 0100")],
+    );
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    assert_eq!(absent.status, StatusCode::NOT_FOUND);
+    assert_eq!(hidden.body, absent.body);
+    let e = read_attrs(&s, &team(), vec!["telephoneNumber"]);
+    assert_eq!(e.attrs["telephoneNumber"], vec!["+55 11 2345-0000"]);
+}
+
+#[test]
+fn portal_edit_links_and_registry_confirmation() {
+    let s = portal_directory(|_| {});
+    let mut b = Browser::new(&s);
+    assert_eq!(
+        b.login(&person("ana", "br"), PW).status,
+        StatusCode::SEE_OTHER
+    );
+    let page = b.get("/cctld/br");
+    let uuid = uuid_on(&page.body);
+    assert!(
+        page.body
+            .contains(&format!("/cctld/br/contact/{uuid}/edit\">Edit</a>")),
+        "{}",
+        page.body
+    );
+    let token = csrf_of(&page.body);
+    let r = b.post("/cctld/br/confirm", &[("csrf", &token)]);
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let e = read_attrs(
+        &s,
+        &team(),
+        vec!["cctldVerificationStatus", "modifiersName"],
+    );
+    assert_eq!(e.attrs["cctldVerificationStatus"], vec!["confirmed"]);
+    // Without the token: refused.
+    assert_eq!(
+        b.post("/cctld/br/confirm", &[]).status,
+        StatusCode::FORBIDDEN
+    );
+
+    // bob (a member, not br's admin) reads the page but gets no Edit link and no confirm form.
+    let mut m = Browser::new(&s);
+    assert_eq!(
+        m.login(&person("bob", "br"), PW).status,
+        StatusCode::SEE_OTHER
+    );
+    let page = m.get("/cctld/br");
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page.body.contains(&format!("/contact/{uuid}/edit")),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("/cctld/br/confirm"));
+}

@@ -23,15 +23,24 @@ pub(crate) async fn page(
         let at = dir.clock.now();
         let roster = super::registry(&reader, &tld)?.ok_or(PortalError::NotFound)?;
         let g = roster.registries.first().ok_or(PortalError::NotFound)?;
-        Ok::<_, PortalError>((contact::registry(&roster, g, at), at))
+        let editable = g
+            .contacts()
+            .filter(|e| {
+                super::super::writer::may_write(&dir, &u.session.dn, &e.dn, &super::edit::attrs())
+            })
+            .map(|e| crate::tools::offline::first(e, "entryUUID"))
+            .collect::<Vec<_>>();
+        Ok::<_, PortalError>((contact::registry(&roster, g, at), at, editable))
     })
     .await??;
-    let (reg, at) = view;
+    let (reg, at, editable) = view;
     Ok(html(
         StatusCode::OK,
         &CctldPage {
             layout: user.layout(),
             reg,
+            editable,
+            csrf: user.session.csrf.clone(),
             now_utc: format!(
                 "{:04}-{:02}-{:02} {:02}:{:02} UTC",
                 at.year(),

@@ -1,0 +1,81 @@
+//! Writing as the logged-in person: a modify built by a page goes through the LDAP request
+//! path (`ops::dispatch`: the replica referral, the write pipeline with the person as author,
+//! the audit line), so the access rules, content checks, changelog and audit log are the ones
+//! an LDAP client's modify gets. Blocking: call off the async runtime.
+
+use super::Peer;
+use crate::acl::rules::Level;
+use crate::acl::Identity;
+use crate::core::dn::Dn;
+use crate::core::error::LdapError;
+use crate::ops::controls::RequestControls;
+use crate::ops::{Op, Request, Session};
+use crate::service::Directory;
+use crate::store::View;
+use ldap3_proto::proto::{
+    LdapModify, LdapModifyRequest, LdapModifyType, LdapOp, LdapPartialAttribute, LdapResultCode,
+};
+
+/// Replace each attribute with its values (none: delete it), as `who`.
+pub(crate) fn replace(
+    dir: &Directory,
+    who: &Dn,
+    peer: &Peer,
+    dn: &str,
+    attrs: Vec<(String, Vec<String>)>,
+) -> Result<(), LdapError> {
+    let mut s = Session::new(peer.conn, peer.addr, true);
+    s.identity = Identity::User(who.clone());
+    let req = LdapModifyRequest {
+        dn: dn.to_string(),
+        changes: attrs
+            .into_iter()
+            .map(|(a, vals)| LdapModify {
+                operation: LdapModifyType::Replace,
+                modification: LdapPartialAttribute {
+                    atype: a,
+                    vals: vals.into_iter().map(String::into_bytes).collect(),
+                },
+            })
+            .collect(),
+    };
+    let msg = crate::ops::dispatch(
+        dir,
+        &s,
+        Request {
+            id: 1,
+            op: Op::Modify(req),
+            controls: Ok(RequestControls::default()),
+        },
+    );
+    match msg.op {
+        LdapOp::ModifyResponse(r) if r.code == LdapResultCode::Success => Ok(()),
+        LdapOp::ModifyResponse(r) => Err(LdapError::new(r.code, r.message)),
+        _ => Err(LdapError::new(
+            LdapResultCode::Other,
+            "unexpected response to a modify".to_string(),
+        )),
+    }
+}
+
+/// May `who` write any of `attrs` of the entry at `dn` (the access rules' own answer)?
+pub(crate) fn may_write(dir: &Directory, who: &Dn, dn: &str, attrs: &[&str]) -> bool {
+    let Ok(dn) = dir.parse_dn(dn) else {
+        return false;
+    };
+    let Ok(snap) = dir.store.read() else {
+        return false;
+    };
+    let Ok(Some(id)) = snap.id_of(&dn) else {
+        return false;
+    };
+    let Ok(Some(e)) = snap.entry(id) else {
+        return false;
+    };
+    let identity = Identity::User(who.clone());
+    let acl = dir.policy.checker(&identity, &snap, &dir.schema);
+    let key = dn.store_key();
+    attrs
+        .iter()
+        .any(|a| acl.allows(&key, Some(&e), Some(a), Level::Write))
+}
