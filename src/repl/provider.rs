@@ -20,11 +20,13 @@
 //! A consumer whose cookie holds a CSN of this server id newer than ours is refused with
 //! unwillingToPerform, as syncprov does ("consumer state is newer than provider").
 //!
-//! Persist (refreshAndPersist): the changelog is the queue. The generation and the last
-//! change record are taken before the refresh's snapshot opens, so every write committed after
-//! the snapshot has a later sequence number, and the persist loop reads the changelog from
-//! there on from fresh snapshots, waking on each commit (`Store::wait_commit`). Writers only
-//! wake it; they never wait for a consumer. Each change is sent as the entry now is (`add` for
+//! Persist (refreshAndPersist): the changelog is the queue. The last change record is taken
+//! when the refresh's snapshot opens, so every write committed after the snapshot has a later
+//! sequence number, and the persist loop reads the changelog from there on from fresh
+//! snapshots, waking when more of it is durable (`Store::wait_durable_past`): no change reaches
+//! a consumer before it is durable here (the refresh's snapshot is made durable first too,
+//! `Store::ensure_durable`), so a provider that crashes never leaves a consumer ahead of it.
+//! Writers only wake it; they never wait for a consumer. Each change is sent as the entry now is (`add` for
 //! an add, `modify` for a modify or rename, `delete` with its UUID), with a cookie on the last
 //! message of the change's CSN (a write may log several records under one CSN, and slapd's
 //! consumer drops an entry whose cookie CSN is not newer than its own). An entry that a later
@@ -320,6 +322,9 @@ pub(crate) fn sync_search(
     // later changelog sequence number than the snapshot's last.
     let snap = dir.store.read()?;
     let last_seq = snap.change_bounds()?.map_or(0, |(_, last)| last);
+    // Nothing goes to a consumer before it is durable here (a grouped commit is visible to the
+    // snapshot a few milliseconds before its flush).
+    dir.store.ensure_durable(last_seq)?;
     let ctx = snap.context_csn()?;
     let sid = dir.csn.sid();
     if let (Some(theirs), Some(ours)) = (cookie.csn(sid), ctx.get(sid)) {
@@ -608,22 +613,25 @@ fn persist(
 ) -> Result<SyncEnd, LdapError> {
     let dir = sc.dir;
     let sid = dir.csn.sid();
-    let mut seen = dir.store.generation();
     let stop = || cancel.load(Ordering::Relaxed) || dir.stopping.load(Ordering::Relaxed);
     loop {
         if stop() {
             return Ok(SyncEnd::Abandoned);
         }
-        let generation = dir.store.generation();
+        // Only durable changes go out (a grouped commit is visible before its flush); read
+        // before the snapshot opens, so the snapshot holds every record up to it.
+        let durable = dir.store.durable_seq();
+        if durable < next {
+            dir.store.wait_durable_past(next - 1, POLL);
+            continue;
+        }
         let snap = dir.store.read()?;
-        let recs = snap.changes(next, CHUNK)?;
+        let mut recs = snap.changes(next, CHUNK)?;
+        recs.retain(|(seq, _)| *seq <= durable);
         if recs.is_empty() {
+            // No record from `next` up to the durable one (sequence numbers may skip).
             drop(snap);
-            if generation == seen {
-                seen = dir.store.wait_commit(generation, POLL);
-            } else {
-                seen = generation;
-            }
+            dir.store.wait_durable_past(durable, POLL);
             continue;
         }
         let acl = dir.policy.checker(&sc.session.identity, &snap, &dir.schema);

@@ -504,3 +504,109 @@ fn a_consumer_of_a_consumer_comes_back_with_a_replay() {
     applied(&c, base.clone(), again);
     assert_eq!(contents(&b, &base), contents(&c, &base));
 }
+
+/// Regression (issue 16): with overlapping writers a change is committed without sync and
+/// made durable by the group flush a few milliseconds later; in between it is visible. The
+/// persistent phase sent it in that window, so a provider crash could leave a consumer holding
+/// a change the provider had lost. It must wait for the flush.
+#[test]
+fn the_persistent_phase_sends_a_change_only_once_it_is_durable() {
+    use crate::store::changelog::{ChangeKind, ChangeRecord};
+    let p = open(1);
+    add_person(&p, "cn=durable");
+    let base = p.dir.suffix.clone();
+    let target = dn(&p, "cn=durable");
+    let uuid = {
+        let snap = p.dir.store.read().unwrap();
+        let (_, e) = snap.lookup(&target).unwrap().unwrap();
+        e.first_str("entryUUID").unwrap().to_string()
+    };
+    let msgs = Mutex::new(Vec::new());
+    let cancel = AtomicBool::new(false);
+    let mut session = Session::new(1, "127.0.0.1:389".parse().unwrap(), false);
+    session.identity = admin(&p);
+    let req = LdapSearchRequest {
+        base: base.display().to_string(),
+        scope: LdapSearchScope::Subtree,
+        aliases: LdapDerefAliases::Never,
+        sizelimit: 0,
+        timelimit: 0,
+        typesonly: false,
+        filter: LdapFilter::Present("objectClass".into()),
+        attrs: vec!["*".into(), "+".into()],
+    };
+    let sync = SyncRequest {
+        persist: true,
+        cookie: None,
+        reload_hint: false,
+    };
+    let count = || msgs.lock().unwrap().len();
+    // A failed assertion below must end the search too, or the scope
+    // would wait for it forever instead of reporting the failure.
+    struct CancelOnDrop<'a>(&'a AtomicBool);
+    impl Drop for CancelOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let end = std::thread::scope(|s| {
+        let search = s.spawn(|| {
+            let mut out = Capture {
+                msgs: &msgs,
+                gate: None,
+            };
+            sync_search(&p.dir, &session, &req, &sync, &cancel, &mut out)
+        });
+        let _cancel_on_failure = CancelOnDrop(&cancel);
+        let t = Instant::now();
+        while !msgs
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(op, _)| matches!(op, LdapOp::IntermediateResponse(_)))
+        {
+            assert!(t.elapsed() < Duration::from_secs(10), "no refresh in 10s");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let refreshed = count();
+        // The second of two overlapping writers: committed, not yet flushed.
+        let rec = ChangeRecord {
+            time: "20261204120000Z".into(),
+            csn: String::new(),
+            who: String::new(),
+            kind: ChangeKind::Modify,
+            dn: target.display().to_string(),
+            new_dn: None,
+            attrs: vec!["description".into()],
+            uuid: uuid.clone(),
+            delete_old_rdn: false,
+            values: Vec::new(),
+        };
+        let seq = p
+            .dir
+            .store
+            .write_with::<_, crate::store::StoreError>(redb::Durability::None, |w| w.log(&rec))
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(600));
+        assert_eq!(count(), refreshed, "a change sent before it was durable");
+        // The flush: now it goes out.
+        p.dir.store.ensure_durable(seq).unwrap();
+        let t = Instant::now();
+        while count() == refreshed {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "the durable change was not sent within 10s"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        cancel.store(true, Ordering::Relaxed);
+        search.join().unwrap()
+    });
+    assert!(matches!(end, Ok(SyncEnd::Abandoned)));
+    let msgs = msgs.into_inner().unwrap();
+    let last = decode(&msgs[msgs.len() - 1].0, &msgs[msgs.len() - 1].1);
+    assert!(
+        matches!(&last, Msg::Entry { dn, .. } if dn.eq_ignore_ascii_case(target.display())),
+        "{last:?}"
+    );
+}

@@ -13,6 +13,14 @@
 //! acknowledges a whole group. No write returns before a flush that began after its commit has
 //! completed. Readers may see a grouped write a few milliseconds before it is durable (before its
 //! writer gets its response).
+//!
+//! Replication must not: a consumer that received a change the provider then loses in a crash
+//! would hold data the provider never had. The store keeps the highest changelog sequence number
+//! known durable ([`Store::durable_seq`]), advanced by `Immediate` commits and by each completed
+//! flush (which reads the changelog's last record inside its own transaction, so it knows exactly
+//! what it persisted). Persistent searches send only records up to it and are woken when it
+//! advances ([`Store::wait_durable_past`]); a refresh makes its snapshot durable first
+//! ([`Store::ensure_durable`]).
 
 pub mod changelog;
 pub(crate) mod encode;
@@ -66,11 +74,13 @@ pub struct Store {
     /// Group commit: the flushes started and completed.
     flush: Mutex<FlushState>,
     flushed: Condvar,
-    /// Commit notification for replication's persistent searches ([`Store::wait_commit`]):
-    /// threads waiting for a generation after the one they saw.
+    /// Durability notification for replication's persistent searches ([`Store::wait_durable_past`]):
+    /// threads waiting for the durable sequence number to pass the one they saw.
     commit_waiters: AtomicUsize,
     commit_lock: Mutex<()>,
     committed: Condvar,
+    /// The highest changelog sequence number whose transaction is durable.
+    durable_seq: AtomicU64,
     /// The database file.
     path: std::path::PathBuf,
 }
@@ -130,12 +140,16 @@ impl Store {
             commit_waiters: AtomicUsize::new(0),
             commit_lock: Mutex::new(()),
             committed: Condvar::new(),
+            durable_seq: AtomicU64::new(0),
             path: path.to_path_buf(),
         };
         store.init().map_err(|e| StoreError::Init {
             path: path.to_path_buf(),
             source: Box::new(e),
         })?;
+        // What the file holds after opening is durable (redb recovers to its last durable commit).
+        let top = store.read()?.change_bounds()?.map_or(0, |(_, last)| last);
+        store.durable_seq.store(top, AtomicOrdering::SeqCst);
         Ok(store)
     }
 
@@ -246,24 +260,25 @@ impl Store {
         r.map_err(db("opening a read transaction"))
     }
 
-    /// The generation of the last committed write (bumped after every commit).
-    pub(crate) fn generation(&self) -> u64 {
-        self.generation.load(AtomicOrdering::SeqCst)
+    /// The highest changelog sequence number known durable: every record up to it survives a
+    /// crash. Records above it may be committed (visible to readers) but not yet flushed.
+    pub(crate) fn durable_seq(&self) -> u64 {
+        self.durable_seq.load(AtomicOrdering::SeqCst)
     }
 
-    /// Wait until a write after generation `seen` has committed, or `timeout` has passed;
-    /// returns the generation now. Writers never wait for the waiters: a commit only wakes
-    /// them (and only when there are some).
-    pub(crate) fn wait_commit(&self, seen: u64, timeout: std::time::Duration) -> u64 {
+    /// Wait until the durable sequence number is past `seen`, or `timeout` has passed; returns
+    /// it. Writers never wait for the waiters: a durable commit or flush only wakes them (and
+    /// only when there are some).
+    pub(crate) fn wait_durable_past(&self, seen: u64, timeout: std::time::Duration) -> u64 {
         let deadline = std::time::Instant::now() + timeout;
         let mut g = self.commit_lock.lock().unwrap_or_else(|e| e.into_inner());
         self.commit_waiters.fetch_add(1, AtomicOrdering::SeqCst);
         loop {
-            let now_gen = self.generation();
+            let now_seq = self.durable_seq();
             let now = std::time::Instant::now();
-            if now_gen != seen || now >= deadline {
+            if now_seq > seen || now >= deadline {
                 self.commit_waiters.fetch_sub(1, AtomicOrdering::SeqCst);
-                return now_gen;
+                return now_seq;
             }
             g = match self.committed.wait_timeout(g, deadline - now) {
                 Ok((g, _)) => g,
@@ -272,13 +287,36 @@ impl Store {
         }
     }
 
-    /// After a commit: the next generation, and wake the threads waiting for it.
-    fn committed(&self) {
-        self.generation.fetch_add(1, AtomicOrdering::SeqCst);
-        if self.commit_waiters.load(AtomicOrdering::SeqCst) > 0 {
+    /// Make every change record up to `seq` durable: returns at once when it is, otherwise after
+    /// a group flush (one that began after this call, so it covers every commit a snapshot
+    /// taken before the call can see).
+    pub(crate) fn ensure_durable(&self, seq: u64) -> Result<(), StoreError> {
+        for _ in 0..3 {
+            if self.durable_seq() >= seq {
+                return Ok(());
+            }
+            self.wait_durable()?;
+        }
+        if self.durable_seq() >= seq {
+            return Ok(());
+        }
+        Err(StoreError::CommitFailed {
+            detail: format!("change {seq} is not durable after three flushes"),
+        })
+    }
+
+    /// The durable sequence number reached `top`: wake the persistent searches.
+    fn durable_to(&self, top: u64) {
+        let before = self.durable_seq.fetch_max(top, AtomicOrdering::SeqCst);
+        if top > before && self.commit_waiters.load(AtomicOrdering::SeqCst) > 0 {
             let _g = self.commit_lock.lock().unwrap_or_else(|e| e.into_inner());
             self.committed.notify_all();
         }
+    }
+
+    /// After a commit: the next generation.
+    fn committed(&self) {
+        self.generation.fetch_add(1, AtomicOrdering::SeqCst);
     }
 
     /// Run `f` in one write transaction; commit if it returns Ok, abort otherwise. Returns once
@@ -322,6 +360,9 @@ impl Store {
                 let n = st.started;
                 drop(st);
                 let res = self.flush_now();
+                if let Ok(top) = res {
+                    self.durable_to(top);
+                }
                 st = lock();
                 st.running = false;
                 st.completed = n;
@@ -336,11 +377,18 @@ impl Store {
         }
     }
 
-    /// An empty durable commit: persists every commit before it.
-    fn flush_now(&self) -> Result<(), redb::Error> {
+    /// An empty durable commit: persists every commit before it. Returns the last changelog
+    /// sequence number it persisted.
+    fn flush_now(&self) -> Result<u64, redb::Error> {
         let mut txn = self.db.begin_write().map_err(rerr)?;
         txn.set_durability(Durability::Immediate).map_err(rerr)?;
-        txn.commit().map_err(rerr)
+        let top = {
+            let log = txn.open_table(CHANGELOG).map_err(rerr)?;
+            let last = log.last().map_err(rerr)?;
+            last.map_or(0, |(k, _)| k.value())
+        };
+        txn.commit().map_err(rerr)?;
+        Ok(top)
     }
 
     /// As [`Store::write`] with a chosen durability (bulk loads commit the last batch Immediate).
@@ -370,12 +418,23 @@ impl Store {
                 })
             })();
             let mut ctx = opened.map_err(db("opening tables"))?;
-            f(&mut ctx)
+            match f(&mut ctx) {
+                // What an Immediate commit makes durable: every record up to the last.
+                Ok(r) if matches!(durability, Durability::Immediate) => {
+                    let last = ctx.changelog.last().map_err(db("reading the changelog"))?;
+                    Ok((r, last.map(|(k, _)| k.value())))
+                }
+                Ok(r) => Ok((r, None)),
+                Err(e) => Err(e),
+            }
         };
         match out {
-            Ok(r) => {
+            Ok((r, durable_top)) => {
                 txn.commit().map_err(db("commit"))?;
                 self.committed();
+                if let Some(top) = durable_top {
+                    self.durable_to(top);
+                }
                 Ok(r)
             }
             Err(e) => {
@@ -1157,6 +1216,59 @@ mod tests {
             })
             .unwrap();
         assert_eq!((log(), log()), (10, 11));
+    }
+
+    /// Regression (issue 16): a grouped commit (committed without sync, awaiting the flush)
+    /// reached persistent searches before it was durable. The durable sequence number, which
+    /// they follow, moves only with an Immediate commit or a completed flush.
+    #[test]
+    fn grouped_commits_count_as_durable_only_after_the_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.redb");
+        let schema = Arc::new(Schema::builtin().unwrap());
+        let store = Store::open(&path, schema, IndexSpec::default(), 8 << 20).unwrap();
+        let rec = ChangeRecord {
+            time: "20261205000000Z".into(),
+            csn: String::new(),
+            who: String::new(),
+            kind: changelog::ChangeKind::Modify,
+            dn: "cn=x".into(),
+            new_dn: None,
+            attrs: vec!["description".into()],
+            uuid: String::new(),
+            delete_old_rdn: false,
+            values: Vec::new(),
+        };
+        // Alone: an Immediate commit, durable at once.
+        assert_eq!(store.write(|w| w.log(&rec)).unwrap(), 1);
+        assert_eq!(store.durable_seq(), 1);
+        // As the second of overlapping writers: committed, visible, not yet durable.
+        let seq = store.write_with(Durability::None, |w| w.log(&rec)).unwrap();
+        assert_eq!(seq, 2);
+        let snap = store.read().unwrap();
+        assert_eq!(snap.change_bounds().unwrap(), Some((1, 2)));
+        drop(snap);
+        assert_eq!(store.durable_seq(), 1);
+        // A waiter is not woken by it.
+        let t = std::time::Instant::now();
+        assert_eq!(
+            store.wait_durable_past(1, std::time::Duration::from_millis(50)),
+            1
+        );
+        assert!(t.elapsed() >= std::time::Duration::from_millis(50));
+        // The flush makes it durable and wakes a waiter at once.
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| store.wait_durable_past(1, std::time::Duration::from_secs(30)));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            store.ensure_durable(2).unwrap();
+            assert_eq!(waiter.join().unwrap(), 2);
+        });
+        assert_eq!(store.durable_seq(), 2);
+        // What a reopened file holds is durable.
+        drop(store);
+        let schema = Arc::new(Schema::builtin().unwrap());
+        let store = Store::open(&path, schema, IndexSpec::default(), 8 << 20).unwrap();
+        assert_eq!(store.durable_seq(), 2);
     }
 
     #[test]
