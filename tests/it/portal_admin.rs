@@ -364,7 +364,16 @@ fn portal_admin_reports_show_overdue_contacts_and_missing_contact_points() {
         .find(&reg("pt"))
         .unwrap_or_else(|| panic!("{}", r.body));
     assert!(r.body[..at].contains("<h2>Registries</h2>"), "{}", r.body);
-    assert!(r.body.contains("problems"), "{}", r.body);
+    assert!(
+        r.body.contains(".pt: no contact available 24/7"),
+        "{}",
+        r.body
+    );
+    assert!(
+        !r.body.contains(".br: no contact available 24/7"),
+        "br has its team: {}",
+        r.body
+    );
 }
 
 fn team_dn() -> String {
