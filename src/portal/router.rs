@@ -30,6 +30,20 @@ pub fn router(dir: Arc<Directory>) -> Router {
             get(pages::edit::form).post(pages::edit::save),
         )
         .route("/cctld/{tld}/confirm", post(pages::edit::confirm))
+        .route("/admin", get(pages::admin::index))
+        .route(
+            "/admin/accounts",
+            get(pages::admin_accounts::list).post(pages::admin_accounts::decide),
+        )
+        .route(
+            "/admin/list",
+            get(pages::admin_list::list).post(pages::admin_list::change),
+        )
+        .route("/admin/reports/overdue", get(pages::admin_reports::overdue))
+        .route(
+            "/admin/reports/completeness",
+            get(pages::admin_reports::completeness),
+        )
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/login/certificate", post(auth::login_certificate))
         .route("/logout", post(auth::logout))

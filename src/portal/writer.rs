@@ -24,20 +24,56 @@ pub(crate) fn replace(
     dn: &str,
     attrs: Vec<(String, Vec<String>)>,
 ) -> Result<(), LdapError> {
+    let changes = attrs
+        .into_iter()
+        .map(|(a, vals)| LdapModify {
+            operation: LdapModifyType::Replace,
+            modification: LdapPartialAttribute {
+                atype: a,
+                vals: vals.into_iter().map(String::into_bytes).collect(),
+            },
+        })
+        .collect();
+    modify(dir, who, peer, dn, changes)
+}
+
+/// Add (`add`) or delete (not `add`) one value of one attribute, as `who`.
+pub(crate) fn value(
+    dir: &Directory,
+    who: &Dn,
+    peer: &Peer,
+    dn: &str,
+    add: bool,
+    attr: &str,
+    val: &str,
+) -> Result<(), LdapError> {
+    let change = LdapModify {
+        operation: if add {
+            LdapModifyType::Add
+        } else {
+            LdapModifyType::Delete
+        },
+        modification: LdapPartialAttribute {
+            atype: attr.to_string(),
+            vals: vec![val.as_bytes().to_vec()],
+        },
+    };
+    modify(dir, who, peer, dn, vec![change])
+}
+
+/// One LDAP modify request with `changes`, as `who`.
+fn modify(
+    dir: &Directory,
+    who: &Dn,
+    peer: &Peer,
+    dn: &str,
+    changes: Vec<LdapModify>,
+) -> Result<(), LdapError> {
     let mut s = Session::new(peer.conn, peer.addr, true);
     s.identity = Identity::User(who.clone());
     let req = LdapModifyRequest {
         dn: dn.to_string(),
-        changes: attrs
-            .into_iter()
-            .map(|(a, vals)| LdapModify {
-                operation: LdapModifyType::Replace,
-                modification: LdapPartialAttribute {
-                    atype: a,
-                    vals: vals.into_iter().map(String::into_bytes).collect(),
-                },
-            })
-            .collect(),
+        changes,
     };
     let msg = crate::ops::dispatch(
         dir,

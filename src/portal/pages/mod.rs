@@ -2,6 +2,10 @@
 //! `cctld` (a registry and its contacts), `vcard` (downloads). Each runs its searches as the
 //! logged-in person off the async runtime.
 
+pub(crate) mod admin;
+pub(crate) mod admin_accounts;
+pub(crate) mod admin_list;
+pub(crate) mod admin_reports;
 pub(crate) mod cctld;
 pub(crate) mod edit;
 pub(crate) mod search;
