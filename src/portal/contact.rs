@@ -79,6 +79,18 @@ fn day(e: &Entry, a: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The channel of the next check: the one the server stored when it last computed it
+/// (`cctldVerificationNextMethod`), or else the rotation's next (`freshness::next_method`)
+/// after the last method, among the channels the contact has.
+fn next_channel(e: &Entry) -> String {
+    let stored = first(e, crate::freshness::NEXT_METHOD);
+    if !stored.is_empty() {
+        return stored;
+    }
+    use crate::freshness::{last_method, next_method};
+    next_method(last_method(e), e).as_str().to_string()
+}
+
 fn channels(e: &Entry) -> Vec<Channel> {
     let mut out = Vec::new();
     let phones: [(&str, &'static str); 4] = [
@@ -165,7 +177,7 @@ fn contact(r: &Roster, e: &Entry, point: bool, at: OffsetDateTime) -> ContactVie
         status: roster::status_at(e, at),
         freshness: roster::freshness_text(e, at),
         due: day(e, crate::freshness::DUE),
-        next_channel: first(e, crate::freshness::NEXT_METHOD),
+        next_channel: next_channel(e),
         channels: channels(e),
         fingerprints: all(e, "cctldOpenPGPFingerprint")
             .iter()

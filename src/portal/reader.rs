@@ -54,6 +54,27 @@ impl<'a> Reader<'a> {
         attrs: &[&str],
         limit: i32,
     ) -> Result<Found, LdapError> {
+        self.search_with(
+            base,
+            scope,
+            filter,
+            attrs,
+            limit,
+            &RequestControls::default(),
+        )
+    }
+
+    /// [`Reader::search`] with request controls (a server-side sort: the size limit then
+    /// applies to the sorted list).
+    pub(crate) fn search_with(
+        &self,
+        base: &str,
+        scope: LdapSearchScope,
+        filter: LdapFilter,
+        attrs: &[&str],
+        limit: i32,
+        ctrls: &RequestControls,
+    ) -> Result<Found, LdapError> {
         let req = LdapSearchRequest {
             base: base.to_string(),
             scope,
@@ -66,23 +87,16 @@ impl<'a> Reader<'a> {
         };
         let cancel = AtomicBool::new(false);
         let mut found = Found::default();
-        let end = search(
-            self.dir,
-            &self.session,
-            &req,
-            &RequestControls::default(),
-            &cancel,
-            &mut |e| {
-                let mut entry = Entry::new(e.dn);
-                entry.attrs = e
-                    .attributes
-                    .into_iter()
-                    .map(|a| Attribute::new(a.atype, a.vals))
-                    .collect();
-                found.entries.push(entry);
-                true
-            },
-        )?;
+        let end = search(self.dir, &self.session, &req, ctrls, &cancel, &mut |e| {
+            let mut entry = Entry::new(e.dn);
+            entry.attrs = e
+                .attributes
+                .into_iter()
+                .map(|a| Attribute::new(a.atype, a.vals))
+                .collect();
+            found.entries.push(entry);
+            true
+        })?;
         match end {
             SearchEnd::Done(res, _) => match res.code {
                 LdapResultCode::Success => {}

@@ -44,6 +44,16 @@ pub fn router(dir: Arc<Directory>) -> Router {
             "/admin/reports/completeness",
             get(pages::admin_reports::completeness),
         )
+        .route(
+            "/cctld/{tld}/contact/new",
+            get(pages::contacts::new_form).post(pages::contacts::add),
+        )
+        .route(
+            "/cctld/{tld}/contact/{uuid}/remove",
+            get(pages::contacts::remove_form).post(pages::contacts::remove),
+        )
+        .route("/cctld/{tld}/history", get(pages::history::page))
+        .route("/roster", get(pages::roster::page))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/login/certificate", post(auth::login_certificate))
         .route("/logout", post(auth::logout))

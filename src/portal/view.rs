@@ -88,6 +88,12 @@ pub(crate) struct CctldPage {
     pub(crate) now_utc: String,
     /// The uuids of the contacts the person may edit.
     pub(crate) editable: Vec<String>,
+    /// The uuids of the contacts the person may remove.
+    pub(crate) removable: Vec<String>,
+    /// The person may add a contact to the registry.
+    pub(crate) can_add: bool,
+    /// The person may read the registry's verification history.
+    pub(crate) history: bool,
     pub(crate) csrf: String,
 }
 

@@ -7,6 +7,7 @@ use super::Peer;
 use crate::acl::rules::Level;
 use crate::acl::Identity;
 use crate::core::dn::Dn;
+use crate::core::entry::Entry;
 use crate::core::error::LdapError;
 use crate::ops::controls::RequestControls;
 use crate::ops::{Op, Request, Session};
@@ -114,4 +115,84 @@ pub(crate) fn may_write(dir: &Directory, who: &Dn, dn: &str, attrs: &[&str]) -> 
     attrs
         .iter()
         .any(|a| acl.allows(&key, Some(&e), Some(a), Level::Write))
+}
+
+/// Add the entry `dn` with `attrs` (attribute, values), as `who`: an LDAP add request through
+/// `ops::dispatch`, so the new entry's `creatorsName` is `who`.
+pub(crate) fn add(
+    dir: &Directory,
+    who: &Dn,
+    peer: &Peer,
+    dn: &str,
+    attrs: Vec<(String, Vec<String>)>,
+) -> Result<(), LdapError> {
+    let req = ldap3_proto::proto::LdapAddRequest {
+        dn: dn.to_string(),
+        attributes: attrs
+            .into_iter()
+            .filter(|(_, vals)| !vals.is_empty())
+            .map(|(a, vals)| ldap3_proto::proto::LdapAttribute {
+                atype: a,
+                vals: vals.into_iter().map(String::into_bytes).collect(),
+            })
+            .collect(),
+    };
+    answer(dir, who, peer, Op::Add(req))
+}
+
+/// Delete the entry `dn`, as `who` (an LDAP delete request through `ops::dispatch`).
+pub(crate) fn delete(dir: &Directory, who: &Dn, peer: &Peer, dn: &str) -> Result<(), LdapError> {
+    answer(dir, who, peer, Op::Delete(dn.to_string()))
+}
+
+/// Run one add or delete request as `who`; its result.
+fn answer(dir: &Directory, who: &Dn, peer: &Peer, op: Op) -> Result<(), LdapError> {
+    let mut s = Session::new(peer.conn, peer.addr, true);
+    s.identity = Identity::User(who.clone());
+    let msg = crate::ops::dispatch(
+        dir,
+        &s,
+        Request {
+            id: 1,
+            op,
+            controls: Ok(RequestControls::default()),
+        },
+    );
+    match msg.op {
+        LdapOp::AddResponse(r) | LdapOp::DelResponse(r) if r.code == LdapResultCode::Success => {
+            Ok(())
+        }
+        LdapOp::AddResponse(r) | LdapOp::DelResponse(r) => Err(LdapError::new(r.code, r.message)),
+        _ => Err(LdapError::new(
+            LdapResultCode::Other,
+            "unexpected response to a write".to_string(),
+        )),
+    }
+}
+
+/// May `who` add or delete an entry like `e` (its DN and object classes), by the access rules
+/// (an add needs write access to the new entry, a delete to the entry)?
+pub(crate) fn may_write_entry(dir: &Directory, who: &Dn, e: &Entry) -> bool {
+    let Ok(dn) = dir.parse_dn(&e.dn) else {
+        return false;
+    };
+    let Ok(snap) = dir.store.read() else {
+        return false;
+    };
+    let identity = Identity::User(who.clone());
+    let acl = dir.policy.checker(&identity, &snap, &dir.schema);
+    acl.allows(&dn.store_key(), Some(e), None, Level::Write)
+}
+
+/// May `who` read entries like `e` (e.g. a verification record below a registry)?
+pub(crate) fn may_read(dir: &Directory, who: &Dn, e: &Entry) -> bool {
+    let Ok(dn) = dir.parse_dn(&e.dn) else {
+        return false;
+    };
+    let Ok(snap) = dir.store.read() else {
+        return false;
+    };
+    let identity = Identity::User(who.clone());
+    let acl = dir.policy.checker(&identity, &snap, &dir.schema);
+    acl.allows(&dn.store_key(), Some(e), None, Level::Read)
 }

@@ -28,6 +28,7 @@ mod monitor;
 mod operations;
 mod portal;
 mod portal_admin;
+mod portal_registry;
 mod postfix;
 mod protocol;
 mod references;

@@ -11,6 +11,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
+/// What the person may do with the registry's own data (links on the page).
+struct Own {
+    removable: Vec<String>,
+    can_add: bool,
+    history: bool,
+}
+
 pub(crate) async fn page(
     State(p): State<Portal>,
     user: User,
@@ -30,16 +37,28 @@ pub(crate) async fn page(
             })
             .map(|e| crate::tools::offline::first(e, "entryUUID"))
             .collect::<Vec<_>>();
-        Ok::<_, PortalError>((contact::registry(&roster, g, at), at, editable))
+        let own = Own {
+            removable: g
+                .contacts()
+                .filter(|e| super::contacts::may_remove(&p, &u, e))
+                .map(|e| crate::tools::offline::first(e, "entryUUID"))
+                .collect(),
+            can_add: super::contacts::may_add(&p, &u, g),
+            history: super::history::may_read(&p, &u, &g.entry.dn),
+        };
+        Ok::<_, PortalError>((contact::registry(&roster, g, at), at, editable, own))
     })
     .await??;
-    let (reg, at, editable) = view;
+    let (reg, at, editable, own) = view;
     Ok(html(
         StatusCode::OK,
         &CctldPage {
             layout: user.layout(),
             reg,
             editable,
+            removable: own.removable,
+            can_add: own.can_add,
+            history: own.history,
             csrf: user.session.csrf.clone(),
             now_utc: format!(
                 "{:04}-{:02}-{:02} {:02}:{:02} UTC",

@@ -1,13 +1,17 @@
 //! The pages: `search` (the start page: ccTLDs and contacts by ccTLD, name or number),
 //! `cctld` (a registry and its contacts), `vcard` (downloads). Each runs its searches as the
-//! logged-in person off the async runtime.
+//! logged-in person off the async runtime. The registry's own pages: `contacts` (add and
+//! remove a contact), `history` (its verification records), `roster` (the printable roster).
 
 pub(crate) mod admin;
 pub(crate) mod admin_accounts;
 pub(crate) mod admin_list;
 pub(crate) mod admin_reports;
 pub(crate) mod cctld;
+pub(crate) mod contacts;
 pub(crate) mod edit;
+pub(crate) mod history;
+pub(crate) mod roster;
 pub(crate) mod search;
 pub(crate) mod vcard;
 

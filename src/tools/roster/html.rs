@@ -42,7 +42,7 @@ td.tel { white-space: nowrap; }
 @media print { body { margin: 0; } }
 ";
 
-fn day_time(t: OffsetDateTime) -> String {
+pub(crate) fn day_time(t: OffsetDateTime) -> String {
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02} UTC",
         t.year(),
@@ -89,7 +89,9 @@ fn hours(e: &Entry, at: OffsetDateTime) -> (String, String) {
     (zone_txt, hours_txt)
 }
 
-fn registry(o: &mut String, r: &Roster, g: &Registry, at: OffsetDateTime) {
+/// One ccTLD's section (`<section class="cctld">`), every value escaped: what each region's
+/// page holds per ccTLD, and the portal's printable roster (src/portal/pages/roster.rs) too.
+pub(crate) fn registry(o: &mut String, r: &Roster, g: &Registry, at: OffsetDateTime) {
     let co = first(&g.entry, "co");
     o.push_str(&format!(
         "<section class=\"cctld\" id=\"{}\">\n<h2>{} &mdash; {} &mdash; {}</h2>\n<table>\n",
