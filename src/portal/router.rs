@@ -30,6 +30,12 @@ pub fn router(dir: Arc<Directory>) -> Router {
             get(pages::edit::form).post(pages::edit::save),
         )
         .route("/cctld/{tld}/confirm", post(pages::edit::confirm))
+        .route("/verify", get(pages::verify::page))
+        .route(
+            "/verify/contact/{uuid}",
+            get(pages::verify::form).post(pages::verify::record),
+        )
+        .route("/verify/plan", get(pages::verify::plan))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/login/certificate", post(auth::login_certificate))
         .route("/logout", post(auth::logout))

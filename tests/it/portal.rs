@@ -13,17 +13,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tower::ServiceExt;
 
-const HOST: &str = "portal.test";
-const ORIGIN: &str = "https://portal.test";
+pub(crate) const HOST: &str = "portal.test";
+pub(crate) const ORIGIN: &str = "https://portal.test";
 
 /// The contact point of .br, with real-looking data.
-fn team() -> String {
+pub(crate) fn team() -> String {
     format!("cn=incident-response,{}", reg("br"))
 }
 
 /// The access test's directory (br: a member registry with ana, its admin, and bob; pt: not a
 /// member, with rui; ops: a directory admin), with a 24/7 team for .br.
-fn portal_directory(f: impl FnOnce(&mut ccdir::service::config::Config)) -> TestServer {
+pub(crate) fn portal_directory(f: impl FnOnce(&mut ccdir::service::config::Config)) -> TestServer {
     let s = directory_with(f);
     let mut c = s.admin();
     add(
@@ -52,14 +52,14 @@ fn portal_directory(f: impl FnOnce(&mut ccdir::service::config::Config)) -> Test
     s
 }
 
-struct Response {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Response {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Response {
-    fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         self.headers
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
@@ -76,7 +76,7 @@ impl Response {
 }
 
 /// The hidden `csrf` field of the first form of a page.
-fn csrf_of(body: &str) -> String {
+pub(crate) fn csrf_of(body: &str) -> String {
     let at = body
         .find("name=\"csrf\" value=\"")
         .unwrap_or_else(|| panic!("no csrf field in {body}"));
@@ -85,7 +85,7 @@ fn csrf_of(body: &str) -> String {
 }
 
 /// A browser for the router: keeps cookies, sends Host and (for POSTs) Origin.
-struct Browser {
+pub(crate) struct Browser {
     rt: tokio::runtime::Runtime,
     app: axum::Router,
     cookies: BTreeMap<String, String>,
@@ -93,7 +93,7 @@ struct Browser {
 }
 
 impl Browser {
-    fn new(s: &TestServer) -> Browser {
+    pub(crate) fn new(s: &TestServer) -> Browser {
         Browser {
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -151,7 +151,7 @@ impl Browser {
         r
     }
 
-    fn get(&mut self, path: &str) -> Response {
+    pub(crate) fn get(&mut self, path: &str) -> Response {
         let req = Request::get(path)
             .header(header::HOST, HOST)
             .body(Body::empty())
@@ -160,7 +160,7 @@ impl Browser {
     }
 
     /// POST a form from `origin` (None: no Origin header) with `referer`.
-    fn post_from(
+    pub(crate) fn post_from(
         &mut self,
         path: &str,
         form: &[(&str, &str)],
@@ -180,12 +180,12 @@ impl Browser {
         self.send(b.body(Body::from(body)).expect("request"))
     }
 
-    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
+    pub(crate) fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
         self.post_from(path, form, Some(ORIGIN), None)
     }
 
     /// Load the login page and post the form.
-    fn login(&mut self, name: &str, password: &str) -> Response {
+    pub(crate) fn login(&mut self, name: &str, password: &str) -> Response {
         let page = self.get("/login");
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         let token = csrf_of(&page.body);
@@ -196,7 +196,7 @@ impl Browser {
     }
 
     /// The CSRF token of the logged-in session (from the logout form of a page).
-    fn token(&mut self) -> String {
+    pub(crate) fn token(&mut self) -> String {
         let page = self.get("/");
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         csrf_of(&page.body)
@@ -992,7 +992,7 @@ fn uuid_on(page: &str) -> String {
     rest[..rest.find('/').expect("end of uuid")].to_string()
 }
 
-fn read_attrs(s: &TestServer, dn: &str, attrs: Vec<&str>) -> ldap3::SearchEntry {
+pub(crate) fn read_attrs(s: &TestServer, dn: &str, attrs: Vec<&str>) -> ldap3::SearchEntry {
     let mut c = s.admin();
     let (rs, _) = c
         .search(dn, ldap3::Scope::Base, "(objectClass=*)", attrs)

@@ -6,6 +6,7 @@ pub(crate) mod cctld;
 pub(crate) mod edit;
 pub(crate) mod search;
 pub(crate) mod vcard;
+pub(crate) mod verify;
 
 use super::error::PortalError;
 use super::reader::{eq, Reader};
