@@ -96,6 +96,7 @@ fn portal_verifiers_queue_record_and_plan() {
         &bob,
         &[
             ("telephoneNumber", "+55 11 5555-0101"),
+            ("displayName", "<script>alert(1)</script> bob"),
             ("cctldTimeZone", "UTC"),
             ("cctldBusinessHours", &hours_from_now(6, 2)),
             ("cctldVerificationDue", "20251101000000Z"),
@@ -123,6 +124,11 @@ fn portal_verifiers_queue_record_and_plan() {
     let b = section(&q.body, &bob_uuid);
     assert!(b.contains("+55 11 5555-0101"), "{b}");
     assert!(b.contains("outside business hours"), "{b}");
+    assert!(
+        b.contains("&#60;script&#62;alert(1)&#60;/script&#62; bob"),
+        "{b}"
+    );
+    assert!(!q.body.contains("<script>alert"));
     assert!(
         q.body.find(&team_uuid) < q.body.find(&bob_uuid),
         "reachable now first"
