@@ -328,3 +328,57 @@ fn portal_verifiers_queue_refused_to_a_registry_admin() {
     assert_eq!(before.attrs, after.attrs);
     assert!(records(&s, &uuid).is_empty());
 }
+
+#[test]
+fn portal_verifiers_queue_pages() {
+    let s = portal_directory(|_| {});
+    setup(&s);
+    let mut c = s.admin();
+    // 120 overdue contacts of .pt (besides the directory's own): more than a page.
+    for i in 0..120 {
+        let cn = format!("duty-{i:03}");
+        let due = format!("2026{:02}01000000Z", 1 + i % 9);
+        add(
+            &mut c,
+            &format!("cn={cn},{}", reg("pt")),
+            &[
+                ("objectClass", &["organizationalRole", "cctldContact"]),
+                ("cn", &[&cn]),
+                ("associatedDomain", &["pt"]),
+                ("mail", &[&format!("{cn}@dns.example")]),
+            ],
+        );
+        set(
+            &s,
+            &format!("cn={cn},{}", reg("pt")),
+            &[("cctldVerificationDue", &due)],
+        );
+    }
+    let mut v = Browser::new(&s);
+    assert_eq!(v.login(&vera(), VERA_PW).status, StatusCode::SEE_OTHER);
+    let sections = |body: &str| body.matches("<section class=\"contact\"").count();
+    let first = v.get("/verify?within=0");
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(sections(&first.body), 100);
+    assert!(first.body.contains("page 1 of 2"), "{}", first.body);
+    assert!(first.body.contains("href=\"/verify?within=0&amp;page=2\""));
+    // The most overdue first (all reachable: e-mail needs nobody there now).
+    let a = first.body.find("2026-01-01").expect("January");
+    let b = first.body.find("2026-02-01").expect("February");
+    assert!(a < b);
+    assert!(!first.body.contains("2026-09-01"));
+    let second = v.get("/verify?within=0&page=2");
+    assert_eq!(sections(&second.body), 20);
+    assert!(second.body.contains("2026-09-01"));
+    assert!(!second.body.contains("2026-01-01"));
+    assert!(second.body.contains("page 2 of 2"));
+    // Past the end: the last page.
+    let past = v.get("/verify?within=0&page=99");
+    assert_eq!(sections(&past.body), 20);
+    // The plan counts the open ones by their next channel.
+    let plan = v.get("/verify/plan");
+    let open: usize = cell(&plan.body, "plan-email", "open-count")
+        .parse()
+        .expect("a number");
+    assert!(open >= 120, "{}", plan.body);
+}
