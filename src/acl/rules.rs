@@ -308,9 +308,12 @@ pub(crate) fn default_rules(suffix: &str) -> Vec<RuleConfig> {
                 "* none".into(),
             ],
         },
+        // The registries, and their container itself: so that the verifiers, who read every
+        // registry, may search from it (the overdue search, the portal's verifiers' queue);
+        // for everyone else the container answers as under the last rule.
         RuleConfig {
             dn: Some(format!("ou=registries,{suffix}")),
-            scope: Some("children".into()),
+            scope: Some("subtree".into()),
             by: vec![
                 format!("{admins} manage"),
                 format!("{registry_admins} write"),

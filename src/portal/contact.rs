@@ -140,7 +140,7 @@ fn channels(e: &Entry) -> Vec<Channel> {
     out
 }
 
-fn contact(r: &Roster, e: &Entry, point: bool, at: OffsetDateTime) -> ContactView {
+pub(crate) fn contact(r: &Roster, e: &Entry, point: bool, at: OffsetDateTime) -> ContactView {
     let zone = first(e, "cctldTimeZone");
     let local = tz::local_time(&zone, at);
     let hours = all(e, "cctldBusinessHours");

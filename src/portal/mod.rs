@@ -11,7 +11,7 @@
 //! - `headers.rs`: the security headers; `assets.rs`: the embedded CSS and vendored htmx;
 //! - `view.rs`: the askama templates' data (templates/portal/); `error.rs`: error pages;
 //! - `reader.rs`: searches as the logged-in person through the LDAP search path; `contact.rs`:
-//!   what a page shows of a contact entry;
+//!   what a page shows of a contact entry; `queue.rs`: the verifiers' queue and month's plan;
 //! - `pages/`: the pages.
 
 mod assets;
@@ -23,6 +23,7 @@ mod error;
 mod headers;
 pub(crate) mod listener;
 mod pages;
+mod queue;
 mod reader;
 mod router;
 mod session;

@@ -54,6 +54,12 @@ pub fn router(dir: Arc<Directory>) -> Router {
         )
         .route("/cctld/{tld}/history", get(pages::history::page))
         .route("/roster", get(pages::roster::page))
+        .route("/verify", get(pages::verify::page))
+        .route(
+            "/verify/contact/{uuid}",
+            get(pages::verify::form).post(pages::verify::record),
+        )
+        .route("/verify/plan", get(pages::verify::plan))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/login/certificate", post(auth::login_certificate))
         .route("/logout", post(auth::logout))

@@ -778,6 +778,8 @@ impl Default for Index {
             "cctldVerificationDue",
             "cctldAvailable247",
             "cctldAccountStatus",
+            // The verification records of a month (the portal's verifiers' queue and plan).
+            "createTimestamp",
         ];
         let sub = [
             "cn",

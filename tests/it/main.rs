@@ -29,6 +29,7 @@ mod operations;
 mod portal;
 mod portal_admin;
 mod portal_registry;
+mod portal_verify;
 mod postfix;
 mod protocol;
 mod references;

@@ -17,7 +17,7 @@ pub(crate) const HOST: &str = "portal.test";
 pub(crate) const ORIGIN: &str = "https://portal.test";
 
 /// The contact point of .br, with real-looking data.
-fn team() -> String {
+pub(crate) fn team() -> String {
     format!("cn=incident-response,{}", reg("br"))
 }
 
@@ -992,7 +992,7 @@ fn uuid_on(page: &str) -> String {
     rest[..rest.find('/').expect("end of uuid")].to_string()
 }
 
-fn read_attrs(s: &TestServer, dn: &str, attrs: Vec<&str>) -> ldap3::SearchEntry {
+pub(crate) fn read_attrs(s: &TestServer, dn: &str, attrs: Vec<&str>) -> ldap3::SearchEntry {
     let mut c = s.admin();
     let (rs, _) = c
         .search(dn, ldap3::Scope::Base, "(objectClass=*)", attrs)

@@ -14,6 +14,7 @@ pub(crate) mod history;
 pub(crate) mod roster;
 pub(crate) mod search;
 pub(crate) mod vcard;
+pub(crate) mod verify;
 
 use super::error::PortalError;
 use super::reader::{eq, Reader};
