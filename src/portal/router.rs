@@ -30,6 +30,14 @@ pub fn router(dir: Arc<Directory>) -> Router {
             get(pages::edit::form).post(pages::edit::save),
         )
         .route("/cctld/{tld}/confirm", post(pages::edit::confirm))
+        .route(
+            "/admin/onboard",
+            get(pages::onboard::form).post(pages::onboard::create),
+        )
+        .route(
+            "/invite/{token}",
+            get(pages::onboard::invitation).post(pages::onboard::set_password),
+        )
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/login/certificate", post(auth::login_certificate))
         .route("/logout", post(auth::logout))

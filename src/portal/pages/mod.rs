@@ -4,6 +4,8 @@
 
 pub(crate) mod cctld;
 pub(crate) mod edit;
+pub(crate) mod links;
+pub(crate) mod onboard;
 pub(crate) mod search;
 pub(crate) mod vcard;
 

@@ -1,0 +1,403 @@
+//! The portal's one-time links (docs/portal.md, "One-time links"), through the router with
+//! `oneshot`: onboarding a registry as a directory admin and the invitation that sets the new
+//! admin's password (then an LDAP bind), refusals for a registry admin, used and expired
+//! links; the e-mail challenge.
+
+use crate::harness::*;
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use ccdir::core::clock::ManualClock;
+use ldap3::{LdapConn, Scope, SearchEntry};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use time::macros::datetime;
+use tower::ServiceExt;
+
+const HOST: &str = "portal.test";
+const ORIGIN: &str = "https://portal.test";
+const PW: &str = "a-long-test-password";
+
+fn reg(tld: &str) -> String {
+    format!("associatedDomain={tld},ou=registries,{SUFFIX}")
+}
+
+fn ops() -> String {
+    format!("cn=ops,ou=groups,{SUFFIX}")
+}
+
+fn ana() -> String {
+    format!("uid=ana,{}", reg("br"))
+}
+
+/// br with ana, its admin; ops, a directory admin; the clock under the test's control.
+fn directory(
+    clock: Arc<ManualClock>,
+    f: impl FnOnce(&mut ccdir::service::config::Config),
+) -> TestServer {
+    let s = TestServer::start_with_clock(clock, f);
+    let mut c = s.admin();
+    add(
+        &mut c,
+        &reg("br"),
+        &[
+            ("objectClass", &["organization", "cctldRegistry"]),
+            ("associatedDomain", &["br"]),
+            ("o", &["br"]),
+        ],
+    );
+    add(
+        &mut c,
+        &ana(),
+        &[
+            ("objectClass", &["inetOrgPerson"]),
+            ("uid", &["ana"]),
+            ("cn", &["ana"]),
+            ("sn", &["ana"]),
+            ("userPassword", &[PW]),
+        ],
+    );
+    add(
+        &mut c,
+        &format!("cn=admins,{}", reg("br")),
+        &[
+            ("objectClass", &["groupOfNames"]),
+            ("cn", &["admins"]),
+            ("member", &[&ana()]),
+        ],
+    );
+    add(
+        &mut c,
+        &ops(),
+        &[
+            (
+                "objectClass",
+                &["organizationalRole", "simpleSecurityObject"],
+            ),
+            ("cn", &["ops"]),
+            ("userPassword", &[PW]),
+        ],
+    );
+    add(
+        &mut c,
+        &format!("cn=directory-admins,ou=groups,{SUFFIX}"),
+        &[
+            ("objectClass", &["groupOfNames"]),
+            ("cn", &["directory-admins"]),
+            ("member", &[&ops()]),
+        ],
+    );
+    s
+}
+
+struct Response {
+    status: StatusCode,
+    body: String,
+}
+
+/// The `value` of the input named `name` (or with id `name`) in a page.
+fn value_of(body: &str, attr: &str, name: &str) -> String {
+    let needle = format!("{attr}=\"{name}\"");
+    let at = body
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no {needle} in {body}"));
+    let rest = &body[at..];
+    let v = rest.find("value=\"").expect("value") + "value=\"".len();
+    rest[v..v + rest[v..].find('"').expect("end")].to_string()
+}
+
+/// A browser for the router: keeps cookies, sends Host and Origin.
+struct Browser {
+    rt: tokio::runtime::Runtime,
+    app: axum::Router,
+    cookies: BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn new(s: &TestServer) -> Browser {
+        Browser {
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime"),
+            app: ccdir::portal::router(s.server().directory().clone()),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn send(&mut self, mut req: Request<Body>) -> Response {
+        req.extensions_mut().insert(ccdir::portal::Peer {
+            addr: "127.0.0.1:40000".parse().expect("addr"),
+            conn: 0,
+            client_cert: None,
+        });
+        if !self.cookies.is_empty() {
+            let jar = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            req.headers_mut()
+                .insert(header::COOKIE, jar.parse().expect("cookie header"));
+        }
+        let app = self.app.clone();
+        let (parts, bytes) = self.rt.block_on(async move {
+            let res = app.oneshot(req).await.expect("infallible");
+            let (parts, body) = res.into_parts();
+            let bytes = axum::body::to_bytes(body, 16 << 20).await.expect("body");
+            (parts, bytes)
+        });
+        for c in parts.headers.get_all(header::SET_COOKIE) {
+            let c = c.to_str().expect("cookie");
+            let (k, v) = c
+                .split(';')
+                .next()
+                .and_then(|f| f.split_once('='))
+                .expect("name=value");
+            if c.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+        Response {
+            status: parts.status,
+            body: String::from_utf8_lossy(&bytes).to_string(),
+        }
+    }
+
+    fn get(&mut self, path: &str) -> Response {
+        self.send(
+            Request::get(path)
+                .header(header::HOST, HOST)
+                .body(Body::empty())
+                .expect("request"),
+        )
+    }
+
+    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
+        let body = serde_urlencoded::to_string(form).expect("form");
+        self.send(
+            Request::post(path)
+                .header(header::HOST, HOST)
+                .header(header::ORIGIN, ORIGIN)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .expect("request"),
+        )
+    }
+
+    fn login(&mut self, name: &str, password: &str) -> Response {
+        let page = self.get("/login");
+        let token = value_of(&page.body, "name", "csrf");
+        self.post(
+            "/login",
+            &[("csrf", &token), ("name", name), ("password", password)],
+        )
+    }
+}
+
+fn exists(c: &mut LdapConn, dn: &str) -> Option<SearchEntry> {
+    let r = c
+        .search(dn, Scope::Base, "(objectClass=*)", vec!["*"])
+        .expect("search");
+    r.0.into_iter().next().map(SearchEntry::construct)
+}
+
+fn onboard_form<'a>(csrf: &'a str, tld: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("tld", tld),
+        ("name", "Registro <ZZ>"),
+        ("admin_name", "Zoe Zeta"),
+        ("admin_mail", "zoe@nic-zz.example"),
+    ]
+}
+
+#[test]
+fn onboarding_creates_the_registry_and_the_invitation_sets_the_password() {
+    let clock = Arc::new(ManualClock::new(datetime!(2026-12-05 15:00 UTC)));
+    let s = directory(clock.clone(), |_| {});
+    let mut b = Browser::new(&s);
+    assert_eq!(b.login(&ops(), PW).status, StatusCode::SEE_OTHER);
+    let page = b.get("/admin/onboard");
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let csrf = value_of(&page.body, "name", "csrf");
+    // A bad ccTLD: the form again, nothing made.
+    let r = b.post("/admin/onboard", &onboard_form(&csrf, "z,z"));
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = b.post("/admin/onboard", &onboard_form(&csrf, ".ZZ"));
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // The registry name is escaped in the page.
+    assert!(
+        r.body.contains("Registro &#60;ZZ&#62;") || r.body.contains("Registro &lt;ZZ&gt;"),
+        "{}",
+        r.body
+    );
+    let link = value_of(&r.body, "id", "link");
+    let token = link
+        .strip_prefix("/invite/")
+        .expect("a path without public_url");
+    assert_eq!(token.len(), 43);
+    // The entries exist, the account without a password.
+    let mut admin = s.admin();
+    let zoe = format!("uid=zoe,{}", reg("zz"));
+    let e = exists(&mut admin, &reg("zz")).expect("registry");
+    assert_eq!(e.attrs["o"], ["Registro <ZZ>"]);
+    let e = exists(&mut admin, &zoe).expect("admin account");
+    assert_eq!(e.attrs["mail"], ["zoe@nic-zz.example"]);
+    assert!(!e.attrs.contains_key("userPassword"));
+    let g = exists(&mut admin, &format!("cn=admins,{}", reg("zz"))).expect("group");
+    assert_eq!(g.attrs["member"], [zoe.as_str()]);
+    // Written as the directory admin.
+    let r = admin
+        .search(&zoe, Scope::Base, "(objectClass=*)", vec!["creatorsName"])
+        .expect("search");
+    let e = SearchEntry::construct(r.0.into_iter().next().expect("entry"));
+    assert_eq!(
+        e.attrs["creatorsName"][0].to_lowercase(),
+        ops().to_lowercase()
+    );
+    // A second onboarding of the same ccTLD is refused, nothing changed.
+    let r = b.post("/admin/onboard", &onboard_form(&csrf, "zz"));
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("exists already"), "{}", r.body);
+    assert!(exists(&mut admin, &zoe).is_some());
+
+    // The invitee (another browser, not logged in). GET does not use the link.
+    let mut zb = Browser::new(&s);
+    for _ in 0..2 {
+        let r = zb.get(&link);
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.body.contains("Set your password"), "{}", r.body);
+    }
+    let r = zb.get(&link);
+    let form_csrf = value_of(&r.body, "name", "csrf");
+    // Without the page's token: refused.
+    let r = zb.post(
+        &link,
+        &[
+            ("csrf", "x"),
+            ("password", "another-long-pass"),
+            ("repeat", "another-long-pass"),
+        ],
+    );
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Different passwords, then one the policy refuses: the form again, the link still open.
+    let r = zb.post(
+        &link,
+        &[
+            ("csrf", &form_csrf),
+            ("password", "another-long-pass"),
+            ("repeat", "another-long-pasz"),
+        ],
+    );
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = zb.post(
+        &link,
+        &[
+            ("csrf", &form_csrf),
+            ("password", "short"),
+            ("repeat", "short"),
+        ],
+    );
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("too short"), "{}", r.body);
+    let r = zb.post(
+        &link,
+        &[
+            ("csrf", &form_csrf),
+            ("password", "zoe-s-new-password"),
+            ("repeat", "zoe-s-new-password"),
+        ],
+    );
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Your password is set"), "{}", r.body);
+    // The new admin binds over LDAP, and logs in to the portal with the address.
+    let mut c = s.conn();
+    assert_eq!(
+        c.simple_bind(&zoe, "zoe-s-new-password").expect("bind").rc,
+        0
+    );
+    let e = exists(&mut admin, &zoe).expect("account");
+    assert!(e.attrs["userPassword"][0].starts_with("{ARGON2}"));
+    assert_eq!(
+        zb.login("zoe@nic-zz.example", "zoe-s-new-password").status,
+        StatusCode::SEE_OTHER
+    );
+    // Used once: the link is over, and nothing changes.
+    let r = zb.post(
+        &link,
+        &[
+            ("csrf", &form_csrf),
+            ("password", "yet-another-password"),
+            ("repeat", "yet-another-password"),
+        ],
+    );
+    assert_eq!(r.status, StatusCode::GONE, "{}", r.body);
+    assert!(r.body.contains("was used"), "{}", r.body);
+    assert_eq!(zb.get(&link).status, StatusCode::GONE);
+    let mut c = s.conn();
+    assert_eq!(
+        c.simple_bind(&zoe, "zoe-s-new-password").expect("bind").rc,
+        0
+    );
+    // A made-up link: not valid.
+    let r = zb.get(&format!("/invite/{}", "A".repeat(43)));
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(zb.get("/invite/..%2F..").status, StatusCode::NOT_FOUND);
+}
+
+#[test]
+fn onboarding_is_for_directory_admins_and_invitations_expire() {
+    let clock = Arc::new(ManualClock::new(datetime!(2026-12-05 15:00 UTC)));
+    let s = directory(clock.clone(), |c| c.portal.invitation_days = 3);
+    // A registry admin: the page and the form are refused, nothing is written.
+    let mut b = Browser::new(&s);
+    assert_eq!(b.login(&ana(), PW).status, StatusCode::SEE_OTHER);
+    let r = b.get("/admin/onboard");
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let home = b.get("/");
+    let csrf = value_of(&home.body, "name", "csrf");
+    let r = b.post("/admin/onboard", &onboard_form(&csrf, "yy"));
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let mut admin = s.admin();
+    assert!(exists_or_none(&mut admin, &reg("yy")).is_none());
+    // Not logged in: to the login page.
+    let mut anon = Browser::new(&s);
+    assert_eq!(anon.get("/admin/onboard").status, StatusCode::SEE_OTHER);
+
+    // An invitation left for longer than invitation_days: refused, the account unchanged.
+    let mut b = Browser::new(&s);
+    b.login(&ops(), PW);
+    let csrf = value_of(&b.get("/admin/onboard").body, "name", "csrf");
+    let r = b.post("/admin/onboard", &onboard_form(&csrf, "yy"));
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let link = value_of(&r.body, "id", "link");
+    let mut zb = Browser::new(&s);
+    let form_csrf = value_of(&zb.get(&link).body, "name", "csrf");
+    clock.set(datetime!(2026-12-08 15:00 UTC));
+    let r = zb.get(&link);
+    assert_eq!(r.status, StatusCode::GONE, "{}", r.body);
+    assert!(r.body.contains("expired"), "{}", r.body);
+    let r = zb.post(
+        &link,
+        &[
+            ("csrf", &form_csrf),
+            ("password", "zoe-s-new-password"),
+            ("repeat", "zoe-s-new-password"),
+        ],
+    );
+    assert_eq!(r.status, StatusCode::GONE, "{}", r.body);
+    let zoe = format!("uid=zoe,{}", reg("yy"));
+    let e = exists(&mut admin, &zoe).expect("account");
+    assert!(!e.attrs.contains_key("userPassword"));
+}
+
+fn exists_or_none(c: &mut LdapConn, dn: &str) -> Option<SearchEntry> {
+    let r = c.search(dn, Scope::Base, "(objectClass=*)", vec!["1.1"]);
+    match r {
+        Ok(r) if r.1.rc == 0 => r.0.into_iter().next().map(SearchEntry::construct),
+        _ => None,
+    }
+}
