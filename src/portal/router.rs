@@ -38,6 +38,10 @@ pub fn router(dir: Arc<Directory>) -> Router {
             "/invite/{token}",
             get(pages::onboard::invitation).post(pages::onboard::set_password),
         )
+        .route(
+            "/challenge/{token}",
+            get(pages::challenge::page).post(pages::challenge::answer),
+        )
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/login/certificate", post(auth::login_certificate))
         .route("/logout", post(auth::logout))

@@ -193,7 +193,6 @@ impl Store {
     }
 
     /// Close the link under `key` (an expired challenge whose failure is recorded).
-    #[allow(dead_code)]
     pub(crate) fn onetime_close(&self, key: &[u8; 32], now: i64) -> Result<(), StoreError> {
         self.onetime_set_used(key, Some(now))
     }
@@ -215,7 +214,6 @@ impl Store {
 
     /// Every link held (at most [`MAX_LINKS`] and the ones over since the last new one), with
     /// its key.
-    #[allow(dead_code)]
     pub(crate) fn onetime_all(&self) -> Result<Vec<([u8; 32], Link)>, StoreError> {
         const WHAT: &str = "reading the one-time links";
         let txn = self.db.begin_read().map_err(db(WHAT))?;

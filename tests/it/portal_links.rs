@@ -401,3 +401,213 @@ fn exists_or_none(c: &mut LdapConn, dn: &str) -> Option<SearchEntry> {
         _ => None,
     }
 }
+
+fn contact_dn(cn: &str) -> String {
+    format!("cn={cn},{}", reg("br"))
+}
+
+fn recorder() -> String {
+    format!("cn=portal,ou=groups,{SUFFIX}")
+}
+
+/// Read some attributes of `dn` as the directory's admin.
+fn attrs(
+    s: &TestServer,
+    dn: &str,
+    names: &[&str],
+) -> std::collections::HashMap<String, Vec<String>> {
+    let mut c = s.admin();
+    let r = c
+        .search(dn, Scope::Base, "(objectClass=*)", names.to_vec())
+        .expect("search");
+    SearchEntry::construct(r.0.into_iter().next().expect("entry")).attrs
+}
+
+/// The challenge link in the message mailed to `to`.
+fn link_to(sink: &crate::postfix::Sink, to: &str) -> Vec<String> {
+    sink.messages()
+        .into_iter()
+        .filter(|(rcpt, _)| rcpt.iter().any(|r| r == to))
+        .filter_map(|(_, m)| {
+            let at = m.find("https://portal.test/challenge/")?;
+            let rest = &m[at + "https://portal.test".len()..];
+            Some(rest[..rest.find(['\r', '\n'])?].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn an_e_mail_challenge_is_mailed_answered_once_or_fails_when_it_expires() {
+    let sink = crate::postfix::Sink::start();
+    let clock = Arc::new(ManualClock::new(datetime!(2026-12-05 15:00 UTC)));
+    let port = sink.port;
+    let s = directory(clock.clone(), move |c| {
+        c.reminders.relay = "127.0.0.1".into();
+        c.reminders.port = port;
+        c.reminders.starttls = ccdir::service::config::StartTls::None;
+        c.reminders.from = "ccdir@cctld-ir.example".into();
+        c.portal.public_url = "https://portal.test/".into();
+        c.portal.challenges = true;
+        c.portal.challenge_recorder = recorder();
+        c.portal.challenge_days = 14;
+    });
+    let mut c = s.admin();
+    add(
+        &mut c,
+        &recorder(),
+        &[
+            ("objectClass", &["organizationalRole"]),
+            ("cn", &["portal"]),
+        ],
+    );
+    let verifiers = format!("cn=verifiers,ou=groups,{SUFFIX}");
+    let r = c
+        .add(
+            &verifiers,
+            vec![
+                ("objectClass", ["groupOfNames"].into_iter().collect()),
+                ("cn", ["verifiers"].into_iter().collect()),
+                ("member", [recorder().as_str()].into_iter().collect()),
+            ],
+        )
+        .expect("add");
+    if r.rc != 0 {
+        c.modify(
+            &verifiers,
+            vec![ldap3::Mod::Add(
+                "member",
+                [recorder().as_str()].into_iter().collect(),
+            )],
+        )
+        .expect("modify")
+        .success()
+        .expect("member");
+    }
+    // Checked by phone on 1 August: due on 1 November, next by e-mail.
+    for cn in ["csirt", "noc"] {
+        let mail = format!("{cn}@nic-br.example");
+        add(
+            &mut c,
+            &contact_dn(cn),
+            &[
+                ("objectClass", &["organizationalRole", "cctldContact"]),
+                ("cn", &[cn]),
+                ("associatedDomain", &["br"]),
+                ("mail", &[&mail]),
+                ("telephoneNumber", &["+55 11 2345-6743"]),
+                ("cctldLastVerified", &["20260801120000Z"]),
+                ("cctldVerificationMethod", &["voice"]),
+            ],
+        );
+    }
+    // A contact due by phone gets no mail.
+    add(
+        &mut c,
+        &contact_dn("phone"),
+        &[
+            ("objectClass", &["organizationalRole", "cctldContact"]),
+            ("cn", &["phone"]),
+            ("associatedDomain", &["br"]),
+            ("mail", &["phone@nic-br.example"]),
+            ("telephoneNumber", &["+55 11 2345-6744"]),
+            ("cctldLastVerified", &["20260801120000Z"]),
+            ("cctldVerificationMethod", &["email"]),
+        ],
+    );
+    let dir = s.server().directory().clone();
+    let o = ccdir::app::challenges::check(&dir).expect("check");
+    assert_eq!((o.sent, o.failed, o.expired), (2, 0, 0), "{o:?}");
+    assert!(link_to(&sink, "phone@nic-br.example").is_empty());
+    let links = link_to(&sink, "csirt@nic-br.example");
+    assert_eq!(links.len(), 1, "{:?}", sink.messages());
+    let link = &links[0];
+    assert!(
+        link.starts_with("/challenge/") && link.len() == "/challenge/".len() + 43,
+        "{link}"
+    );
+    // A second check sends nothing while the challenges are open.
+    let o = ccdir::app::challenges::check(&dir).expect("check");
+    assert_eq!(o.sent, 0, "{o:?}");
+
+    // GET (as a mail scanner would) changes nothing.
+    let mut b = Browser::new(&s);
+    for _ in 0..2 {
+        let r = b.get(link);
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.body.contains("Confirm this address"), "{}", r.body);
+    }
+    let before = attrs(&s, &contact_dn("csirt"), &["cctldVerificationMethod"]);
+    assert_eq!(before["cctldVerificationMethod"], ["voice"]);
+    let csrf = value_of(&b.get(link).body, "name", "csrf");
+    // Without the page's token (another site's form): refused.
+    let mut other = Browser::new(&s);
+    assert_eq!(
+        other.post(link, &[("csrf", &csrf)]).status,
+        StatusCode::FORBIDDEN
+    );
+    let r = b.post(link, &[("csrf", &csrf)]);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let after = attrs(
+        &s,
+        &contact_dn("csirt"),
+        &[
+            "cctldVerificationMethod",
+            "cctldVerificationStatus",
+            "cctldVerifiedBy",
+            "cctldVerificationNote",
+            "cctldLastVerified",
+        ],
+    );
+    assert_eq!(after["cctldVerificationMethod"], ["email"]);
+    assert_eq!(after["cctldVerificationStatus"], ["verified"]);
+    assert_eq!(
+        after["cctldVerifiedBy"][0].to_lowercase(),
+        recorder().to_lowercase()
+    );
+    assert_eq!(after["cctldLastVerified"], ["20261205150000Z"]);
+    let note = &after["cctldVerificationNote"][0];
+    assert!(
+        note.starts_with("e-mail challenge ") && note.contains("link followed"),
+        "{note}"
+    );
+    assert!(
+        !note.contains(&link["/challenge/".len()..]),
+        "the token is not in the note"
+    );
+    // Used once.
+    let r = b.post(link, &[("csrf", &csrf)]);
+    assert_eq!(r.status, StatusCode::GONE, "{}", r.body);
+    assert_eq!(b.get(link).status, StatusCode::GONE);
+    assert_eq!(b.get("/challenge/nothing").status, StatusCode::NOT_FOUND);
+
+    // The other challenge is left unanswered past challenge_days: a failed check by e-mail.
+    let noc = link_to(&sink, "noc@nic-br.example");
+    assert_eq!(noc.len(), 1);
+    clock.set(datetime!(2026-12-19 15:00 UTC));
+    assert_eq!(b.get(&noc[0]).status, StatusCode::GONE);
+    let o = ccdir::app::challenges::check(&dir).expect("check");
+    assert_eq!((o.sent, o.expired), (0, 1), "{o:?}");
+    let failed = attrs(
+        &s,
+        &contact_dn("noc"),
+        &[
+            "cctldVerificationMethod",
+            "cctldVerificationStatus",
+            "cctldVerificationNote",
+        ],
+    );
+    assert_eq!(failed["cctldVerificationMethod"], ["email"]);
+    assert_eq!(failed["cctldVerificationStatus"], ["failed"]);
+    // Due at once: from the next moment on, the contact reads overdue.
+    clock.set(datetime!(2026-12-19 15:01 UTC));
+    let st = attrs(&s, &contact_dn("noc"), &["cctldVerificationStatus"]);
+    assert_eq!(st["cctldVerificationStatus"], ["overdue"]);
+    assert!(failed["cctldVerificationNote"][0].contains("not answered in time"));
+    // Recorded once; the expired link cannot be answered late.
+    assert_eq!(
+        ccdir::app::challenges::check(&dir).expect("check").expired,
+        0
+    );
+    let r = b.post(&noc[0], &[("csrf", &csrf)]);
+    assert_eq!(r.status, StatusCode::GONE, "{}", r.body);
+}

@@ -98,7 +98,7 @@ pub(crate) fn address(dir: &Directory, path: &str) -> String {
 /// A short id of a link (hex of the first 8 bytes of its stored hash): what the logs and the
 /// verification history name, never the token.
 pub(crate) fn link_id(key: &[u8; 32]) -> String {
-    key.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    crate::app::challenges::link_id(key)
 }
 
 /// Unix seconds of the directory's clock.

@@ -3,6 +3,7 @@
 //! logged-in person off the async runtime.
 
 pub(crate) mod cctld;
+pub(crate) mod challenge;
 pub(crate) mod edit;
 pub(crate) mod links;
 pub(crate) mod onboard;
