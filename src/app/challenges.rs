@@ -37,7 +37,7 @@ static RUNNING: Mutex<()> = Mutex::new(());
 pub struct Outcome {
     /// Challenges mailed.
     pub sent: usize,
-    /// Mails the relay refused (their links closed).
+    /// Mails the relay refused for good (their links closed, failed checks recorded).
     pub failed: usize,
     /// Not tried: the relay was unavailable, or the server is stopping.
     pub deferred: usize,
@@ -157,6 +157,16 @@ pub(crate) fn run(
             open.insert(l.target.to_lowercase());
             continue;
         }
+        if checked_since(dir, &l) {
+            // A check was recorded since the mail went out (a bounce: `ccdir verify --failed
+            // --mail`, or a verifier's call): that is the result; nothing to add.
+            tracing::info!(challenge = %link_id(&key), dn = %l.target,
+                "e-mail challenge expired after another check was recorded");
+            dir.store
+                .onetime_close(&key, now)
+                .map_err(|e| e.to_string())?;
+            continue;
+        }
         match record(dir, &key, &l, false, "not answered in time") {
             Ok(()) => out.expired += 1,
             Err(e) if e.code == LdapResultCode::NoSuchObject => {}
@@ -242,12 +252,36 @@ pub(crate) fn run(
                         out.deferred += 1;
                         return Ok(out);
                     }
+                    // Refused for good (the relay's 5xx answer): as a bounce, a failed check
+                    // by e-mail, so the address is not mailed again at every check.
+                    let why = format!("the relay refused the mail: {text}");
+                    if let Err(e) = record(dir, &key, &link, false, &why) {
+                        tracing::warn!(challenge = %link_id(&key), dn = %item.dn, error = %e.message,
+                            "the refused challenge's failure could not be recorded");
+                    }
                     out.failed += 1;
                 }
             }
         }
     }
     Ok(out)
+}
+
+/// Was a check of the challenged contact recorded since the challenge was made?
+fn checked_since(dir: &Directory, l: &Link) -> bool {
+    use crate::store::View;
+    let Ok(target) = dir.parse_dn(&l.target) else {
+        return false;
+    };
+    let Ok(snap) = dir.store.read() else {
+        return false;
+    };
+    let Ok(Some((_, e))) = snap.lookup(&target) else {
+        return false;
+    };
+    let last = crate::tools::offline::first(&e, "cctldLastVerified");
+    crate::core::schema::matching::parse_generalized_time(last.as_bytes())
+        .is_some_and(|ns| ns >= i128::from(l.created) * 1_000_000_000)
 }
 
 /// The challenge mail: plain text, what it is for, the link, when it expires.

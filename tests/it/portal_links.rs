@@ -456,8 +456,12 @@ fn an_e_mail_challenge_is_mailed_answered_once_or_fails_when_it_expires() {
         &mut c,
         &recorder(),
         &[
-            ("objectClass", &["organizationalRole"]),
+            (
+                "objectClass",
+                &["organizationalRole", "simpleSecurityObject"],
+            ),
             ("cn", &["portal"]),
+            ("userPassword", &[PW]),
         ],
     );
     let verifiers = format!("cn=verifiers,ou=groups,{SUFFIX}");
@@ -484,7 +488,7 @@ fn an_e_mail_challenge_is_mailed_answered_once_or_fails_when_it_expires() {
         .expect("member");
     }
     // Checked by phone on 1 August: due on 1 November, next by e-mail.
-    for cn in ["csirt", "noc"] {
+    for cn in ["csirt", "noc", "gone"] {
         let mail = format!("{cn}@nic-br.example");
         add(
             &mut c,
@@ -516,7 +520,7 @@ fn an_e_mail_challenge_is_mailed_answered_once_or_fails_when_it_expires() {
     );
     let dir = s.server().directory().clone();
     let o = ccdir::app::challenges::check(&dir).expect("check");
-    assert_eq!((o.sent, o.failed, o.expired), (2, 0, 0), "{o:?}");
+    assert_eq!((o.sent, o.failed, o.expired), (3, 0, 0), "{o:?}");
     assert!(link_to(&sink, "phone@nic-br.example").is_empty());
     let links = link_to(&sink, "csirt@nic-br.example");
     assert_eq!(links.len(), 1, "{:?}", sink.messages());
@@ -580,6 +584,22 @@ fn an_e_mail_challenge_is_mailed_answered_once_or_fails_when_it_expires() {
     assert_eq!(b.get(link).status, StatusCode::GONE);
     assert_eq!(b.get("/challenge/nothing").status, StatusCode::NOT_FOUND);
 
+    // gone's challenge bounces: the bounce procedure records the failure (as a verifier).
+    assert_eq!(link_to(&sink, "gone@nic-br.example").len(), 1);
+    let mut v = s.conn();
+    assert_eq!(v.simple_bind(&recorder(), PW).expect("bind").rc, 0);
+    v.modify(
+        &contact_dn("gone"),
+        vec![
+            ldap3::Mod::Replace("cctldVerificationMethod", ["email"].into_iter().collect()),
+            ldap3::Mod::Replace("cctldVerificationStatus", ["failed"].into_iter().collect()),
+            ldap3::Mod::Replace("cctldVerificationNote", ["bounced"].into_iter().collect()),
+        ],
+    )
+    .expect("modify")
+    .success()
+    .expect("bounce recorded");
+
     // The other challenge is left unanswered past challenge_days: a failed check by e-mail.
     let noc = link_to(&sink, "noc@nic-br.example");
     assert_eq!(noc.len(), 1);
@@ -603,6 +623,9 @@ fn an_e_mail_challenge_is_mailed_answered_once_or_fails_when_it_expires() {
     let st = attrs(&s, &contact_dn("noc"), &["cctldVerificationStatus"]);
     assert_eq!(st["cctldVerificationStatus"], ["overdue"]);
     assert!(failed["cctldVerificationNote"][0].contains("not answered in time"));
+    // The bounced one is not recorded twice.
+    let gone = attrs(&s, &contact_dn("gone"), &["cctldVerificationNote"]);
+    assert_eq!(gone["cctldVerificationNote"], ["bounced"]);
     // Recorded once; the expired link cannot be answered late.
     assert_eq!(
         ccdir::app::challenges::check(&dir).expect("check").expired,
