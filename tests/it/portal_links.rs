@@ -634,3 +634,42 @@ fn an_e_mail_challenge_is_mailed_answered_once_or_fails_when_it_expires() {
     let r = b.post(&noc[0], &[("csrf", &csrf)]);
     assert_eq!(r.status, StatusCode::GONE, "{}", r.body);
 }
+
+#[test]
+fn an_invitation_can_be_mailed() {
+    let sink = crate::postfix::Sink::start();
+    let clock = Arc::new(ManualClock::new(datetime!(2026-12-05 15:00 UTC)));
+    let port = sink.port;
+    let s = directory(clock, move |c| {
+        c.reminders.enabled = true;
+        c.reminders.relay = "127.0.0.1".into();
+        c.reminders.port = port;
+        c.reminders.starttls = ccdir::service::config::StartTls::None;
+        c.reminders.from = "ccdir@cctld-ir.example".into();
+        c.portal.public_url = "https://portal.test".into();
+    });
+    let mut b = Browser::new(&s);
+    b.login(&ops(), PW);
+    let csrf = value_of(&b.get("/admin/onboard").body, "name", "csrf");
+    let mut form = onboard_form(&csrf, "zz");
+    form.push(("send", "on"));
+    let r = b.post("/admin/onboard", &form);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body.contains("was mailed to zoe@nic-zz.example"),
+        "{}",
+        r.body
+    );
+    let shown = value_of(&r.body, "id", "link");
+    assert!(shown.starts_with("https://portal.test/invite/"), "{shown}");
+    let mails: Vec<String> = sink
+        .messages()
+        .into_iter()
+        .filter(|(to, _)| to.iter().any(|t| t == "zoe@nic-zz.example"))
+        .map(|(_, m)| m)
+        .collect();
+    assert_eq!(mails.len(), 1, "{:?}", sink.messages());
+    assert!(mails[0].contains(&shown), "{}", mails[0]);
+    let path = &shown["https://portal.test".len()..];
+    assert_eq!(Browser::new(&s).get(path).status, StatusCode::OK);
+}
