@@ -429,7 +429,7 @@ pub(crate) async fn create(
 }
 
 /// The invitation under `token` as the page shows it: Ok(link) when it can be used.
-fn usable(dir: &Directory, token: &str) -> Result<Result<Link, LinkPage>, PortalError> {
+fn usable(dir: &Directory, token: &str) -> Result<Result<Link, Gone>, PortalError> {
     let Some(key) = onetime::key_of(token) else {
         return Ok(Err(gone_page(None)));
     };
@@ -451,8 +451,12 @@ fn usable(dir: &Directory, token: &str) -> Result<Result<Link, LinkPage>, Portal
     }
 }
 
-/// The page of an invitation that cannot be used (None: unknown).
-fn gone_page(u: Option<Use>) -> LinkPage {
+/// A page with its status.
+type Gone = (StatusCode, LinkPage);
+
+/// The page of an invitation that cannot be used (None: unknown): 410 when used or expired,
+/// 404 when unknown.
+fn gone_page(u: Option<Use>) -> Gone {
     match u {
         Some(Use::Used) => {
             let mut p = LinkPage::text(
@@ -460,24 +464,22 @@ fn gone_page(u: Option<Use>) -> LinkPage {
                 &["The password was set with this link already. Log in with it; if you forgot it, ask a directory admin."],
             );
             p.login = true;
-            p
+            (StatusCode::GONE, p)
         }
-        Some(Use::Expired(_)) => LinkPage::text(
-            "This invitation has expired",
-            &["Nothing was changed. Ask a directory admin of the ccTLD incident-response directory for a new invitation."],
+        Some(Use::Expired(_)) => (
+            StatusCode::GONE,
+            LinkPage::text(
+                "This invitation has expired",
+                &["Nothing was changed. Ask a directory admin of the ccTLD incident-response directory for a new invitation."],
+            ),
         ),
-        _ => LinkPage::text(
-            "This invitation is not valid",
-            &["The link is not one of ours, or it was mistyped or cut off (copy the whole link from the mail). Nothing was changed."],
+        _ => (
+            StatusCode::NOT_FOUND,
+            LinkPage::text(
+                "This invitation is not valid",
+                &["The link is not one of ours, or it was mistyped or cut off (copy the whole link from the mail). Nothing was changed."],
+            ),
         ),
-    }
-}
-
-fn gone_status(p: &LinkPage) -> StatusCode {
-    if p.heading.ends_with("not valid") {
-        StatusCode::NOT_FOUND
-    } else {
-        StatusCode::GONE
     }
 }
 
@@ -520,7 +522,7 @@ pub(crate) async fn invitation(
                 set,
             ))
         }
-        Err(page) => Ok(links::page(gone_status(&page), &page, None)),
+        Err((status, page)) => Ok(links::page(status, &page, None)),
     }
 }
 
@@ -544,7 +546,7 @@ pub(crate) async fn set_password(
     let peer = peer.map(|Extension(p)| p).unwrap_or_else(Peer::unknown);
     let d = p.dir.clone();
     let t = token.clone();
-    let out = tokio::task::spawn_blocking(move || -> Result<Result<LinkPage, (Link, String)>, PortalError> {
+    let out = tokio::task::spawn_blocking(move || -> Result<Result<Gone, (Link, String)>, PortalError> {
         let l = match usable(&d, &t)? {
             Ok(l) => l,
             Err(page) => return Ok(Ok(page)),
@@ -572,7 +574,7 @@ pub(crate) async fn set_password(
                     &[&format!("Log in with your e-mail address ({}) or your account's DN ({}) and the new password.", l.mail, l.target)],
                 );
                 page.login = true;
-                Ok(Ok(page))
+                Ok(Ok((StatusCode::OK, page)))
             }
             Err(e) => {
                 d.store
@@ -590,14 +592,7 @@ pub(crate) async fn set_password(
     })
     .await??;
     match out {
-        Ok(page) => {
-            let status = if page.login && page.heading.starts_with("Your password") {
-                StatusCode::OK
-            } else {
-                gone_status(&page)
-            };
-            Ok(links::page(status, &page, None))
-        }
+        Ok((status, page)) => Ok(links::page(status, &page, None)),
         Err((l, msg)) => {
             let (csrf, set) = links::form_token(&headers);
             Ok(links::page(
