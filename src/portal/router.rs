@@ -36,7 +36,7 @@ pub fn router(dir: Arc<Directory>) -> Router {
         )
         .route(
             "/invite/{token}",
-            get(pages::onboard::invitation).post(pages::onboard::set_password),
+            get(pages::invite::page).post(pages::invite::save),
         )
         .route(
             "/challenge/{token}",

@@ -1,12 +1,12 @@
-//! GET and POST /challenge/{token}: the e-mail challenge's page (app/challenges.rs mails the
+//! GET and POST /challenge/{token}: the e-mail challenge's page (../challenges.rs mails the
 //! link). No login: the token is the credential. GET shows one button and changes nothing
 //! (mail scanners fetch links); POST, with the page's form token, uses the link once and
 //! records a verification by e-mail as the configured recorder.
 
+use super::super::challenges;
 use super::super::error::PortalError;
 use super::super::Portal;
 use super::links::{self, LinkPage};
-use crate::app::challenges;
 use crate::service::Directory;
 use crate::store::onetime::{self, Link, Purpose, Use};
 use axum::body::Bytes;

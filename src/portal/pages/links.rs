@@ -98,7 +98,7 @@ pub(crate) fn address(dir: &Directory, path: &str) -> String {
 /// A short id of a link (hex of the first 8 bytes of its stored hash): what the logs and the
 /// verification history name, never the token.
 pub(crate) fn link_id(key: &[u8; 32]) -> String {
-    crate::app::challenges::link_id(key)
+    super::super::challenges::link_id(key)
 }
 
 /// Unix seconds of the directory's clock.

@@ -5,6 +5,7 @@
 pub(crate) mod cctld;
 pub(crate) mod challenge;
 pub(crate) mod edit;
+pub(crate) mod invite;
 pub(crate) mod links;
 pub(crate) mod onboard;
 pub(crate) mod search;
