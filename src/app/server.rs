@@ -305,6 +305,7 @@ impl Server {
                 .collect(),
         );
         crate::app::reminders::spawn(&dir, &shutdown, &tracker);
+        crate::app::challenges::spawn(&dir, &shutdown, &tracker);
         crate::app::rostermail::spawn(&dir, signer, &shutdown, &tracker);
         crate::app::consumer::spawn(&dir, &shutdown, &tracker);
         Ok(Server {

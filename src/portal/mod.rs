@@ -12,10 +12,11 @@
 //! - `view.rs`: the askama templates' data (templates/portal/); `error.rs`: error pages;
 //! - `reader.rs`: searches as the logged-in person through the LDAP search path; `contact.rs`:
 //!   what a page shows of a contact entry; `queue.rs`: the verifiers' queue and month's plan;
-//! - `pages/`: the pages.
+//! - `pages/`: the pages; `challenges.rs`: the e-mail challenge check the server runs.
 
 mod assets;
 mod auth;
+pub(crate) mod challenges;
 mod contact;
 mod cookie;
 mod csrf;

@@ -60,6 +60,18 @@ pub fn router(dir: Arc<Directory>) -> Router {
             get(pages::verify::form).post(pages::verify::record),
         )
         .route("/verify/plan", get(pages::verify::plan))
+        .route(
+            "/admin/onboard",
+            get(pages::onboard::form).post(pages::onboard::create),
+        )
+        .route(
+            "/invite/{token}",
+            get(pages::invite::page).post(pages::invite::save),
+        )
+        .route(
+            "/challenge/{token}",
+            get(pages::challenge::page).post(pages::challenge::answer),
+        )
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/login/certificate", post(auth::login_certificate))
         .route("/logout", post(auth::logout))

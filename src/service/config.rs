@@ -49,6 +49,20 @@ pub struct Portal {
     /// Most sessions held at once (each a few hundred bytes); a login beyond that ends the
     /// session idle the longest.
     pub max_sessions: usize,
+    /// The portal's address as people reach it (`https://portal.example`): the base of the
+    /// one-time links mailed (e-mail challenges, invitations). Empty: links are not mailed.
+    pub public_url: String,
+    /// An invitation link expires this many days after it is made.
+    pub invitation_days: u32,
+    /// An e-mail challenge expires this many days after it is mailed; then the check is
+    /// recorded as failed.
+    pub challenge_days: u32,
+    /// Mail e-mail challenges to the contacts whose next check is by e-mail and who are due
+    /// (needs `reminders.enabled` for the relay, `public_url`, and `challenge_recorder`).
+    pub challenges: bool,
+    /// The DN that records the challenges' verifications (a member of a recorder group, e.g.
+    /// `cn=portal,ou=services,...`): the changelog and history name it.
+    pub challenge_recorder: String,
 }
 
 impl Default for Portal {
@@ -57,6 +71,11 @@ impl Default for Portal {
             session_idle_secs: 30 * 60,
             session_max_secs: 12 * 3600,
             max_sessions: 10_000,
+            public_url: String::new(),
+            invitation_days: 7,
+            challenge_days: 14,
+            challenges: false,
+            challenge_recorder: String::new(),
         }
     }
 }
@@ -886,6 +905,20 @@ impl Config {
         }
         if p.session_idle_secs > p.session_max_secs {
             return Err("portal.session_idle_secs must not exceed portal.session_max_secs".into());
+        }
+        if p.invitation_days == 0 || p.challenge_days == 0 {
+            return Err("portal.invitation_days and portal.challenge_days must be positive".into());
+        }
+        if !p.public_url.is_empty() && !p.public_url.starts_with("https://") {
+            return Err(format!(
+                "portal.public_url \"{}\" must start with https://",
+                p.public_url
+            ));
+        }
+        if p.challenges && (p.public_url.is_empty() || p.challenge_recorder.is_empty()) {
+            return Err(
+                "portal.challenges needs portal.public_url and portal.challenge_recorder".into(),
+            );
         }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err("tls.cert and tls.key must be given together".into());

@@ -26,6 +26,7 @@ pub mod changelog;
 pub(crate) mod encode;
 pub(crate) mod error;
 pub mod index;
+pub(crate) mod onetime;
 pub(crate) mod postings;
 mod reminders;
 pub(crate) mod rostermail;
@@ -203,6 +204,7 @@ impl Store {
             txn.open_table(CSN_SEQ).map_err(db(WHAT))?;
             txn.open_table(REMINDERS).map_err(db(WHAT))?;
             txn.open_table(ROSTER_MAIL).map_err(db(WHAT))?;
+            txn.open_table(ONETIME).map_err(db(WHAT))?;
         }
         if reindex {
             const REINDEX: &str = "rebuilding the indexes";

@@ -30,6 +30,9 @@ pub(crate) const REMINDERS: TableDefinition<&str, u64> = TableDefinition::new("r
 /// accepted that period's roster for that registry, and "point <registry key>" -> the
 /// fingerprint of the registry's contact point it was last mailed to.
 pub(crate) const ROSTER_MAIL: TableDefinition<&str, &str> = TableDefinition::new("roster_mail");
+/// One-time links (store/onetime.rs): SHA-256 of the token -> the link's record (JSON). Kept per
+/// data directory, never replicated.
+pub(crate) const ONETIME: TableDefinition<&[u8], &[u8]> = TableDefinition::new("onetime");
 /// format version, id and sequence counters, configuration the data depends on.
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 

@@ -30,6 +30,7 @@ mod portal;
 mod portal_admin;
 mod portal_registry;
 mod portal_verify;
+mod portal_links;
 mod postfix;
 mod protocol;
 mod references;

@@ -1,0 +1,300 @@
+//! The e-mail challenge check (docs/portal.md, "E-mail challenges"): the contacts that are due
+//! (overdue, or due within `reminders.lead_days`) and whose next channel in the rotation is
+//! e-mail get a mail with a one-time link (store/onetime.rs) to /challenge/{token}
+//! (pages/challenge.rs), whose button records a verification by e-mail. A challenge left
+//! unanswered past `portal.challenge_days`, or refused by the relay, records a failed check by
+//! e-mail, so the contact reads overdue.
+//!
+//! Results are recorded through the LDAP request path (`ops::dispatch`: access rules, the write
+//! pipeline, changelog, audit) as `portal.challenge_recorder`, which must be a recorder; the
+//! note names the challenge's id (never the token). Synchronous: the server (app/challenges.rs)
+//! runs [`run`] on a blocking thread, on the writer only; one run at a time.
+
+use crate::acl::Identity;
+use crate::core::dn::Dn;
+use crate::core::error::LdapError;
+use crate::ops::controls::RequestControls;
+use crate::ops::{Op, Request, Session};
+use crate::service::Directory;
+use crate::store::onetime::{self, Link, Purpose};
+use crate::tools::reminders::{Mail, Mailer, Refused};
+use ldap3_proto::proto::{
+    LdapModify, LdapModifyRequest, LdapModifyType, LdapOp, LdapPartialAttribute, LdapResultCode,
+};
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+/// One check at a time (the task and a test's or tool's call): no contact gets two challenges.
+static RUNNING: Mutex<()> = Mutex::new(());
+
+/// What one check did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Challenges mailed.
+    pub sent: usize,
+    /// Mails the relay refused for good (their links closed, failed checks recorded).
+    pub failed: usize,
+    /// Not tried: the relay was unavailable, or the server is stopping.
+    pub deferred: usize,
+    /// Challenges that expired unanswered: failures recorded.
+    pub expired: usize,
+}
+
+/// The short id of a challenge (hex of the first 8 bytes of its stored hash), as the logs and
+/// the history note name it.
+pub(crate) fn link_id(key: &[u8; 32]) -> String {
+    key.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Record the challenge's result on its contact as the configured recorder: a verification by
+/// e-mail (`verified` or `failed`) with the challenge's id in the note. The contact must still
+/// be the one challenged (same entryUUID). Blocking.
+pub(crate) fn record(
+    dir: &Directory,
+    key: &[u8; 32],
+    l: &Link,
+    verified: bool,
+    why: &str,
+) -> Result<(), LdapError> {
+    let recorder = dir.parse_dn(&dir.config.portal.challenge_recorder)?;
+    let target = dir.parse_dn(&l.target)?;
+    let same = {
+        use crate::store::View;
+        dir.store
+            .read()?
+            .lookup(&target)?
+            .is_some_and(|(_, e)| crate::tools::offline::first(&e, "entryUUID") == l.uuid)
+    };
+    if !same {
+        return Err(LdapError::new(
+            LdapResultCode::NoSuchObject,
+            "the challenged contact is gone".to_string(),
+        ));
+    }
+    let status = if verified { "verified" } else { "failed" };
+    let note = format!("e-mail challenge {} to {}: {why}", link_id(key), l.mail);
+    modify_as(
+        dir,
+        &recorder,
+        &l.target,
+        &[
+            ("cctldVerificationMethod", "email"),
+            ("cctldVerificationStatus", status),
+            ("cctldVerificationNote", &note),
+        ],
+    )
+}
+
+fn modify_as(dir: &Directory, who: &Dn, dn: &str, attrs: &[(&str, &str)]) -> Result<(), LdapError> {
+    let mut s = Session::new(0, std::net::SocketAddr::from(([0, 0, 0, 0], 0)), true);
+    s.identity = Identity::User(who.clone());
+    let req = LdapModifyRequest {
+        dn: dn.to_string(),
+        changes: attrs
+            .iter()
+            .map(|(a, v)| LdapModify {
+                operation: LdapModifyType::Replace,
+                modification: LdapPartialAttribute {
+                    atype: a.to_string(),
+                    vals: vec![v.as_bytes().to_vec()],
+                },
+            })
+            .collect(),
+    };
+    let msg = crate::ops::dispatch(
+        dir,
+        &s,
+        Request {
+            id: 1,
+            op: Op::Modify(req),
+            controls: Ok(RequestControls::default()),
+        },
+    );
+    match msg.op {
+        LdapOp::ModifyResponse(r) if r.code == LdapResultCode::Success => Ok(()),
+        LdapOp::ModifyResponse(r) => Err(LdapError::new(r.code, r.message)),
+        _ => Err(LdapError::new(
+            LdapResultCode::Other,
+            "unexpected response to a modify".to_string(),
+        )),
+    }
+}
+
+/// Record the failures of the expired challenges, then mail the contacts due by e-mail that
+/// have no open challenge. A mail is sent only after its link is stored (durably); a mail the
+/// relay does not take closes its link.
+pub(crate) fn run(
+    dir: &Directory,
+    mailer: &dyn Mailer,
+    stop: &dyn Fn() -> bool,
+) -> Result<Outcome, String> {
+    let _one = RUNNING.lock().map_err(|_| "challenge check poisoned")?;
+    let c = &dir.config.portal;
+    if c.public_url.is_empty() || c.challenge_recorder.is_empty() {
+        return Err(
+            "e-mail challenges need portal.public_url and portal.challenge_recorder".into(),
+        );
+    }
+    let now = dir.clock.now().unix_timestamp();
+    let mut out = Outcome::default();
+    let mut open = HashSet::new();
+    for (key, l) in dir.store.onetime_all().map_err(|e| e.to_string())? {
+        if l.purpose != Purpose::EmailChallenge || l.used.is_some() {
+            continue;
+        }
+        if !l.expired(now) {
+            open.insert(l.target.to_lowercase());
+            continue;
+        }
+        if checked_since(dir, &l) {
+            // A check was recorded since the mail went out (a bounce: `ccdir verify --failed
+            // --mail`, or a verifier's call): that is the result; nothing to add.
+            tracing::info!(challenge = %link_id(&key), dn = %l.target,
+                "e-mail challenge expired after another check was recorded");
+            dir.store
+                .onetime_close(&key, now)
+                .map_err(|e| e.to_string())?;
+            continue;
+        }
+        match record(dir, &key, &l, false, "not answered in time") {
+            Ok(()) => out.expired += 1,
+            Err(e) if e.code == LdapResultCode::NoSuchObject => {}
+            Err(e) => {
+                tracing::warn!(challenge = %link_id(&key), dn = %l.target, error = %e.message,
+                    "the expired challenge's failure could not be recorded");
+                continue;
+            }
+        }
+        tracing::info!(challenge = %link_id(&key), dn = %l.target, "e-mail challenge expired");
+        dir.store
+            .onetime_close(&key, now)
+            .map_err(|e| e.to_string())?;
+    }
+    let entries = crate::tools::offline::entries(dir, None, None)?;
+    let uuids: HashMap<String, String> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.dn.to_lowercase(),
+                crate::tools::offline::first(e, "entryUUID"),
+            )
+        })
+        .collect();
+    let report =
+        crate::tools::report::build(&entries, dir.clock.now(), dir.config.reminders.lead_days);
+    let expires = now + i64::from(c.challenge_days) * 86_400;
+    for r in &report.registries {
+        for item in &r.contacts {
+            if item.next_method != crate::freshness::Method::Email.as_str()
+                || open.contains(&item.dn.to_lowercase())
+            {
+                continue;
+            }
+            let Some(to) = item.mail.first() else {
+                continue;
+            };
+            if stop() {
+                out.deferred += 1;
+                continue;
+            }
+            let (token, key) = onetime::new_token().ok_or("no random bytes for a challenge")?;
+            let link = Link {
+                purpose: Purpose::EmailChallenge,
+                target: item.dn.clone(),
+                uuid: uuids
+                    .get(&item.dn.to_lowercase())
+                    .cloned()
+                    .unwrap_or_default(),
+                issuer: String::new(),
+                mail: to.clone(),
+                created: now,
+                expires,
+                used: None,
+            };
+            if !dir
+                .store
+                .onetime_add(&key, &link, now)
+                .map_err(|e| e.to_string())?
+            {
+                tracing::warn!("e-mail challenges: the one-time link table is full");
+                return Ok(out);
+            }
+            let m = mail(dir, &r.domain, &item.name, to, &token, expires);
+            match mailer.send(&m) {
+                Ok(()) => {
+                    out.sent += 1;
+                    open.insert(item.dn.to_lowercase());
+                    tracing::info!(challenge = %link_id(&key), dn = %item.dn, to = %to,
+                        "e-mail challenge sent");
+                }
+                Err(e) => {
+                    dir.store
+                        .onetime_close(&key, now)
+                        .map_err(|e| e.to_string())?;
+                    let relay = matches!(e, Refused::Relay(_));
+                    let text = match e {
+                        Refused::Mail(t) | Refused::Relay(t) => t,
+                    };
+                    tracing::warn!(challenge = %link_id(&key), dn = %item.dn, to = %to,
+                        error = %text, "e-mail challenge not sent");
+                    if relay {
+                        out.deferred += 1;
+                        return Ok(out);
+                    }
+                    // Refused for good (the relay's 5xx answer): as a bounce, a failed check
+                    // by e-mail, so the address is not mailed again at every check.
+                    let why = format!("the relay refused the mail: {text}");
+                    if let Err(e) = record(dir, &key, &link, false, &why) {
+                        tracing::warn!(challenge = %link_id(&key), dn = %item.dn, error = %e.message,
+                            "the refused challenge's failure could not be recorded");
+                    }
+                    out.failed += 1;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Was a check of the challenged contact recorded since the challenge was made?
+fn checked_since(dir: &Directory, l: &Link) -> bool {
+    use crate::store::View;
+    let Ok(target) = dir.parse_dn(&l.target) else {
+        return false;
+    };
+    let Ok(snap) = dir.store.read() else {
+        return false;
+    };
+    let Ok(Some((_, e))) = snap.lookup(&target) else {
+        return false;
+    };
+    let last = crate::tools::offline::first(&e, "cctldLastVerified");
+    crate::core::schema::matching::parse_generalized_time(last.as_bytes())
+        .is_some_and(|ns| ns >= i128::from(l.created) * 1_000_000_000)
+}
+
+/// The challenge mail: plain text, what it is for, the link, when it expires.
+fn mail(dir: &Directory, domain: &str, name: &str, to: &str, token: &str, expires: i64) -> Mail {
+    let url = format!(
+        "{}/challenge/{token}",
+        dir.config.portal.public_url.trim_end_matches('/')
+    );
+    let when = time::OffsetDateTime::from_unix_timestamp(expires)
+        .ok()
+        .map(|t| crate::tools::report::day(&crate::core::clock::generalized_time(t)))
+        .unwrap_or_default();
+    Mail {
+        to: vec![to.to_string()],
+        subject: format!("[ccdir] .{domain}: please confirm this address is read"),
+        body: format!(
+            "Hello,\n\n\
+             this address is listed as an incident-response contact of .{domain}\n\
+             ({name}) in the ccTLD incident-response directory. To confirm that it\n\
+             is read, open this link and press the button on the page (until {when} UTC):\n\n  {url}\n\n\
+             If nobody confirms, the check is recorded as failed and the registry is\n\
+             asked to correct the address.\n"
+        ),
+        marks: Vec::new(),
+        registry: None,
+    }
+}
