@@ -27,6 +27,7 @@ mod metrics;
 mod monitor;
 mod operations;
 mod portal;
+mod portal_browser;
 mod postfix;
 mod protocol;
 mod references;
