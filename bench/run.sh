@@ -4,6 +4,8 @@
 #   bench/run.sh                 # the 100k set: every workload at 1, 8 and 32 connections
 #   bench/run.sh --smoke         # a few seconds on tiny data (checks that the harness runs)
 #   ENTRIES=1000000 bench/run.sh --bulk-only   # import / export at 1M
+#   bench/run.sh --only repl     # replication (issue 16): full refresh, persist lag, provider
+#                                # cost of persist consumers, ccdir and slapd side by side
 #   bench/run.sh --baseline-rev main~1  # also an earlier commit's build, in the same run
 #                                       # (or BASELINE=main~1 bench/run.sh)
 #

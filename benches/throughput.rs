@@ -6,6 +6,13 @@
 //!                                   [--as-user] [--no-slapd] [--bulk-only] [--smoke]
 //!                                   [--out FILE.md] [--json FILE.json] [--docs docs/benchmarks.md]
 //!                                   [--baseline PATH [--baseline-label TEXT]]
+//! cargo bench --bench throughput -- --only repl [--entries N] [--secs S] [--repl-mods 2000]
+//!                                   [--repl-rate 50] [--repl-writers 8] [--repl-timeout 900]
+//!                                   [--repl-slapd-nosync] [--out FILE.md]
+//!
+//! `--only repl` (benches/throughput/repl.rs, issue 16) measures replication instead: full
+//! refresh, persist lag and the provider's cost of persist consumers, ccdir and slapd side by
+//! side; it is not part of the default run.
 //!
 //! With `--baseline PATH` (another ccdir binary, e.g. an earlier commit's release build) the
 //! import, the export and every workload are measured on three servers in the same run, one after
@@ -32,6 +39,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::codec::{Decoder, Encoder};
 
+#[path = "throughput/repl.rs"]
+mod repl;
+
 const SUFFIX: &str = "dc=cctld-ir,dc=example";
 const ADMIN: &str = "cn=admin,dc=cctld-ir,dc=example";
 
@@ -57,6 +67,16 @@ struct Opts {
     baseline: Option<PathBuf>,
     /// How the report names the baseline (default: its path).
     baseline_label: Option<String>,
+    /// `--only repl`: modifies per persist-lag run.
+    repl_mods: u64,
+    /// `--only repl`: modifies per second of the paced persist-lag run (over all writers).
+    repl_rate: f64,
+    /// `--only repl`: writers of the persist-lag runs.
+    repl_writers: usize,
+    /// `--only repl`: seconds a full refresh may take.
+    repl_timeout: u64,
+    /// `--only repl`: also a slapd pair with dbnosync (not durable), as a reference.
+    repl_slapd_nosync: bool,
 }
 
 fn opts() -> Opts {
@@ -74,6 +94,11 @@ fn opts() -> Opts {
         bulk_only: false,
         baseline: None,
         baseline_label: None,
+        repl_mods: 2000,
+        repl_rate: 50.0,
+        repl_writers: 8,
+        repl_timeout: 900,
+        repl_slapd_nosync: false,
     };
     let args: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -107,6 +132,14 @@ fn opts() -> Opts {
             "--only" => o.only = Some(next),
             "--baseline" => o.baseline = Some(PathBuf::from(next)),
             "--baseline-label" => o.baseline_label = Some(next),
+            "--repl-mods" => o.repl_mods = next.parse().expect("--repl-mods N"),
+            "--repl-rate" => o.repl_rate = next.parse().expect("--repl-rate N"),
+            "--repl-writers" => o.repl_writers = next.parse().expect("--repl-writers N"),
+            "--repl-timeout" => o.repl_timeout = next.parse().expect("--repl-timeout SECS"),
+            "--repl-slapd-nosync" => {
+                o.repl_slapd_nosync = true;
+                i -= 1;
+            }
             "--as-user" => {
                 o.as_user = true;
                 i -= 1;
@@ -947,6 +980,10 @@ fn main() {
     let ldif = write_ldif(dir, &o, &hs, &admin_hash);
     let tls = tls_files(dir);
     let this_bin = Path::new(env!("CARGO_BIN_EXE_ccdir"));
+    if o.only.as_deref() == Some("repl") {
+        repl::main(&o, dir, &ldif, &tls, this_bin);
+        return;
+    }
     let ccfg = ccdir_config(dir, "ccdir");
     let bcfg = ccdir_config(dir, "baseline");
     let (c_import, c_export, slapd, base_bulk);
