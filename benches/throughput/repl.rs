@@ -599,7 +599,7 @@ pub(super) fn main(o: &Opts, dir: &Path, ldif: &Path, tls: &TlsFiles, bin: &Path
     let start_cc = |name: &'static str, prov: SocketAddr| {
         move |procs: &mut Procs| {
             let conf = ccdir_consumer_conf(dir, name, prov);
-            spawn_ccdir(procs, bin, dir, name, &conf, &tls)
+            spawn_ccdir(procs, bin, dir, name, &conf, tls)
         }
     };
     let start_sl = |name: &'static str, prov: SocketAddr, nosync: bool| {

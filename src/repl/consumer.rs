@@ -428,22 +428,11 @@ impl<'a> Applier<'a> {
             // Already applied (sent again after a reconnection).
             return Ok(());
         }
-        let mut mods: Vec<Mod> = attrs
-            .iter()
-            .map(|(n, v)| Mod {
-                op: ModOp::Replace,
-                attr: n.clone(),
-                values: v.clone(),
-            })
-            .collect();
-        for a in &old.attrs {
-            if !attrs.iter().any(|(n, _)| n.eq_ignore_ascii_case(&a.name)) {
-                mods.push(Mod {
-                    op: ModOp::Replace,
-                    attr: a.name.clone(),
-                    values: Vec::new(),
-                });
-            }
+        let mods = diff_mods(&old, &attrs);
+        if mods.is_empty() {
+            // The entry as the provider sent it is the entry held (its CSN included).
+            self.note(&csn);
+            return Ok(());
         }
         let change = Change::Modify {
             dn,
@@ -606,4 +595,114 @@ fn find_uuid(
         }
     }
     Ok(None)
+}
+
+/// The modifications that turn `old` into the entry the provider sent (`new`): a replace for
+/// each attribute whose values differ (in content or order), a removal for each attribute
+/// `new` lacks, nothing for the attributes that are the same. Replacing every attribute would
+/// be as correct, but the change record (and its values) would then carry the whole entry for
+/// each change, and every value would be normalised again.
+fn diff_mods(old: &Entry, new: &Attrs) -> Vec<Mod> {
+    let mut mods: Vec<Mod> = new
+        .iter()
+        .filter(|(n, v)| {
+            old.attrs
+                .iter()
+                .find(|a| a.name.eq_ignore_ascii_case(n))
+                .is_none_or(|a| a.values != *v)
+        })
+        .map(|(n, v)| Mod {
+            op: ModOp::Replace,
+            attr: n.clone(),
+            values: v.clone(),
+        })
+        .collect();
+    for a in &old.attrs {
+        if !new.iter().any(|(n, _)| n.eq_ignore_ascii_case(&a.name)) {
+            mods.push(Mod {
+                op: ModOp::Replace,
+                attr: a.name.clone(),
+                values: Vec::new(),
+            });
+        }
+    }
+    mods
+}
+
+#[cfg(test)]
+mod diff_tests {
+    use super::*;
+
+    fn attrs(list: &[(&str, &[&str])]) -> Attrs {
+        list.iter()
+            .map(|(n, vs)| {
+                (
+                    n.to_string(),
+                    vs.iter().map(|v| v.as_bytes().to_vec()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    fn entry(list: &[(&str, &[&str])]) -> Entry {
+        let mut e = Entry::new("cn=a,dc=example");
+        for (n, vs) in attrs(list) {
+            e.set(&n, vs);
+        }
+        e
+    }
+
+    fn shown(mods: &[Mod]) -> Vec<(String, Vec<String>)> {
+        mods.iter()
+            .map(|m| {
+                assert_eq!(m.op, ModOp::Replace);
+                (
+                    m.attr.clone(),
+                    m.values
+                        .iter()
+                        .map(|v| String::from_utf8_lossy(v).into_owned())
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_the_attributes_that_differ_are_replaced_and_missing_ones_removed() {
+        let old = entry(&[
+            ("objectClass", &["top", "person"]),
+            ("cn", &["a"]),
+            ("sn", &["old"]),
+            ("description", &["gone"]),
+            ("telephoneNumber", &["+1 1", "+1 2"]),
+            ("entryCSN", &["1"]),
+        ]);
+        let new = attrs(&[
+            ("objectclass", &["top", "person"]),
+            ("cn", &["a"]),
+            ("sn", &["new"]),
+            ("telephoneNumber", &["+1 2", "+1 1"]),
+            ("mail", &["a@example.org"]),
+            ("entryCSN", &["2"]),
+        ]);
+        assert_eq!(
+            shown(&diff_mods(&old, &new)),
+            vec![
+                ("sn".to_string(), vec!["new".to_string()]),
+                (
+                    "telephoneNumber".to_string(),
+                    vec!["+1 2".to_string(), "+1 1".to_string()]
+                ),
+                ("mail".to_string(), vec!["a@example.org".to_string()]),
+                ("entryCSN".to_string(), vec!["2".to_string()]),
+                ("description".to_string(), vec![]),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_same_entry_needs_no_modification() {
+        let list: &[(&str, &[&str])] = &[("cn", &["a"]), ("entryCSN", &["1"])];
+        assert!(diff_mods(&entry(list), &attrs(list)).is_empty());
+    }
 }
