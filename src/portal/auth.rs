@@ -10,7 +10,7 @@
 use super::csrf::{self, LOGIN_COOKIE};
 use super::error::PortalError;
 use super::reader::Reader;
-use super::session::{random_token, Session, COOKIE};
+use super::session::{random_token, Nav, Session, COOKIE};
 use super::view::{html, Layout, LoginPage};
 use super::{cookie, Peer, Portal};
 use crate::acl::Identity;
@@ -37,7 +37,7 @@ pub(crate) struct User {
 
 impl User {
     pub(crate) fn layout(&self) -> Layout {
-        Layout::user(&self.session.name, &self.session.csrf)
+        Layout::user(&self.session.name, &self.session.csrf, self.session.nav)
     }
 
     pub(crate) fn reader<'a>(&self, dir: &'a Directory) -> Reader<'a> {
@@ -321,9 +321,13 @@ fn check(p: &Portal, peer: &Peer, how: How<'_>) -> Result<Outcome, PortalError> 
         Ok(Identity::User(dn)) => {
             tracing::info!(conn = peer.conn, peer = %peer.addr, dn = %dn, "portal login");
             let name = display_name(dir, &dn, peer);
+            let nav = Nav {
+                verify: super::pages::verify::is_recorder(dir, &dn),
+                admin: super::pages::admin::may_administer(dir, &dn),
+            };
             let (id, _) = p
                 .sessions
-                .create(dn, name)
+                .create(dn, name, nav)
                 .ok_or_else(|| PortalError::Internal("no random bytes for a session id".into()))?;
             Ok(Outcome::In(id))
         }

@@ -30,6 +30,18 @@ pub(crate) struct Session {
     pub(crate) name: String,
     /// The CSRF token every form of this session carries (csrf.rs).
     pub(crate) csrf: String,
+    /// Which role pages the header links to, as the person's groups were at login. Only
+    /// navigation: each of those pages checks who may use it on every request.
+    pub(crate) nav: Nav,
+}
+
+/// The header's links to the pages of a role.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Nav {
+    /// A verifier (may record verifications): the queue at /verify.
+    pub(crate) verify: bool,
+    /// A directory admin (manage access to the suffix): /admin.
+    pub(crate) admin: bool,
 }
 
 struct Held {
@@ -74,12 +86,13 @@ impl Sessions {
     /// A new session for `dn`: (the id for the cookie, the session). None when the random
     /// source fails. When the store is full, expired sessions go first, then the one idle the
     /// longest.
-    pub(crate) fn create(&self, dn: Dn, name: String) -> Option<(String, Session)> {
+    pub(crate) fn create(&self, dn: Dn, name: String, nav: Nav) -> Option<(String, Session)> {
         let id = random_token()?;
         let session = Session {
             dn,
             name,
             csrf: random_token()?,
+            nav,
         };
         let now = Instant::now();
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
@@ -165,8 +178,8 @@ mod tests {
     #[test]
     fn ids_are_random_and_256_bits() {
         let s = store(60_000, 60_000, 10);
-        let (a, sa) = s.create(dn("cn=a"), "a".into()).unwrap();
-        let (b, _) = s.create(dn("cn=a"), "a".into()).unwrap();
+        let (a, sa) = s.create(dn("cn=a"), "a".into(), Nav::default()).unwrap();
+        let (b, _) = s.create(dn("cn=a"), "a".into(), Nav::default()).unwrap();
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
         let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -185,7 +198,7 @@ mod tests {
     #[test]
     fn idle_and_absolute_timeouts() {
         let s = store(150, 400, 10);
-        let (a, _) = s.create(dn("cn=a"), "a".into()).unwrap();
+        let (a, _) = s.create(dn("cn=a"), "a".into(), Nav::default()).unwrap();
         // Kept alive by requests within the idle timeout ...
         for _ in 0..3 {
             std::thread::sleep(Duration::from_millis(100));
@@ -194,7 +207,7 @@ mod tests {
         // ... but not past the absolute one.
         std::thread::sleep(Duration::from_millis(150));
         assert!(s.get(&a).is_none(), "absolute timeout");
-        let (b, _) = s.create(dn("cn=b"), "b".into()).unwrap();
+        let (b, _) = s.create(dn("cn=b"), "b".into(), Nav::default()).unwrap();
         std::thread::sleep(Duration::from_millis(200));
         assert!(s.get(&b).is_none(), "idle timeout");
     }
@@ -205,12 +218,15 @@ mod tests {
         let ids: Vec<String> = (0..3)
             .map(|i| {
                 std::thread::sleep(Duration::from_millis(2));
-                s.create(dn(&format!("cn=u{i}")), String::new()).unwrap().0
+                s.create(dn(&format!("cn=u{i}")), String::new(), Nav::default())
+                    .unwrap()
+                    .0
             })
             .collect();
         // u0 is used again: u1 is now the one idle the longest.
         assert!(s.get(&ids[0]).is_some());
-        s.create(dn("cn=new"), String::new()).unwrap();
+        s.create(dn("cn=new"), String::new(), Nav::default())
+            .unwrap();
         assert_eq!(s.len(), 3);
         assert!(s.get(&ids[0]).is_some());
         assert!(s.get(&ids[1]).is_none());

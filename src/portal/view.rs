@@ -3,6 +3,7 @@
 
 use super::assets;
 use super::contact::RegistryView;
+use super::session::Nav;
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +19,8 @@ pub(crate) struct Layout {
 pub(crate) struct UserNav {
     pub(crate) name: String,
     pub(crate) csrf: String,
+    /// Links to the verifiers' queue and the admin pages, for those who may use them.
+    pub(crate) nav: Nav,
 }
 
 impl Layout {
@@ -29,11 +32,12 @@ impl Layout {
         }
     }
 
-    pub(crate) fn user(name: &str, csrf: &str) -> Layout {
+    pub(crate) fn user(name: &str, csrf: &str, nav: Nav) -> Layout {
         Layout {
             user: Some(UserNav {
                 name: name.to_string(),
                 csrf: csrf.to_string(),
+                nav,
             }),
             ..Layout::anonymous()
         }

@@ -128,6 +128,9 @@ fn portal_admin_approves_and_rejects_pending_accounts() {
     let mut b = logged_in(&s, &ops_dn());
     let index = b.get("/admin");
     assert_eq!(index.status, StatusCode::OK, "{}", index.body);
+    // The header links a directory admin to the admin pages on every page.
+    let home = b.get("/");
+    assert!(home.body.contains("href=\"/admin\""), "{}", home.body);
     for link in [
         "/admin/accounts",
         "/admin/list",

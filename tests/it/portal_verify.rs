@@ -108,6 +108,10 @@ fn portal_verifiers_queue_record_and_plan() {
 
     let mut v = Browser::new(&s);
     assert_eq!(v.login(&vera(), VERA_PW).status, StatusCode::SEE_OTHER);
+    // The header links a verifier to the queue, not to the admin pages.
+    let home = v.get("/");
+    assert!(home.body.contains("href=\"/verify\""), "{}", home.body);
+    assert!(!home.body.contains("href=\"/admin\""), "{}", home.body);
     let q = v.get("/verify");
     assert_eq!(q.status, StatusCode::OK, "{}", q.body);
     let t = section(&q.body, &team_uuid);
@@ -292,6 +296,12 @@ fn portal_verifiers_queue_refused_to_a_registry_admin() {
         StatusCode::SEE_OTHER
     );
     let token = a.token();
+    // No header link to the role pages a registry admin may not use.
+    let home = a.get("/");
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    assert!(home.body.contains("href=\"/roster\""), "{}", home.body);
+    assert!(!home.body.contains("href=\"/verify\""), "{}", home.body);
+    assert!(!home.body.contains("href=\"/admin\""), "{}", home.body);
     for path in [
         "/verify",
         "/verify/plan",

@@ -50,7 +50,7 @@ const NOT_RECORDER: &str = "The verifiers' queue is for the verifiers: the membe
 
 /// May `who` record verifications: a member of a recorder group (the write pipeline's own
 /// test, crate::write::pipeline), or the directory's administrator.
-fn is_recorder(dir: &Directory, who: &Dn) -> bool {
+pub(crate) fn is_recorder(dir: &Directory, who: &Dn) -> bool {
     let Ok(snap) = dir.store.read() else {
         return false;
     };
