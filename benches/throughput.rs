@@ -9,6 +9,13 @@
 //! cargo bench --bench throughput -- --only repl [--entries N] [--secs S] [--repl-mods 2000]
 //!                                   [--repl-rate 50] [--repl-writers 8] [--repl-timeout 900]
 //!                                   [--repl-slapd-nosync] [--out FILE.md]
+//! cargo bench --bench throughput -- --only portal [--entries N] [--secs S] [--portal-tlds 5000]
+//!                                   [--portal-sessions 200] [--portal-think-ms 2000]
+//!                                   [--portal-pages 2000] [--no-slapd] [--out FILE.md]
+//!
+//! `--only portal` (benches/throughput/portal.rs, issue 18) measures the registry portal: a
+//! ccTLD's page and the search page at 5,000 TLDs, and LDAP searches with and without 200
+//! browsing sessions, slapd's searches next to them.
 //!
 //! `--only repl` (benches/throughput/repl.rs, issue 16) measures replication instead: full
 //! refresh, persist lag and the provider's cost of persist consumers, ccdir and slapd side by
@@ -39,12 +46,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::codec::{Decoder, Encoder};
 
+#[path = "throughput/portal.rs"]
+mod portal;
 #[path = "throughput/repl.rs"]
 mod repl;
 
 const SUFFIX: &str = "dc=cctld-ir,dc=example";
 const ADMIN: &str = "cn=admin,dc=cctld-ir,dc=example";
 
+#[derive(Clone)]
 struct Opts {
     entries: u64,
     passwords: u64,
@@ -77,6 +87,14 @@ struct Opts {
     repl_timeout: u64,
     /// `--only repl`: also a slapd pair with dbnosync (not durable), as a reference.
     repl_slapd_nosync: bool,
+    /// `--only portal`: ccTLD-style registries next to the people.
+    portal_tlds: u64,
+    /// `--only portal`: logged-in sessions browsing during the LDAP searches.
+    portal_sessions: usize,
+    /// `--only portal`: a browsing session's mean pause between pages, in milliseconds.
+    portal_think_ms: u64,
+    /// `--only portal`: ccTLD pages timed one after the other.
+    portal_pages: usize,
 }
 
 fn opts() -> Opts {
@@ -99,6 +117,10 @@ fn opts() -> Opts {
         repl_writers: 8,
         repl_timeout: 900,
         repl_slapd_nosync: false,
+        portal_tlds: 5000,
+        portal_sessions: 200,
+        portal_think_ms: 2000,
+        portal_pages: 2000,
     };
     let args: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -136,6 +158,10 @@ fn opts() -> Opts {
             "--repl-rate" => o.repl_rate = next.parse().expect("--repl-rate N"),
             "--repl-writers" => o.repl_writers = next.parse().expect("--repl-writers N"),
             "--repl-timeout" => o.repl_timeout = next.parse().expect("--repl-timeout SECS"),
+            "--portal-tlds" => o.portal_tlds = next.parse().expect("--portal-tlds N"),
+            "--portal-sessions" => o.portal_sessions = next.parse().expect("--portal-sessions N"),
+            "--portal-think-ms" => o.portal_think_ms = next.parse().expect("--portal-think-ms MS"),
+            "--portal-pages" => o.portal_pages = next.parse().expect("--portal-pages N"),
             "--repl-slapd-nosync" => {
                 o.repl_slapd_nosync = true;
                 i -= 1;
@@ -980,6 +1006,10 @@ fn main() {
     let ldif = write_ldif(dir, &o, &hs, &admin_hash);
     let tls = tls_files(dir);
     let this_bin = Path::new(env!("CARGO_BIN_EXE_ccdir"));
+    if o.only.as_deref() == Some("portal") {
+        portal::main(&o, dir, &ldif, &tls, this_bin, &admin_pw);
+        return;
+    }
     if o.only.as_deref() == Some("repl") {
         repl::main(&o, dir, &ldif, &tls, this_bin);
         return;

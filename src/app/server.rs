@@ -61,8 +61,21 @@ pub fn open_directory(config: &Config, clock: Arc<dyn Clock>) -> Result<Director
         crate::core::dn::Dn::parse(&g, &schema)
             .map_err(|e| format!("freshness.recorders: {g}: {}", e.message))?;
     }
+    // entryUUID is always indexed, whatever `index.eq` says: replication finds every entry it
+    // applies by its entryUUID, and without the index each lookup reads the whole directory
+    // (a full refresh would take time quadratic in the number of entries).
+    let uuid_missing = !config
+        .index
+        .eq
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case("entryUUID"));
     let spec = IndexSpec::new(
-        config.index.eq.iter().map(|s| s.as_str()),
+        config
+            .index
+            .eq
+            .iter()
+            .map(|s| s.as_str())
+            .chain(uuid_missing.then_some("entryUUID")),
         config.index.sub.iter().map(|s| s.as_str()),
     );
     for name in config.index.eq.iter().chain(&config.index.sub) {
@@ -402,5 +415,26 @@ async fn accept_loop(
             connection::serve(tcp, peer, ldaps, id, shared, shutdown).await;
             drop(slot);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_uuid_is_indexed_even_when_the_configuration_leaves_it_out() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut config = Config {
+            data_dir: tmp.path().to_path_buf(),
+            load_sample: false,
+            ..Default::default()
+        };
+        config.index.eq = vec!["objectClass".into(), "uid".into()];
+        let dir = open_directory(&config, Arc::new(crate::core::clock::SystemClock))
+            .expect("open the directory");
+        let eq = &dir.store.index_spec().eq;
+        assert!(eq.contains("entryuuid"), "{eq:?}");
+        assert!(eq.contains("uid"), "{eq:?}");
     }
 }

@@ -52,6 +52,19 @@ pub(crate) fn generalized_time(t: OffsetDateTime) -> String {
     )
 }
 
+/// A time as pages and reports show it, to the minute: `2026-12-05 15:00 UTC`.
+pub(crate) fn minute_utc(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,17 +10,12 @@
 //! note names the challenge's id (never the token). Synchronous: the server (app/challenges.rs)
 //! runs [`run`] on a blocking thread, on the writer only; one run at a time.
 
-use crate::acl::Identity;
 use crate::core::dn::Dn;
 use crate::core::error::LdapError;
-use crate::ops::controls::RequestControls;
-use crate::ops::{Op, Request, Session};
 use crate::service::Directory;
 use crate::store::onetime::{self, Link, Purpose};
 use crate::tools::reminders::{Mail, Mailer, Refused};
-use ldap3_proto::proto::{
-    LdapModify, LdapModifyRequest, LdapModifyType, LdapOp, LdapPartialAttribute, LdapResultCode,
-};
+use ldap3_proto::proto::{LdapModify, LdapModifyType, LdapPartialAttribute, LdapResultCode};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
@@ -85,39 +80,20 @@ pub(crate) fn record(
     )
 }
 
+/// One LDAP modify as `who` (the challenge recorder), through the portal's writer: the same
+/// request path, access rules and audit as every portal change.
 fn modify_as(dir: &Directory, who: &Dn, dn: &str, attrs: &[(&str, &str)]) -> Result<(), LdapError> {
-    let mut s = Session::new(0, std::net::SocketAddr::from(([0, 0, 0, 0], 0)), true);
-    s.identity = Identity::User(who.clone());
-    let req = LdapModifyRequest {
-        dn: dn.to_string(),
-        changes: attrs
-            .iter()
-            .map(|(a, v)| LdapModify {
-                operation: LdapModifyType::Replace,
-                modification: LdapPartialAttribute {
-                    atype: a.to_string(),
-                    vals: vec![v.as_bytes().to_vec()],
-                },
-            })
-            .collect(),
-    };
-    let msg = crate::ops::dispatch(
-        dir,
-        &s,
-        Request {
-            id: 1,
-            op: Op::Modify(req),
-            controls: Ok(RequestControls::default()),
-        },
-    );
-    match msg.op {
-        LdapOp::ModifyResponse(r) if r.code == LdapResultCode::Success => Ok(()),
-        LdapOp::ModifyResponse(r) => Err(LdapError::new(r.code, r.message)),
-        _ => Err(LdapError::new(
-            LdapResultCode::Other,
-            "unexpected response to a modify".to_string(),
-        )),
-    }
+    let changes = attrs
+        .iter()
+        .map(|(a, v)| LdapModify {
+            operation: LdapModifyType::Replace,
+            modification: LdapPartialAttribute {
+                atype: a.to_string(),
+                vals: vec![v.as_bytes().to_vec()],
+            },
+        })
+        .collect();
+    super::writer::modify(dir, who, &super::Peer::unknown(), dn, changes)
 }
 
 /// Record the failures of the expired challenges, then mail the contacts due by e-mail that

@@ -63,7 +63,7 @@ pub(crate) fn value(
 }
 
 /// One LDAP modify request with `changes`, as `who`.
-fn modify(
+pub(crate) fn modify(
     dir: &Directory,
     who: &Dn,
     peer: &Peer,

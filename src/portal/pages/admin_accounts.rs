@@ -49,14 +49,7 @@ struct AccountsPage {
 /// A Generalized Time as `YYYY-MM-DD HH:MM UTC` (as stored when it does not parse).
 pub(crate) fn utc(g: &str) -> String {
     match parse_gtime(g.as_bytes()) {
-        Some(t) => format!(
-            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute()
-        ),
+        Some(t) => crate::core::clock::minute_utc(t),
         None => g.to_string(),
     }
 }

@@ -66,17 +66,6 @@ pub(crate) struct OverdueQuery {
     within: Option<String>,
 }
 
-fn time_utc(t: time::OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
-}
-
 /// Whom the report is read as: the `admin_dn` reads everything (as `ccdir report` on the
 /// server's host), anyone else as the access rules let them.
 fn as_dn(p: &Portal, who: &crate::core::dn::Dn) -> Option<String> {
@@ -169,7 +158,7 @@ pub(crate) async fn overdue(
         StatusCode::OK,
         &OverduePage {
             layout: user.layout(),
-            at: time_utc(report.at),
+            at: crate::core::clock::minute_utc(report.at),
             within,
             overdue: report.overdue_count(),
             soon: report.due_soon_count(),
@@ -217,7 +206,7 @@ pub(crate) async fn completeness(
         StatusCode::OK,
         &CompletenessPage {
             layout: user.layout(),
-            at: time_utc(at),
+            at: crate::core::clock::minute_utc(at),
             shown: registries.len() + values.len() + references.len(),
             registries,
             values,

@@ -60,14 +60,7 @@ pub(crate) async fn page(
             can_add: own.can_add,
             history: own.history,
             csrf: user.session.csrf.clone(),
-            now_utc: format!(
-                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-                at.year(),
-                u8::from(at.month()),
-                at.day(),
-                at.hour(),
-                at.minute()
-            ),
+            now_utc: crate::core::clock::minute_utc(at),
         },
     ))
 }

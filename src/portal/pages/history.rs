@@ -24,7 +24,6 @@ use axum::response::Response;
 use ldap3_proto::proto::LdapSearchScope;
 use serde::Deserialize;
 use std::collections::HashMap;
-use time::OffsetDateTime;
 
 /// Records a page shows.
 pub(crate) const PAGE: usize = 50;
@@ -72,17 +71,6 @@ pub(crate) fn page_number(q: Option<&str>) -> Option<usize> {
             .ok()
             .filter(|n| (1..=MAX_PAGE).contains(n)),
     }
-}
-
-fn utc_text(t: OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
 }
 
 /// The DN's first RDN value, for a contact or person no longer readable.
@@ -136,7 +124,7 @@ fn row(
         .map(|l| l.2)
         .unwrap_or_default();
     Row {
-        utc: when.map(utc_text).unwrap_or_default(),
+        utc: when.map(crate::core::clock::minute_utc).unwrap_or_default(),
         local,
         contact: contact
             .map(name_of)

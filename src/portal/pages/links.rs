@@ -109,14 +109,7 @@ pub(crate) fn now(dir: &Directory) -> i64 {
 /// A time as the pages show it: `2026-12-05 15:00 UTC`.
 pub(crate) fn utc(unix: i64) -> String {
     match time::OffsetDateTime::from_unix_timestamp(unix) {
-        Ok(t) => format!(
-            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute()
-        ),
+        Ok(t) => crate::core::clock::minute_utc(t),
         Err(_) => unix.to_string(),
     }
 }

@@ -151,17 +151,6 @@ fn confirmed(
     Ok((out, more))
 }
 
-fn utc_text(at: OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute()
-    )
-}
-
 /// The recording form's values and the server's word on each.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct FormState {
@@ -299,7 +288,7 @@ pub(crate) async fn page(
         &QueuePage {
             layout: user.layout(),
             csrf: user.session.csrf.clone(),
-            now_utc: utc_text(at),
+            now_utc: crate::core::clock::minute_utc(at),
             within,
             rows: rows
                 .into_iter()
@@ -335,7 +324,7 @@ fn contact_page(user: &User, at: OffsetDateTime, r: Row, f: FormState) -> Contac
     ContactPage {
         layout: user.layout(),
         csrf: user.session.csrf.clone(),
-        now_utc: utc_text(at),
+        now_utc: crate::core::clock::minute_utc(at),
         r,
         f,
     }
@@ -508,7 +497,7 @@ pub(crate) async fn plan(State(p): State<Portal>, user: User) -> Result<Response
         StatusCode::OK,
         &PlanPage {
             layout: user.layout(),
-            now_utc: utc_text(at),
+            now_utc: crate::core::clock::minute_utc(at),
             month: format!("{:04}-{:02}", at.year(), u8::from(at.month())),
             open_total: lines.iter().map(|l| l.open).sum(),
             verified_total: lines.iter().map(|l| l.verified).sum(),

@@ -43,14 +43,7 @@ td.tel { white-space: nowrap; }
 ";
 
 pub(crate) fn day_time(t: OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
+    crate::core::clock::minute_utc(t)
 }
 
 fn row(o: &mut String, k: &str, v: &str) {

@@ -293,14 +293,7 @@ fn compose(
     at: OffsetDateTime,
     key: Option<&str>,
 ) -> (String, String) {
-    let made = format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute()
-    );
+    let made = crate::core::clock::minute_utc(at);
     let tld = label.split(' ').next().unwrap_or(label);
     let subject = match reason {
         Reason::Period => format!("[ccdir] Incident-response roster {period} for {tld}"),
