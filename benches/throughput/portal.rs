@@ -8,13 +8,14 @@
 //!    one request at a time: the client's latency from writing the request to the last byte
 //!    of the response, over loopback. That is the server's time plus a loopback round trip
 //!    and the TLS record work on both ends: an upper bound of the server time.
+//!    The server's CPU time per page is read from /proc around the same requests.
 //! 2. LDAP equality searches (`(uid=user<i>)`, as uid=user0, a member: access control
-//!    evaluated) at 8 connections: before, while `--portal-sessions` logged-in portal
-//!    sessions browse (each on its own HTTPS connection, a ccTLD's page after a think time of
-//!    `--portal-think-ms` on average, uniformly from half to one and a half of it), and after.
-//!    The slowdown is the searches' ops/s under the browsing against the mean of the runs
-//!    before and after (which also shows the machine's noise). slapd (back-mdb, the same
-//!    people; it has no portal) runs the same searches, for the side-by-side ratio.
+//!    evaluated) at 8 connections while `--portal-sessions` logged-in portal sessions idle,
+//!    then while they browse (each on its own HTTPS connection, a ccTLD's page after a think
+//!    time of `--portal-think-ms` on average, uniformly from half to one and a half of it),
+//!    three rounds of the two. The slowdown is the browsing rounds' mean ops/s against the idle
+//!    rounds' (whose spread shows the machine's noise). slapd (back-mdb, the same people; it
+//!    has no portal) runs the same searches, for the side-by-side ratio.
 
 use super::*;
 
@@ -64,7 +65,11 @@ impl Http {
             h = self.host
         );
         if !self.cookies.is_empty() {
-            let jar: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             req.push_str(&format!("Cookie: {}\r\n", jar.join("; ")));
         }
         match form {
@@ -111,8 +116,9 @@ impl Http {
             loop {
                 let line_end = self.fill_until(|b| find(b, b"\r\n").map(|i| i + 2));
                 let size_text = String::from_utf8_lossy(&self.buf[..line_end - 2]).into_owned();
-                let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-                    .expect("chunk size");
+                let size =
+                    usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+                        .expect("chunk size");
                 self.buf.drain(..line_end);
                 self.fill_until(|b| (b.len() >= size + 2).then_some(size + 2));
                 body.extend_from_slice(&self.buf[..size]);
@@ -228,7 +234,12 @@ fn write_portal_ldif(dir: &Path, people: &Path, tlds: u64) -> PathBuf {
 }
 
 /// `ccdir serve` with the portal on, ccdir's default indexes (the portal's searches use them).
-fn start_portal_ccdir(bin: &Path, cfg: &Config, dir: &Path, tls: &TlsFiles) -> (Child, SocketAddr, SocketAddr) {
+fn start_portal_ccdir(
+    bin: &Path,
+    cfg: &Config,
+    dir: &Path,
+    tls: &TlsFiles,
+) -> (Child, SocketAddr, SocketAddr) {
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
     let saddr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
     let paddr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
@@ -263,10 +274,12 @@ fn start_portal_ccdir(bin: &Path, cfg: &Config, dir: &Path, tls: &TlsFiles) -> (
     (child, addr, paddr)
 }
 
-/// One session, one connection, `n` pages one after the other: their latencies, sorted.
-fn page_latencies(p: &Portal, tlds: u64, n: usize, search: bool) -> Vec<Duration> {
+/// One session, one connection, `n` pages one after the other: their latencies, sorted, and
+/// the server's CPU seconds over them (process `pid`).
+fn page_latencies(p: &Portal, tlds: u64, n: usize, search: bool, pid: u32) -> (Vec<Duration>, f64) {
     let mut h = Http::connect(p);
     h.login(&format!("uid=user0,ou=people,{SUFFIX}"), "pw0");
+    let mut cpu0 = 0.0;
     let mut rng = Rng(0x2545f4914f6cdd1d);
     let mut lat = Vec::with_capacity(n);
     for k in 0..n + 20 {
@@ -281,18 +294,30 @@ fn page_latencies(p: &Portal, tlds: u64, n: usize, search: bool) -> Vec<Duration
         let t = Instant::now();
         let r = h.request("GET", &path, None);
         let d = t.elapsed();
-        assert_eq!(r.status, 200, "{path}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            200,
+            "{path}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         if !search {
             let body = String::from_utf8_lossy(&r.body);
-            assert!(body.contains(&format!("Contact {i} of .{label}")), "{path}: the contact is not on the page");
+            assert!(
+                body.contains(&format!("Contact {i} of .{label}")),
+                "{path}: the contact is not on the page"
+            );
         }
         // The first requests warm the connection and the caches.
+        if k == 19 {
+            cpu0 = proc_cpu_secs(pid);
+        }
         if k >= 20 {
             lat.push(d);
         }
     }
+    let cpu = proc_cpu_secs(pid) - cpu0;
     lat.sort();
-    lat
+    (lat, cpu)
 }
 
 /// What the browsing sessions did while they ran.
@@ -311,6 +336,7 @@ fn browse(
     think_ms: u64,
     tlds: u64,
     stop: Arc<AtomicBool>,
+    active: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<Browsing> {
     let ready = Arc::new(std::sync::Barrier::new(sessions + 1));
     let mut handles = Vec::new();
@@ -318,9 +344,13 @@ fn browse(
         let p = p.clone();
         let stop = stop.clone();
         let ready = ready.clone();
+        let active = active.clone();
         handles.push(std::thread::spawn(move || {
             let mut h = Http::connect(&p);
-            h.login(&format!("uid=user{t},ou=people,{SUFFIX}"), &format!("pw{t}"));
+            h.login(
+                &format!("uid=user{t},ou=people,{SUFFIX}"),
+                &format!("pw{t}"),
+            );
             ready.wait();
             let mut rng = Rng(0x9e3779b97f4a7c15 ^ ((t as u64 + 7) * 0x1000193));
             let (mut pages, mut errors) = (0u64, 0u64);
@@ -328,6 +358,10 @@ fn browse(
             // Sessions start spread over one think time.
             std::thread::sleep(Duration::from_millis(rng.next() % think_ms.max(1)));
             while !stop.load(Ordering::Relaxed) {
+                if !active.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
                 let label = ccdir::tools::generate::scale_label(rng.next() % tlds);
                 let s = Instant::now();
                 let r = h.request("GET", &format!("/cctld/{label}"), None);
@@ -347,7 +381,6 @@ fn browse(
         }));
     }
     ready.wait();
-    let started = Instant::now();
     std::thread::spawn(move || {
         let mut b = Browsing {
             pages: 0,
@@ -361,13 +394,19 @@ fn browse(
             b.errors += e;
             b.lat.extend(l);
         }
-        b.secs = started.elapsed().as_secs_f64();
         b.lat.sort();
         b
     })
 }
 
-pub(super) fn main(o: &Opts, dir: &Path, people: &Path, tls: &TlsFiles, bin: &Path, admin_pw: &str) {
+pub(super) fn main(
+    o: &Opts,
+    dir: &Path,
+    people: &Path,
+    tls: &TlsFiles,
+    bin: &Path,
+    admin_pw: &str,
+) {
     assert!(
         o.passwords as usize >= o.portal_sessions,
         "--passwords must be at least --portal-sessions (each session logs in as its own user)"
@@ -403,35 +442,82 @@ pub(super) fn main(o: &Opts, dir: &Path, people: &Path, tls: &TlsFiles, bin: &Pa
         machine()
     ));
     eprintln!("page latencies ...");
-    let page = page_latencies(&portal, tlds, o.portal_pages, false);
-    let search = page_latencies(&portal, tlds, o.portal_pages / 4, true);
-    say("| page, one session, one request at a time | requests | p50 ms | p99 ms | max ms |".into());
-    say("|---|---:|---:|---:|---:|".into());
-    for (name, l) in [("a ccTLD's page `/cctld/<tld>`", &page), ("search `/?q=<prefix>`", &search)] {
+    let (page, page_cpu) = page_latencies(&portal, tlds, o.portal_pages, false, pid);
+    let (search, search_cpu) = page_latencies(&portal, tlds, o.portal_pages / 4, true, pid);
+    say("| page, one session, one request at a time | requests | p50 ms | p99 ms | max ms | server CPU ms per page |".into());
+    say("|---|---:|---:|---:|---:|---:|".into());
+    for (name, l, cpu) in [
+        ("a ccTLD's page `/cctld/<tld>`", &page, page_cpu),
+        (
+            "search `/?q=<first 3 characters of a label>`",
+            &search,
+            search_cpu,
+        ),
+    ] {
         say(format!(
-            "| {name} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {:.2} |",
             l.len(),
             ms(percentile(l, 0.5)),
             ms(percentile(l, 0.99)),
-            ms(percentile(l, 1.0))
+            ms(percentile(l, 1.0)),
+            cpu * 1e3 / l.len().max(1) as f64
         ));
     }
 
-    let mut searches = Opts { as_user: true, ..o.clone() };
-    searches.entries = o.entries;
-    let target = Target { addr: ldap, tls: None };
+    let searches = Opts {
+        as_user: true,
+        ..o.clone()
+    };
+    let target = Target {
+        addr: ldap,
+        tls: None,
+    };
     let conns = 8;
-    eprintln!("LDAP searches before the browsing ...");
-    let before = run(&target, admin_pw, Workload::EqSearch, conns, &searches, pid);
     eprintln!("{} sessions logging in ...", o.portal_sessions);
     let stop = Arc::new(AtomicBool::new(false));
-    let browsing = browse(&portal, o.portal_sessions, o.portal_think_ms, tlds, stop.clone());
-    eprintln!("LDAP searches while they browse ...");
-    let during = run(&target, admin_pw, Workload::EqSearch, conns, &searches, pid);
+    let active = Arc::new(AtomicBool::new(false));
+    let browsing = browse(
+        &portal,
+        o.portal_sessions,
+        o.portal_think_ms,
+        tlds,
+        stop.clone(),
+        active.clone(),
+    );
+    // Quiet and browsing rounds alternate, so that the machine's drift falls on both.
+    let rounds = 3;
+    let (mut quiet, mut busy) = (Vec::new(), Vec::new());
+    let mut browsed_secs = 0.0;
+    for r in 0..rounds {
+        eprintln!("round {}: LDAP searches, the sessions idle ...", r + 1);
+        quiet.push(run(
+            &target,
+            admin_pw,
+            Workload::EqSearch,
+            conns,
+            &searches,
+            pid,
+        ));
+        eprintln!(
+            "round {}: LDAP searches while the sessions browse ...",
+            r + 1
+        );
+        active.store(true, Ordering::Relaxed);
+        let t = Instant::now();
+        busy.push(run(
+            &target,
+            admin_pw,
+            Workload::EqSearch,
+            conns,
+            &searches,
+            pid,
+        ));
+        browsed_secs += t.elapsed().as_secs_f64();
+        active.store(false, Ordering::Relaxed);
+    }
     stop.store(true, Ordering::Relaxed);
-    let b = browsing.join().expect("browsing");
-    eprintln!("LDAP searches after ...");
-    let after = run(&target, admin_pw, Workload::EqSearch, conns, &searches, pid);
+    let mut b = browsing.join().expect("browsing");
+    b.secs = browsed_secs;
     stop_child(child);
 
     let slapd = if o.slapd {
@@ -449,10 +535,12 @@ pub(super) fn main(o: &Opts, dir: &Path, people: &Path, tls: &TlsFiles, bin: &Pa
         None
     };
 
-    let quiet = (before.ops_per_sec() + after.ops_per_sec()) / 2.0;
+    let mean =
+        |v: &[Outcome]| v.iter().map(|r| r.ops_per_sec()).sum::<f64>() / v.len().max(1) as f64;
+    let (q, w) = (mean(&quiet), mean(&busy));
     say(String::new());
     say(format!(
-        "LDAP equality searches as a member at {conns} connections, {} s each; the browsing: {} sessions, a ccTLD's page each every {} ms on average ({:.0} pages/s served, {} errors, page p50 / p99 {} / {} ms):\n",
+        "LDAP equality searches as a member at {conns} connections, {} s a run, {rounds} rounds of (sessions idle, sessions browsing); the browsing: {} logged-in sessions, a ccTLD's page each every {} ms on average ({:.0} pages/s served, {} errors, page p50 / p99 {} / {} ms while the searches ran):\n",
         o.secs,
         o.portal_sessions,
         o.portal_think_ms,
@@ -461,34 +549,40 @@ pub(super) fn main(o: &Opts, dir: &Path, people: &Path, tls: &TlsFiles, bin: &Pa
         ms(percentile(&b.lat, 0.5)),
         ms(percentile(&b.lat, 0.99)),
     ));
-    say("| LDAP searches | ops/s | p50 / p99 / p99.9 ms | CPU ms/op | vs. without the portal |".into());
+    say(
+        "| LDAP searches | ops/s | p50 / p99 / p99.9 ms | CPU ms/op | ÷ mean of the idle rounds |"
+            .into(),
+    );
     say("|---|---:|---:|---:|---:|".into());
-    for (name, r) in [
-        ("ccdir, before the browsing", &before),
-        ("ccdir, while the sessions browse", &during),
-        ("ccdir, after", &after),
-    ] {
-        say(format!(
-            "| {name} | {:.0} | {} | {:.3} | {:.2} |",
-            r.ops_per_sec(),
-            r.latencies(),
-            r.cpu_ms_per_op(),
-            r.ops_per_sec() / quiet.max(1e-9)
-        ));
+    for (i, (qr, br)) in quiet.iter().zip(&busy).enumerate() {
+        for (name, r) in [("sessions idle", qr), ("sessions browsing", br)] {
+            say(format!(
+                "| ccdir, round {}, {name} | {:.0} | {} | {:.3} | {:.2} |",
+                i + 1,
+                r.ops_per_sec(),
+                r.latencies(),
+                r.cpu_ms_per_op(),
+                r.ops_per_sec() / q.max(1e-9)
+            ));
+        }
     }
     if let Some(s) = &slapd {
         say(format!(
-            "| slapd (no portal), for reference | {:.0} | {} | {:.3} | ccdir while browsing ÷ slapd: {:.2} |",
+            "| slapd (no portal), for reference | {:.0} | {} | {:.3} | ccdir browsing ÷ slapd: {:.2} |",
             s.ops_per_sec(),
             s.latencies(),
             s.cpu_ms_per_op(),
-            during.ops_per_sec() / s.ops_per_sec().max(1e-9)
+            w / s.ops_per_sec().max(1e-9)
         ));
     }
+    let spread = quiet
+        .iter()
+        .map(|r| (r.ops_per_sec() / q.max(1e-9) - 1.0).abs())
+        .fold(0.0, f64::max);
     say(format!(
-        "\nSlowdown of the LDAP searches while the portal is browsed: {:.1} % (the runs before and after differ by {:.1} %: the machine's noise).",
-        (1.0 - during.ops_per_sec() / quiet.max(1e-9)) * 100.0,
-        ((before.ops_per_sec() - after.ops_per_sec()).abs() / quiet.max(1e-9)) * 100.0
+        "\nThe LDAP searches while the sessions browse: {:.1} % slower than while they idle (means of {rounds} runs each; the idle runs differ from their mean by up to {:.1} %: the machine's noise).",
+        (1.0 - w / q.max(1e-9)) * 100.0,
+        spread * 100.0
     ));
     if let Some(out) = &o.out {
         std::fs::write(out, &report).expect("write the report");
