@@ -39,28 +39,20 @@ pub(crate) fn spawn(dir: &Arc<Directory>, shutdown: &CancellationToken, tracker:
 
 async fn task(dir: Arc<Directory>, shutdown: CancellationToken) {
     let every = Duration::from_secs(dir.config.reminders.check_interval_secs);
-    loop {
-        let d = dir.clone();
-        let stopping = shutdown.clone();
-        let check = tokio::task::spawn_blocking(move || {
-            let smtp = Smtp::new(&d.config.reminders)?;
-            run(&d, &smtp, &|| stopping.is_cancelled())
-        });
-        match check.await {
-            Ok(Ok(o)) if o != Outcome::default() => tracing::info!(
+    let check = move |stopping: &dyn Fn() -> bool| {
+        let smtp = Smtp::new(&dir.config.reminders)?;
+        run(&dir, &smtp, stopping)
+    };
+    super::periodic::run("e-mail challenge", every, shutdown, check, |o: &Outcome| {
+        if *o != Outcome::default() {
+            tracing::info!(
                 sent = o.sent,
                 failed = o.failed,
                 deferred = o.deferred,
                 expired = o.expired,
                 "e-mail challenge check done"
-            ),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "e-mail challenge check failed"),
-            Err(e) => tracing::error!(error = %e, "e-mail challenge task failed"),
+            );
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
+    })
+    .await
 }

@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod challenges;
 pub mod consumer;
 pub mod live;
+mod periodic;
 mod reminders;
 mod rostermail;
 pub mod server;

@@ -34,29 +34,19 @@ pub(crate) fn spawn(dir: &Arc<Directory>, shutdown: &CancellationToken, tracker:
 
 async fn task(dir: Arc<Directory>, shutdown: CancellationToken) {
     let every = Duration::from_secs(dir.config.reminders.check_interval_secs);
-    loop {
-        let d = dir.clone();
-        let stopping = shutdown.clone();
-        let check = tokio::task::spawn_blocking(move || {
-            let smtp = Smtp::new(&d.config.reminders)?;
-            reminders::run(&d, &smtp, &|| stopping.is_cancelled())
-        });
-        match check.await {
-            Ok(Ok(o)) if o.sent + o.failed + o.deferred > 0 => {
-                tracing::info!(
-                    sent = o.sent,
-                    failed = o.failed,
-                    deferred = o.deferred,
-                    "reminder check done"
-                );
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "reminder check failed"),
-            Err(e) => tracing::error!(error = %e, "reminder check task failed"),
+    let check = move |stopping: &dyn Fn() -> bool| {
+        let smtp = Smtp::new(&dir.config.reminders)?;
+        reminders::run(&dir, &smtp, stopping)
+    };
+    super::periodic::run("reminder", every, shutdown, check, |o| {
+        if o.sent + o.failed + o.deferred > 0 {
+            tracing::info!(
+                sent = o.sent,
+                failed = o.failed,
+                deferred = o.deferred,
+                "reminder check done"
+            );
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
+    })
+    .await
 }

@@ -54,30 +54,19 @@ pub(crate) fn spawn(
 
 async fn task(dir: Arc<Directory>, signer: Gpg, shutdown: CancellationToken) {
     let every = Duration::from_secs(dir.config.roster_mail.check_interval_secs);
-    loop {
-        let d = dir.clone();
-        let s = signer.clone();
-        let stopping = shutdown.clone();
-        let check = tokio::task::spawn_blocking(move || {
-            let smtp = rostermail::smtp(&d.config)?;
-            rostermail::run(&d, &s, &smtp, &|| stopping.is_cancelled())
-        });
-        match check.await {
-            Ok(Ok(o)) if o.sent + o.failed + o.deferred > 0 => {
-                tracing::info!(
-                    sent = o.sent,
-                    failed = o.failed,
-                    deferred = o.deferred,
-                    "roster mail check done"
-                );
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "roster mail check failed"),
-            Err(e) => tracing::error!(error = %e, "roster mail check task failed"),
+    let check = move |stopping: &dyn Fn() -> bool| {
+        let smtp = rostermail::smtp(&dir.config)?;
+        rostermail::run(&dir, &signer, &smtp, stopping)
+    };
+    super::periodic::run("roster mail", every, shutdown, check, |o| {
+        if o.sent + o.failed + o.deferred > 0 {
+            tracing::info!(
+                sent = o.sent,
+                failed = o.failed,
+                deferred = o.deferred,
+                "roster mail check done"
+            );
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
+    })
+    .await
 }
