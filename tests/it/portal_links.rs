@@ -4,17 +4,13 @@
 //! links; the e-mail challenge.
 
 use crate::harness::*;
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use crate::portal::Browser;
+use axum::http::StatusCode;
 use ccdir::core::clock::ManualClock;
 use ldap3::{LdapConn, Scope, SearchEntry};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use time::macros::datetime;
-use tower::ServiceExt;
 
-const HOST: &str = "portal.test";
-const ORIGIN: &str = "https://portal.test";
 const PW: &str = "a-long-test-password";
 
 fn reg(tld: &str) -> String {
@@ -89,11 +85,6 @@ fn directory(
     s
 }
 
-struct Response {
-    status: StatusCode,
-    body: String,
-}
-
 /// The `value` of the input named `name` (or with id `name`) in a page.
 fn value_of(body: &str, attr: &str, name: &str) -> String {
     let needle = format!("{attr}=\"{name}\"");
@@ -103,98 +94,6 @@ fn value_of(body: &str, attr: &str, name: &str) -> String {
     let rest = &body[at..];
     let v = rest.find("value=\"").expect("value") + "value=\"".len();
     rest[v..v + rest[v..].find('"').expect("end")].to_string()
-}
-
-/// A browser for the router: keeps cookies, sends Host and Origin.
-struct Browser {
-    rt: tokio::runtime::Runtime,
-    app: axum::Router,
-    cookies: BTreeMap<String, String>,
-}
-
-impl Browser {
-    fn new(s: &TestServer) -> Browser {
-        Browser {
-            rt: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime"),
-            app: ccdir::portal::router(s.server().directory().clone()),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    fn send(&mut self, mut req: Request<Body>) -> Response {
-        req.extensions_mut().insert(ccdir::portal::Peer {
-            addr: "127.0.0.1:40000".parse().expect("addr"),
-            conn: 0,
-            client_cert: None,
-        });
-        if !self.cookies.is_empty() {
-            let jar = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            req.headers_mut()
-                .insert(header::COOKIE, jar.parse().expect("cookie header"));
-        }
-        let app = self.app.clone();
-        let (parts, bytes) = self.rt.block_on(async move {
-            let res = app.oneshot(req).await.expect("infallible");
-            let (parts, body) = res.into_parts();
-            let bytes = axum::body::to_bytes(body, 16 << 20).await.expect("body");
-            (parts, bytes)
-        });
-        for c in parts.headers.get_all(header::SET_COOKIE) {
-            let c = c.to_str().expect("cookie");
-            let (k, v) = c
-                .split(';')
-                .next()
-                .and_then(|f| f.split_once('='))
-                .expect("name=value");
-            if c.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_string(), v.to_string());
-            }
-        }
-        Response {
-            status: parts.status,
-            body: String::from_utf8_lossy(&bytes).to_string(),
-        }
-    }
-
-    fn get(&mut self, path: &str) -> Response {
-        self.send(
-            Request::get(path)
-                .header(header::HOST, HOST)
-                .body(Body::empty())
-                .expect("request"),
-        )
-    }
-
-    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
-        let body = serde_urlencoded::to_string(form).expect("form");
-        self.send(
-            Request::post(path)
-                .header(header::HOST, HOST)
-                .header(header::ORIGIN, ORIGIN)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(body))
-                .expect("request"),
-        )
-    }
-
-    fn login(&mut self, name: &str, password: &str) -> Response {
-        let page = self.get("/login");
-        let token = value_of(&page.body, "name", "csrf");
-        self.post(
-            "/login",
-            &[("csrf", &token), ("name", name), ("password", password)],
-        )
-    }
 }
 
 fn exists(c: &mut LdapConn, dn: &str) -> Option<SearchEntry> {
