@@ -11,82 +11,25 @@
 //! shows copies). Without chromedriver the tests are skipped, except under CI (`CI` set), where
 //! they fail: .ci/run installs it.
 
-use crate::access::{directory_with, person, reg, PW};
+use crate::access::{person, reg, PW};
+use crate::freshness::{setup, vera};
+use crate::portal::{portal_directory, team};
 use crate::harness::*;
 use fantoccini::{Client, ClientBuilder, Locator};
-use ldap3::Mod;
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
-const VERIFIER_PW: &str = "vera-verifies-123";
+const VERIFIER_PW: &str = "vera secret 12";
 
-/// The 24/7 team of .br.
-fn team() -> String {
-    format!("cn=incident-response,{}", reg("br"))
-}
-
-fn vera() -> String {
-    format!("cn=vera,ou=groups,{SUFFIX}")
-}
-
-/// The access test's directory (br: a member registry with ana, its admin, and bob; pt: not a
-/// member) with .br's 24/7 team as its contact point, a verifier (vera, in cn=verifiers), and
+/// The portal test's directory (tests/it/portal.rs: .br with ana, its admin, and its 24/7
+/// team as contact point) with a verifier (vera, in cn=verifiers; tests/it/freshness.rs) and
 /// the portal's HTTPS listener on a free port.
 fn portal_server() -> TestServer {
-    let s = directory_with(|c| c.listen.portal = Some("127.0.0.1:0".into()));
-    let mut c = s.admin();
-    add(
-        &mut c,
-        &team(),
-        &[
-            ("objectClass", &["organizationalRole", "cctldContact"]),
-            ("cn", &["incident-response"]),
-            ("displayName", &["Incident response .br"]),
-            ("associatedDomain", &["br"]),
-            ("mail", &["csirt@nic-br.example"]),
-            ("telephoneNumber", &["+55 11 2345-6743"]),
-            ("cctldEmergencyTelephoneNumber", &["+55 11 2345-6729"]),
-            ("cctldTimeZone", &["America/Sao_Paulo"]),
-            ("cctldBusinessHours", &["Mo-Fr 09:00-17:00"]),
-            ("cctldAvailable247", &["TRUE"]),
-        ],
-    );
-    let team_dn = team();
-    c.modify(
-        &reg("br"),
-        vec![Mod::Replace(
-            "cctldContactPoint",
-            HashSet::from([team_dn.as_str()]),
-        )],
-    )
-    .expect("modify")
-    .success()
-    .expect("contact point");
-    add(
-        &mut c,
-        &vera(),
-        &[
-            (
-                "objectClass",
-                &["organizationalRole", "simpleSecurityObject"],
-            ),
-            ("cn", &["vera"]),
-            ("userPassword", &[VERIFIER_PW]),
-        ],
-    );
-    add(
-        &mut c,
-        &format!("cn=verifiers,ou=groups,{SUFFIX}"),
-        &[
-            ("objectClass", &["groupOfNames"]),
-            ("cn", &["verifiers"]),
-            ("member", &[vera().as_str()]),
-        ],
-    );
+    let s = portal_directory(|c| c.listen.portal = Some("127.0.0.1:0".into()));
+    setup(&s);
     s
 }
 
