@@ -868,16 +868,21 @@ fn tls_files(dir: &Path) -> TlsFiles {
 /// Plain and LDAPS addresses of a started server.
 type Addrs = (SocketAddr, SocketAddr);
 
-/// Start `bin serve` on the data dir of `cfg`, logging to `<dir>/<name>.log`.
-fn start_ccdir(bin: &Path, name: &str, cfg: &Config, dir: &Path, tls: &TlsFiles) -> (Child, Addrs) {
-    let port = free_port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let saddr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-    let child = Command::new(bin)
-        .args(["serve"])
-        .args(INDEX_SET)
+/// `bin serve` on `data_dir` with the benchmark's certificate, plain LDAP on `addr` and LDAPS on
+/// `saddr`, warnings only, passwords accepted without TLS (as slapd does), its log in
+/// `<dir>/<name>.log`. The caller adds its own settings and spawns it.
+fn serve_command(
+    bin: &Path,
+    data_dir: &Path,
+    tls: &TlsFiles,
+    (addr, saddr): Addrs,
+    dir: &Path,
+    name: &str,
+) -> Command {
+    let mut c = Command::new(bin);
+    c.arg("serve")
         .arg("--data-dir")
-        .arg(&cfg.data_dir)
+        .arg(data_dir)
         .arg("--tls-cert")
         .arg(&tls.cert)
         .arg("--tls-key")
@@ -894,12 +899,27 @@ fn start_ccdir(bin: &Path, name: &str, cfg: &Config, dir: &Path, tls: &TlsFiles)
             "password.require_tls=false",
         ])
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).expect("log"))
+        .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).expect("log"));
+    c
+}
+
+/// Two free loopback addresses: plain LDAP and LDAPS.
+fn free_addrs() -> Addrs {
+    let a = |p: u16| -> SocketAddr { format!("127.0.0.1:{p}").parse().expect("addr") };
+    (a(free_port()), a(free_port()))
+}
+
+/// Start `bin serve` on the data dir of `cfg` with the benchmark's index set, logging to
+/// `<dir>/<name>.log`.
+fn start_ccdir(bin: &Path, name: &str, cfg: &Config, dir: &Path, tls: &TlsFiles) -> (Child, Addrs) {
+    let addrs = free_addrs();
+    let child = serve_command(bin, &cfg.data_dir, tls, addrs, dir, name)
+        .args(INDEX_SET)
         .spawn()
         .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
-    wait_port(addr);
-    wait_port(saddr);
-    (child, (addr, saddr))
+    wait_port(addrs.0);
+    wait_port(addrs.1);
+    (child, addrs)
 }
 
 /// slapd.conf for back-mdb with the same indexes (None when slapd is not installed).

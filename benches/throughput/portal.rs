@@ -240,33 +240,16 @@ fn start_portal_ccdir(
     dir: &Path,
     tls: &TlsFiles,
 ) -> (Child, SocketAddr, SocketAddr) {
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-    let saddr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let addrs = free_addrs();
+    let addr = addrs.0;
     let paddr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-    let child = Command::new(bin)
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(&cfg.data_dir)
-        .arg("--tls-cert")
-        .arg(&tls.cert)
-        .arg("--tls-key")
-        .arg(&tls.key)
+    let child = serve_command(bin, &cfg.data_dir, tls, addrs, dir, "ccdir-portal")
         .args([
-            "--ldap-listen",
-            &addr.to_string(),
-            "--ldaps-listen",
-            &saddr.to_string(),
-            "--log-level",
-            "warn",
-            "--set",
-            "password.require_tls=false",
             "--set",
             &format!("listen.portal=\"{paddr}\""),
             "--set",
             "load_sample=false",
         ])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("ccdir-portal.log")).expect("log"))
         .spawn()
         .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
     wait_port(addr);

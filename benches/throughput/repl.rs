@@ -144,31 +144,12 @@ fn spawn_ccdir(
     conf: &Path,
     tls: &TlsFiles,
 ) -> Server {
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-    let saddr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-    let child = Command::new(bin)
-        .arg("serve")
+    let addrs = free_addrs();
+    let addr = addrs.0;
+    let child = serve_command(bin, &dir.join(name), tls, addrs, dir, name)
         .arg("-c")
         .arg(conf)
         .args(INDEX_SET)
-        .arg("--data-dir")
-        .arg(dir.join(name))
-        .arg("--tls-cert")
-        .arg(&tls.cert)
-        .arg("--tls-key")
-        .arg(&tls.key)
-        .args([
-            "--ldap-listen",
-            &addr.to_string(),
-            "--ldaps-listen",
-            &saddr.to_string(),
-            "--log-level",
-            "warn",
-            "--set",
-            "password.require_tls=false",
-        ])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).expect("log"))
         .spawn()
         .expect("start ccdir");
     let pid = procs.add(name, child);
@@ -331,6 +312,9 @@ struct Lag {
     rate: f64,
     /// From the first modify sent until the last arrival.
     span: f64,
+    /// CPU milliseconds per modify of the provider and of the consumer (which also serves the
+    /// observer's persist search), over the run.
+    cpu: (f64, f64),
 }
 
 impl Lag {
@@ -413,13 +397,20 @@ fn persist_lag(
         addr: provider.addr,
         tls: None,
     };
-    let t0 = Instant::now();
+    // The writers bind first (argon2: not part of the modifies' CPU), then all start at t0.
+    let bound = Arc::new(std::sync::Barrier::new(writers + 1));
+    let start = Arc::new(std::sync::Barrier::new(writers + 1));
+    let t0_cell = Arc::new(std::sync::OnceLock::<Instant>::new());
     let mut hs = Vec::new();
     for w in 0..writers {
         let (target, prefix) = (target.clone(), prefix.clone());
+        let (bound, start, t0_cell) = (bound.clone(), start.clone(), t0_cell.clone());
         hs.push(std::thread::spawn(move || {
             let mut c = Client::connect(&target);
             assert_eq!(c.bind(ADMIN, "secret"), LdapResultCode::Success);
+            bound.wait();
+            start.wait();
+            let t0 = *t0_cell.get().expect("t0 set before the start");
             let mut acks = Vec::new();
             let (mut seq, mut k) = (w as u64, 0u32);
             while seq < mods {
@@ -450,6 +441,11 @@ fn persist_lag(
             acks
         }));
     }
+    bound.wait();
+    let cpu0 = (proc_cpu_secs(provider.pid), proc_cpu_secs(consumer.pid));
+    let t0 = Instant::now();
+    t0_cell.set(t0).expect("t0 set once");
+    start.wait();
     let mut acks = Vec::new();
     for h in hs {
         acks.extend(h.join().expect("writer"));
@@ -462,6 +458,11 @@ fn persist_lag(
     {
         std::thread::sleep(Duration::from_millis(10));
     }
+    let per = |now: f64, before: f64| (now - before) * 1e3 / mods.max(1) as f64;
+    let cpu = (
+        per(proc_cpu_secs(provider.pid), cpu0.0),
+        per(proc_cpu_secs(consumer.pid), cpu0.1),
+    );
     let arrived = arrived.lock().expect("lock").clone();
     let last = arrived.iter().flatten().max().copied().unwrap_or(t0);
     let mut lags = Vec::new();
@@ -482,6 +483,7 @@ fn persist_lag(
         missing,
         rate: mods as f64 / wrote.max(1e-9),
         span: last.duration_since(t0).as_secs_f64(),
+        cpu,
     }
 }
 
@@ -705,19 +707,21 @@ pub(super) fn main(o: &Opts, dir: &Path, ldif: &Path, tls: &TlsFiles, bin: &Path
     }
     rows.push(String::new());
     rows.push(format!(
-        "| persist lag ({mods} modifies, {} writers) | modifies/s sent | lag p50 / p99 / max ms | all applied after | not arrived |",
+        "| persist lag ({mods} modifies, {} writers) | modifies/s sent | lag p50 / p99 / max ms | all applied after | not arrived | CPU ms per modify: provider / consumer |",
         o.repl_writers
     ));
-    rows.push("|---|---|---|---|---|".into());
+    rows.push("|---|---|---|---|---|---|".into());
     for (label, how, l) in &lag {
         rows.push(format!(
-            "| {label}, {how} | {:.0} | {:.2} / {:.2} / {:.2} | {:.1} s | {} |",
+            "| {label}, {how} | {:.0} | {:.2} / {:.2} / {:.2} | {:.1} s | {} | {:.2} / {:.2} |",
             l.rate,
             l.pct(0.5),
             l.pct(0.99),
             l.pct(1.0),
             l.span,
-            l.missing
+            l.missing,
+            l.cpu.0,
+            l.cpu.1
         ));
     }
     rows.push(String::new());

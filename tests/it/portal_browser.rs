@@ -13,8 +13,8 @@
 
 use crate::access::{person, reg, PW};
 use crate::freshness::{setup, vera};
-use crate::portal::{portal_directory, team};
 use crate::harness::*;
+use crate::portal::{portal_directory, team};
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
