@@ -70,28 +70,42 @@ pub(crate) fn modify(
     dn: &str,
     changes: Vec<LdapModify>,
 ) -> Result<(), LdapError> {
-    let mut s = Session::new(peer.conn, peer.addr, true);
-    s.identity = Identity::User(who.clone());
     let req = LdapModifyRequest {
         dn: dn.to_string(),
         changes,
     };
+    run_as(dir, who, peer, Op::Modify(req))
+}
+
+/// Run one LDAP write (add, modify, delete, or an extended operation) as `who` through the LDAP
+/// request path (`ops::dispatch`: the replica referral, access control, the write pipeline
+/// with `who` as author, the audit line); its result. Blocking. Every portal write goes here.
+pub(crate) fn run_as(dir: &Directory, who: &Dn, peer: &Peer, op: Op) -> Result<(), LdapError> {
+    let mut s = Session::new(peer.conn, peer.addr, true);
+    s.identity = Identity::User(who.clone());
     let msg = crate::ops::dispatch(
         dir,
         &s,
         Request {
             id: 1,
-            op: Op::Modify(req),
+            op,
             controls: Ok(RequestControls::default()),
         },
     );
-    match msg.op {
-        LdapOp::ModifyResponse(r) if r.code == LdapResultCode::Success => Ok(()),
-        LdapOp::ModifyResponse(r) => Err(LdapError::new(r.code, r.message)),
-        _ => Err(LdapError::new(
-            LdapResultCode::Other,
-            "unexpected response to a modify".to_string(),
-        )),
+    let r = match msg.op {
+        LdapOp::AddResponse(r) | LdapOp::ModifyResponse(r) | LdapOp::DelResponse(r) => r,
+        LdapOp::ExtendedResponse(x) => x.res,
+        _ => {
+            return Err(LdapError::new(
+                LdapResultCode::Other,
+                "unexpected response to a write".to_string(),
+            ))
+        }
+    };
+    if r.code == LdapResultCode::Success {
+        Ok(())
+    } else {
+        Err(LdapError::new(r.code, r.message))
     }
 }
 
@@ -137,37 +151,12 @@ pub(crate) fn add(
             })
             .collect(),
     };
-    answer(dir, who, peer, Op::Add(req))
+    run_as(dir, who, peer, Op::Add(req))
 }
 
 /// Delete the entry `dn`, as `who` (an LDAP delete request through `ops::dispatch`).
 pub(crate) fn delete(dir: &Directory, who: &Dn, peer: &Peer, dn: &str) -> Result<(), LdapError> {
-    answer(dir, who, peer, Op::Delete(dn.to_string()))
-}
-
-/// Run one add or delete request as `who`; its result.
-fn answer(dir: &Directory, who: &Dn, peer: &Peer, op: Op) -> Result<(), LdapError> {
-    let mut s = Session::new(peer.conn, peer.addr, true);
-    s.identity = Identity::User(who.clone());
-    let msg = crate::ops::dispatch(
-        dir,
-        &s,
-        Request {
-            id: 1,
-            op,
-            controls: Ok(RequestControls::default()),
-        },
-    );
-    match msg.op {
-        LdapOp::AddResponse(r) | LdapOp::DelResponse(r) if r.code == LdapResultCode::Success => {
-            Ok(())
-        }
-        LdapOp::AddResponse(r) | LdapOp::DelResponse(r) => Err(LdapError::new(r.code, r.message)),
-        _ => Err(LdapError::new(
-            LdapResultCode::Other,
-            "unexpected response to a write".to_string(),
-        )),
-    }
+    run_as(dir, who, peer, Op::Delete(dn.to_string()))
 }
 
 /// May `who` add or delete an entry like `e` (its DN and object classes), by the access rules

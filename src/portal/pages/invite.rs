@@ -5,6 +5,7 @@
 //! names the admin), then points to the login.
 
 use super::super::error::PortalError;
+use super::super::writer;
 use super::super::{Peer, Portal};
 use super::links::{self, LinkPage};
 use crate::core::error::LdapError;
@@ -213,7 +214,7 @@ fn set(dir: &Directory, l: &Link, peer: &Peer, pw: &str) -> Result<(), LdapError
             "the invited account is gone".to_string(),
         ));
     }
-    links::run_as(
+    writer::run_as(
         dir,
         &issuer,
         peer,

@@ -5,17 +5,11 @@
 use super::super::csrf;
 use super::super::session::random_token;
 use super::super::view::{html, Layout};
-use super::super::{cookie, Peer};
-use crate::acl::Identity;
-use crate::core::dn::Dn;
-use crate::core::error::LdapError;
-use crate::ops::controls::RequestControls;
-use crate::ops::{Op, Request, Session};
+use super::super::cookie;
 use crate::service::Directory;
 use askama::Template;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use ldap3_proto::proto::{LdapOp, LdapResultCode};
 
 /// The cookie holding a link page's form token (double submit, as the login form's).
 pub(crate) const COOKIE: &str = "__Host-ccdir-link";
@@ -111,38 +105,6 @@ pub(crate) fn utc(unix: i64) -> String {
     match time::OffsetDateTime::from_unix_timestamp(unix) {
         Ok(t) => crate::core::clock::minute_utc(t),
         Err(_) => unix.to_string(),
-    }
-}
-
-/// Run one LDAP operation as `who` through the LDAP request path (`ops::dispatch`: the
-/// replica referral, access control, the write pipeline with `who` as author, the audit line).
-/// Blocking.
-pub(crate) fn run_as(dir: &Directory, who: &Dn, peer: &Peer, op: Op) -> Result<(), LdapError> {
-    let mut s = Session::new(peer.conn, peer.addr, true);
-    s.identity = Identity::User(who.clone());
-    let msg = crate::ops::dispatch(
-        dir,
-        &s,
-        Request {
-            id: 1,
-            op,
-            controls: Ok(RequestControls::default()),
-        },
-    );
-    let r = match msg.op {
-        LdapOp::AddResponse(r) | LdapOp::ModifyResponse(r) | LdapOp::DelResponse(r) => r,
-        LdapOp::ExtendedResponse(x) => x.res,
-        _ => {
-            return Err(LdapError::new(
-                LdapResultCode::Other,
-                "unexpected response".to_string(),
-            ))
-        }
-    };
-    if r.code == LdapResultCode::Success {
-        Ok(())
-    } else {
-        Err(LdapError::new(r.code, r.message))
     }
 }
 

@@ -6,6 +6,7 @@
 use super::super::auth::{Posted, User};
 use super::super::error::PortalError;
 use super::super::view::{html, Layout};
+use super::super::writer;
 use super::super::Portal;
 use super::links;
 use crate::acl::rules::Level;
@@ -269,9 +270,9 @@ fn onboard(
     ];
     let mut made: Vec<&str> = Vec::new();
     for (dn, attrs) in &steps {
-        if let Err(e) = links::run_as(dir, who, &user.peer, add(dn, attrs.clone())) {
+        if let Err(e) = writer::run_as(dir, who, &user.peer, add(dn, attrs.clone())) {
             for done in made.iter().rev() {
-                if let Err(u) = links::run_as(dir, who, &user.peer, Op::Delete(done.to_string())) {
+                if let Err(u) = writer::run_as(dir, who, &user.peer, Op::Delete(done.to_string())) {
                     tracing::warn!(dn = %done, error = %u.message, "onboarding: could not undo");
                 }
             }
