@@ -254,15 +254,22 @@ async fn wait_path(c: &Client, want: &str) {
     }
 }
 
+/// The text of the first element matching `css`, waiting up to 30 s for it. A page that is
+/// being replaced can turn the element stale between finding and reading it; that is one
+/// more turn, not a failure.
 async fn text(c: &Client, css: &str) -> String {
-    c.wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .expect("text")
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let last = match c.find(Locator::Css(css)).await {
+            Ok(e) => match e.text().await {
+                Ok(t) => return t,
+                Err(e) => e.to_string(),
+            },
+            Err(e) => e.to_string(),
+        };
+        assert!(Instant::now() < deadline, "{css}: {last}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Wait until the element's text is `want` (after a form posts back to the same page).
