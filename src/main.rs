@@ -82,6 +82,20 @@ enum Command {
     /// accepts client writes, with its own server id (docs/operations/replication.md,
     /// "Promoting a consumer").
     Promote(DataArgs),
+    /// Take a bounce of an e-mail challenge (a delivery status notification, RFC 3464) from
+    /// FILE or standard input, as the mail server's pipe transport for the challenges' sender:
+    /// the writer records a failed check by e-mail at its next challenge check (docs/portal.md,
+    /// "Bounces"). Exit status 0 when kept or when there is nothing to record, 75 (EX_TEMPFAIL,
+    /// the mail server tries again later) when it could not be kept.
+    Bounce(BounceArgs),
+}
+
+#[derive(Args)]
+struct BounceArgs {
+    #[command(flatten)]
+    config: DataArgs,
+    /// The bounce as received (default: standard input).
+    file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -518,6 +532,16 @@ fn main() -> ExitCode {
             println!("{}", ccdir::app::consumer::promote(&dir)?);
             Ok(())
         }),
+        Command::Bounce(a) => {
+            return match bounce(a) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("ccdir: {e}");
+                    // EX_TEMPFAIL (sysexits.h): the mail server keeps the bounce and retries.
+                    ExitCode::from(75)
+                }
+            };
+        }
         Command::CheckConfig(a) => a.load().map(|c| {
             println!(
                 "configuration OK (data dir {}, suffix {})",
@@ -846,6 +870,43 @@ fn verify(a: VerifyArgs) -> Result<(), String> {
         ccdir::tools::verify::record(&dir, &by, dn, &changes).map_err(|e| format!("{dn}: {e}"))?;
         let e = ccdir::tools::verify::show(&dir, dn)?;
         println!("{e}");
+    }
+    Ok(())
+}
+
+/// `ccdir bounce`: read the bounce (at most `bounce::MAX_INPUT` bytes of it; the rest is read
+/// and dropped, so the mail server sees its input taken), and spool it when it returns a
+/// challenge.
+fn bounce(a: BounceArgs) -> Result<(), String> {
+    use ccdir::tools::bounce;
+    use std::io::Read;
+    let c = a.config.load()?;
+    let mut input: Box<dyn Read> = match &a.file {
+        Some(p) => Box::new(
+            std::fs::File::open(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?,
+        ),
+        None => Box::new(std::io::stdin().lock()),
+    };
+    let mut raw = Vec::new();
+    (&mut input)
+        .take(bounce::MAX_INPUT)
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("reading the bounce: {e}"))?;
+    std::io::copy(&mut input, &mut std::io::sink())
+        .map_err(|e| format!("reading the bounce: {e}"))?;
+    match bounce::parse(&raw) {
+        Ok(b) => {
+            let path = bounce::spool(&c.data_dir, &b)?;
+            let to: Vec<&str> = b.failed.iter().map(|f| f.address.as_str()).collect();
+            println!(
+                "bounce of e-mail challenge {} to {}: kept in {}; the writer records the failed \
+                 check at its next challenge check",
+                b.challenge,
+                to.join(", "),
+                path.display()
+            );
+        }
+        Err(why) => println!("nothing recorded: {why}"),
     }
     Ok(())
 }

@@ -50,6 +50,7 @@ async fn task(dir: Arc<Directory>, shutdown: CancellationToken) {
                 failed = o.failed,
                 deferred = o.deferred,
                 expired = o.expired,
+                bounced = o.bounced,
                 "e-mail challenge check done"
             );
         }

@@ -3,7 +3,9 @@
 //! e-mail get a mail with a one-time link (store/onetime.rs) to /challenge/{token}
 //! (pages/challenge.rs), whose button records a verification by e-mail. A challenge left
 //! unanswered past `portal.challenge_days`, or refused by the relay, records a failed check by
-//! e-mail, so the contact reads overdue.
+//! e-mail, so the contact reads overdue. So does a bounce: `ccdir bounce` leaves it in the
+//! data directory's spool (tools/bounce.rs) and each check first records the spooled bounces
+//! of open challenges.
 //!
 //! Results are recorded through the LDAP request path (`ops::dispatch`: access rules, the write
 //! pipeline, changelog, audit) as `portal.challenge_recorder`, which must be a recorder; the
@@ -14,6 +16,7 @@ use crate::core::dn::Dn;
 use crate::core::error::LdapError;
 use crate::service::Directory;
 use crate::store::onetime::{self, Link, Purpose};
+use crate::tools::bounce;
 use crate::tools::reminders::{Mail, Mailer, Refused};
 use ldap3_proto::proto::{LdapModify, LdapModifyType, LdapPartialAttribute, LdapResultCode};
 use std::collections::{HashMap, HashSet};
@@ -33,6 +36,8 @@ pub struct Outcome {
     pub deferred: usize,
     /// Challenges that expired unanswered: failures recorded.
     pub expired: usize,
+    /// Spooled bounces of open challenges: failures recorded.
+    pub bounced: usize,
 }
 
 /// The short id of a challenge (hex of the first 8 bytes of its stored hash), as the logs and
@@ -112,7 +117,10 @@ pub(crate) fn run(
         );
     }
     let now = dir.clock.now().unix_timestamp();
-    let mut out = Outcome::default();
+    let mut out = Outcome {
+        bounced: bounces(dir, now)?,
+        ..Outcome::default()
+    };
     let mut open = HashSet::new();
     for (key, l) in dir.store.onetime_all().map_err(|e| e.to_string())? {
         if l.purpose != Purpose::EmailChallenge || l.used.is_some() {
@@ -195,7 +203,11 @@ pub(crate) fn run(
                 tracing::warn!("e-mail challenges: the one-time link table is full");
                 return Ok(out);
             }
-            let m = mail(dir, &r.domain, &item.name, to, &token, expires);
+            let mut m = mail(dir, &r.domain, &item.name, to, &token, expires);
+            m.message_id = Some(bounce::message_id(
+                &link_id(&key),
+                &dir.config.reminders.from,
+            ));
             match mailer.send(&m) {
                 Ok(()) => {
                     out.sent += 1;
@@ -230,6 +242,94 @@ pub(crate) fn run(
         }
     }
     Ok(out)
+}
+
+/// Record the spooled bounces (tools/bounce.rs): for each that returns an open challenge to
+/// the challenge's own address, a failed check by e-mail, and the challenge closed. A spool
+/// file is removed once dealt with (recorded, or nothing to record: a closed or unknown
+/// challenge, another address), kept for the next check when the write failed, and set aside
+/// when it cannot be read. The number recorded.
+fn bounces(dir: &Directory, now: i64) -> Result<usize, String> {
+    let spooled = bounce::pending(&dir.config.data_dir)?;
+    if spooled.is_empty() {
+        return Ok(0);
+    }
+    let mut links: HashMap<String, ([u8; 32], Link)> = dir
+        .store
+        .onetime_all()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|(_, l)| l.purpose == Purpose::EmailChallenge)
+        .map(|(k, l)| (link_id(&k), (k, l)))
+        .collect();
+    let mut recorded = 0;
+    for s in spooled {
+        let b = match s.bounce {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(file = %s.path.display(), error = %e,
+                    "a spooled bounce cannot be read: set aside (.bad)");
+                bounce::set_aside(&s.path)?;
+                continue;
+            }
+        };
+        match one_bounce(dir, &mut links, &b, now) {
+            Ok(r) => {
+                recorded += usize::from(r);
+                bounce::done(&s.path)?;
+            }
+            Err(e) => tracing::warn!(challenge = %b.challenge, error = %e,
+                "the bounced challenge's failure could not be recorded: it stays in the spool"),
+        }
+    }
+    Ok(recorded)
+}
+
+/// One spooled bounce: true when a failure was recorded.
+fn one_bounce(
+    dir: &Directory,
+    links: &mut HashMap<String, ([u8; 32], Link)>,
+    b: &bounce::Bounce,
+    now: i64,
+) -> Result<bool, String> {
+    let Some((key, l)) = links.get_mut(&b.challenge) else {
+        tracing::info!(challenge = %b.challenge,
+            "a bounce of an unknown challenge (long closed, or not this directory's): nothing recorded");
+        return Ok(false);
+    };
+    if l.used.is_some() {
+        tracing::info!(challenge = %b.challenge, dn = %l.target,
+            "a bounce of a challenge already answered or closed: nothing recorded");
+        return Ok(false);
+    }
+    let Some(f) = b
+        .failed
+        .iter()
+        .find(|f| f.address.eq_ignore_ascii_case(l.mail.trim()))
+    else {
+        tracing::warn!(challenge = %b.challenge, dn = %l.target,
+            "a bounce naming other addresses than the challenge's: nothing recorded");
+        return Ok(false);
+    };
+    let why = if f.diagnostic.is_empty() {
+        format!("bounced ({})", f.status)
+    } else {
+        format!("bounced ({}): {}", f.status, f.diagnostic)
+    };
+    let wrote = match record(dir, key, l, false, &why) {
+        Ok(()) => true,
+        Err(e) if e.code == LdapResultCode::NoSuchObject => false,
+        Err(e) => return Err(e.message),
+    };
+    dir.store
+        .onetime_close(key, now)
+        .map_err(|e| e.to_string())?;
+    l.used = Some(now);
+    if wrote {
+        tracing::info!(challenge = %b.challenge, dn = %l.target, status = %f.status,
+            "e-mail challenge bounced: failed check recorded");
+    }
+    Ok(wrote)
 }
 
 /// Was a check of the challenged contact recorded since the challenge was made?
@@ -272,5 +372,6 @@ fn mail(dir: &Directory, domain: &str, name: &str, to: &str, token: &str, expire
         ),
         marks: Vec::new(),
         registry: None,
+        message_id: None,
     }
 }

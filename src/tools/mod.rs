@@ -2,6 +2,7 @@
 //! entries of a stopped server's data directory. They write through the write pipeline and
 //! never use the protocol operations.
 
+pub mod bounce;
 pub mod check;
 pub mod generate;
 pub mod import;

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use ccdir::core::clock::ManualClock;
 use ldap3::{LdapConn, Scope, SearchEntry};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use time::macros::datetime;
 
 const PW: &str = "a-long-test-password";
@@ -335,12 +336,10 @@ fn link_to(sink: &crate::postfix::Sink, to: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn an_e_mail_challenge_is_mailed_answered_once_or_fails_when_it_expires() {
-    let sink = crate::postfix::Sink::start();
-    let clock = Arc::new(ManualClock::new(datetime!(2026-12-05 15:00 UTC)));
-    let port = sink.port;
-    let s = directory(clock.clone(), move |c| {
+/// br with three contacts due by e-mail (csirt, noc, gone) and one due by phone, challenges on
+/// (mailed through 127.0.0.1:`port`, recorded by `recorder()`, a verifier).
+fn challenge_directory(clock: Arc<ManualClock>, port: u16) -> TestServer {
+    let s = directory(clock, move |c| {
         c.reminders.relay = "127.0.0.1".into();
         c.reminders.port = port;
         c.reminders.starttls = ccdir::service::config::StartTls::None;
@@ -417,6 +416,14 @@ fn an_e_mail_challenge_is_mailed_answered_once_or_fails_when_it_expires() {
             ("cctldVerificationMethod", &["email"]),
         ],
     );
+    s
+}
+
+#[test]
+fn an_e_mail_challenge_is_mailed_answered_once_or_fails_when_it_expires() {
+    let sink = crate::postfix::Sink::start();
+    let clock = Arc::new(ManualClock::new(datetime!(2026-12-05 15:00 UTC)));
+    let s = challenge_directory(clock.clone(), sink.port);
     let dir = s.server().directory().clone();
     let o = ccdir::app::challenges::check(&dir).expect("check");
     assert_eq!((o.sent, o.failed, o.expired), (3, 0, 0), "{o:?}");
@@ -571,4 +578,167 @@ fn an_invitation_can_be_mailed() {
     assert!(mails[0].contains(&shown), "{}", mails[0]);
     let path = &shown["https://portal.test".len()..];
     assert_eq!(Browser::new(&s).get(path).status, StatusCode::OK);
+}
+
+/// A challenge mailed through a real Postfix to a mailbox that does not exist: the receiving
+/// server refuses it, Postfix returns a delivery status notification to the challenges'
+/// sender, whose transport is `ccdir bounce` (a pipe, as docs/portal.md sets it up), and the
+/// next check records the failed check by e-mail. The same bounce again, or one that is not a
+/// challenge's, records nothing.
+#[test]
+fn a_bounced_challenge_records_a_failed_check_through_postfix() {
+    use crate::postfix::*;
+    if !postfix_available() || !postfix_startable() {
+        return;
+    }
+    let sink = Sink::start_refusing(&["gone@nic-br.example"]);
+    let smtpd_port = free_port();
+    let clock = Arc::new(ManualClock::new(datetime!(2026-12-05 15:00 UTC)));
+    let s = challenge_directory(clock.clone(), smtpd_port);
+    // The pipe runs as nobody (Postfix runs no command as root): it must reach the data
+    // directory, as the ccdir user does in a real installation.
+    set_owner_mode(&s.data, Some("nobody"), None, 0o700);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    set_owner_mode(tmp.path(), None, None, 0o755);
+    postfix_conf(
+        tmp.path(),
+        smtpd_port,
+        sink.port,
+        None,
+        "transport_maps = inline:{ccdir@cctld-ir.example=ccdirbounce:}\n\
+         ccdirbounce_destination_recipient_limit = 1\n",
+    );
+    let mut master = std::fs::OpenOptions::new()
+        .append(true)
+        .open(tmp.path().join("master.cf"))
+        .expect("master.cf");
+    std::io::Write::write_all(
+        &mut master,
+        format!(
+            "ccdirbounce unix - n n - - pipe\n  user=nobody argv={} bounce --data-dir {}\n",
+            env!("CARGO_BIN_EXE_ccdir"),
+            s.data.display()
+        )
+        .as_bytes(),
+    )
+    .expect("master.cf");
+    let pf = Postfix::start(tmp.path(), smtpd_port);
+    let dir = s.server().directory().clone();
+    let o = ccdir::app::challenges::check(&dir).expect("check");
+    assert_eq!((o.sent, o.failed), (3, 0), "{o:?}");
+
+    // Postfix took all three; the sink refused gone's: its bounce goes through the pipe.
+    let spool = s.data.join("bounces");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let spooled = loop {
+        let files: Vec<_> = std::fs::read_dir(&spool)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if !files.is_empty() && pf.queued() == 0 {
+            break files;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no bounce spooled in 60 s\n{}",
+            pf.maillog()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(spooled.len(), 1, "{spooled:?}");
+    assert!(
+        pf.maillog().contains("delivered via ccdirbounce service"),
+        "{}",
+        pf.maillog()
+    );
+    let o = ccdir::app::challenges::check(&dir).expect("check");
+    assert_eq!((o.sent, o.bounced, o.expired), (0, 1, 0), "{o:?}");
+    let gone = attrs(
+        &s,
+        &contact_dn("gone"),
+        &[
+            "cctldVerificationMethod",
+            "cctldVerificationStatus",
+            "cctldVerifiedBy",
+            "cctldVerificationNote",
+        ],
+    );
+    assert_eq!(gone["cctldVerificationMethod"], ["email"]);
+    assert_eq!(gone["cctldVerificationStatus"], ["failed"]);
+    assert_eq!(
+        gone["cctldVerifiedBy"][0].to_lowercase(),
+        recorder().to_lowercase()
+    );
+    let note = &gone["cctldVerificationNote"][0];
+    assert!(
+        note.starts_with("e-mail challenge ")
+            && note.contains("to gone@nic-br.example: bounced (5.1.1)")
+            && note.contains("User unknown"),
+        "{note}"
+    );
+    assert!(std::fs::read_dir(&spool).expect("spool").next().is_none());
+    // Due at once: from the next moment on, the contact reads overdue.
+    clock.set(datetime!(2026-12-05 15:01 UTC));
+    let st = attrs(&s, &contact_dn("gone"), &["cctldVerificationStatus"]);
+    assert_eq!(st["cctldVerificationStatus"], ["overdue"]);
+    // The others' challenges are untouched.
+    let noc = attrs(&s, &contact_dn("noc"), &["cctldVerificationMethod"]);
+    assert_eq!(noc["cctldVerificationMethod"], ["voice"]);
+
+    // The same bounce again, by hand (as root: the spool keeps the data directory's owner):
+    // kept, then nothing recorded, since the challenge is closed.
+    let dsn = sink
+        .messages()
+        .into_iter()
+        .find(|(to, _)| to.iter().any(|t| t == "ccdir@cctld-ir.example"))
+        .map(|(_, m)| m);
+    assert!(dsn.is_none(), "the bounce went to the pipe, not the relay");
+    let run = |input: &[u8]| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ccdir"))
+            .args(["bounce", "--data-dir"])
+            .arg(&s.data)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("ccdir bounce");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), input).expect("write");
+        child.wait_with_output().expect("ccdir bounce")
+    };
+    let challenge_id = note["e-mail challenge ".len()..]
+        .split(' ')
+        .next()
+        .expect("id")
+        .to_string();
+    let again = format!(
+        "From: MAILER-DAEMON@localhost\r\nTo: ccdir@cctld-ir.example\r\nSubject: Undelivered\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; \
+         boundary=\"b\"\r\n\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\n\
+         Reporting-MTA: dns; localhost\r\n\r\nFinal-Recipient: rfc822; gone@nic-br.example\r\n\
+         Action: failed\r\nStatus: 5.1.1\r\n\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\n\
+         Message-ID: <challenge.{challenge_id}@cctld-ir.example>\r\n\r\n--b--\r\n"
+    );
+    let o = run(again.as_bytes());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "bounce of e-mail challenge {challenge_id} to gone@nic-br.example: kept"
+        )),
+        "{}",
+        stdout(&o)
+    );
+    let o = ccdir::app::challenges::check(&dir).expect("check");
+    assert_eq!(o.bounced, 0, "{o:?}");
+    assert!(std::fs::read_dir(&spool).expect("spool").next().is_none());
+    // An auto-reply to the sender: nothing kept, status 0 (the mail server is done with it).
+    let o = run(b"From: noc@nic-br.example\r\nSubject: Out of office\r\n\r\nAway.\r\n");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("nothing recorded: not a delivery status notification"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(std::fs::read_dir(&spool).expect("spool").next().is_none());
+    let note_after = attrs(&s, &contact_dn("gone"), &["cctldVerificationNote"]);
+    assert_eq!(&note_after["cctldVerificationNote"][0], note);
+    drop(pf);
 }

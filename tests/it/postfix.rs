@@ -401,11 +401,21 @@ pub struct Sink {
     log: Arc<SinkLog>,
 }
 
+/// The addresses a sink refuses (550 5.1.1 at RCPT TO), as a mail server refuses a dead
+/// mailbox.
+type Refused = Arc<Vec<String>>;
+
 /// Per transaction: the RCPT TO addresses and the message.
 pub type SinkLog = Mutex<Vec<(Vec<String>, String)>>;
 
 impl Sink {
     pub fn start() -> Sink {
+        Sink::start_refusing(&[])
+    }
+
+    /// A sink that refuses these recipients for good.
+    pub fn start_refusing(refused: &[&str]) -> Sink {
+        let refused: Refused = Arc::new(refused.iter().map(|r| r.to_string()).collect());
         let l = TcpListener::bind("127.0.0.1:0").expect("sink bind");
         let port = l.local_addr().expect("addr").port();
         let log: Arc<SinkLog> = Arc::default();
@@ -413,15 +423,16 @@ impl Sink {
         std::thread::spawn(move || {
             for c in l.incoming().flatten() {
                 let log = shared.clone();
+                let refused = refused.clone();
                 std::thread::spawn(move || {
-                    let _ = Sink::session(c, &log);
+                    let _ = Sink::session(c, &log, &refused);
                 });
             }
         });
         Sink { port, log }
     }
 
-    fn session(c: TcpStream, log: &SinkLog) -> std::io::Result<()> {
+    fn session(c: TcpStream, log: &SinkLog, refused: &[String]) -> std::io::Result<()> {
         c.set_read_timeout(Some(Duration::from_secs(60)))?;
         let mut w = c.try_clone()?;
         let mut r = BufReader::new(c);
@@ -442,11 +453,16 @@ impl Sink {
                 "250 ok"
             } else if cmd.starts_with("RCPT") {
                 let l = line.trim_end();
-                match (l.find('<'), l.find('>')) {
-                    (Some(a), Some(b)) if a < b => rcpts.push(l[a + 1..b].to_string()),
+                let to = match (l.find('<'), l.find('>')) {
+                    (Some(a), Some(b)) if a < b => l[a + 1..b].to_string(),
                     _ => return Err(std::io::ErrorKind::InvalidData.into()),
+                };
+                if refused.iter().any(|r| r.eq_ignore_ascii_case(&to)) {
+                    "550 5.1.1 Recipient address rejected: User unknown in virtual mailbox table"
+                } else {
+                    rcpts.push(to);
+                    "250 ok"
                 }
-                "250 ok"
             } else if cmd == "DATA" {
                 w.write_all(b"354 go ahead\r\n")?;
                 let mut data = String::new();

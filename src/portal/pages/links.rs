@@ -2,10 +2,10 @@
 //! onboard.rs): their page, the form token of a page nobody is logged in to, running an LDAP
 //! request as a given DN through `ops::dispatch`, and the link's address.
 
+use super::super::cookie;
 use super::super::csrf;
 use super::super::session::random_token;
 use super::super::view::{html, Layout};
-use super::super::cookie;
 use crate::service::Directory;
 use askama::Template;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

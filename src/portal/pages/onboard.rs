@@ -371,6 +371,7 @@ fn mail_invitation(dir: &Directory, c: &Checked, token: &str, expires: i64) -> R
         ),
         marks: Vec::new(),
         registry: None,
+        message_id: None,
     };
     smtp.send(&m).map_err(|e| match e {
         crate::tools::reminders::Refused::Mail(t) | crate::tools::reminders::Refused::Relay(t) => t,

@@ -17,6 +17,9 @@ pub struct Mail {
     pub(crate) marks: Vec<String>,
     /// The registry's index in the report (None: the digest).
     pub(crate) registry: Option<usize>,
+    /// The Message-ID to give it (None: a generated one): a challenge's names the challenge,
+    /// so that its bounce can be matched (tools/bounce.rs).
+    pub(crate) message_id: Option<String>,
 }
 
 /// The recorded state: key -> Unix seconds of the last mail.
@@ -86,6 +89,7 @@ pub(crate) fn registry_mails(
             body,
             marks: keys,
             registry: Some(i),
+            message_id: None,
         });
     }
     (mails, delivery)
@@ -112,6 +116,7 @@ pub(crate) fn digest_mail(
             body,
             marks: vec![DIGEST.to_string()],
             registry: None,
+            message_id: None,
         }
     })
 }

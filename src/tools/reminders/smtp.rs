@@ -70,6 +70,9 @@ pub(crate) fn message(from: &Mailbox, m: &Mail) -> Result<Message, String> {
             HeaderName::new_from_ascii_str("Auto-Submitted"),
             "auto-generated".into(),
         ));
+    if let Some(id) = &m.message_id {
+        b = b.message_id(Some(id.clone()));
+    }
     for t in &m.to {
         let mb: Mailbox = t.parse().map_err(|e| format!("recipient {t}: {e}"))?;
         b = b.to(mb);
@@ -126,6 +129,7 @@ mod tests {
             body: "Dear administrators of .zz,\n".into(),
             marks: vec![],
             registry: None,
+            message_id: None,
         };
         let from: Mailbox = "ccdir@cctld-ir.example".parse().unwrap();
         let text = String::from_utf8(message(&from, &m).unwrap().formatted()).unwrap();
@@ -140,6 +144,15 @@ mod tests {
         ] {
             assert!(text.contains(want), "{want}\n{text}");
         }
+        let named = Mail {
+            message_id: Some("<challenge.00ff12ab34cd56ef@cctld-ir.example>".into()),
+            ..m.clone()
+        };
+        let text = String::from_utf8(message(&from, &named).unwrap().formatted()).unwrap();
+        assert!(
+            text.contains("Message-ID: <challenge.00ff12ab34cd56ef@cctld-ir.example>\r\n"),
+            "{text}"
+        );
         let bad = Mail {
             to: vec!["not an address".into()],
             ..m
