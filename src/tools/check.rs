@@ -6,7 +6,6 @@
 
 use crate::core::entry::Entry;
 use crate::service::Directory;
-use crate::write::completeness::Tally;
 use crate::write::content::ContentRules;
 use crate::write::references;
 use serde::Serialize;
@@ -51,28 +50,11 @@ pub fn check(dir: &Directory, entries: &[Entry]) -> Result<Vec<Problem>, String>
 /// Per registry: a contact available 24/7 with an emergency number, and a channel that does
 /// not use the internet (a telephone, mobile or fax number).
 fn completeness(dir: &Directory, entries: &[Entry]) -> Vec<Problem> {
-    let mut regs: Vec<(crate::core::dn::Dn, String, Tally)> = entries
-        .iter()
-        .filter(|e| e.has_object_class("cctldRegistry"))
-        .filter_map(|e| {
-            let tld = e.first_str("associatedDomain").unwrap_or("?").to_string();
-            Some((dir.parse_dn(&e.dn).ok()?, tld, Tally::default()))
-        })
-        .collect();
-    for e in entries
-        .iter()
-        .filter(|e| e.has_object_class("cctldContact"))
-    {
-        let Ok(dn) = dir.parse_dn(&e.dn) else {
-            continue;
-        };
-        if let Some(r) = regs.iter_mut().find(|r| dn.is_descendant_or_self(&r.0)) {
-            r.2.add(e);
-        }
-    }
+    let regs = crate::write::completeness::by_registry(entries, |t| dir.parse_dn(t).ok());
     let mut out = Vec::new();
-    for (dn, tld, tally) in regs {
-        for (rule, message) in tally.problems(&tld) {
+    for (dn, reg, tally) in regs {
+        let tld = reg.first_str("associatedDomain").unwrap_or("?");
+        for (rule, message) in tally.problems(tld) {
             out.push(Problem {
                 dn: dn.display().to_string(),
                 rule,

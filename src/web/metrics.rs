@@ -48,22 +48,10 @@ fn domain(dir: &Directory) -> Result<Domain, String> {
         ..Domain::default()
     };
     // Per registry: the completeness rules; over all contacts: the oldest verification.
-    let mut regs: Vec<(crate::core::dn::Dn, crate::write::completeness::Tally)> = Vec::new();
-    for e in &entries {
-        if e.has_object_class("cctldRegistry") {
-            if let Ok(dn) = dir.parse_dn(&e.dn) {
-                regs.push((dn, Default::default()));
-            }
-        }
-    }
+    let regs = crate::write::completeness::by_registry(&entries, |t| dir.parse_dn(t).ok());
     let mut oldest: Option<time::OffsetDateTime> = None;
     for e in entries.iter().filter(|e| crate::freshness::is_contact(e)) {
         d.contacts += 1;
-        if let Ok(dn) = dir.parse_dn(&e.dn) {
-            if let Some(r) = regs.iter_mut().find(|r| dn.is_descendant_or_self(&r.0)) {
-                r.1.add(e);
-            }
-        }
         let last = e
             .get(crate::freshness::LAST_VERIFIED)
             .and_then(|a| a.values.first())
@@ -75,7 +63,7 @@ fn domain(dir: &Directory) -> Result<Domain, String> {
     d.registries = regs.len() as u64;
     d.incomplete = regs
         .iter()
-        .filter(|r| r.1.problems("").iter().any(|p| p.0 == "contact-point-247"))
+        .filter(|r| r.2.problems("").iter().any(|p| p.0 == "contact-point-247"))
         .count() as u64;
     d.oldest_verification = oldest.map_or(0, |t| (now - t).whole_seconds().max(0));
     if let Ok(mut g) = DOMAIN.lock() {
