@@ -154,6 +154,7 @@ fn expected() -> Vec<(Vec<&'static str>, BTreeSet<String>)> {
         ),
         (vec!["replication", "status"], set(&[DATA, LIVE], &[])),
         (vec!["promote"], set(&[DATA], &[])),
+        (vec!["bounce"], set(&[DATA], &[])),
     ]
 }
 
