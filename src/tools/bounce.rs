@@ -106,6 +106,14 @@ impl std::fmt::Display for Ignored {
 
 /// Read a bounce: the failed recipients of the challenge it returns.
 pub fn parse(raw: &[u8]) -> Result<Bounce, Ignored> {
+    // A delivery that starts with an mbox `From ` line (a pipe with flags=F, procmail).
+    let raw = match raw.strip_prefix(b"From ") {
+        Some(rest) => rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(&[][..], |i| &rest[i + 1..]),
+        None => raw,
+    };
     let msg = MessageParser::default()
         .parse(raw)
         .ok_or_else(|| Ignored::NotAReport("no message headers".into()))?;
@@ -251,6 +259,12 @@ fn failed_recipients(status: &str) -> Vec<Failed> {
 /// Leave `b` in the data directory's spool for the writer's next challenge check; the file's
 /// path.
 pub fn spool(data_dir: &Path, b: &Bounce) -> Result<PathBuf, String> {
+    if !data_dir.is_dir() {
+        return Err(format!(
+            "the data directory {} does not exist (is --config or --data-dir the server's?)",
+            data_dir.display()
+        ));
+    }
     let dir = data_dir.join(SPOOL_DIR);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     same_owner(data_dir, &dir)?;
@@ -418,6 +432,27 @@ mod tests {
                 diagnostic: "550 5.1.1 <gone@nic-br.example>: no such user here".into(),
             }]
         );
+    }
+
+    #[test]
+    fn an_mbox_from_line_before_the_headers_is_skipped() {
+        let raw = format!(
+            "From MAILER-DAEMON Sat Dec  5 15:00:00 2026\r\n{}",
+            postfix_dsn("failed", "<challenge.00ff12ab34cd56ef@cctld-ir.example>")
+        );
+        assert_eq!(parse(raw.as_bytes()).unwrap().challenge, "00ff12ab34cd56ef");
+    }
+
+    #[test]
+    fn no_spool_outside_a_data_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let b = Bounce {
+            challenge: "00ff12ab34cd56ef".into(),
+            failed: vec![],
+        };
+        let err = spool(&d.path().join("nowhere"), &b).unwrap_err();
+        assert!(err.contains("does not exist"), "{err}");
+        assert!(!d.path().join("nowhere").exists());
     }
 
     #[test]

@@ -740,5 +740,22 @@ fn a_bounced_challenge_records_a_failed_check_through_postfix() {
     assert!(std::fs::read_dir(&spool).expect("spool").next().is_none());
     let note_after = attrs(&s, &contact_dn("gone"), &["cctldVerificationNote"]);
     assert_eq!(&note_after["cctldVerificationNote"][0], note);
+    // A data directory that is not there: status 75, so the mail server keeps the bounce and
+    // tries again, and nothing is created.
+    let nowhere = tmp.path().join("no-such-data-dir");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ccdir"))
+        .args(["bounce", "--data-dir"])
+        .arg(&nowhere)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("ccdir bounce");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), again.as_bytes())
+        .expect("write");
+    let o = child.wait_with_output().expect("ccdir bounce");
+    assert_eq!(code(&o), 75, "{}", stderr(&o));
+    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+    assert!(!nowhere.exists());
     drop(pf);
 }
