@@ -200,7 +200,10 @@ impl<'a> Applier<'a> {
             };
             self.applied = 0;
             self.last_csn = None;
-            let r = self.dir.store.write(|tx| -> Result<(), Stop> {
+            // Readable, and sendable to this server's own consumers, once committed; durable
+            // when `write_replicated` returns (the store's module documentation says why that
+            // order is safe for a consumer).
+            let r = self.dir.store.write_replicated(|tx| -> Result<(), Stop> {
                 let mut m = first;
                 let mut n = 0u64;
                 loop {

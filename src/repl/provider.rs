@@ -23,9 +23,12 @@
 //! Persist (refreshAndPersist): the changelog is the queue. The last change record is taken
 //! when the refresh's snapshot opens, so every write committed after the snapshot has a later
 //! sequence number, and the persist loop reads the changelog from there on from fresh
-//! snapshots, waking when more of it is durable (`Store::wait_durable_past`): no change reaches
-//! a consumer before it is durable here (the refresh's snapshot is made durable first too,
-//! `Store::ensure_durable`), so a provider that crashes never leaves a consumer ahead of it.
+//! snapshots, waking when more of it may be sent (`Store::wait_sendable_past`): no change
+//! written here reaches a consumer before it is durable here (the refresh's snapshot is made
+//! durable first too, `Store::ensure_durable`), so a provider that crashes never leaves a
+//! consumer ahead of it. On a server that is itself a consumer, what its applier committed from
+//! its own provider goes on at once, before its sync (`Store::commit_replicated`: durable
+//! upstream already; a crash here loses it with the cookie, and it is sent again).
 //! Writers only wake it; they never wait for a consumer. Each change is sent as the entry now is (`add` for
 //! an add, `modify` for a modify or rename, `delete` with its UUID), with a cookie on the last
 //! message of the change's CSN (a write may log several records under one CSN, and slapd's
@@ -618,20 +621,21 @@ fn persist(
         if stop() {
             return Ok(SyncEnd::Abandoned);
         }
-        // Only durable changes go out (a grouped commit is visible before its flush); read
-        // before the snapshot opens, so the snapshot holds every record up to it.
-        let durable = dir.store.durable_seq();
-        if durable < next {
-            dir.store.wait_durable_past(next - 1, POLL);
+        // Only sendable changes go out: durable ones (a grouped commit is visible before its
+        // flush), and on a consumer what its applier committed. Read before the snapshot
+        // opens, so the snapshot holds every record up to it.
+        let sendable = dir.store.sendable_seq();
+        if sendable < next {
+            dir.store.wait_sendable_past(next - 1, POLL);
             continue;
         }
         let snap = dir.store.read()?;
         let mut recs = snap.changes(next, CHUNK)?;
-        recs.retain(|(seq, _)| *seq <= durable);
+        recs.retain(|(seq, _)| *seq <= sendable);
         if recs.is_empty() {
-            // No record from `next` up to the durable one (sequence numbers may skip).
+            // No record from `next` up to the sendable one (sequence numbers may skip).
             drop(snap);
-            dir.store.wait_durable_past(durable, POLL);
+            dir.store.wait_sendable_past(sendable, POLL);
             continue;
         }
         let acl = dir.policy.checker(&sc.session.identity, &snap, &dir.schema);

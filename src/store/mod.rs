@@ -19,8 +19,15 @@
 //! known durable ([`Store::durable_seq`]), advanced by `Immediate` commits and by each completed
 //! flush (which reads the changelog's last record inside its own transaction, so it knows exactly
 //! what it persisted). Persistent searches send only records up to it and are woken when it
-//! advances ([`Store::wait_durable_past`]); a refresh makes its snapshot durable first
+//! advances ([`Store::wait_sendable_past`]); a refresh makes its snapshot durable first
 //! ([`Store::ensure_durable`]).
+//!
+//! A consumer's changes are another matter: each came from a provider that sent it only once it
+//! was durable there, and the consumer's cookie commits in the same transaction, so a consumer
+//! that crashes before syncing loses change and cookie together and is sent both again. The
+//! replication applier therefore commits without syncing, makes what it committed readable and
+//! sendable at once ([`Store::commit_replicated`]: the *sendable* sequence number, which is the
+//! durable one on a writer), and syncs right after ([`Store::write_replicated`]).
 
 pub mod changelog;
 pub(crate) mod encode;
@@ -75,13 +82,16 @@ pub struct Store {
     /// Group commit: the flushes started and completed.
     flush: Mutex<FlushState>,
     flushed: Condvar,
-    /// Durability notification for replication's persistent searches ([`Store::wait_durable_past`]):
-    /// threads waiting for the durable sequence number to pass the one they saw.
+    /// Notification for replication's persistent searches ([`Store::wait_sendable_past`]):
+    /// threads waiting for the sendable sequence number to pass the one they saw.
     commit_waiters: AtomicUsize,
     commit_lock: Mutex<()>,
     committed: Condvar,
     /// The highest changelog sequence number whose transaction is durable.
     durable_seq: AtomicU64,
+    /// The highest changelog sequence number a persistent search may send: the durable one, or
+    /// beyond it what the replication applier committed on top of sendable records.
+    sendable_seq: AtomicU64,
     /// The database file.
     path: std::path::PathBuf,
 }
@@ -142,6 +152,7 @@ impl Store {
             commit_lock: Mutex::new(()),
             committed: Condvar::new(),
             durable_seq: AtomicU64::new(0),
+            sendable_seq: AtomicU64::new(0),
             path: path.to_path_buf(),
         };
         store.init().map_err(|e| StoreError::Init {
@@ -151,6 +162,7 @@ impl Store {
         // What the file holds after opening is durable (redb recovers to its last durable commit).
         let top = store.read()?.change_bounds()?.map_or(0, |(_, last)| last);
         store.durable_seq.store(top, AtomicOrdering::SeqCst);
+        store.sendable_seq.store(top, AtomicOrdering::SeqCst);
         Ok(store)
     }
 
@@ -268,15 +280,22 @@ impl Store {
         self.durable_seq.load(AtomicOrdering::SeqCst)
     }
 
-    /// Wait until the durable sequence number is past `seen`, or `timeout` has passed; returns
-    /// it. Writers never wait for the waiters: a durable commit or flush only wakes them (and
+    /// The highest changelog sequence number a persistent search may send: every record up to
+    /// it is durable, or was committed by the replication applier ([`Store::commit_replicated`]).
+    /// The durable sequence number on a server that takes no replicated changes.
+    pub(crate) fn sendable_seq(&self) -> u64 {
+        self.sendable_seq.load(AtomicOrdering::SeqCst)
+    }
+
+    /// Wait until the sendable sequence number is past `seen`, or `timeout` has passed; returns
+    /// it. Writers never wait for the waiters: a commit that advances it only wakes them (and
     /// only when there are some).
-    pub(crate) fn wait_durable_past(&self, seen: u64, timeout: std::time::Duration) -> u64 {
+    pub(crate) fn wait_sendable_past(&self, seen: u64, timeout: std::time::Duration) -> u64 {
         let deadline = std::time::Instant::now() + timeout;
         let mut g = self.commit_lock.lock().unwrap_or_else(|e| e.into_inner());
         self.commit_waiters.fetch_add(1, AtomicOrdering::SeqCst);
         loop {
-            let now_seq = self.durable_seq();
+            let now_seq = self.sendable_seq();
             let now = std::time::Instant::now();
             if now_seq > seen || now >= deadline {
                 self.commit_waiters.fetch_sub(1, AtomicOrdering::SeqCst);
@@ -307,13 +326,53 @@ impl Store {
         })
     }
 
-    /// The durable sequence number reached `top`: wake the persistent searches.
+    /// The durable sequence number reached `top`: so did the sendable one.
     fn durable_to(&self, top: u64) {
-        let before = self.durable_seq.fetch_max(top, AtomicOrdering::SeqCst);
+        self.durable_seq.fetch_max(top, AtomicOrdering::SeqCst);
+        self.sendable_to(top);
+    }
+
+    /// The sendable sequence number reached `top`: wake the persistent searches.
+    fn sendable_to(&self, top: u64) {
+        let before = self.sendable_seq.fetch_max(top, AtomicOrdering::SeqCst);
         if top > before && self.commit_waiters.load(AtomicOrdering::SeqCst) > 0 {
             let _g = self.commit_lock.lock().unwrap_or_else(|e| e.into_inner());
             self.committed.notify_all();
         }
+    }
+
+    /// The replication applier's transaction: committed without syncing, readable at once, and
+    /// sendable to persistent searches at once when every record before it is (else at the
+    /// next flush). Not durable on return: [`Store::write_replicated`] syncs after it. Only for
+    /// changes received from a provider (see the module documentation).
+    pub(crate) fn commit_replicated<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
+        self.writers.fetch_add(1, AtomicOrdering::AcqRel);
+        let _writer = Writer(&self.writers);
+        let mut seqs = (0, 0);
+        let r = self.write_with(Durability::None, |tx| -> Result<R, E> {
+            let before = tx.last_change_seq()?;
+            let r = f(tx)?;
+            seqs = (before, tx.last_change_seq()?);
+            Ok(r)
+        })?;
+        let (before, after) = seqs;
+        if after > before && before <= self.sendable_seq() {
+            self.sendable_to(after);
+        }
+        Ok(r)
+    }
+
+    /// [`Store::commit_replicated`], then a flush: returns once the transaction is durable.
+    pub(crate) fn write_replicated<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let r = self.commit_replicated(f)?;
+        self.wait_durable()?;
+        Ok(r)
     }
 
     /// After a commit: the next generation.
@@ -876,6 +935,12 @@ impl<'t> WriteCtx<'t> {
 impl_view!(WriteCtx<'_>);
 
 impl WriteCtx<'_> {
+    /// The sequence number of the changelog's last record (0: none).
+    pub(crate) fn last_change_seq(&self) -> Result<u64, StoreError> {
+        let last = self.changelog.last().map_err(db("reading the changelog"))?;
+        Ok(last.map_or(0, |(k, _)| k.value()))
+    }
+
     /// The next changelog sequence number: one past the last record, and never below the floor
     /// in the meta table (where stores of data format 3 and before counted; a future changelog
     /// trim must raise it). Not a meta table counter, so that a write that only changes an
@@ -1262,13 +1327,14 @@ mod tests {
         // A waiter is not woken by it.
         let t = std::time::Instant::now();
         assert_eq!(
-            store.wait_durable_past(1, std::time::Duration::from_millis(50)),
+            store.wait_sendable_past(1, std::time::Duration::from_millis(50)),
             1
         );
         assert!(t.elapsed() >= std::time::Duration::from_millis(50));
         // The flush makes it durable and wakes a waiter at once.
         std::thread::scope(|s| {
-            let waiter = s.spawn(|| store.wait_durable_past(1, std::time::Duration::from_secs(30)));
+            let waiter =
+                s.spawn(|| store.wait_sendable_past(1, std::time::Duration::from_secs(30)));
             std::thread::sleep(std::time::Duration::from_millis(20));
             store.ensure_durable(2).unwrap();
             assert_eq!(waiter.join().unwrap(), 2);
@@ -1279,6 +1345,37 @@ mod tests {
         let schema = Arc::new(Schema::builtin().unwrap());
         let store = Store::open(&path, schema, IndexSpec::default(), 8 << 20).unwrap();
         assert_eq!(store.durable_seq(), 2);
+        assert_eq!(store.sendable_seq(), 2);
+
+        // A replicated change: sendable (and a waiter woken) before it is durable.
+        std::thread::scope(|s| {
+            let waiter =
+                s.spawn(|| store.wait_sendable_past(2, std::time::Duration::from_secs(30)));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            assert_eq!(store.commit_replicated(|w| w.log(&rec)).unwrap(), 3);
+            assert_eq!(waiter.join().unwrap(), 3);
+        });
+        assert_eq!((store.durable_seq(), store.sendable_seq()), (2, 3));
+        // A grouped local write, not yet flushed, stays unsendable, and so does a replicated
+        // change after it: records go out in order, none before it is durable.
+        assert_eq!(
+            store.write_with(Durability::None, |w| w.log(&rec)).unwrap(),
+            4
+        );
+        assert_eq!(store.commit_replicated(|w| w.log(&rec)).unwrap(), 5);
+        assert_eq!((store.durable_seq(), store.sendable_seq()), (2, 3));
+        // write_replicated returns once durable; everything before it is then sendable.
+        assert_eq!(store.write_replicated(|w| w.log(&rec)).unwrap(), 6);
+        assert_eq!((store.durable_seq(), store.sendable_seq()), (6, 6));
+        // A crash before the flush loses the replicated change (its cookie with it): after
+        // reopening, only what was durable is there.
+        assert_eq!(store.commit_replicated(|w| w.log(&rec)).unwrap(), 7);
+        drop(store);
+        let schema = Arc::new(Schema::builtin().unwrap());
+        let store = Store::open(&path, schema, IndexSpec::default(), 8 << 20).unwrap();
+        let top = store.read().unwrap().change_bounds().unwrap().map(|b| b.1);
+        assert!(top == Some(6) || top == Some(7), "{top:?}");
+        assert_eq!(store.sendable_seq(), top.unwrap());
     }
 
     #[test]

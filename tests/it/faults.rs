@@ -220,6 +220,19 @@ impl Pair {
         }
     }
 
+    /// A consumer of `upstream` (a consumer itself: a chain), server id 3, in `name` next to
+    /// the others.
+    fn chained(&self, upstream: &Proc, name: &str) -> Proc {
+        let text = std::fs::read_to_string(&self.consumer_config)
+            .expect("consumer config")
+            .replace(&self.provider.url(), &upstream.url())
+            .replace("server_id = 2", "server_id = 3");
+        let dir = self.consumer_data.parent().expect("tmp");
+        let conf = dir.join(format!("{name}.toml"));
+        std::fs::write(&conf, text).expect("config");
+        Proc::start(&dir.join(name), &conf, free_port())
+    }
+
     fn consumer(&self) -> Proc {
         Proc::start(
             &self.consumer_data,
@@ -414,6 +427,32 @@ fn a_consumer_killed_during_its_refresh_and_during_persist_converges() {
     pair.converge(&c, Duration::from_secs(30), "after a kill in persist");
     renames(&mut a, "a");
     pair.converge(&c, Duration::from_secs(10), "persist goes on");
+}
+
+/// A → B → C, B killed in the persistent phase while A writes: B forwards what it applied
+/// before syncing it (docs/operations/replication.md, "Readable first, then synced"), so C may
+/// hold changes B loses in the kill; B gets them again from A, and all three converge.
+#[test]
+fn a_chain_whose_middle_is_killed_in_persist_converges() {
+    let pair = Pair::new("refreshAndPersist");
+    let mut a = pair.admin();
+    let b = pair.consumer();
+    pair.converge(&b, Duration::from_secs(30), "B's first refresh");
+    let c = pair.chained(&b, "c");
+    pair.converge(&c, Duration::from_secs(30), "C's first refresh");
+    let mut b = b;
+    for i in 0..40 {
+        touch(&mut a, i);
+        if i == 20 {
+            b.kill9();
+            b = pair.consumer();
+        }
+    }
+    changes(&mut a, "chain");
+    pair.converge(&b, Duration::from_secs(30), "B after its kill");
+    pair.converge(&c, Duration::from_secs(30), "C behind the killed B");
+    renames(&mut a, "chain");
+    pair.converge(&c, Duration::from_secs(15), "the chain goes on");
 }
 
 #[test]
