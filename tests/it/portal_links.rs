@@ -692,18 +692,6 @@ fn a_bounced_challenge_records_a_failed_check_through_postfix() {
         .find(|(to, _)| to.iter().any(|t| t == "ccdir@cctld-ir.example"))
         .map(|(_, m)| m);
     assert!(dsn.is_none(), "the bounce went to the pipe, not the relay");
-    let run = |input: &[u8]| {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ccdir"))
-            .args(["bounce", "--data-dir"])
-            .arg(&s.data)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("ccdir bounce");
-        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), input).expect("write");
-        child.wait_with_output().expect("ccdir bounce")
-    };
     let challenge_id = note["e-mail challenge ".len()..]
         .split(' ')
         .next()
@@ -717,7 +705,7 @@ fn a_bounced_challenge_records_a_failed_check_through_postfix() {
          Action: failed\r\nStatus: 5.1.1\r\n\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\n\
          Message-ID: <challenge.{challenge_id}@cctld-ir.example>\r\n\r\n--b--\r\n"
     );
-    let o = run(again.as_bytes());
+    let o = ccdir_bounce(&s.data, again.as_bytes());
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(
         stdout(&o).contains(&format!(
@@ -730,7 +718,10 @@ fn a_bounced_challenge_records_a_failed_check_through_postfix() {
     assert_eq!(o.bounced, 0, "{o:?}");
     assert!(std::fs::read_dir(&spool).expect("spool").next().is_none());
     // An auto-reply to the sender: nothing kept, status 0 (the mail server is done with it).
-    let o = run(b"From: noc@nic-br.example\r\nSubject: Out of office\r\n\r\nAway.\r\n");
+    let o = ccdir_bounce(
+        &s.data,
+        b"From: noc@nic-br.example\r\nSubject: Out of office\r\n\r\nAway.\r\n",
+    );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(
         stdout(&o).starts_with("nothing recorded: not a delivery status notification"),
@@ -743,19 +734,23 @@ fn a_bounced_challenge_records_a_failed_check_through_postfix() {
     // A data directory that is not there: status 75, so the mail server keeps the bounce and
     // tries again, and nothing is created.
     let nowhere = tmp.path().join("no-such-data-dir");
+    let o = ccdir_bounce(&nowhere, again.as_bytes());
+    assert_eq!(code(&o), 75, "{}", stderr(&o));
+    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+    assert!(!nowhere.exists());
+    drop(pf);
+}
+
+/// `ccdir bounce --data-dir data` with `input` on its standard input.
+fn ccdir_bounce(data: &std::path::Path, input: &[u8]) -> std::process::Output {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ccdir"))
         .args(["bounce", "--data-dir"])
-        .arg(&nowhere)
+        .arg(data)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("ccdir bounce");
-    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), again.as_bytes())
-        .expect("write");
-    let o = child.wait_with_output().expect("ccdir bounce");
-    assert_eq!(code(&o), 75, "{}", stderr(&o));
-    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
-    assert!(!nowhere.exists());
-    drop(pf);
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), input).expect("write");
+    child.wait_with_output().expect("ccdir bounce")
 }
