@@ -894,6 +894,13 @@ fn bounce(a: BounceArgs) -> Result<(), String> {
         .map_err(|e| format!("reading the bounce: {e}"))?;
     std::io::copy(&mut input, &mut std::io::sink())
         .map_err(|e| format!("reading the bounce: {e}"))?;
+    if !c.portal.challenges {
+        println!(
+            "nothing recorded: e-mail challenges are off in this configuration \
+             (portal.challenges)"
+        );
+        return Ok(());
+    }
     match bounce::parse(&raw) {
         Ok(b) => {
             let path = bounce::spool(&c.data_dir, &b)?;

@@ -30,6 +30,9 @@ const MAX_RECIPIENTS: usize = 16;
 const MAX_DIAGNOSTIC: usize = 300;
 /// The most spool files one check takes; the rest wait for the next.
 pub const MAX_PER_CHECK: usize = 1000;
+/// The most bounces the spool holds: beyond, `ccdir bounce` refuses for now (the mail server
+/// keeps them and tries again), so a flood of forged reports cannot fill the disk.
+pub const MAX_SPOOLED: usize = 10_000;
 
 /// The Message-ID of the challenge mail with this id: `<challenge.ID@DOMAIN>`, DOMAIN being
 /// the sender's (`reminders.from`).
@@ -268,6 +271,17 @@ pub fn spool(data_dir: &Path, b: &Bounce) -> Result<PathBuf, String> {
     let dir = data_dir.join(SPOOL_DIR);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     same_owner(data_dir, &dir)?;
+    let held = std::fs::read_dir(&dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .take(MAX_SPOOLED)
+        .count();
+    if held >= MAX_SPOOLED {
+        return Err(format!(
+            "the bounce spool {} holds {MAX_SPOOLED} bounces already (is the writer taking \
+             them? portal.challenges and reminders.enabled must be on)",
+            dir.display()
+        ));
+    }
     let json = serde_json::to_vec(b).map_err(|e| e.to_string())?;
     let name = format!(
         "{}-{}",
@@ -453,6 +467,24 @@ mod tests {
         let err = spool(&d.path().join("nowhere"), &b).unwrap_err();
         assert!(err.contains("does not exist"), "{err}");
         assert!(!d.path().join("nowhere").exists());
+    }
+
+    #[test]
+    fn a_full_spool_refuses_more() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join(SPOOL_DIR);
+        std::fs::create_dir(&dir).unwrap();
+        for i in 0..MAX_SPOOLED {
+            std::fs::write(dir.join(format!("{i}.json")), b"{}").unwrap();
+        }
+        let b = Bounce {
+            challenge: "00ff12ab34cd56ef".into(),
+            failed: vec![],
+        };
+        let err = spool(d.path(), &b).unwrap_err();
+        assert!(err.contains("holds 10000 bounces already"), "{err}");
+        std::fs::remove_file(dir.join("0.json")).unwrap();
+        spool(d.path(), &b).unwrap();
     }
 
     #[test]

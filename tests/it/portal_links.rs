@@ -600,6 +600,8 @@ fn a_bounced_challenge_records_a_failed_check_through_postfix() {
     set_owner_mode(&s.data, Some("nobody"), None, 0o700);
     let tmp = tempfile::tempdir().expect("tempdir");
     set_owner_mode(tmp.path(), None, None, 0o755);
+    // The server's configuration, as the pipe gives it (`--config /etc/ccdir/ccdir.toml`).
+    let config = bounce_config(tmp.path(), &s.data);
     postfix_conf(
         tmp.path(),
         smtpd_port,
@@ -615,9 +617,9 @@ fn a_bounced_challenge_records_a_failed_check_through_postfix() {
     std::io::Write::write_all(
         &mut master,
         format!(
-            "ccdirbounce unix - n n - - pipe\n  user=nobody argv={} bounce --data-dir {}\n",
+            "ccdirbounce unix - n n - - pipe\n  user=nobody argv={} bounce --config {}\n",
             env!("CARGO_BIN_EXE_ccdir"),
-            s.data.display()
+            config.display()
         )
         .as_bytes(),
     )
@@ -705,7 +707,7 @@ fn a_bounced_challenge_records_a_failed_check_through_postfix() {
          Action: failed\r\nStatus: 5.1.1\r\n\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\n\
          Message-ID: <challenge.{challenge_id}@cctld-ir.example>\r\n\r\n--b--\r\n"
     );
-    let o = ccdir_bounce(&s.data, again.as_bytes());
+    let o = ccdir_bounce(&config, again.as_bytes());
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(
         stdout(&o).contains(&format!(
@@ -719,7 +721,7 @@ fn a_bounced_challenge_records_a_failed_check_through_postfix() {
     assert!(std::fs::read_dir(&spool).expect("spool").next().is_none());
     // An auto-reply to the sender: nothing kept, status 0 (the mail server is done with it).
     let o = ccdir_bounce(
-        &s.data,
+        &config,
         b"From: noc@nic-br.example\r\nSubject: Out of office\r\n\r\nAway.\r\n",
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -729,23 +731,53 @@ fn a_bounced_challenge_records_a_failed_check_through_postfix() {
         stdout(&o)
     );
     assert!(std::fs::read_dir(&spool).expect("spool").next().is_none());
+    // A configuration with the challenges off: nothing kept, and it says why.
+    let off = tmp.path().join("off.toml");
+    std::fs::write(&off, format!("data_dir = \"{}\"\n", s.data.display())).expect("config");
+    let o = ccdir_bounce(&off, again.as_bytes());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("e-mail challenges are off"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(std::fs::read_dir(&spool).expect("spool").next().is_none());
     let note_after = attrs(&s, &contact_dn("gone"), &["cctldVerificationNote"]);
     assert_eq!(&note_after["cctldVerificationNote"][0], note);
     // A data directory that is not there: status 75, so the mail server keeps the bounce and
     // tries again, and nothing is created.
     let nowhere = tmp.path().join("no-such-data-dir");
-    let o = ccdir_bounce(&nowhere, again.as_bytes());
+    let o = ccdir_bounce(&bounce_config(tmp.path(), &nowhere), again.as_bytes());
     assert_eq!(code(&o), 75, "{}", stderr(&o));
     assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
     assert!(!nowhere.exists());
     drop(pf);
 }
 
-/// `ccdir bounce --data-dir data` with `input` on its standard input.
-fn ccdir_bounce(data: &std::path::Path, input: &[u8]) -> std::process::Output {
+/// A configuration file in `dir` for `ccdir bounce`: the data directory, challenges on.
+fn bounce_config(dir: &std::path::Path, data: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join(format!(
+        "bounce-{}.toml",
+        data.file_name().and_then(|n| n.to_str()).unwrap_or("data")
+    ));
+    std::fs::write(
+        &path,
+        format!(
+            "data_dir = \"{}\"\n[portal]\nchallenges = true\npublic_url = \"https://portal.test/\"\n\
+             challenge_recorder = \"{}\"\n",
+            data.display(),
+            recorder()
+        ),
+    )
+    .expect("bounce config");
+    path
+}
+
+/// `ccdir bounce --config config` with `input` on its standard input.
+fn ccdir_bounce(config: &std::path::Path, input: &[u8]) -> std::process::Output {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ccdir"))
-        .args(["bounce", "--data-dir"])
-        .arg(data)
+        .args(["bounce", "--config"])
+        .arg(config)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
