@@ -482,8 +482,7 @@ impl Store {
             match f(&mut ctx) {
                 // What an Immediate commit makes durable: every record up to the last.
                 Ok(r) if matches!(durability, Durability::Immediate) => {
-                    let last = ctx.changelog.last().map_err(db("reading the changelog"))?;
-                    Ok((r, last.map(|(k, _)| k.value())))
+                    Ok((r, Some(ctx.last_change_seq()?)))
                 }
                 Ok(r) => Ok((r, None)),
                 Err(e) => Err(e),
